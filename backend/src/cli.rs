@@ -1,0 +1,96 @@
+//! Command-line interface. Every option has an environment variable; secrets only ever come in
+//! through the environment or a flag and are wrapped immediately so `Debug` cannot print them.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// falscope: a self-hosted dashboard for fal.ai serverless apps.
+#[derive(Debug, Parser)]
+#[command(name = "falscope", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to run; without a subcommand falscope serves the dashboard.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of the dashboard server.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Log output format.
+    #[arg(long, env = "FALSCOPE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// Subcommands besides serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the fal Platform API simulator (same paths, auth, errors and data shapes as fal).
+    Simulate(SimulateArgs),
+}
+
+/// Options of `falscope` (serve).
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address the dashboard listens on.
+    #[arg(long, env = "FALSCOPE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Base URL of fal's Platform API (`/v1` is appended by the client).
+    #[arg(long, env = "FAL_BASE_URL", default_value = "https://api.fal.ai")]
+    pub fal_base_url: url::Url,
+    /// fal API-scoped key. Without it falscope starts in demo mode on its embedded simulator.
+    /// Prefer the environment variable: command lines are visible to other local users.
+    #[arg(long, env = "FAL_KEY", hide_env_values = true)]
+    pub fal_key: Option<SecretString>,
+    /// fal ADMIN-scoped key, needed for usage and billing.
+    #[arg(long, env = "FAL_ADMIN_KEY", hide_env_values = true)]
+    pub fal_admin_key: Option<SecretString>,
+    /// Directory for falscope's own data (stored metric history).
+    #[arg(long, env = "FALSCOPE_DATA_DIR", default_value = "falscope-data")]
+    pub data_dir: PathBuf,
+    /// How users authenticate: `none` (loopback only), `token` or `proxy`.
+    #[arg(long, env = "FALSCOPE_AUTH", value_enum, default_value_t = AuthMode::None)]
+    pub auth: AuthMode,
+    /// Comma-separated CIDRs of reverse proxies whose identity headers are trusted (`proxy` auth).
+    #[arg(long, env = "FALSCOPE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serve the frontend from this directory instead of the copy built into the binary.
+    #[arg(long, env = "FALSCOPE_DIST_DIR")]
+    pub dist_dir: Option<PathBuf>,
+}
+
+/// Options of `falscope simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Address the simulator listens on.
+    #[arg(long, env = "FAL_SIM_LISTEN", default_value = "127.0.0.1:8090")]
+    pub listen: SocketAddr,
+    /// API-scoped key the simulator accepts.
+    #[arg(long, env = "FAL_SIM_API_KEY", default_value = "sim-api-key", hide_env_values = true)]
+    pub api_key: SecretString,
+    /// ADMIN-scoped key the simulator accepts.
+    #[arg(long, env = "FAL_SIM_ADMIN_KEY", default_value = "sim-admin-key", hide_env_values = true)]
+    pub admin_key: SecretString,
+    /// Seed of the simulated world; the same seed gives the same apps, traffic and logs.
+    #[arg(long, env = "FAL_SIM_SEED", default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// Authentication modes (`--auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// No login; refused unless listening on a loopback address.
+    None,
+    /// Users and API tokens from a config file.
+    Token,
+    /// Identity headers from a trusted reverse proxy (SSO).
+    Proxy,
+}
+
+/// Log output formats (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}

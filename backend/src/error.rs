@@ -1,0 +1,120 @@
+//! [`AppError`]: every way an `/api` call can fail, with one exhaustive mapping to an HTTP status
+//! and a `shared::ApiError` body. 4xx messages say what to fix; 5xx messages are generic and the
+//! detail is logged once, here, inside the request's span.
+
+use crate::upstream::UpstreamError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use shared::{ApiError, ErrorCode};
+
+/// An `/api` failure.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A parameter is malformed or out of range.
+    #[error("invalid parameter {param}: {message}")]
+    InvalidParam {
+        /// The parameter's name as the client sent it.
+        param: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+    /// No such resource.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// fal failed or refused.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    /// A bug; the detail is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// Shorthand for [`AppError::InvalidParam`].
+    pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidParam {
+            param: param.into(),
+            message: message.into(),
+        }
+    }
+
+    fn status_and_body(&self) -> (StatusCode, ApiError) {
+        match self {
+            Self::InvalidParam { param, message } => (
+                StatusCode::BAD_REQUEST,
+                ApiError::invalid_param(param.clone(), message.clone()),
+            ),
+            Self::NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                ApiError::new(ErrorCode::NotFound, format!("{what} was not found")),
+            ),
+            Self::Upstream(err) => upstream_status_and_body(err),
+            Self::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ApiError::new(ErrorCode::Internal, "falscope hit an internal error; see its logs"),
+            ),
+        }
+    }
+}
+
+fn upstream_status_and_body(err: &UpstreamError) -> (StatusCode, ApiError) {
+    use UpstreamError as U;
+    let (status, code, message) = match err {
+        U::AdminKeyMissing => (
+            StatusCode::CONFLICT,
+            ErrorCode::AdminKeyMissing,
+            "this view needs an ADMIN-scoped fal key: set FAL_ADMIN_KEY and restart falscope".to_owned(),
+        ),
+        U::Credentials { .. } => (
+            StatusCode::BAD_GATEWAY,
+            ErrorCode::UpstreamCredentials,
+            "fal rejected falscope's key: check FAL_KEY / FAL_ADMIN_KEY".to_owned(),
+        ),
+        U::RateLimited { .. } | U::Timeout | U::Transport(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::UpstreamUnavailable,
+            "fal is not answering right now and no cached data is available".to_owned(),
+        ),
+        U::Status { status, kind, message } if (400..500).contains(status) && kind == "validation_error" => (
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidParameter,
+            format!("fal rejected the query: {message}"),
+        ),
+        U::Status { .. } | U::Decode(_) => (
+            StatusCode::BAD_GATEWAY,
+            ErrorCode::Upstream,
+            "fal answered with an error; see falscope's logs".to_owned(),
+        ),
+    };
+    (status, ApiError::new(code, message))
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.status_and_body();
+        if status.is_server_error() {
+            tracing::warn!(error = %self, status = status.as_u16(), "request failed");
+        } else {
+            tracing::debug!(error = %self, status = status.as_u16(), "request rejected");
+        }
+        (status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_failures_map_to_distinct_codes() {
+        let code = |e: UpstreamError| AppError::from(e).status_and_body();
+        assert_eq!(code(UpstreamError::AdminKeyMissing).0, StatusCode::CONFLICT);
+        let (status, body) = code(UpstreamError::Credentials { status: 401 });
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        assert_eq!(body.code, ErrorCode::UpstreamCredentials);
+        assert_eq!(code(UpstreamError::Timeout).0, StatusCode::SERVICE_UNAVAILABLE);
+        let internal = AppError::Internal("secret detail".into()).status_and_body().1;
+        assert!(!internal.message.contains("secret detail"));
+    }
+}

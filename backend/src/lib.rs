@@ -1,0 +1,111 @@
+//! falscope's server: the fal client (`upstream`), the dashboard API (`api`), the SPA server
+//! (`spa`) and the fal simulator (`simulator`) that demo mode and every test run against.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod promtext;
+pub mod router;
+pub mod simulator;
+pub mod spa;
+pub mod state;
+pub mod telemetry;
+pub mod upstream;
+
+use anyhow::Context;
+use config::{Config, Upstream};
+use shared::{PublicConfig, WorkspaceInfo};
+use std::sync::Arc;
+use upstream::{FalApi, FalClient};
+
+pub use router::app;
+
+/// A built falscope: its router, plus the embedded simulator when in demo mode (dropping it
+/// stops the simulator).
+pub struct Server {
+    /// The HTTP app.
+    pub router: axum::Router,
+    /// The demo simulator, if any.
+    pub demo: Option<simulator::SimServer>,
+}
+
+/// Builds falscope from a validated config, starting the demo simulator when there is no key.
+pub async fn build(config: &Config) -> anyhow::Result<Server> {
+    let (client, demo) = match &config.upstream {
+        Upstream::Fal {
+            base_url,
+            api_key,
+            admin_key,
+        } => (
+            FalClient::new(base_url.clone(), api_key.clone(), admin_key.clone()),
+            None,
+        ),
+        Upstream::Demo => {
+            let sim = simulator::SimServer::start(simulator::SimConfig::demo())
+                .await
+                .context("while starting the demo simulator")?;
+            let client = FalClient::new(sim.base_url(), sim.api_key(), Some(sim.admin_key()));
+            (client, Some(sim))
+        }
+    };
+    let fal: Arc<dyn FalApi> = Arc::new(client.context("while building the fal HTTP client")?);
+    let public = PublicConfig {
+        version: env!("CARGO_PKG_VERSION").into(),
+        demo: demo.is_some(),
+        workspaces: vec![WorkspaceInfo {
+            id: "default".into(),
+            name: if demo.is_some() { "demo" } else { "default" }.into(),
+            has_admin_key: fal.has_admin_key(),
+        }],
+    };
+    let assets = match &config.dist_dir {
+        Some(dir) => spa::Assets::Dir(dir.clone()),
+        None => spa::Assets::Embedded,
+    };
+    let router = app(state::AppState::new(fal, public), assets);
+    Ok(Server { router, demo })
+}
+
+/// Runs falscope until Ctrl-C / SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let server = build(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("while binding {} (--listen / FALSCOPE_LISTEN)", config.listen))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let mode = if server.demo.is_some() {
+        "demo mode: simulated fal data"
+    } else {
+        "connected to fal"
+    };
+    tracing::info!(%url, mode, "falscope is running at {url}");
+    axum::serve(listener, server.router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("while serving")
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,44 @@
+//! Simulator-only control routes: request counters and fault switches.
+
+use super::faults::FaultSet;
+use super::Sim;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// `/_sim/...` routes.
+pub fn router() -> Router<Arc<Sim>> {
+    Router::new()
+        .route("/_sim/stats", get(get_stats).delete(reset_stats))
+        .route("/_sim/faults", get(get_faults).post(set_faults))
+}
+
+/// `GET /_sim/stats`: requests received per operation.
+async fn get_stats(State(sim): State<Arc<Sim>>) -> Json<BTreeMap<&'static str, u64>> {
+    Json(sim.stats.lock().unwrap_or_else(|e| e.into_inner()).clone())
+}
+
+/// `DELETE /_sim/stats`: zero every counter.
+async fn reset_stats(State(sim): State<Arc<Sim>>) -> StatusCode {
+    let mut stats = sim.stats.lock().unwrap_or_else(|e| e.into_inner());
+    stats.values_mut().for_each(|v| *v = 0);
+    StatusCode::NO_CONTENT
+}
+
+/// `GET /_sim/faults`.
+async fn get_faults(State(sim): State<Arc<Sim>>) -> Json<FaultSet> {
+    Json(sim.faults.get())
+}
+
+/// `POST /_sim/faults`: replace the rules.
+async fn set_faults(State(sim): State<Arc<Sim>>, Json(set): Json<FaultSet>) -> Response {
+    if let Some(err) = set.rules.iter().find_map(|r| r.validate().err()) {
+        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": err }))).into_response();
+    }
+    sim.faults.set(set);
+    Json(sim.faults.get()).into_response()
+}

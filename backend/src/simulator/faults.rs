@@ -1,0 +1,186 @@
+//! Switchable faults (`POST /_sim/faults`): latency, error statuses (429 with `Retry-After`),
+//! timeouts, dropped SSE streams and slow bodies, per operation and with a probability.
+//! Draws come from a counter-based hash, so a fault sequence is reproducible.
+
+use super::rng::{mix, unit};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// The body of `POST /_sim/faults`: it replaces every active rule (`{"rules":[]}` clears).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSet {
+    /// Rules, each applied independently.
+    pub rules: Vec<FaultRule>,
+}
+
+/// One fault rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRule {
+    /// Operation name as in `/_sim/stats`, or `*` for all.
+    pub operation: String,
+    /// Chance that a call is affected, 0–1.
+    #[serde(default = "always")]
+    pub probability: f64,
+    /// Added latency before answering.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Answer with this status and fal's error body instead of the real answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// With `status: 429`: the `Retry-After` header, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u64>,
+    /// Never answer (the client must time out).
+    #[serde(default)]
+    pub timeout: bool,
+    /// SSE: end the stream abruptly after this many events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_stream_after: Option<u32>,
+    /// Send the body in 1 KiB chunks with this delay between them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow_body_ms: Option<u64>,
+    /// Apply to at most this many calls, then stop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+}
+
+fn always() -> f64 {
+    1.0
+}
+
+impl FaultRule {
+    /// Checks the rule; the error says what to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.probability) {
+            return Err(format!("probability must be within 0..=1, got {}", self.probability));
+        }
+        if let Some(s) = self.status {
+            if !(400..=599).contains(&s) {
+                return Err(format!("status must be a 4xx or 5xx code, got {s}"));
+            }
+        }
+        if self.retry_after_s.is_some() && self.status != Some(429) {
+            return Err("retry_after_s only applies with status 429".into());
+        }
+        Ok(())
+    }
+
+    fn matches(&self, op: &str) -> bool {
+        self.operation == "*" || self.operation == op
+    }
+}
+
+/// What happens to one call.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Effects {
+    /// Delay before answering.
+    pub latency_ms: u64,
+    /// Replace the answer with this status.
+    pub status: Option<u16>,
+    /// `Retry-After` seconds for a 429.
+    pub retry_after_s: Option<u64>,
+    /// Never answer.
+    pub timeout: bool,
+    /// End an SSE stream after this many events.
+    pub drop_stream_after: Option<u32>,
+    /// Chunk delay.
+    pub slow_body_ms: Option<u64>,
+}
+
+/// The active rules and how often each fired.
+#[derive(Debug, Default)]
+pub struct Faults {
+    rules: Mutex<Vec<(FaultRule, u32)>>,
+    draws: AtomicU64,
+}
+
+impl Faults {
+    /// Replaces the rules.
+    pub fn set(&self, set: FaultSet) {
+        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        *rules = set.rules.into_iter().map(|r| (r, 0)).collect();
+    }
+
+    /// The rules as set.
+    pub fn get(&self) -> FaultSet {
+        let rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        FaultSet {
+            rules: rules.iter().map(|(r, _)| r.clone()).collect(),
+        }
+    }
+
+    /// Rolls every matching rule for one call of `op`.
+    pub fn draw(&self, op: &str) -> Effects {
+        let mut fx = Effects::default();
+        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        for (rule, used) in rules.iter_mut().filter(|(r, _)| r.matches(op)) {
+            if rule.times.is_some_and(|t| *used >= t) {
+                continue;
+            }
+            let n = self.draws.fetch_add(1, Ordering::Relaxed);
+            if unit(mix(n)) >= rule.probability {
+                continue;
+            }
+            *used += 1;
+            fx.latency_ms += rule.latency_ms;
+            fx.status = fx.status.or(rule.status);
+            fx.retry_after_s = fx.retry_after_s.or(rule.retry_after_s);
+            fx.timeout |= rule.timeout;
+            fx.drop_stream_after = fx.drop_stream_after.or(rule.drop_stream_after);
+            fx.slow_body_ms = fx.slow_body_ms.or(rule.slow_body_ms);
+        }
+        fx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(op: &str) -> FaultRule {
+        serde_json::from_value(serde_json::json!({ "operation": op })).unwrap()
+    }
+
+    #[test]
+    fn times_limits_and_operation_filters() {
+        let faults = Faults::default();
+        faults.set(FaultSet {
+            rules: vec![FaultRule {
+                status: Some(503),
+                times: Some(2),
+                ..rule("metrics")
+            }],
+        });
+        assert_eq!(faults.draw("apps"), Effects::default());
+        assert_eq!(faults.draw("metrics").status, Some(503));
+        assert_eq!(faults.draw("metrics").status, Some(503));
+        assert_eq!(faults.draw("metrics").status, None);
+    }
+
+    #[test]
+    fn probability_is_roughly_respected() {
+        let faults = Faults::default();
+        faults.set(FaultSet {
+            rules: vec![FaultRule {
+                probability: 0.3,
+                status: Some(500),
+                ..rule("*")
+            }],
+        });
+        let hits = (0..2000).filter(|_| faults.draw("x").status.is_some()).count();
+        assert!((500..700).contains(&hits), "{hits} of 2000");
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let bad = FaultRule {
+            retry_after_s: Some(1),
+            status: Some(500),
+            ..rule("*")
+        };
+        assert!(bad.validate().unwrap_err().contains("429"));
+    }
+}

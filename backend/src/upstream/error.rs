@@ -1,0 +1,66 @@
+//! What can go wrong talking to fal, sorted so the cache and the UI can react differently.
+
+use std::time::Duration;
+
+/// A failed fal call. Never carries a key: messages are built from status codes and fal's
+/// error `type`, and transport errors are reduced to their kind.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    /// fal rejected falscope's key (401) or its scope (403).
+    #[error("fal rejected the configured key (HTTP {status})")]
+    Credentials {
+        /// 401 or 403.
+        status: u16,
+    },
+    /// fal answered 429.
+    #[error("fal rate limit exceeded")]
+    RateLimited {
+        /// From `Retry-After` or `x-ratelimit-reset`, when present.
+        retry_after: Option<Duration>,
+    },
+    /// fal answered another non-2xx status.
+    #[error("fal answered HTTP {status} ({kind})")]
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// fal's `error.type`, or `unknown` when the body was not fal's error shape.
+        kind: String,
+        /// fal's `error.message`; shown to users only for 4xx validation errors.
+        message: String,
+    },
+    /// No answer in time.
+    #[error("fal did not answer in time")]
+    Timeout,
+    /// Connection refused, reset, DNS…
+    #[error("could not reach fal: {0}")]
+    Transport(String),
+    /// A 2xx body falscope could not read.
+    #[error("unreadable answer from fal: {0}")]
+    Decode(String),
+    /// The operation needs the ADMIN key, which is not configured.
+    #[error("this needs an ADMIN-scoped fal key (FAL_ADMIN_KEY), which is not configured")]
+    AdminKeyMissing,
+}
+
+impl UpstreamError {
+    /// Failures where fal (not the request) is at fault: serve stale data, count for the breaker.
+    pub fn is_outage(&self) -> bool {
+        match self {
+            Self::RateLimited { .. } | Self::Timeout | Self::Transport(_) => true,
+            Self::Status { status, .. } => *status >= 500,
+            Self::Credentials { .. } | Self::Decode(_) | Self::AdminKeyMissing => false,
+        }
+    }
+
+    pub(crate) fn from_reqwest(err: &reqwest::Error) -> Self {
+        if err.is_timeout() {
+            Self::Timeout
+        } else if err.is_decode() || err.is_body() {
+            Self::Decode("the body could not be read".into())
+        } else if err.is_connect() {
+            Self::Transport("connection failed".into())
+        } else {
+            Self::Transport("request failed".into())
+        }
+    }
+}

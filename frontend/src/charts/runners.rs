@@ -1,0 +1,122 @@
+//! Horizontal stacked bars: one row per app, segments for running / idle / pending runners.
+
+use super::palette;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use shared::{AppLive, RunnerState};
+
+/// Draws `apps` onto `area`.
+pub fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    apps: &Vec<AppLive>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    area.fill(&TRANSPARENT)?;
+    let n = apps.len().max(1) as i32;
+    let max = apps
+        .iter()
+        .map(|a| RunnerState::ALL.iter().map(|s| a.runners_in(*s)).sum::<u32>())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let names: Vec<String> = apps.iter().map(|a| a.application.clone()).collect();
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(28)
+        .y_label_area_size(150)
+        .build_cartesian_2d(0u32..max + max / 8 + 1, (0..n).into_segmented())?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .light_line_style(palette::GRID.mix(0.4))
+        .bold_line_style(palette::GRID.mix(0.8))
+        .axis_style(palette::TEXT)
+        .label_style(("sans-serif", 13).into_font().color(&palette::TEXT))
+        .x_desc("runners")
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .draw()?;
+    let series = [
+        (RunnerState::Running, palette::RUNNING),
+        (RunnerState::Idle, palette::IDLE),
+        (RunnerState::Pending, palette::PENDING),
+    ];
+    let mut base: Vec<u32> = vec![0; apps.len()];
+    for (state, color) in series {
+        let bars: Vec<Rectangle<(u32, SegmentValue<i32>)>> = apps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, app)| {
+                let count = app.runners_in(state);
+                let from = base[i];
+                base[i] += count;
+                (count > 0).then(|| {
+                    let mut bar = Rectangle::new(
+                        [
+                            (from, SegmentValue::Exact(i as i32)),
+                            (from + count, SegmentValue::Exact(i as i32 + 1)),
+                        ],
+                        color.filled(),
+                    );
+                    bar.set_margin(5, 5, 0, 0);
+                    bar
+                })
+            })
+            .collect();
+        chart
+            .draw_series(bars)?
+            .label(state.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font(("sans-serif", 13).into_font().color(&palette::TEXT))
+        .background_style(WHITE.mix(0.7))
+        .border_style(palette::GRID)
+        .draw()?;
+    area.present()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::RunnerCount;
+
+    fn app(name: &str, running: u32, idle: u32) -> AppLive {
+        AppLive {
+            application: name.into(),
+            runners: vec![
+                RunnerCount {
+                    machine_type: "NVIDIA H100".into(),
+                    state: RunnerState::Running,
+                    count: running,
+                },
+                RunnerCount {
+                    machine_type: "NVIDIA H100".into(),
+                    state: RunnerState::Idle,
+                    count: idle,
+                },
+            ],
+            queue_size: 0,
+            concurrent_requests: running.into(),
+            received_per_min: 0,
+            completed_per_min: vec![],
+            latency: vec![],
+        }
+    }
+
+    #[test]
+    fn draws_one_bar_segment_per_nonzero_state_and_labels_apps() {
+        let mut svg = String::new();
+        {
+            let area = plotters_svg::SVGBackend::with_string(&mut svg, (800, 300)).into_drawing_area();
+            draw(&area, &vec![app("acme/flux", 3, 1), app("acme/llm", 0, 2)]).unwrap();
+        }
+        assert!(svg.contains("acme/flux") && svg.contains("acme/llm"));
+        let running = format!("fill=\"#{:02X}{:02X}{:02X}\"", 79, 70, 229);
+        // One running bar (acme/llm has none) plus its legend swatch.
+        assert_eq!(svg.matches(&running).count(), 2, "{svg}");
+    }
+}

@@ -1,0 +1,13 @@
+//! falscope's wire contract: every type and path the browser and the backend agree on.
+//!
+//! Nothing here knows about fal's own wire shapes (those live in `backend::upstream::models`)
+//! and nothing here may depend on tokio, axum, reqwest or web-sys: this crate builds for wasm32.
+
+pub mod config;
+pub mod error;
+pub mod live;
+pub mod routes;
+
+pub use config::{PublicConfig, WorkspaceInfo};
+pub use error::{ApiError, ErrorCode};
+pub use live::{AppLive, LatencyBucket, LiveSnapshot, RunnerCount, RunnerState};

@@ -1,0 +1,89 @@
+//! Live state of a workspace's apps, derived from fal's Prometheus metrics.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One scrape of fal's metrics, grouped per application.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveSnapshot {
+    /// When fal produced these numbers (fal caches metrics for 10 s).
+    pub as_of: DateTime<Utc>,
+    /// One entry per application, sorted by name.
+    pub apps: Vec<AppLive>,
+}
+
+/// Runner state as fal's `fal_app_runners{state=...}` label reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunnerState {
+    /// Processing requests.
+    Running,
+    /// Warm, waiting for work.
+    Idle,
+    /// Cold start in progress.
+    Pending,
+}
+
+impl RunnerState {
+    /// All states in display order.
+    pub const ALL: [RunnerState; 3] = [Self::Running, Self::Idle, Self::Pending];
+
+    /// The label value fal uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Idle => "idle",
+            Self::Pending => "pending",
+        }
+    }
+}
+
+/// Runners of one machine type in one state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunnerCount {
+    /// Display name such as `NVIDIA H100`.
+    pub machine_type: String,
+    /// The runners' state.
+    pub state: RunnerState,
+    /// Number of runners.
+    pub count: u32,
+}
+
+/// One cumulative latency bucket: `count` requests finished within `le_seconds`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyBucket {
+    /// Upper bound in seconds; `None` is `+Inf`.
+    pub le_seconds: Option<f64>,
+    /// Requests completed in the last minute with latency ≤ the bound.
+    pub count: u64,
+}
+
+/// The live numbers of one application (`<owner>/<name>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppLive {
+    /// `<owner>/<name>`.
+    pub application: String,
+    /// Runner counts by machine type and state.
+    pub runners: Vec<RunnerCount>,
+    /// Requests waiting in the queue.
+    pub queue_size: u64,
+    /// Requests being processed now.
+    pub concurrent_requests: u64,
+    /// Requests received in the last minute.
+    pub received_per_min: u64,
+    /// Requests completed in the last minute, by HTTP status.
+    pub completed_per_min: Vec<(u16, u64)>,
+    /// Cumulative latency buckets of the last minute, ending with `+Inf`.
+    pub latency: Vec<LatencyBucket>,
+}
+
+impl AppLive {
+    /// Total runners in `state` across machine types.
+    pub fn runners_in(&self, state: RunnerState) -> u32 {
+        self.runners
+            .iter()
+            .filter(|r| r.state == state)
+            .map(|r| r.count)
+            .sum()
+    }
+}

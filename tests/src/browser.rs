@@ -1,0 +1,157 @@
+//! A headless Chromium driven over WebDriver (fantoccini → chromedriver), for e2e tests.
+
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::time::Duration;
+use tokio::process::{Child, Command};
+
+/// How long to wait for anything the page should show.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A chromedriver process and a browser session on it.
+pub struct Browser {
+    client: Client,
+    _driver: Child,
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and opens a headless session.
+    pub async fn start() -> Self {
+        let port = free_port();
+        let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+            .arg(format!("--port={port}"))
+            .kill_on_drop(true)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (cargo xtask test installs it)");
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                         "--disable-gpu", "--window-size=1280,900",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--disable-sync", "--no-first-run"]
+            },
+            "goog:loggingPrefs": { "browser": "ALL" }
+        });
+        let caps = caps.as_object().cloned().unwrap_or_default();
+        let url = format!("http://127.0.0.1:{port}");
+        let client = poll(|| async {
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+                .ok()
+        })
+        .await
+        .expect("chromedriver accepts a session");
+        Self {
+            client,
+            _driver: driver,
+        }
+    }
+
+    /// Opens `url` and waits for the app to mount.
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("navigate");
+    }
+
+    /// Waits until the canvas `id` has painted pixels, and returns how many.
+    pub async fn painted_pixels(&self, id: &str) -> u64 {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Id(id))
+            .await
+            .expect("chart canvas appears");
+        let script = r#"
+            const c = document.getElementById(arguments[0]);
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0;
+            for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+            return n;"#;
+        poll(|| async {
+            let v = self
+                .client
+                .execute(script, vec![serde_json::json!(id)])
+                .await
+                .ok()?;
+            v.as_u64().filter(|n| *n > 0)
+        })
+        .await
+        .unwrap_or(0)
+    }
+
+    /// The page's visible text.
+    pub async fn text(&self) -> String {
+        self.client
+            .find(Locator::Css("body"))
+            .await
+            .expect("body")
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// Saves a PNG under `target/e2e-screenshots/<name>.png`, for people to look at.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    /// Fails with the messages if the browser console logged any error.
+    pub async fn assert_no_console_errors(&self) {
+        let logs = self.client.issue_cmd(BrowserLog).await.expect("read browser log");
+        let errors: Vec<&serde_json::Value> = logs
+            .as_array()
+            .map(|a| a.iter().filter(|e| e["level"] == "SEVERE").collect())
+            .unwrap_or_default();
+        assert!(errors.is_empty(), "console errors: {errors:#?}");
+    }
+
+    /// Ends the session.
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// chromedriver's `POST /session/{id}/se/log` (browser console entries since the last call).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Polls `f` every 100 ms until it yields `Some`, for at most [`WAIT`].
+pub async fn poll<T, F, Fut>(mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,71 @@
+//! Test harness: spawn falscope (demo mode or against a given simulator) on `127.0.0.1:0` and
+//! talk to it over real HTTP.
+
+pub mod browser;
+
+use backend::cli::Cli;
+use backend::config::Config;
+use clap::Parser;
+use std::net::SocketAddr;
+
+/// A running falscope for one test; dropping it stops the server and its demo simulator.
+pub struct TestApp {
+    /// Bound address.
+    pub addr: SocketAddr,
+    /// A client for calling it.
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+    /// The embedded simulator (demo mode).
+    pub demo: Option<backend::simulator::SimServer>,
+}
+
+impl TestApp {
+    /// falscope in demo mode with the given extra CLI arguments.
+    pub async fn spawn_demo(args: &[&str]) -> Self {
+        let argv = ["falscope", "--listen", "127.0.0.1:0"].iter().chain(args);
+        let cli = Cli::try_parse_from(argv).expect("test arguments parse");
+        let mut config = Config::try_from(cli.serve).expect("test config is valid");
+        // Tests must never see a developer's real key.
+        config.upstream = backend::config::Upstream::Demo;
+        Self::spawn(config).await
+    }
+
+    /// falscope with an explicit config.
+    pub async fn spawn(config: Config) -> Self {
+        let built = backend::build(&config).await.expect("falscope builds");
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let router = built.router;
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("serve");
+        });
+        Self {
+            addr,
+            http: reqwest::Client::new(),
+            server,
+            demo: built.demo,
+        }
+    }
+
+    /// `http://addr` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// GET `path`, returning the response.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request reaches falscope")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
