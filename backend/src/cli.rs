@@ -8,7 +8,12 @@ use std::path::PathBuf;
 
 /// falscope: a self-hosted dashboard for fal.ai serverless apps.
 #[derive(Debug, Parser)]
-#[command(name = "falscope", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "falscope",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// What to run; without a subcommand falscope serves the dashboard.
     #[command(subcommand)]
@@ -65,10 +70,20 @@ pub struct SimulateArgs {
     #[arg(long, env = "FAL_SIM_LISTEN", default_value = "127.0.0.1:8090")]
     pub listen: SocketAddr,
     /// API-scoped key the simulator accepts.
-    #[arg(long, env = "FAL_SIM_API_KEY", default_value = "sim-api-key", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "FAL_SIM_API_KEY",
+        default_value = "sim-api-key",
+        hide_env_values = true
+    )]
     pub api_key: SecretString,
     /// ADMIN-scoped key the simulator accepts.
-    #[arg(long, env = "FAL_SIM_ADMIN_KEY", default_value = "sim-admin-key", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "FAL_SIM_ADMIN_KEY",
+        default_value = "sim-admin-key",
+        hide_env_values = true
+    )]
     pub admin_key: SecretString,
     /// Seed of the simulated world; the same seed gives the same apps, traffic and logs.
     #[arg(long, env = "FAL_SIM_SEED", default_value_t = 42)]

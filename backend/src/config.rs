@@ -70,7 +70,9 @@ impl TryFrom<ServeArgs> for Config {
             AuthMode::Proxy => return Err(ConfigError::AuthModeUnavailable("proxy")),
         }
         if !matches!(args.fal_base_url.scheme(), "http" | "https") {
-            return Err(ConfigError::BaseUrlScheme(args.fal_base_url.scheme().into()));
+            return Err(ConfigError::BaseUrlScheme(
+                args.fal_base_url.scheme().into(),
+            ));
         }
         let upstream = match (args.fal_key, args.fal_admin_key) {
             (Some(api_key), admin_key) => Upstream::Fal {

@@ -52,7 +52,10 @@ impl AppError {
             Self::Upstream(err) => upstream_status_and_body(err),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                ApiError::new(ErrorCode::Internal, "falscope hit an internal error; see its logs"),
+                ApiError::new(
+                    ErrorCode::Internal,
+                    "falscope hit an internal error; see its logs",
+                ),
             ),
         }
     }
@@ -64,7 +67,8 @@ fn upstream_status_and_body(err: &UpstreamError) -> (StatusCode, ApiError) {
         U::AdminKeyMissing => (
             StatusCode::CONFLICT,
             ErrorCode::AdminKeyMissing,
-            "this view needs an ADMIN-scoped fal key: set FAL_ADMIN_KEY and restart falscope".to_owned(),
+            "this view needs an ADMIN-scoped fal key: set FAL_ADMIN_KEY and restart falscope"
+                .to_owned(),
         ),
         U::Credentials { .. } => (
             StatusCode::BAD_GATEWAY,
@@ -76,7 +80,11 @@ fn upstream_status_and_body(err: &UpstreamError) -> (StatusCode, ApiError) {
             ErrorCode::UpstreamUnavailable,
             "fal is not answering right now and no cached data is available".to_owned(),
         ),
-        U::Status { status, kind, message } if (400..500).contains(status) && kind == "validation_error" => (
+        U::Status {
+            status,
+            kind,
+            message,
+        } if (400..500).contains(status) && kind == "validation_error" => (
             StatusCode::BAD_REQUEST,
             ErrorCode::InvalidParameter,
             format!("fal rejected the query: {message}"),
@@ -113,8 +121,13 @@ mod tests {
         let (status, body) = code(UpstreamError::Credentials { status: 401 });
         assert_eq!(status, StatusCode::BAD_GATEWAY);
         assert_eq!(body.code, ErrorCode::UpstreamCredentials);
-        assert_eq!(code(UpstreamError::Timeout).0, StatusCode::SERVICE_UNAVAILABLE);
-        let internal = AppError::Internal("secret detail".into()).status_and_body().1;
+        assert_eq!(
+            code(UpstreamError::Timeout).0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let internal = AppError::Internal("secret detail".into())
+            .status_and_body()
+            .1;
         assert!(!internal.message.contains("secret detail"));
     }
 }

@@ -72,7 +72,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let server = build(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| format!("while binding {} (--listen / FALSCOPE_LISTEN)", config.listen))?;
+        .with_context(|| {
+            format!(
+                "while binding {} (--listen / FALSCOPE_LISTEN)",
+                config.listen
+            )
+        })?;
     let url = format!("http://{}", listener.local_addr()?);
     let mode = if server.demo.is_some() {
         "demo mode: simulated fal data"

@@ -148,7 +148,10 @@ impl Op {
 pub fn router(sim: Arc<Sim>) -> Router {
     let op = |op: Op, route: MethodRouter<Arc<Sim>>| gate::wrap(&sim, op, route);
     Router::new()
-        .route("/v1/serverless/metrics", op(Op::METRICS, get(metrics::get_metrics)))
+        .route(
+            "/v1/serverless/metrics",
+            op(Op::METRICS, get(metrics::get_metrics)),
+        )
         .route("/v1/serverless/apps", op(Op::APPS, get(apps::list_apps)))
         .merge(control::router())
         .fallback(errors::not_found)
@@ -181,7 +184,8 @@ impl SimServer {
 
     /// `http://127.0.0.1:PORT` (fal's base, without `/v1`).
     pub fn base_url(&self) -> url::Url {
-        url::Url::parse(&format!("http://{}", self.addr)).expect("a socket address is a valid URL host")
+        url::Url::parse(&format!("http://{}", self.addr))
+            .expect("a socket address is a valid URL host")
     }
 
     /// The bound address.

@@ -84,7 +84,11 @@ fn file_response(
 ) -> Response {
     let etag = etag.map(|e| format!("\"{e}\""));
     let mut resp = match &etag {
-        Some(tag) if request.get(header::IF_NONE_MATCH).is_some_and(|v| v == tag.as_str()) => {
+        Some(tag)
+            if request
+                .get(header::IF_NONE_MATCH)
+                .is_some_and(|v| v == tag.as_str()) =>
+        {
             StatusCode::NOT_MODIFIED.into_response()
         }
         _ => {
@@ -109,9 +113,8 @@ fn is_hashed(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     let stem = file.split('.').next().unwrap_or(file);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-').is_some_and(|(_, hash)| {
-        hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit())
-    })
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -8,7 +8,8 @@ const DEFAULT_FILTER: &str = "backend=info,falscope=info,tower_http=warn";
 
 /// Installs the global subscriber. Call once, from `main`.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let registry = tracing_subscriber::registry().with(filter);
     match format {
         LogFormat::Pretty => registry.with(fmt::layer().with_target(false)).init(),

@@ -28,12 +28,17 @@ async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
 
 async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ClientError> {
     if resp.ok() {
-        return resp.json().await.map_err(|e| ClientError::Decode(e.to_string()));
+        return resp
+            .json()
+            .await
+            .map_err(|e| ClientError::Decode(e.to_string()));
     }
     let status = resp.status();
     match resp.json::<ApiError>().await {
         Ok(err) => Err(ClientError::Api(err)),
-        Err(_) => Err(ClientError::Decode(format!("HTTP {status} without an error body"))),
+        Err(_) => Err(ClientError::Decode(format!(
+            "HTTP {status} without an error body"
+        ))),
     }
 }
 

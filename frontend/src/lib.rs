@@ -16,12 +16,7 @@ use leptos_router::path;
 #[component]
 pub fn App() -> impl IntoView {
     let config = LocalResource::new(api::get_config);
-    let demo = move || {
-        config
-            .get()
-            .and_then(|c| c.ok())
-            .is_some_and(|c| c.demo)
-    };
+    let demo = move || config.get().and_then(|c| c.ok()).is_some_and(|c| c.demo);
     view! {
         <Router>
             <header class="topbar">

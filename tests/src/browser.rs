@@ -18,13 +18,14 @@ impl Browser {
     /// Starts chromedriver on a free port and opens a headless session.
     pub async fn start() -> Self {
         let port = free_port();
-        let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
-            .arg(format!("--port={port}"))
-            .kill_on_drop(true)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("chromedriver is installed (cargo xtask test installs it)");
+        let driver =
+            Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+                .arg(format!("--port={port}"))
+                .kill_on_drop(true)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("chromedriver is installed (cargo xtask test installs it)");
         let caps = serde_json::json!({
             "goog:chromeOptions": {
                 "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
@@ -96,14 +97,19 @@ impl Browser {
     /// Saves a PNG under `target/e2e-screenshots/<name>.png`, for people to look at.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
 
     /// Fails with the messages if the browser console logged any error.
     pub async fn assert_no_console_errors(&self) {
-        let logs = self.client.issue_cmd(BrowserLog).await.expect("read browser log");
+        let logs = self
+            .client
+            .issue_cmd(BrowserLog)
+            .await
+            .expect("read browser log");
         let errors: Vec<&serde_json::Value> = logs
             .as_array()
             .map(|a| a.iter().filter(|e| e["level"] == "SEVERE").collect())
@@ -122,7 +128,11 @@ impl Browser {
 struct BrowserLog;
 
 impl WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
         base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
     }
 

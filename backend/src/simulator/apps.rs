@@ -25,7 +25,11 @@ pub async fn list_apps(
                 for e in v.split(',').map(str::trim).filter(|e| !e.is_empty()) {
                     match e {
                         "endpoints" => endpoints = true,
-                        other => return Err(FalError::invalid(format!("unknown expand value {other:?}"))),
+                        other => {
+                            return Err(FalError::invalid(format!(
+                                "unknown expand value {other:?}"
+                            )))
+                        }
                     }
                 }
             }

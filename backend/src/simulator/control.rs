@@ -37,7 +37,11 @@ async fn get_faults(State(sim): State<Arc<Sim>>) -> Json<FaultSet> {
 /// `POST /_sim/faults`: replace the rules.
 async fn set_faults(State(sim): State<Arc<Sim>>, Json(set): Json<FaultSet>) -> Response {
     if let Some(err) = set.rules.iter().find_map(|r| r.validate().err()) {
-        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": err }))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({ "error": err })),
+        )
+            .into_response();
     }
     sim.faults.set(set);
     Json(sim.faults.get()).into_response()

@@ -55,7 +55,10 @@ impl FaultRule {
     /// Checks the rule; the error says what to fix.
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.probability) {
-            return Err(format!("probability must be within 0..=1, got {}", self.probability));
+            return Err(format!(
+                "probability must be within 0..=1, got {}",
+                self.probability
+            ));
         }
         if let Some(s) = self.status {
             if !(400..=599).contains(&s) {
@@ -170,7 +173,9 @@ mod tests {
                 ..rule("*")
             }],
         });
-        let hits = (0..2000).filter(|_| faults.draw("x").status.is_some()).count();
+        let hits = (0..2000)
+            .filter(|_| faults.draw("x").status.is_some())
+            .count();
         assert!((500..700).contains(&hits), "{hits} of 2000");
     }
 

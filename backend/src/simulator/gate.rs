@@ -85,7 +85,10 @@ async fn slow_body(resp: Response, delay_ms: u64) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return errors::with_status(StatusCode::INTERNAL_SERVER_ERROR);
     };
-    let chunks: Vec<bytes::Bytes> = bytes.chunks(1024).map(bytes::Bytes::copy_from_slice).collect();
+    let chunks: Vec<bytes::Bytes> = bytes
+        .chunks(1024)
+        .map(bytes::Bytes::copy_from_slice)
+        .collect();
     let stream = futures::stream::iter(chunks).then(move |chunk| async move {
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         Ok::<_, std::convert::Infallible>(chunk)

@@ -29,7 +29,10 @@ pub async fn get_metrics(State(sim): State<Arc<Sim>>) -> impl IntoResponse {
         }
     };
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     )
 }
@@ -84,11 +87,17 @@ pub fn app_state(world: &World, i: usize, t: i64) -> AppState {
         }
     }
     s.completed.sort_unstable();
-    s.running = u32::try_from(s.concurrent).unwrap_or(u32::MAX).min(app.max_concurrency);
+    s.running = u32::try_from(s.concurrent)
+        .unwrap_or(u32::MAX)
+        .min(app.max_concurrency);
     // Runners that served something within keep-alive stay warm; min_concurrency always does.
     let warm_recently = recent
         .iter()
-        .filter(|r| r.runner_id.is_some() && r.ended_at <= t && t - r.ended_at < (app.keep_alive * 1000.0) as i64)
+        .filter(|r| {
+            r.runner_id.is_some()
+                && r.ended_at <= t
+                && t - r.ended_at < (app.keep_alive * 1000.0) as i64
+        })
         .filter_map(|r| r.runner_id)
         .collect::<std::collections::HashSet<_>>()
         .len() as u32;
@@ -102,22 +111,44 @@ pub fn app_state(world: &World, i: usize, t: i64) -> AppState {
 /// The exposition body at `t`.
 pub fn render(world: &World, t: i64) -> String {
     let states: Vec<(String, &str, AppState)> = (0..world.apps.len())
-        .map(|i| (world.app_id(i), world.apps[i].machine.metrics_name, app_state(world, i, t)))
+        .map(|i| {
+            (
+                world.app_id(i),
+                world.apps[i].machine.metrics_name,
+                app_state(world, i, t),
+            )
+        })
         .collect();
     let mut w = Writer::new();
     w.family("fal_app_runners", "Number of fal app runners", Kind::Gauge);
     for (app, machine, s) in &states {
-        for (state, n) in [("running", s.running), ("idle", s.idle), ("pending", s.pending)] {
+        for (state, n) in [
+            ("running", s.running),
+            ("idle", s.idle),
+            ("pending", s.pending),
+        ] {
             w.sample(
                 "fal_app_runners",
-                &[("application", app), ("machine_type", machine), ("state", state)],
+                &[
+                    ("application", app),
+                    ("machine_type", machine),
+                    ("state", state),
+                ],
                 f64::from(n),
             );
         }
     }
-    w.family("fal_app_queue_size", "Current size of the fal app queue", Kind::Gauge);
+    w.family(
+        "fal_app_queue_size",
+        "Current size of the fal app queue",
+        Kind::Gauge,
+    );
     for (app, _, s) in &states {
-        w.sample("fal_app_queue_size", &[("application", app)], s.queue as f64);
+        w.sample(
+            "fal_app_queue_size",
+            &[("application", app)],
+            s.queue as f64,
+        );
     }
     w.family(
         "fal_app_concurrent_requests",
@@ -125,7 +156,11 @@ pub fn render(world: &World, t: i64) -> String {
         Kind::Gauge,
     );
     for (app, _, s) in &states {
-        w.sample("fal_app_concurrent_requests", &[("application", app)], s.concurrent as f64);
+        w.sample(
+            "fal_app_concurrent_requests",
+            &[("application", app)],
+            s.concurrent as f64,
+        );
     }
     w.family(
         "fal_app_requests_completed",
@@ -137,7 +172,11 @@ pub fn render(world: &World, t: i64) -> String {
             let status = status.to_string();
             w.sample(
                 "fal_app_requests_completed",
-                &[("application", app), ("method", "POST"), ("status", &status)],
+                &[
+                    ("application", app),
+                    ("method", "POST"),
+                    ("status", &status),
+                ],
                 *n as f64,
             );
         }
@@ -163,7 +202,11 @@ pub fn render(world: &World, t: i64) -> String {
         for bound in LATENCY_BOUNDS {
             let n = s.latencies.iter().filter(|l| **l <= bound).count();
             let le = format!("{bound:.1}");
-            w.sample("fal_app_request_latency", &[("application", app), ("le", &le)], n as f64);
+            w.sample(
+                "fal_app_request_latency",
+                &[("application", app), ("le", &le)],
+                n as f64,
+            );
         }
         w.sample(
             "fal_app_request_latency",

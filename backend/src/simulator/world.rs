@@ -238,7 +238,15 @@ impl World {
         let apps = vec![
             AppSpec {
                 min_concurrency: 1,
-                ..app("flux-studio", &["", "turbo"], AppKind::Image, H100, 9.0, 4.5, 0.35)
+                ..app(
+                    "flux-studio",
+                    &["", "turbo"],
+                    AppKind::Image,
+                    H100,
+                    9.0,
+                    4.5,
+                    0.35,
+                )
             },
             AppSpec {
                 startup_s: 60.0,
@@ -250,7 +258,15 @@ impl World {
             AppSpec {
                 min_concurrency: 2,
                 p_user_error: 0.06,
-                ..app("chat-llm", &["", "stream"], AppKind::Llm, A100, 14.0, 2.2, 0.6)
+                ..app(
+                    "chat-llm",
+                    &["", "stream"],
+                    AppKind::Llm,
+                    A100,
+                    14.0,
+                    2.2,
+                    0.6,
+                )
             },
             AppSpec {
                 startup_s: 12.0,
@@ -323,12 +339,22 @@ impl World {
         let peak = self.peak_rpm(source);
         let hour = minute.rem_euclid(24 * 60) as f64 / 60.0;
         // Diurnal: low at 03:00 UTC, peak at 15:00 UTC.
-        let diurnal = 0.15 + 0.85 * (0.5 + 0.5 * ((hour - 15.0) / 24.0 * std::f64::consts::TAU).cos());
+        let diurnal =
+            0.15 + 0.85 * (0.5 + 0.5 * ((hour - 15.0) / 24.0 * std::f64::consts::TAU).cos());
         // 1970-01-01 was a Thursday: day 2 and 3 of the week (from Thursday) are Sat and Sun.
         let weekday = (minute.div_euclid(24 * 60)).rem_euclid(7);
-        let weekly = if weekday == 2 || weekday == 3 { 0.55 } else { 1.0 };
+        let weekly = if weekday == 2 || weekday == 3 {
+            0.55
+        } else {
+            1.0
+        };
         // Ten-minute blocks wander, and 2% of them are bursts.
-        let block = Draws(hash(&[self.seed, 1, source as u64, minute.div_euclid(10) as u64]));
+        let block = Draws(hash(&[
+            self.seed,
+            1,
+            source as u64,
+            minute.div_euclid(10) as u64,
+        ]));
         let mut noise = 0.6 + 0.8 * block.unit(0);
         if block.unit(1) < 0.02 {
             noise *= 3.0;
@@ -377,7 +403,9 @@ impl World {
         if id.get_version_num() != 7 {
             return None;
         }
-        let ms = i64::from_be_bytes([0, 0, bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5]]);
+        let ms = i64::from_be_bytes([
+            0, 0, bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5],
+        ]);
         let source = usize::from(bytes[6] & 0x0F);
         if source >= MODEL_SOURCE_BASE + self.models.len()
             || (source < MODEL_SOURCE_BASE && source >= self.apps.len())
@@ -391,30 +419,46 @@ impl World {
     }
 
     fn request(&self, source: usize, minute: i64, index: u8, rate: f64) -> SimRequest {
-        let d = Draws(hash(&[self.seed, 3, source as u64, minute as u64, u64::from(index)]));
-        let (endpoint_id, median, sigma, p4, p5, startup, timeout, machines) = if source >= MODEL_SOURCE_BASE {
-            let m = &self.models[source - MODEL_SOURCE_BASE];
-            (m.endpoint_id.to_owned(), m.median_s, 0.3, 0.03, 0.01, 0.0, 600.0, 4u32)
-        } else {
-            let a = &self.apps[source];
-            let endpoints = self.endpoints_of(source);
-            // The root route takes 70% of the traffic; the others share the rest.
-            let e = if endpoints.len() == 1 || d.unit(1) < 0.7 {
-                0
+        let d = Draws(hash(&[
+            self.seed,
+            3,
+            source as u64,
+            minute as u64,
+            u64::from(index),
+        ]));
+        let (endpoint_id, median, sigma, p4, p5, startup, timeout, machines) =
+            if source >= MODEL_SOURCE_BASE {
+                let m = &self.models[source - MODEL_SOURCE_BASE];
+                (
+                    m.endpoint_id.to_owned(),
+                    m.median_s,
+                    0.3,
+                    0.03,
+                    0.01,
+                    0.0,
+                    600.0,
+                    4u32,
+                )
             } else {
-                1 + (d.bits(2) as usize) % (endpoints.len() - 1)
+                let a = &self.apps[source];
+                let endpoints = self.endpoints_of(source);
+                // The root route takes 70% of the traffic; the others share the rest.
+                let e = if endpoints.len() == 1 || d.unit(1) < 0.7 {
+                    0
+                } else {
+                    1 + (d.bits(2) as usize) % (endpoints.len() - 1)
+                };
+                (
+                    endpoints[e].clone(),
+                    a.median_s,
+                    a.sigma,
+                    a.p_user_error,
+                    a.p_server_error,
+                    a.startup_s,
+                    a.request_timeout,
+                    a.max_concurrency,
+                )
             };
-            (
-                endpoints[e].clone(),
-                a.median_s,
-                a.sigma,
-                a.p_user_error,
-                a.p_server_error,
-                a.startup_s,
-                a.request_timeout,
-                a.max_concurrency,
-            )
-        };
         let sent_at = minute * MINUTE_MS + (d.unit(3) * MINUTE_MS as f64) as i64;
         let u = d.unit(4);
         let outcome = if u < p5 {
@@ -430,10 +474,15 @@ impl World {
             Outcome::Success
         };
         // Quiet periods mean more cold starts.
-        let p_cold = if startup > 0.0 { (0.4 / (1.0 + rate)).min(0.3) } else { 0.0 };
+        let p_cold = if startup > 0.0 {
+            (0.4 / (1.0 + rate)).min(0.3)
+        } else {
+            0.0
+        };
         let cold_boot = (d.unit(6) < p_cold || outcome == Outcome::StartupError)
             .then(|| startup * (0.6 + 0.9 * d.unit(7)));
-        let queue_wait = 0.03 + 0.6 * d.unit(8).powi(4) + if rate > 20.0 { 2.0 * d.unit(9) } else { 0.0 };
+        let queue_wait =
+            0.03 + 0.6 * d.unit(8).powi(4) + if rate > 20.0 { 2.0 * d.unit(9) } else { 0.0 };
         let prepare = queue_wait + cold_boot.unwrap_or(0.0);
         let duration = match outcome {
             Outcome::Success | Outcome::RuntimeError => {
@@ -455,7 +504,13 @@ impl World {
         let runners = u64::from(machines.max(1));
         let runner_id = (outcome != Outcome::StartupError).then(|| {
             let day = minute.div_euclid(24 * 60) as u64;
-            uuid_v4(hash(&[self.seed, 4, source as u64, day, d.bits(14) % runners]))
+            uuid_v4(hash(&[
+                self.seed,
+                4,
+                source as u64,
+                day,
+                d.bits(14) % runners,
+            ]))
         });
         let started_at = sent_at + (prepare * 1000.0) as i64;
         let ended_at = started_at + (duration * 1000.0) as i64;
@@ -481,7 +536,10 @@ impl World {
     /// The revision id an app ran at `ms` (apps are redeployed weekly).
     pub fn revision(&self, app_name: &str, ms: i64) -> String {
         let week = ms.div_euclid(7 * 24 * 60 * MINUTE_MS);
-        format!("rev_{:06x}", hash(&[self.seed, 5, str_id(app_name), week as u64]) & 0xFF_FFFF)
+        format!(
+            "rev_{:06x}",
+            hash(&[self.seed, 5, str_id(app_name), week as u64]) & 0xFF_FFFF
+        )
     }
 
     /// Whether machine `m` is in a surge period during `minute` (whole hours in the
@@ -545,10 +603,20 @@ mod tests {
         let start = NOV_2026;
         let reqs = w.requests_between(2, start, start + 24 * 60 * MINUTE_MS);
         let n = reqs.len() as f64;
-        assert!(n > 3000.0, "chat-llm sees thousands of requests a day, got {n}");
-        let user = reqs.iter().filter(|r| r.outcome == Outcome::UserError).count() as f64 / n;
+        assert!(
+            n > 3000.0,
+            "chat-llm sees thousands of requests a day, got {n}"
+        );
+        let user = reqs
+            .iter()
+            .filter(|r| r.outcome == Outcome::UserError)
+            .count() as f64
+            / n;
         let server = reqs.iter().filter(|r| r.outcome.is_server_error()).count() as f64 / n;
         assert!((0.04..0.08).contains(&user), "user error share {user}");
-        assert!((0.005..0.03).contains(&server), "server error share {server}");
+        assert!(
+            (0.005..0.03).contains(&server),
+            "server error share {server}"
+        );
     }
 }

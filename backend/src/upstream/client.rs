@@ -63,7 +63,10 @@ impl FalClient {
     fn key(&self, scope: Scope) -> Result<&SecretString, UpstreamError> {
         match scope {
             Scope::Api => Ok(&self.api_key),
-            Scope::Admin => self.admin_key.as_ref().ok_or(UpstreamError::AdminKeyMissing),
+            Scope::Admin => self
+                .admin_key
+                .as_ref()
+                .ok_or(UpstreamError::AdminKeyMissing),
         }
     }
 
@@ -77,7 +80,10 @@ impl FalClient {
     ) -> Result<Response, UpstreamError> {
         let key = self.key(scope)?;
         let resp = req
-            .header(header::AUTHORIZATION, format!("Key {}", key.expose_secret()))
+            .header(
+                header::AUTHORIZATION,
+                format!("Key {}", key.expose_secret()),
+            )
             .timeout(REQUEST_TIMEOUT)
             .send()
             .await
@@ -142,7 +148,15 @@ async fn error_from_response(resp: Response) -> UpstreamError {
 fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
     [header::RETRY_AFTER.as_str(), "x-ratelimit-reset"]
         .iter()
-        .find_map(|name| headers.get(*name)?.to_str().ok()?.trim().parse::<f64>().ok())
+        .find_map(|name| {
+            headers
+                .get(*name)?
+                .to_str()
+                .ok()?
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(Duration::from_secs_f64)
 }

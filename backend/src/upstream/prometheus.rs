@@ -61,7 +61,11 @@ impl MetricsScrape {
                 "fal_app_requests_received" => entry.received_per_min += count,
                 "fal_app_requests_completed" => {
                     let status = s.label("status").and_then(|v| v.parse().ok()).unwrap_or(0);
-                    match entry.completed_per_min.iter_mut().find(|(st, _)| *st == status) {
+                    match entry
+                        .completed_per_min
+                        .iter_mut()
+                        .find(|(st, _)| *st == status)
+                    {
                         Some((_, n)) => *n += count,
                         None => entry.completed_per_min.push((status, count)),
                     }

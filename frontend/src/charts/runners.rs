@@ -8,13 +8,18 @@ use shared::{AppLive, RunnerState};
 /// Draws `apps` onto `area`.
 pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    apps: &Vec<AppLive>,
+    apps: &[AppLive],
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     area.fill(&TRANSPARENT)?;
     let n = apps.len().max(1) as i32;
     let max = apps
         .iter()
-        .map(|a| RunnerState::ALL.iter().map(|s| a.runners_in(*s)).sum::<u32>())
+        .map(|a| {
+            RunnerState::ALL
+                .iter()
+                .map(|s| a.runners_in(*s))
+                .sum::<u32>()
+        })
         .max()
         .unwrap_or(0)
         .max(4);
@@ -23,7 +28,7 @@ pub fn draw<DB: DrawingBackend>(
         .margin(12)
         .x_label_area_size(28)
         .y_label_area_size(150)
-        .build_cartesian_2d(0u32..max + max / 8 + 1, (0..n).into_segmented())?;
+        .build_cartesian_2d(0u32..max + max / 8 + 1, (0..n - 1).into_segmented())?;
     chart
         .configure_mesh()
         .disable_y_mesh()
@@ -33,7 +38,11 @@ pub fn draw<DB: DrawingBackend>(
         .label_style(("sans-serif", 13).into_font().color(&palette::TEXT))
         .x_desc("runners")
         .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
+            // Row 0 is at the bottom: list apps top-down.
+            SegmentValue::CenterOf(i) => names
+                .get((n - 1 - *i) as usize)
+                .cloned()
+                .unwrap_or_default(),
             _ => String::new(),
         })
         .draw()?;
@@ -52,10 +61,11 @@ pub fn draw<DB: DrawingBackend>(
                 let from = base[i];
                 base[i] += count;
                 (count > 0).then(|| {
+                    let row = n - 1 - i as i32;
                     let mut bar = Rectangle::new(
                         [
-                            (from, SegmentValue::Exact(i as i32)),
-                            (from + count, SegmentValue::Exact(i as i32 + 1)),
+                            (from, SegmentValue::Exact(row)),
+                            (from + count, SegmentValue::Exact(row + 1)),
                         ],
                         color.filled(),
                     );
@@ -111,8 +121,9 @@ mod tests {
     fn draws_one_bar_segment_per_nonzero_state_and_labels_apps() {
         let mut svg = String::new();
         {
-            let area = plotters_svg::SVGBackend::with_string(&mut svg, (800, 300)).into_drawing_area();
-            draw(&area, &vec![app("acme/flux", 3, 1), app("acme/llm", 0, 2)]).unwrap();
+            let area =
+                plotters_svg::SVGBackend::with_string(&mut svg, (800, 300)).into_drawing_area();
+            draw(&area, &[app("acme/flux", 3, 1), app("acme/llm", 0, 2)]).unwrap();
         }
         assert!(svg.contains("acme/flux") && svg.contains("acme/llm"));
         let running = format!("fill=\"#{:02X}{:02X}{:02X}\"", 79, 70, 229);

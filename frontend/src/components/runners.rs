@@ -13,7 +13,12 @@ pub fn RunnersPanel(
     let total: u32 = snapshot
         .apps
         .iter()
-        .map(|a| RunnerState::ALL.iter().map(|s| a.runners_in(*s)).sum::<u32>())
+        .map(|a| {
+            RunnerState::ALL
+                .iter()
+                .map(|s| a.runners_in(*s))
+                .sum::<u32>()
+        })
         .sum();
     let as_of = snapshot.as_of.format("%H:%M:%S UTC").to_string();
     let empty = snapshot.apps.is_empty();

@@ -37,14 +37,21 @@ async fn live_snapshot_comes_from_the_simulator_over_http() {
     let names: Vec<&str> = live.apps.iter().map(|a| a.application.as_str()).collect();
     assert!(names.contains(&"acme/flux-studio"), "{names:?}");
     for app in &live.apps {
-        assert_eq!(app.latency.last().unwrap().le_seconds, None, "+Inf bucket last");
+        assert_eq!(
+            app.latency.last().unwrap().le_seconds,
+            None,
+            "+Inf bucket last"
+        );
     }
-    let stats: serde_json::Value = reqwest::get(format!("{}_sim/stats", app.demo.as_ref().unwrap().base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: serde_json::Value = reqwest::get(format!(
+        "{}_sim/stats",
+        app.demo.as_ref().unwrap().base_url()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     assert!(stats["metrics"].as_u64().unwrap() >= 1);
 }
 

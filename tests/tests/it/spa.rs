@@ -4,9 +4,13 @@ use integration_tests::TestApp;
 
 fn dist_fixture(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("falscope-spa-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("index.html"), "<!doctype html><title>fixture</title>").unwrap();
-    std::fs::write(dir.join("frontend-0123456789abcdef.js"), "export {}").unwrap();
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><title>fixture</title>",
+    )
+    .expect("write index.html");
+    std::fs::write(dir.join("frontend-0123456789abcdef.js"), "export {}").expect("write asset");
     dir
 }
 
@@ -14,7 +18,11 @@ fn dist_fixture(name: &str) -> std::path::PathBuf {
 async fn client_routes_get_index_html_without_caching() {
     let dist = dist_fixture("routes");
     let app = TestApp::spawn_demo(&["--dist-dir", dist.to_str().unwrap()]).await;
-    for path in ["/", "/analytics", "/requests/0193a0b2-0000-7000-8000-000000000000"] {
+    for path in [
+        "/",
+        "/analytics",
+        "/requests/0193a0b2-0000-7000-8000-000000000000",
+    ] {
         let resp = app.get(path).await;
         assert_eq!(resp.status(), 200, "{path}");
         assert_eq!(resp.headers()["cache-control"], "no-cache", "{path}");
@@ -28,9 +36,19 @@ async fn hashed_assets_are_immutable_and_missing_assets_404() {
     let app = TestApp::spawn_demo(&["--dist-dir", dist.to_str().unwrap()]).await;
     let resp = app.get("/frontend-0123456789abcdef.js").await;
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["cache-control"].to_str().unwrap().contains("immutable"));
-    assert!(resp.headers()["content-type"].to_str().unwrap().contains("javascript"));
+    assert!(resp.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
     assert_eq!(app.get("/frontend-ffffffffffffffff.js").await.status(), 404);
-    assert_eq!(app.get("/../../etc/passwd").await.status(), 200, "normalised to a client route");
+    assert_eq!(
+        app.get("/../../etc/passwd").await.status(),
+        200,
+        "normalised to a client route"
+    );
     assert_eq!(app.get("/%2e%2e/Cargo.toml").await.status(), 404);
 }

@@ -1,0 +1,145 @@
+//! Idempotent, offline-safe toolchain install: every step checks first and skips what is
+//! already there at the right version. Nothing downloads from GitHub (it is unreachable here):
+//! tools come from crates.io, npm and Debian's apt.
+
+use crate::cmd::{cargo, cargo_bin, output, root, run, Cmd};
+
+/// trunk 0.22 needs rustc ≥ 1.96.1; 0.21.14 supports the machine's 1.95 (toolchain.md P1).
+const TRUNK_VERSION: &str = "0.21.14";
+/// npm `binaryen`; Debian's binaryen 108 silently breaks the module (toolchain.md P5).
+const BINARYEN_VERSION: &str = "132.0.0";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Installs what is missing; `browser` adds Chromium, chromedriver and promtool (tests).
+pub fn install(browser: bool) -> Result<(), String> {
+    rust_parts()?;
+    trunk()?;
+    wasm_bindgen()?;
+    wasm_opt()?;
+    if browser {
+        apt_tools()?;
+    }
+    // trunk runs cargo with --offline, so every crate for every target must be local.
+    run(cargo(["fetch", "--locked"]))
+}
+
+fn rust_parts() -> Result<(), String> {
+    let installed =
+        output(Cmd::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if !installed.lines().any(|l| l.trim() == WASM_TARGET) {
+        run(Cmd::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+    for (component, probe) in [("rustfmt", "fmt"), ("clippy", "clippy")] {
+        if output(cargo([probe, "--version"])).is_none() {
+            run(Cmd::new("rustup").args(["component", "add", component]))?;
+        }
+    }
+    Ok(())
+}
+
+fn trunk() -> Result<(), String> {
+    let want = format!("trunk {TRUNK_VERSION}");
+    if output(Cmd::new("trunk").arg_version()).as_deref() == Some(want.as_str()) {
+        return Ok(());
+    }
+    run(cargo([
+        "install",
+        "trunk",
+        "--version",
+        TRUNK_VERSION,
+        "--locked",
+    ]))
+}
+
+fn wasm_bindgen() -> Result<(), String> {
+    let want = locked_version("wasm-bindgen")?;
+    let pinned = std::fs::read_to_string(root().join("trunk.toml"))
+        .map_err(|e| format!("trunk.toml: {e}"))?;
+    if !pinned.contains(&format!("wasm_bindgen = \"{want}\"")) {
+        return Err(format!(
+            "Cargo.lock has wasm-bindgen {want} but trunk.toml pins another version: set [tools] wasm_bindgen = \"{want}\""
+        ));
+    }
+    if output(Cmd::new("wasm-bindgen").arg_version()) == Some(format!("wasm-bindgen {want}")) {
+        return Ok(());
+    }
+    // Without --locked: its bundled lockfile pins a webpki-roots the registry lacks (P2).
+    run(cargo(["install", "wasm-bindgen-cli", "--version", &want]))
+}
+
+fn wasm_opt() -> Result<(), String> {
+    let major = BINARYEN_VERSION.split('.').next().unwrap_or_default();
+    let link = cargo_bin().join("wasm-opt");
+    let works = |p: &std::path::Path| {
+        output(Cmd::new(p).arg_version()).is_some_and(|v| v.contains(&format!("version {major}")))
+    };
+    if works(&link) {
+        return Ok(());
+    }
+    let prefix = cargo_bin().with_file_name("falscope-binaryen");
+    run(Cmd::new("npm").args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        &prefix.to_string_lossy(),
+        &format!("binaryen@{BINARYEN_VERSION}"),
+    ]))?;
+    let target = prefix.join("node_modules/.bin/wasm-opt");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&target, &link)
+        .map_err(|e| format!("linking {}: {e}", link.display()))?;
+    if works(&link) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} does not report binaryen {major}",
+            link.display()
+        ))
+    }
+}
+
+/// Chromium + chromedriver for browser tests, promtool to validate Prometheus text.
+fn apt_tools() -> Result<(), String> {
+    let wanted = [
+        ("chromium", "chromium"),
+        ("chromedriver", "chromium-driver"),
+        ("promtool", "prometheus"),
+    ];
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(bin, _)| {
+            output(Cmd::new("sh").args(["-c", &format!("command -v {bin}")])).is_none()
+        })
+        .map(|(_, pkg)| *pkg)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let root_user = output(Cmd::new("id").args(["-u"])).as_deref() == Some("0");
+    let sudo: &[&str] = if root_user { &[] } else { &["sudo"] };
+    let apt = |args: &[&str]| {
+        let mut all: Vec<&str> = sudo.to_vec();
+        all.push("apt-get");
+        all.extend_from_slice(args);
+        Cmd::new(all[0])
+            .args(&all[1..])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+    };
+    run(apt(&["update", "-q"]))?;
+    let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
+    install.extend(missing);
+    run(apt(&install))
+}
+
+/// The version of `name` in Cargo.lock.
+fn locked_version(name: &str) -> Result<String, String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("Cargo.lock: {e}"))?;
+    let header = format!("name = \"{name}\"\n");
+    lock.split("[[package]]")
+        .find(|p| p.trim_start().starts_with(header.trim_end()) && p.contains(&header))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")))
+        .map(|v| v.trim_end_matches('"').to_owned())
+        .ok_or_else(|| format!("{name} is not in Cargo.lock"))
+}
