@@ -6,7 +6,10 @@
 //!   every host test (unit, integration, browser e2e) and the wasm tests in headless Chromium.
 //! - `bootstrap [--browser]`: only install the toolchain.
 
-#![allow(clippy::print_stdout, reason = "xtask is a command-line tool; stdout is its interface")]
+#![allow(
+    clippy::print_stdout,
+    reason = "xtask is a command-line tool; stdout is its interface"
+)]
 
 mod bootstrap;
 mod cmd;
