@@ -4,14 +4,24 @@
 //!
 //! Simulator-only control routes: `GET /_sim/stats`, `DELETE /_sim/stats`, `GET|POST /_sim/faults`.
 
+mod analytics;
 mod apps;
+mod billing;
 mod clock;
 mod control;
 mod errors;
 mod faults;
+mod files;
 mod gate;
+mod logs;
 mod metrics;
+mod paging;
+mod query;
+mod queue;
+mod requests;
 pub mod rng;
+mod timeframe;
+mod usage;
 pub mod world;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -20,10 +30,11 @@ pub use faults::{FaultRule, FaultSet};
 use crate::cli::SimulateArgs;
 use crate::upstream::Scope;
 use anyhow::Context;
-use axum::routing::{get, MethodRouter};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use secrecy::{ExposeSecret, SecretString};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use world::World;
@@ -96,6 +107,19 @@ pub struct Sim {
     /// Active fault rules.
     pub faults: faults::Faults,
     metrics_cache: Mutex<Option<(i64, String)>>,
+    files: files::Files,
+    queue: Mutex<QueueState>,
+}
+
+/// Flush bookkeeping.
+#[derive(Debug, Default)]
+struct QueueState {
+    /// Last flush per app index.
+    flushed_at: HashMap<usize, i64>,
+    /// `(app, Idempotency-Key)` → when it was first used.
+    idempotency: HashMap<(usize, String), i64>,
+    /// Flushes actually performed (idempotent repeats excluded).
+    flushes: u64,
 }
 
 impl Sim {
@@ -109,7 +133,20 @@ impl Sim {
             stats: Mutex::new(Op::ALL.iter().map(|op| (op.name, 0)).collect()),
             faults: faults::Faults::default(),
             metrics_cache: Mutex::new(None),
+            files: files::Files::seeded(config.clock.now_ms()),
+            queue: Mutex::new(QueueState::default()),
         }
+    }
+
+    /// When app `i`'s queue was last flushed.
+    pub fn flushed_at(&self, i: usize) -> Option<i64> {
+        let q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.flushed_at.get(&i).copied()
+    }
+
+    /// Queue flushes performed (repeats with a remembered `Idempotency-Key` do not count).
+    pub fn flushes(&self) -> u64 {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).flushes
     }
 
     /// The current simulated time, Unix ms.
@@ -135,24 +172,131 @@ impl Op {
         }
     }
 
+    const fn admin(name: &'static str) -> Self {
+        Self {
+            name,
+            scope: Scope::Admin,
+        }
+    }
+
     /// `GET /v1/serverless/metrics`.
     pub const METRICS: Op = Op::api("metrics");
+    /// `GET /v1/serverless/apps/{owner}/{name}/queue`.
+    pub const QUEUE_SIZE: Op = Op::api("queue_size");
+    /// `DELETE /v1/serverless/apps/{owner}/{name}/queue`.
+    pub const QUEUE_FLUSH: Op = Op::api("queue_flush");
+    /// `GET /v1/serverless/analytics`.
+    pub const ANALYTICS: Op = Op::api("analytics");
+    /// `GET /v1/models/analytics`.
+    pub const MODELS_ANALYTICS: Op = Op::api("models_analytics");
+    /// `GET /v1/serverless/requests/by-endpoint`.
+    pub const REQUESTS: Op = Op::api("requests_by_endpoint");
+    /// `GET /v1/serverless/usage` (ADMIN).
+    pub const USAGE: Op = Op::admin("usage");
+    /// `POST /v1/serverless/logs/history`.
+    pub const LOGS_HISTORY: Op = Op::api("logs_history");
+    /// `POST /v1/serverless/logs/stream`.
+    pub const LOGS_STREAM: Op = Op::api("logs_stream");
+    /// `GET /v1/serverless/files/list`.
+    pub const FILES_LIST: Op = Op::api("files_list");
+    /// `GET /v1/serverless/files/list/{dir}`.
+    pub const FILES_LIST_DIR: Op = Op::api("files_list_dir");
+    /// `GET /v1/serverless/files/file/{file}`.
+    pub const FILES_DOWNLOAD: Op = Op::api("files_download");
+    /// `POST /v1/serverless/files/file/url/{file}`.
+    pub const FILES_UPLOAD_URL: Op = Op::api("files_upload_url");
+    /// `POST /v1/serverless/files/file/local/{target_path}`.
+    pub const FILES_UPLOAD_LOCAL: Op = Op::api("files_upload_local");
     /// `GET /v1/serverless/apps`.
     pub const APPS: Op = Op::api("apps");
+    /// `GET /v1/account/billing` (ADMIN).
+    pub const BILLING: Op = Op::admin("account_billing");
 
     /// Every operation, for zero-initialised stats.
-    pub const ALL: &'static [Op] = &[Self::METRICS, Self::APPS];
+    pub const ALL: &'static [Op] = &[
+        Self::METRICS,
+        Self::QUEUE_SIZE,
+        Self::QUEUE_FLUSH,
+        Self::ANALYTICS,
+        Self::MODELS_ANALYTICS,
+        Self::REQUESTS,
+        Self::USAGE,
+        Self::LOGS_HISTORY,
+        Self::LOGS_STREAM,
+        Self::FILES_LIST,
+        Self::FILES_LIST_DIR,
+        Self::FILES_DOWNLOAD,
+        Self::FILES_UPLOAD_URL,
+        Self::FILES_UPLOAD_LOCAL,
+        Self::APPS,
+        Self::BILLING,
+    ];
 }
+
+/// Largest upload the simulator accepts.
+const MAX_UPLOAD: usize = 256 * 1024 * 1024;
 
 /// The simulator's router over `sim`.
 pub fn router(sim: Arc<Sim>) -> Router {
     let op = |op: Op, route: MethodRouter<Arc<Sim>>| gate::wrap(&sim, op, route);
+    // The queue path has one route with two operations, each gated separately.
+    let queue = op(Op::QUEUE_SIZE, get(queue::get_queue)).merge(op(
+        Op::QUEUE_FLUSH,
+        axum::routing::delete(queue::flush_queue),
+    ));
     Router::new()
         .route(
             "/v1/serverless/metrics",
             op(Op::METRICS, get(metrics::get_metrics)),
         )
+        .route("/v1/serverless/apps/{owner}/{name}/queue", queue)
+        .route(
+            "/v1/serverless/analytics",
+            op(Op::ANALYTICS, get(analytics::serverless)),
+        )
+        .route(
+            "/v1/models/analytics",
+            op(Op::MODELS_ANALYTICS, get(analytics::models)),
+        )
+        .route(
+            "/v1/serverless/requests/by-endpoint",
+            op(Op::REQUESTS, get(requests::by_endpoint)),
+        )
+        .route("/v1/serverless/usage", op(Op::USAGE, get(usage::usage)))
+        .route(
+            "/v1/serverless/logs/history",
+            op(Op::LOGS_HISTORY, post(logs::history)),
+        )
+        .route(
+            "/v1/serverless/logs/stream",
+            op(Op::LOGS_STREAM, post(logs::stream)),
+        )
+        .route(
+            "/v1/serverless/files/list",
+            op(Op::FILES_LIST, get(files::list_root)),
+        )
+        .route(
+            "/v1/serverless/files/list/{*dir}",
+            op(Op::FILES_LIST_DIR, get(files::list_dir)),
+        )
+        .route(
+            "/v1/serverless/files/file/{*file}",
+            op(Op::FILES_DOWNLOAD, get(files::download)),
+        )
+        .route(
+            "/v1/serverless/files/file/url/{*file}",
+            op(Op::FILES_UPLOAD_URL, post(files::upload_url)),
+        )
+        .route(
+            "/v1/serverless/files/file/local/{*target_path}",
+            op(Op::FILES_UPLOAD_LOCAL, post(files::upload_local))
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
         .route("/v1/serverless/apps", op(Op::APPS, get(apps::list_apps)))
+        .route(
+            "/v1/account/billing",
+            op(Op::BILLING, get(billing::account_billing)),
+        )
         .merge(control::router())
         .fallback(errors::not_found)
         .with_state(sim)

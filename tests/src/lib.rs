@@ -2,6 +2,7 @@
 //! talk to it over real HTTP.
 
 pub mod browser;
+pub mod sim;
 
 use backend::cli::Cli;
 use backend::config::Config;

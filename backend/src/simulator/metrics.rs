@@ -22,7 +22,7 @@ pub async fn get_metrics(State(sim): State<Arc<Sim>>) -> impl IntoResponse {
         match cache.as_ref() {
             Some((w, body)) if *w == window => body.clone(),
             _ => {
-                let body = render(&sim.world, window);
+                let body = render(&sim, window);
                 *cache = Some((window, body.clone()));
                 body
             }
@@ -58,15 +58,16 @@ pub struct AppState {
     pub latencies: Vec<f64>,
 }
 
-/// App `i`'s state at `t` (Unix ms), ignoring requests submitted at or before `flushed_at`
-/// that had not started by then.
-pub fn app_state(world: &World, i: usize, t: i64) -> AppState {
+/// App `i`'s state at `t` (Unix ms). Requests still queued when the queue was flushed at
+/// `flushed_at` were cancelled and no longer count as queued.
+pub fn app_state(world: &World, i: usize, t: i64, flushed_at: Option<i64>) -> AppState {
     let app = &world.apps[i];
     let recent: Vec<SimRequest> = world.requests_between(i, t - MAX_IN_FLIGHT_MS, t + 1);
     let mut s = AppState::default();
     for r in &recent {
         let cold_from = r.started_at - (r.cold_boot.unwrap_or(0.0) * 1000.0) as i64;
-        if r.sent_at <= t && t < r.started_at {
+        let cancelled = flushed_at.is_some_and(|f| r.sent_at <= f && f < r.started_at);
+        if r.sent_at <= t && t < r.started_at && !cancelled {
             s.queue += 1;
             if r.cold_boot.is_some() && t >= cold_from {
                 s.pending += 1;
@@ -90,33 +91,34 @@ pub fn app_state(world: &World, i: usize, t: i64) -> AppState {
     s.running = u32::try_from(s.concurrent)
         .unwrap_or(u32::MAX)
         .min(app.max_concurrency);
-    // Runners that served something within keep-alive stay warm; min_concurrency always does.
-    let warm_recently = recent
-        .iter()
-        .filter(|r| {
-            r.runner_id.is_some()
-                && r.ended_at <= t
-                && t - r.ended_at < (app.keep_alive * 1000.0) as i64
+    // fal scales runners to the load and keeps them for `keep_alive` after it falls: the warm
+    // pool is the peak concurrency of that window (sampled every 10 s), at least min_concurrency.
+    let window = (app.keep_alive * 1000.0) as i64;
+    let peak = (0..=window / 10_000)
+        .map(|k| t - k * 10_000)
+        .map(|at| {
+            recent
+                .iter()
+                .filter(|r| r.runner_id.is_some() && r.started_at <= at && at < r.ended_at)
+                .count() as u32
         })
-        .filter_map(|r| r.runner_id)
-        .collect::<std::collections::HashSet<_>>()
-        .len() as u32;
+        .max()
+        .unwrap_or(0);
     s.idle = app
         .min_concurrency
-        .max(warm_recently.min(app.max_concurrency))
+        .max(peak)
+        .min(app.max_concurrency)
         .saturating_sub(s.running);
     s
 }
 
 /// The exposition body at `t`.
-pub fn render(world: &World, t: i64) -> String {
+pub fn render(sim: &Sim, t: i64) -> String {
+    let world = &sim.world;
     let states: Vec<(String, &str, AppState)> = (0..world.apps.len())
         .map(|i| {
-            (
-                world.app_id(i),
-                world.apps[i].machine.metrics_name,
-                app_state(world, i, t),
-            )
+            let state = app_state(world, i, t, sim.flushed_at(i));
+            (world.app_id(i), world.apps[i].machine.metrics_name, state)
         })
         .collect();
     let mut w = Writer::new();

@@ -1,10 +1,16 @@
 //! [`FalClient`]: the reqwest implementation of [`FalApi`]. One private `send` helper adds the
 //! key and sorts failures into [`UpstreamError`]; nothing that can see a key is traced.
 
-use super::models::{AppList, ErrorBody};
+use super::models::{
+    Aggregates, AnalyticsRecord, AppList, Billing, ErrorBody, FileEntry, LabelFilter, LogEntry,
+    Page, QueueSize, RequestItem, UploadUrl, UsageRow,
+};
 use super::prometheus::MetricsScrape;
-use super::{FalApi, Scope, UpstreamError};
+use super::query::{AnalyticsKind, AnalyticsQuery, LogsQuery, RequestsQuery, UsageQuery};
+use super::{sse, ByteStream, Download, FalApi, Scope, UpstreamError};
 use async_trait::async_trait;
+use futures::stream::BoxStream;
+use futures::StreamExt;
 use reqwest::{header, RequestBuilder, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
@@ -14,10 +20,15 @@ use url::Url;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Whole-request timeout for JSON/text operations (streams and downloads set their own).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Uploads: fal fetches or stores the whole file before answering.
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
+/// A log stream with no bytes (not even a keep-alive, sent every ~15 s) for this long is dead.
+const STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// Talks to fal's Platform API (or the simulator) over HTTP.
 pub struct FalClient {
     http: reqwest::Client,
+    timeout: Duration,
     base: Url,
     api_key: SecretString,
     admin_key: Option<SecretString>,
@@ -46,10 +57,17 @@ impl FalClient {
             .map_err(|e| UpstreamError::from_reqwest(&e))?;
         Ok(Self {
             http,
+            timeout: REQUEST_TIMEOUT,
             base: base_url,
             api_key,
             admin_key,
         })
+    }
+
+    /// Replaces the whole-request timeout of JSON/text operations (default 30 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// `base` + `/v1/` + `path`, with `path` segments taken literally.
@@ -70,21 +88,43 @@ impl FalClient {
         }
     }
 
-    /// Sends `req` with the key for `scope`; non-2xx answers become [`UpstreamError`]s.
-    #[tracing::instrument(skip_all, fields(op = op))]
+    /// `base` + `/v1/` + fixed segments + caller segments, each percent-encoded.
+    fn url_with(&self, fixed: &[&str], segments: &[&str]) -> Url {
+        let mut url = self.url("");
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(fixed).extend(segments);
+        }
+        url
+    }
+
+    /// Sends `req` with the key for `scope` and the default timeout.
     async fn send(
         &self,
         op: &'static str,
         scope: Scope,
         req: RequestBuilder,
     ) -> Result<Response, UpstreamError> {
+        self.send_with(op, scope, req, Some(self.timeout)).await
+    }
+
+    /// Sends `req` with the key for `scope`; non-2xx answers become [`UpstreamError`]s.
+    #[tracing::instrument(skip_all, fields(op = op))]
+    async fn send_with(
+        &self,
+        op: &'static str,
+        scope: Scope,
+        req: RequestBuilder,
+        timeout: Option<Duration>,
+    ) -> Result<Response, UpstreamError> {
         let key = self.key(scope)?;
+        let mut req = req.header(
+            header::AUTHORIZATION,
+            format!("Key {}", key.expose_secret()),
+        );
+        if let Some(t) = timeout {
+            req = req.timeout(t);
+        }
         let resp = req
-            .header(
-                header::AUTHORIZATION,
-                format!("Key {}", key.expose_secret()),
-            )
-            .timeout(REQUEST_TIMEOUT)
             .send()
             .await
             .map_err(|e| UpstreamError::from_reqwest(&e))?;
@@ -97,14 +137,13 @@ impl FalClient {
         Err(err)
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(
+    /// Sends and decodes a JSON answer.
+    async fn json<T: serde::de::DeserializeOwned>(
         &self,
         op: &'static str,
         scope: Scope,
-        path: &str,
-        query: &[(&str, String)],
+        req: RequestBuilder,
     ) -> Result<T, UpstreamError> {
-        let req = self.http.get(self.url(path)).query(query);
         self.send(op, scope, req)
             .await?
             .json()
@@ -174,13 +213,187 @@ impl FalApi for FalClient {
         MetricsScrape::parse(&text).map_err(|e| UpstreamError::Decode(e.to_string()))
     }
 
-    async fn list_apps(&self) -> Result<AppList, UpstreamError> {
-        let query = [("expand", "endpoints".to_owned())];
-        self.get_json("apps", Scope::Api, "serverless/apps", &query)
+    async fn queue_size(&self, owner: &str, name: &str) -> Result<u64, UpstreamError> {
+        let url = self.url_with(&["serverless", "apps"], &[owner, name, "queue"]);
+        let resp: QueueSize = self
+            .json("queue_size", Scope::Api, self.http.get(url))
+            .await?;
+        Ok(resp.queue_size)
+    }
+
+    async fn flush_queue(
+        &self,
+        owner: &str,
+        name: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<(), UpstreamError> {
+        let url = self.url_with(&["serverless", "apps"], &[owner, name, "queue"]);
+        let mut req = self.http.delete(url);
+        if let Some(key) = idempotency_key {
+            req = req.header("Idempotency-Key", key);
+        }
+        self.send("queue_flush", Scope::Api, req).await.map(drop)
+    }
+
+    async fn analytics(
+        &self,
+        kind: AnalyticsKind,
+        q: &AnalyticsQuery,
+    ) -> Result<Aggregates<AnalyticsRecord>, UpstreamError> {
+        let (op, path) = match kind {
+            AnalyticsKind::Serverless => ("analytics", "serverless/analytics"),
+            AnalyticsKind::Models => ("models_analytics", "models/analytics"),
+        };
+        let req = self.http.get(self.url(path)).query(&q.pairs());
+        self.json(op, Scope::Api, req).await
+    }
+
+    async fn requests(&self, q: &RequestsQuery) -> Result<Page<RequestItem>, UpstreamError> {
+        let req = self
+            .http
+            .get(self.url("serverless/requests/by-endpoint"))
+            .query(&q.pairs());
+        self.json("requests_by_endpoint", Scope::Api, req).await
+    }
+
+    async fn usage(&self, q: &UsageQuery) -> Result<Aggregates<UsageRow>, UpstreamError> {
+        let req = self
+            .http
+            .get(self.url("serverless/usage"))
+            .query(&q.pairs());
+        self.json("usage", Scope::Admin, req).await
+    }
+
+    async fn logs_history(
+        &self,
+        q: &LogsQuery,
+        labels: &[LabelFilter],
+    ) -> Result<Page<LogEntry>, UpstreamError> {
+        let req = self
+            .http
+            .post(self.url("serverless/logs/history"))
+            .query(&q.pairs())
+            .json(labels);
+        self.json("logs_history", Scope::Api, req).await
+    }
+
+    async fn logs_stream(
+        &self,
+        q: &LogsQuery,
+        labels: &[LabelFilter],
+    ) -> Result<BoxStream<'static, Result<LogEntry, UpstreamError>>, UpstreamError> {
+        let req = self
+            .http
+            .post(self.url("serverless/logs/stream"))
+            .query(&q.pairs())
+            .header(header::ACCEPT, "text/event-stream")
+            .json(labels);
+        // No whole-request timeout on a stream: it lives as long as the viewer; a stalled
+        // stream is caught by the read timeout below.
+        let resp = self.send_with("logs_stream", Scope::Api, req, None).await?;
+        Ok(sse::log_events(resp.bytes_stream(), STREAM_IDLE_TIMEOUT))
+    }
+
+    async fn list_files(&self, dir: Option<&str>) -> Result<Vec<FileEntry>, UpstreamError> {
+        let (op, url) = match dir {
+            None => ("files_list", self.url("serverless/files/list")),
+            Some(d) => (
+                "files_list_dir",
+                self.url_with(&["serverless", "files", "list"], &path_segments(d)),
+            ),
+        };
+        self.json(op, Scope::Api, self.http.get(url)).await
+    }
+
+    async fn download_file(&self, path: &str) -> Result<Download, UpstreamError> {
+        let url = self.url_with(&["serverless", "files", "file"], &path_segments(path));
+        let resp = self
+            .send_with("files_download", Scope::Api, self.http.get(url), None)
+            .await?;
+        let content_type = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let content_length = resp.content_length();
+        let body = resp
+            .bytes_stream()
+            .map(|r| r.map_err(|e| UpstreamError::from_reqwest(&e)))
+            .boxed();
+        Ok(Download {
+            content_type,
+            content_length,
+            body,
+        })
+    }
+
+    async fn upload_from_url(&self, path: &str, source: &str) -> Result<bool, UpstreamError> {
+        let url = self.url_with(
+            &["serverless", "files", "file", "url"],
+            &path_segments(path),
+        );
+        let req = self.http.post(url).json(&UploadUrl {
+            url: source.to_owned(),
+        });
+        // fal fetches the URL before answering; its CLI waits up to 10 minutes.
+        let resp = self
+            .send_with("files_upload_url", Scope::Api, req, Some(UPLOAD_TIMEOUT))
+            .await?;
+        resp.json()
             .await
+            .map_err(|e| UpstreamError::Decode(decode_reason(&e)))
+    }
+
+    async fn upload_local(
+        &self,
+        path: &str,
+        file_name: &str,
+        body: ByteStream,
+        unzip: bool,
+    ) -> Result<bool, UpstreamError> {
+        let url = self.url_with(
+            &["serverless", "files", "file", "local"],
+            &path_segments(path),
+        );
+        let part = reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(body))
+            .file_name(file_name.to_owned());
+        let form = reqwest::multipart::Form::new().part("file_upload", part);
+        let req = self
+            .http
+            .post(url)
+            .query(&[("unzip", unzip)])
+            .multipart(form);
+        let resp = self
+            .send_with("files_upload_local", Scope::Api, req, Some(UPLOAD_TIMEOUT))
+            .await?;
+        resp.json()
+            .await
+            .map_err(|e| UpstreamError::Decode(decode_reason(&e)))
+    }
+
+    async fn list_apps(&self) -> Result<AppList, UpstreamError> {
+        let req = self
+            .http
+            .get(self.url("serverless/apps"))
+            .query(&[("expand", "endpoints")]);
+        self.json("apps", Scope::Api, req).await
+    }
+
+    async fn account_billing(&self, credits: bool) -> Result<Billing, UpstreamError> {
+        let mut req = self.http.get(self.url("account/billing"));
+        if credits {
+            req = req.query(&[("expand", "credits")]);
+        }
+        self.json("account_billing", Scope::Admin, req).await
     }
 
     fn has_admin_key(&self) -> bool {
         self.admin_key.is_some()
     }
+}
+
+/// A storage path as URL segments: a leading `/` dropped, each segment percent-encoded on its
+/// own so the slashes between them stay literal (fal's routes are catch-alls).
+fn path_segments(path: &str) -> Vec<&str> {
+    path.trim_start_matches('/').split('/').collect()
 }

@@ -67,3 +67,245 @@ pub struct App {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Vec<String>>,
 }
+
+/// A page of a paginated list (`requests/by-endpoint`, `logs/history`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// The page's items.
+    pub items: Vec<T>,
+    /// Cursor of the next page; `null` on the last one.
+    pub next_cursor: Option<String>,
+    /// `next_cursor != null`.
+    pub has_more: bool,
+}
+
+/// One row of `GET /v1/serverless/requests/by-endpoint`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestItem {
+    /// Request id (uuid).
+    pub request_id: String,
+    /// Route-level endpoint id it was recorded under.
+    pub endpoint_id: String,
+    /// Runner that served it; `null` when none was assigned. The key is always present.
+    pub runner_id: Option<String>,
+    /// Processing start.
+    pub started_at: String,
+    /// When it was sent to the backend.
+    pub sent_at: String,
+    /// End; `null` while unfinished.
+    #[serde(default)]
+    pub ended_at: Option<String>,
+    /// HTTP status; `null` while unfinished.
+    #[serde(default)]
+    pub status_code: Option<u16>,
+    /// Total seconds; `null` while unfinished.
+    #[serde(default)]
+    pub duration: Option<f64>,
+    /// Input payload (`expand=payloads`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_input: Option<serde_json::Value>,
+    /// Output payload (`expand=payloads`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_output: Option<serde_json::Value>,
+    /// Billed units (`expand=billing`); `Some(None)` is fal's `null`: billing not recorded yet.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub billable_units: Option<Option<f64>>,
+}
+
+/// Distinguishes an absent key (`None`) from `null` (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Option<f64>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
+        Option::<f64>::deserialize(d).map(Some)
+    }
+}
+
+/// `analytics` / `usage` answer: time series and/or summary, page-number paginated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Aggregates<R> {
+    /// Buckets, when `expand` asked for `time_series`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_series: Option<Vec<Bucket<R>>>,
+    /// Whole-range records, when `expand` asked for `summary`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Vec<R>>,
+    /// Next page cursor.
+    pub next_cursor: Option<String>,
+    /// `next_cursor != null`.
+    pub has_more: bool,
+}
+
+/// One time bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bucket<R> {
+    /// Bucket start, ISO 8601 with the requested timezone's offset.
+    pub bucket: String,
+    /// Records in the bucket.
+    pub results: Vec<R>,
+}
+
+/// An analytics record: the endpoint plus only the requested metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticsRecord {
+    /// Route-level endpoint id.
+    pub endpoint_id: String,
+    /// Requested metrics by name (integers for counts, seconds for durations).
+    #[serde(flatten)]
+    pub metrics: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// A usage row (all 13 keys always present).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageRow {
+    /// Deployed app name without owner.
+    pub app: Option<String>,
+    /// Environment, when any.
+    pub environment: Option<String>,
+    /// Machine type, e.g. `GPU-H100`.
+    pub machine_type: String,
+    /// Always `second`.
+    pub unit: String,
+    /// Machine-seconds.
+    pub quantity: f64,
+    /// Price per unit before percentage discounts.
+    pub unit_price: f64,
+    /// Percentage discount, when any.
+    pub percent_discount: Option<f64>,
+    /// quantity × unit_price.
+    pub cost_subtotal: f64,
+    /// subtotal − total.
+    pub cost_discount: f64,
+    /// subtotal − discount.
+    pub cost_total: f64,
+    /// Deprecated; equals `cost_total`.
+    pub cost: f64,
+    /// ISO 4217.
+    pub currency: String,
+    /// Surge pricing row.
+    pub is_surge: bool,
+}
+
+/// A log line (`logs/history` item and `logs/stream` event data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// ISO 8601 timestamp, millisecond precision.
+    pub timestamp: String,
+    /// Level name, e.g. `info`.
+    pub level: String,
+    /// The message.
+    pub message: String,
+    /// Bare app name.
+    pub app: String,
+    /// Revision id.
+    pub revision: String,
+    /// Labels such as `fal_request_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// A label filter in the body of the log operations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelFilter {
+    /// Label name.
+    pub key: String,
+    /// One value or several.
+    pub value: LabelValue,
+    /// `equals`, `in`, `not_equals`, `not_in`; default by value shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition_type: Option<LabelCondition>,
+}
+
+/// A label filter value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LabelValue {
+    /// One value.
+    One(String),
+    /// Several values.
+    Many(Vec<String>),
+}
+
+/// How a label filter compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelCondition {
+    /// Equal to the value.
+    Equals,
+    /// One of the values.
+    In,
+    /// Not equal.
+    NotEquals,
+    /// None of the values.
+    NotIn,
+}
+
+/// A file or folder in `/data`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Full path, no leading `/`.
+    pub path: String,
+    /// Base name.
+    pub name: String,
+    /// Creation time (UTC ISO 8601).
+    pub created_time: String,
+    /// Last update (UTC ISO 8601).
+    pub updated_time: String,
+    /// False for folders.
+    pub is_file: bool,
+    /// Bytes; 0 for folders.
+    pub size: u64,
+    /// Hex SHA-256, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_sha256: Option<String>,
+    /// Hex MD5, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_md5: Option<String>,
+}
+
+/// Body of `POST files/file/url/{file}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadUrl {
+    /// Source URL fal fetches.
+    pub url: String,
+}
+
+/// `GET apps/{owner}/{name}/queue` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSize {
+    /// Requests waiting.
+    pub queue_size: u64,
+}
+
+/// `GET /v1/account/billing` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Billing {
+    /// Account name.
+    pub username: String,
+    /// Credit balance, with `expand=credits`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<Credits>,
+}
+
+/// Credit balance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Credits {
+    /// Balance ≥ 0.
+    pub current_balance: f64,
+    /// ISO 4217.
+    pub currency: String,
+}

@@ -26,7 +26,7 @@ pub fn draw<DB: DrawingBackend>(
     let names: Vec<String> = apps.iter().map(|a| a.application.clone()).collect();
     let mut chart = ChartBuilder::on(area)
         .margin(12)
-        .x_label_area_size(28)
+        .x_label_area_size(40)
         .y_label_area_size(150)
         .build_cartesian_2d(0u32..max + max / 8 + 1, (0..n - 1).into_segmented())?;
     chart

@@ -1,5 +1,10 @@
 //! The one integration-test binary: falscope and its simulator over real HTTP.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test by panicking"
+)]
 
 mod api;
+mod contract;
 mod e2e;
 mod spa;

@@ -1,0 +1,122 @@
+//! A simulator on a hand-moved clock plus a real [`FalClient`] pointed at it over HTTP.
+
+use backend::simulator::{ManualClock, SimConfig, SimServer};
+use backend::upstream::FalClient;
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Wednesday 2026-11-18 15:00:00 UTC: a weekday afternoon with busy traffic.
+pub const T0: i64 = 1_795_014_000_000;
+/// The API key the test simulator accepts.
+pub const API_KEY: &str = "test-api-key-0f3a";
+/// The ADMIN key the test simulator accepts.
+pub const ADMIN_KEY: &str = "test-admin-key-9c1d";
+
+/// A simulator and clients for it.
+pub struct SimHarness {
+    /// The running simulator.
+    pub server: SimServer,
+    /// Its clock.
+    pub clock: Arc<ManualClock>,
+    /// falscope's client with both keys.
+    pub client: FalClient,
+    /// falscope's client with only the API key.
+    pub api_only: FalClient,
+    /// A raw HTTP client for checking wire shapes.
+    pub http: reqwest::Client,
+}
+
+impl SimHarness {
+    /// Starts a simulator with seed 42 at [`T0`].
+    pub async fn start() -> Self {
+        let clock = Arc::new(ManualClock::new(T0));
+        let server = SimServer::start(SimConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            api_key: SecretString::from(API_KEY),
+            admin_key: SecretString::from(ADMIN_KEY),
+            seed: 42,
+            clock: clock.clone(),
+        })
+        .await
+        .expect("simulator starts");
+        let client = |admin: Option<&str>| {
+            FalClient::new(
+                server.base_url(),
+                SecretString::from(API_KEY),
+                admin.map(SecretString::from),
+            )
+            .expect("client builds")
+            .with_timeout(Duration::from_secs(20))
+        };
+        Self {
+            client: client(Some(ADMIN_KEY)),
+            api_only: client(None),
+            http: reqwest::Client::new(),
+            clock,
+            server,
+        }
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "{}{}",
+            self.server.base_url().as_str().trim_end_matches('/'),
+            path
+        )
+    }
+
+    /// A raw request with `Authorization: Key <key>`.
+    pub fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let req = self.http.request(method, self.url(path));
+        match key {
+            Some(k) => req.header("authorization", format!("Key {k}")),
+            None => req,
+        }
+    }
+
+    /// Requests received per operation (`GET /_sim/stats`).
+    pub async fn stats(&self) -> serde_json::Value {
+        self.http
+            .get(self.url("/_sim/stats"))
+            .send()
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("stats json")
+    }
+
+    /// Replaces the fault rules (`POST /_sim/faults`).
+    pub async fn faults(&self, rules: serde_json::Value) {
+        let resp = self
+            .http
+            .post(self.url("/_sim/faults"))
+            .json(&serde_json::json!({ "rules": rules }))
+            .send()
+            .await
+            .expect("faults");
+        assert_eq!(
+            resp.status(),
+            200,
+            "{}",
+            resp.text().await.unwrap_or_default()
+        );
+    }
+
+    /// The API key, for assertions that it never leaks.
+    pub fn api_key(&self) -> String {
+        self.server.api_key().expose_secret().to_owned()
+    }
+}
+
+/// Unix ms → `DateTime<Utc>`.
+pub fn at(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).expect("valid ms")
+}

@@ -1,0 +1,12 @@
+//! The fal contract: falscope's real client against the simulator over HTTP, one file per
+//! operation family, plus raw-HTTP checks of the wire shapes REFERENCE.md records.
+
+mod analytics;
+mod auth;
+mod faults;
+mod files;
+mod logs;
+mod metrics;
+mod queue;
+mod requests;
+mod usage;
