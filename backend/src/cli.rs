@@ -58,6 +58,9 @@ pub struct ServeArgs {
     /// Comma-separated CIDRs of reverse proxies whose identity headers are trusted (`proxy` auth).
     #[arg(long, env = "FALSCOPE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Largest file upload accepted, in MiB (larger uploads get 413).
+    #[arg(long, env = "FALSCOPE_MAX_UPLOAD_MB", default_value_t = 512)]
+    pub max_upload_mb: u64,
     /// Serve the frontend from this directory instead of the copy built into the binary.
     #[arg(long, env = "FALSCOPE_DIST_DIR")]
     pub dist_dir: Option<PathBuf>,

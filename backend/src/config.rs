@@ -38,6 +38,8 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Serve the frontend from disk instead of the embedded copy.
     pub dist_dir: Option<PathBuf>,
+    /// Largest upload in bytes.
+    pub max_upload_bytes: u64,
 }
 
 /// A configuration error, naming what to fix.
@@ -90,6 +92,7 @@ impl TryFrom<ServeArgs> for Config {
             auth: args.auth,
             trusted_proxies: args.trusted_proxies,
             dist_dir: args.dist_dir,
+            max_upload_bytes: args.max_upload_mb.saturating_mul(1024 * 1024),
         })
     }
 }

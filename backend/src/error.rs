@@ -22,6 +22,9 @@ pub enum AppError {
     /// No such resource.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The request body is larger than allowed.
+    #[error("payload too large: {0}")]
+    TooLarge(String),
     /// fal failed or refused.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
@@ -49,6 +52,10 @@ impl AppError {
                 StatusCode::NOT_FOUND,
                 ApiError::new(ErrorCode::NotFound, format!("{what} was not found")),
             ),
+            Self::TooLarge(message) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ApiError::new(ErrorCode::PayloadTooLarge, message.clone()),
+            ),
             Self::Upstream(err) => upstream_status_and_body(err),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -59,6 +66,16 @@ impl AppError {
             ),
         }
     }
+}
+
+/// fal is out (429, 5xx, timeout, open breaker) and the cache had nothing to fall back on.
+fn unavailable() -> (StatusCode, ErrorCode, String) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::UpstreamUnavailable,
+        "fal is failing or not answering right now, and falscope has no earlier copy of this view"
+            .to_owned(),
+    )
 }
 
 fn upstream_status_and_body(err: &UpstreamError) -> (StatusCode, ApiError) {
@@ -75,11 +92,8 @@ fn upstream_status_and_body(err: &UpstreamError) -> (StatusCode, ApiError) {
             ErrorCode::UpstreamCredentials,
             "fal rejected falscope's key: check FAL_KEY / FAL_ADMIN_KEY".to_owned(),
         ),
-        U::RateLimited { .. } | U::Timeout | U::Transport(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::UpstreamUnavailable,
-            "fal is not answering right now and no cached data is available".to_owned(),
-        ),
+        U::RateLimited { .. } | U::Timeout | U::Transport(_) | U::CircuitOpen => unavailable(),
+        U::Status { status, .. } if *status >= 500 => unavailable(),
         U::Status {
             status,
             kind,

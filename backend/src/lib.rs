@@ -2,6 +2,7 @@
 //! (`spa`) and the fal simulator (`simulator`) that demo mode and every test run against.
 
 pub mod api;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -12,10 +13,10 @@ pub mod spa;
 pub mod state;
 pub mod telemetry;
 pub mod upstream;
+pub mod workspace;
 
 use anyhow::Context;
 use config::{Config, Upstream};
-use shared::{PublicConfig, WorkspaceInfo};
 use std::sync::Arc;
 use upstream::{FalApi, FalClient};
 
@@ -28,6 +29,8 @@ pub struct Server {
     pub router: axum::Router,
     /// The demo simulator, if any.
     pub demo: Option<simulator::SimServer>,
+    /// The state behind the router (tests inspect its cache).
+    pub state: state::AppState,
 }
 
 /// Builds falscope from a validated config, starting the demo simulator when there is no key.
@@ -50,21 +53,23 @@ pub async fn build(config: &Config) -> anyhow::Result<Server> {
         }
     };
     let fal: Arc<dyn FalApi> = Arc::new(client.context("while building the fal HTTP client")?);
-    let public = PublicConfig {
-        version: env!("CARGO_PKG_VERSION").into(),
-        demo: demo.is_some(),
-        workspaces: vec![WorkspaceInfo {
-            id: "default".into(),
-            name: if demo.is_some() { "demo" } else { "default" }.into(),
-            has_admin_key: fal.has_admin_key(),
-        }],
+    let (id, name) = if demo.is_some() {
+        ("demo", "Demo (simulated)")
+    } else {
+        ("default", "default")
     };
+    let workspaces = vec![Arc::new(workspace::Workspace::new(id, name, fal))];
     let assets = match &config.dist_dir {
         Some(dir) => spa::Assets::Dir(dir.clone()),
         None => spa::Assets::Embedded,
     };
-    let router = app(state::AppState::new(fal, public), assets);
-    Ok(Server { router, demo })
+    let state = state::AppState::new(workspaces, demo.is_some(), config.max_upload_bytes);
+    let router = app(state.clone(), assets);
+    Ok(Server {
+        router,
+        demo,
+        state,
+    })
 }
 
 /// Runs falscope until Ctrl-C / SIGTERM.

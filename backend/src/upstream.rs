@@ -2,14 +2,17 @@
 //! its reqwest implementation. fal's wire shapes live in [`models`]; browser DTOs never do.
 
 mod client;
+pub mod convert;
 mod error;
 pub mod models;
 pub mod prometheus;
 pub mod query;
+pub mod resilient;
 mod sse;
 
 pub use client::FalClient;
 pub use error::UpstreamError;
+pub use resilient::{Policy, Resilient};
 
 use async_trait::async_trait;
 use bytes::Bytes;

@@ -2,7 +2,8 @@
 
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
-use shared::{routes, ApiError, LiveSnapshot, PublicConfig};
+use shared::routes::{self, ws};
+use shared::{ApiError, Fetched, LiveSnapshot, PublicConfig};
 
 /// Why an API call failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -47,7 +48,7 @@ pub async fn get_config() -> Result<PublicConfig, ClientError> {
     get_json(routes::CONFIG).await
 }
 
-/// `GET /api/live`.
-pub async fn get_live() -> Result<LiveSnapshot, ClientError> {
-    get_json(routes::LIVE).await
+/// `GET /api/ws/{ws}/live`.
+pub async fn get_live(workspace: &str) -> Result<Fetched<LiveSnapshot>, ClientError> {
+    get_json(&ws::path(ws::LIVE, workspace)).await
 }

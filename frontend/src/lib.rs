@@ -7,6 +7,7 @@ pub mod components;
 pub mod format;
 pub mod pages;
 pub mod routes;
+pub mod state;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};

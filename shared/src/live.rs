@@ -87,3 +87,31 @@ impl AppLive {
             .sum()
     }
 }
+
+/// A stored sample of one app's live numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveSample {
+    /// When it was sampled.
+    pub t: DateTime<Utc>,
+    /// `<owner>/<name>`.
+    pub application: String,
+    /// Running runners.
+    pub running: u32,
+    /// Idle runners.
+    pub idle: u32,
+    /// Pending runners.
+    pub pending: u32,
+    /// Queue size.
+    pub queue_size: u64,
+    /// Concurrent requests.
+    pub concurrent_requests: u64,
+    /// Requests received in the minute before the sample.
+    pub received_per_min: u64,
+}
+
+/// Body of `GET /api/ws/{ws}/live/history`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveHistory {
+    /// Samples, oldest first.
+    pub samples: Vec<LiveSample>,
+}

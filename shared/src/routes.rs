@@ -1,4 +1,5 @@
-//! API paths, used by both the axum router and the frontend client so a rename is a compile error.
+//! API paths, used by both the axum router and the frontend client so a rename is a compile
+//! error. fal-backed routes are scoped by workspace: `/api/ws/{ws}/...`.
 
 /// Liveness probe: 200 with [`crate::config::Health`] while the process runs.
 pub const HEALTHZ: &str = "/healthz";
@@ -10,5 +11,53 @@ pub const METRICS: &str = "/metrics";
 pub const OPENAPI: &str = "/api/openapi.json";
 /// [`crate::PublicConfig`]: version, demo mode, workspaces. Never secrets.
 pub const CONFIG: &str = "/api/config";
-/// [`crate::LiveSnapshot`] of the default workspace: runners, queue, traffic per app.
-pub const LIVE: &str = "/api/live";
+
+/// Workspace-scoped route templates (axum syntax); fill `{ws}` with [`ws::path`].
+pub mod ws {
+    /// [`crate::LiveSnapshot`]: runners, queue, traffic per app.
+    pub const LIVE: &str = "/api/ws/{ws}/live";
+    /// Server-Sent Events of [`crate::LiveSnapshot`] every time fal's metrics change.
+    pub const LIVE_STREAM: &str = "/api/ws/{ws}/live/stream";
+    /// [`crate::live::LiveHistory`]: stored samples of the live numbers.
+    pub const LIVE_HISTORY: &str = "/api/ws/{ws}/live/history";
+    /// [`crate::apps::AppSummary`] list: apps and their endpoint ids.
+    pub const APPS: &str = "/api/ws/{ws}/apps";
+    /// [`crate::analytics::AnalyticsReport`].
+    pub const ANALYTICS: &str = "/api/ws/{ws}/analytics";
+    /// Analytics as CSV.
+    pub const ANALYTICS_CSV: &str = "/api/ws/{ws}/analytics.csv";
+    /// [`crate::usage::UsageReport`] (needs the ADMIN key).
+    pub const USAGE: &str = "/api/ws/{ws}/usage";
+    /// Usage as CSV.
+    pub const USAGE_CSV: &str = "/api/ws/{ws}/usage.csv";
+    /// [`crate::requests::RequestsPage`].
+    pub const REQUESTS: &str = "/api/ws/{ws}/requests";
+    /// Requests as CSV.
+    pub const REQUESTS_CSV: &str = "/api/ws/{ws}/requests.csv";
+    /// [`crate::requests::RequestDetail`] of one request.
+    pub const REQUEST: &str = "/api/ws/{ws}/requests/{id}";
+    /// [`crate::logs::LogsPage`]: log history.
+    pub const LOGS: &str = "/api/ws/{ws}/logs";
+    /// Log history as CSV.
+    pub const LOGS_CSV: &str = "/api/ws/{ws}/logs.csv";
+    /// Server-Sent Events of [`crate::logs::LogLine`]s as they happen.
+    pub const LOGS_STREAM: &str = "/api/ws/{ws}/logs/stream";
+    /// [`crate::files::FileItem`] list of a directory (`?dir=`).
+    pub const FILES: &str = "/api/ws/{ws}/files";
+    /// Download one file (`?path=`).
+    pub const FILE_CONTENT: &str = "/api/ws/{ws}/files/content";
+    /// Upload a file (multipart part `file`, `?path=`).
+    pub const FILE_UPLOAD: &str = "/api/ws/{ws}/files/upload";
+    /// Ask fal to fetch a URL into a path ([`crate::files::UploadFromUrl`]).
+    pub const FILE_UPLOAD_URL: &str = "/api/ws/{ws}/files/upload-url";
+
+    /// A concrete path: `template` with `{ws}` (and `{id}`, when given) filled in.
+    pub fn path(template: &str, ws: &str) -> String {
+        template.replace("{ws}", ws)
+    }
+
+    /// A concrete path with an `{id}`.
+    pub fn path_with_id(template: &str, ws: &str, id: &str) -> String {
+        path(template, ws).replace("{id}", id)
+    }
+}

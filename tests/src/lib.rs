@@ -18,6 +18,8 @@ pub struct TestApp {
     server: tokio::task::JoinHandle<()>,
     /// The embedded simulator (demo mode).
     pub demo: Option<backend::simulator::SimServer>,
+    /// The app's state (cache, workspaces).
+    pub state: backend::state::AppState,
 }
 
 impl TestApp {
@@ -28,6 +30,20 @@ impl TestApp {
         let mut config = Config::try_from(cli.serve).expect("test config is valid");
         // Tests must never see a developer's real key.
         config.upstream = backend::config::Upstream::Demo;
+        Self::spawn(config).await
+    }
+
+    /// falscope against an already running simulator, with `args` (e.g. `--max-upload-mb 1`);
+    /// `admin` decides whether the ADMIN key is configured.
+    pub async fn spawn_with_sim(sim: &sim::SimHarness, admin: bool, args: &[&str]) -> Self {
+        let argv = ["falscope", "--listen", "127.0.0.1:0"].iter().chain(args);
+        let cli = Cli::try_parse_from(argv).expect("test arguments parse");
+        let mut config = Config::try_from(cli.serve).expect("test config is valid");
+        config.upstream = backend::config::Upstream::Fal {
+            base_url: sim.server.base_url(),
+            api_key: sim::API_KEY.to_owned().into(),
+            admin_key: admin.then(|| sim::ADMIN_KEY.to_owned().into()),
+        };
         Self::spawn(config).await
     }
 
@@ -47,6 +63,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             server,
             demo: built.demo,
+            state: built.state,
         }
     }
 
@@ -63,6 +80,11 @@ impl TestApp {
             .await
             .expect("request reaches falscope")
     }
+}
+
+/// `/api/ws/default/...` (the workspace of a falscope spawned with a key).
+pub fn ws_path(template: &str) -> String {
+    shared::routes::ws::path(template, "default")
 }
 
 impl Drop for TestApp {

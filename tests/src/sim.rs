@@ -30,7 +30,17 @@ pub struct SimHarness {
 impl SimHarness {
     /// Starts a simulator with seed 42 at [`T0`].
     pub async fn start() -> Self {
-        let clock = Arc::new(ManualClock::new(T0));
+        Self::start_at(T0).await
+    }
+
+    /// Starts a simulator whose clock reads the wall clock's time now (for tests through
+    /// falscope, which resolves `now-6h` with the real clock). It still only moves by hand.
+    pub async fn start_now() -> Self {
+        Self::start_at(chrono::Utc::now().timestamp_millis()).await
+    }
+
+    async fn start_at(ms: i64) -> Self {
+        let clock = Arc::new(ManualClock::new(ms));
         let server = SimServer::start(SimConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
             api_key: SecretString::from(API_KEY),

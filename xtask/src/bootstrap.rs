@@ -86,7 +86,8 @@ fn wasm_opt() -> Result<(), String> {
         &format!("binaryen@{BINARYEN_VERSION}"),
     ]))?;
     let target = prefix.join("node_modules/.bin/wasm-opt");
-    std::fs::create_dir_all(cargo_bin()).map_err(|e| format!("creating {}: {e}", cargo_bin().display()))?;
+    std::fs::create_dir_all(cargo_bin())
+        .map_err(|e| format!("creating {}: {e}", cargo_bin().display()))?;
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink(&target, &link)
         .map_err(|e| format!("linking {}: {e}", link.display()))?;

@@ -15,9 +15,11 @@ pub async fn healthz() -> Json<Health> {
     })
 }
 
-/// `GET /readyz`: fal (or the simulator) answers.
+/// `GET /readyz`: every workspace's fal answers, or its app list is cached (stale is fine).
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
-    state.fal.list_apps().await?;
+    for w in &state.workspaces {
+        super::apps::apps(&state, &w.id).await?;
+    }
     Ok(healthz().await)
 }
 

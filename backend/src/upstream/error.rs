@@ -37,6 +37,9 @@ pub enum UpstreamError {
     /// A 2xx body falscope could not read.
     #[error("unreadable answer from fal: {0}")]
     Decode(String),
+    /// falscope's circuit breaker for this operation is open: fal failed repeatedly.
+    #[error("fal is failing; falscope is holding off for a moment")]
+    CircuitOpen,
     /// The operation needs the ADMIN key, which is not configured.
     #[error("this needs an ADMIN-scoped fal key (FAL_ADMIN_KEY), which is not configured")]
     AdminKeyMissing,
@@ -46,7 +49,9 @@ impl UpstreamError {
     /// Failures where fal (not the request) is at fault: serve stale data, count for the breaker.
     pub fn is_outage(&self) -> bool {
         match self {
-            Self::RateLimited { .. } | Self::Timeout | Self::Transport(_) => true,
+            Self::RateLimited { .. } | Self::Timeout | Self::Transport(_) | Self::CircuitOpen => {
+                true
+            }
             Self::Status { status, .. } => *status >= 500,
             Self::Credentials { .. } | Self::Decode(_) | Self::AdminKeyMissing => false,
         }

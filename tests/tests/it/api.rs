@@ -31,9 +31,12 @@ async fn config_says_demo_and_never_carries_a_key() {
 #[tokio::test]
 async fn live_snapshot_comes_from_the_simulator_over_http() {
     let app = TestApp::spawn_demo(&[]).await;
-    let resp = app.get(shared::routes::LIVE).await;
+    let resp = app
+        .get(&shared::routes::ws::path(shared::routes::ws::LIVE, "demo"))
+        .await;
     assert_eq!(resp.status(), 200);
-    let live: LiveSnapshot = resp.json().await.unwrap();
+    let live: shared::Fetched<LiveSnapshot> = resp.json().await.unwrap();
+    let live = live.data;
     let names: Vec<&str> = live.apps.iter().map(|a| a.application.as_str()).collect();
     assert!(names.contains(&"acme/flux-studio"), "{names:?}");
     for app in &live.apps {

@@ -7,4 +7,5 @@
 mod api;
 mod contract;
 mod e2e;
+mod proxy;
 mod spa;

@@ -1,0 +1,249 @@
+//! The shared `/data` storage: list, download (streamed), upload (streamed, size-capped) and
+//! upload from an http(s) URL. Paths are validated before anything reaches fal.
+
+use super::params::Params;
+use super::respond::fetched;
+use crate::cache::key;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::upstream::{FalApi, UpstreamError};
+use axum::body::Body;
+use axum::extract::{Multipart, Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::StreamExt;
+use shared::files::{FileItem, UploadFromUrl};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Listings change when someone uploads; keep them briefly.
+const LIST_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// A storage path: relative, `/`-separated, no `.`/`..`/empty segments, no backslashes or
+/// control characters, at most 1,024 bytes. A leading `/` is dropped.
+pub fn valid_path(param: &str, raw: &str) -> Result<String, AppError> {
+    let p = raw.trim_start_matches('/').trim_end_matches('/');
+    let ok = !p.is_empty()
+        && p.len() <= 1024
+        && p.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+        && !p.chars().any(|c| c == '\\' || c.is_control());
+    if ok {
+        Ok(p.to_owned())
+    } else {
+        Err(AppError::invalid(param, "must be a relative path like datasets/images/cat.jpg, without `..`, empty segments or backslashes"))
+    }
+}
+
+/// `GET /api/ws/{ws}/files?dir=`.
+pub async fn list_files(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let p = Params::parse(raw.as_deref(), &["dir"])?;
+    let dir = p.get("dir").map(|d| valid_path("dir", d)).transpose()?;
+    let w = state.workspace(&ws)?;
+    let fal: Arc<dyn FalApi> = w.fal.clone();
+    let cache_key = key(
+        &w.id,
+        "files",
+        &[("dir", dir.clone().unwrap_or_default())],
+        None,
+    );
+    let cached = state
+        .cache
+        .get_or_fetch(
+            cache_key,
+            |_| LIST_TTL,
+            move || async move {
+                let mut items: Vec<FileItem> = fal
+                    .list_files(dir.as_deref())
+                    .await?
+                    .into_iter()
+                    .map(FileItem::from)
+                    .collect();
+                items.sort_by(|a, b| (!a.is_dir, &a.name).cmp(&(!b.is_dir, &b.name)));
+                Ok(items)
+            },
+        )
+        .await?;
+    Ok(fetched::<Vec<FileItem>>(&cached))
+}
+
+/// `GET /api/ws/{ws}/files/content?path=`: streamed, as an attachment.
+pub async fn download_file(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let p = Params::parse(raw.as_deref(), &["path"])?;
+    let path = valid_path("path", p.get("path").unwrap_or_default())?;
+    let w = state.workspace(&ws)?;
+    let download = w.fal.download_file(&path).await.map_err(|e| match e {
+        UpstreamError::Status { status: 404, .. } => AppError::NotFound(format!("file {path}")),
+        other => other.into(),
+    })?;
+    let name = path
+        .rsplit('/')
+        .next()
+        .unwrap_or("download")
+        .replace(['"', '\r', '\n'], "_");
+    let mut resp = Body::from_stream(download.body).into_response();
+    let h = resp.headers_mut();
+    let content_type = download.content_type.unwrap_or_else(|| {
+        mime_guess::from_path(&path)
+            .first_or_octet_stream()
+            .to_string()
+    });
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Some(len) = download.content_length {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(resp)
+}
+
+/// `POST /api/ws/{ws}/files/upload?path=` with multipart part `file`: streamed to fal.
+pub async fn upload_file(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Result<Response, AppError> {
+    let p = Params::parse(raw.as_deref(), &["path"])?;
+    let path = valid_path("path", p.get("path").unwrap_or_default())?;
+    let max = state.max_upload;
+    let too_large = || {
+        AppError::TooLarge(format!(
+            "uploads are limited to {} MiB (--max-upload-mb)",
+            max / (1024 * 1024)
+        ))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    // Multipart framing adds a little; the exact cap is enforced on the file bytes below.
+    if declared.is_some_and(|n| n > max + 64 * 1024) {
+        return Err(too_large());
+    }
+    let w = state.workspace(&ws)?;
+    let field = loop {
+        match form
+            .next_field()
+            .await
+            .map_err(|e| AppError::invalid("file", format!("malformed multipart body: {e}")))?
+        {
+            Some(f) if f.name() == Some("file") => break f,
+            Some(_) => continue,
+            None => {
+                return Err(AppError::invalid(
+                    "file",
+                    "the multipart part `file` is required",
+                ))
+            }
+        }
+    };
+    let file_name = path.rsplit('/').next().unwrap_or("upload").to_owned();
+    // The multipart field borrows the request, so it is pumped through a channel into the
+    // 'static stream the client sends; both run in this task.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, UpstreamError>>(4);
+    let over = Arc::new(AtomicBool::new(false));
+    let pump = {
+        let over = over.clone();
+        async move {
+            let mut field = field;
+            let mut sent: u64 = 0;
+            while let Some(chunk) = field.chunk().await.transpose() {
+                let item =
+                    chunk.map_err(|e| UpstreamError::Transport(format!("upload interrupted: {e}")));
+                if let Ok(c) = &item {
+                    sent += c.len() as u64;
+                    if sent > max {
+                        over.store(true, Ordering::SeqCst);
+                        let _ = tx
+                            .send(Err(UpstreamError::Transport("upload too large".into())))
+                            .await;
+                        return;
+                    }
+                }
+                if tx.send(item).await.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    let body = tokio_stream::wrappers::ReceiverStream::new(rx).boxed();
+    let (result, ()) = tokio::join!(w.fal.upload_local(&path, &file_name, body, false), pump);
+    if over.load(Ordering::SeqCst) {
+        return Err(too_large());
+    }
+    result?;
+    tracing::info!(workspace = %w.id, %path, "file uploaded");
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "path": path })),
+    )
+        .into_response())
+}
+
+/// `POST /api/ws/{ws}/files/upload-url`: fal fetches an http(s) URL into `path`.
+pub async fn upload_from_url(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let req: UploadFromUrl = serde_json::from_slice(&body).map_err(|e| {
+        AppError::invalid(
+            "body",
+            format!("expected {{\"path\": \"...\", \"url\": \"https://...\"}}: {e}"),
+        )
+    })?;
+    let path = valid_path("path", &req.path)?;
+    let url =
+        url::Url::parse(&req.url).map_err(|_| AppError::invalid("url", "is not a valid URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(AppError::invalid("url", "must be an http or https URL"));
+    }
+    let w = state.workspace(&ws)?;
+    w.fal.upload_from_url(&path, url.as_str()).await?;
+    tracing::info!(workspace = %w.id, %path, "file uploaded from URL");
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "path": path })),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_path;
+
+    #[test]
+    fn paths_refuse_traversal() {
+        assert_eq!(
+            valid_path("p", "/datasets/a.txt").unwrap(),
+            "datasets/a.txt"
+        );
+        for bad in [
+            "",
+            "/",
+            "../etc/passwd",
+            "a/../../b",
+            "a//b",
+            "a\\b",
+            "./a",
+            "a\nb",
+        ] {
+            assert!(valid_path("p", bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Requests with their cost (billable units × the app's effective unit price), and one request
+//! with its logs.
+
+use super::params::Params;
+use super::respond::fetched;
+use crate::cache::key;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::upstream::convert::{app_of_endpoint, request_row};
+use crate::upstream::query::{
+    LogsQuery, RequestSort, RequestStatus, RequestsQuery, UsageQuery, Window,
+};
+use crate::upstream::{FalApi, UpstreamError};
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use chrono::{Duration, Utc};
+use shared::logs::LogLine;
+use shared::requests::{Cost, RequestDetail, RequestsPage};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Finished requests do not change, except `billable_units` arriving later.
+const REQUESTS_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// While some row is still unbilled, look again soon.
+const PENDING_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// Unit prices come from a week of usage; they drift slowly.
+const PRICES_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+const ALLOWED: &[&str] = &[
+    "endpoints",
+    "from",
+    "to",
+    "status",
+    "sort",
+    "limit",
+    "cursor",
+];
+
+fn has_pending(page: &RequestsPage) -> bool {
+    page.items
+        .iter()
+        .any(|r| r.cost == Cost::Pending || r.ended_at.is_none())
+}
+
+/// Effective price per machine-second of each app over the last 7 days (surge included), from
+/// usage. `None` without an ADMIN key or when usage cannot be read.
+async fn unit_prices(state: &AppState, ws: &str) -> Option<Arc<HashMap<String, f64>>> {
+    let w = state.workspace(ws).ok()?;
+    if !w.fal.has_admin_key() {
+        return None;
+    }
+    let fal: Arc<dyn FalApi> = w.fal.clone();
+    let cached = state
+        .cache
+        .get_or_fetch(
+            key(&w.id, "unit_prices", &[], None),
+            |_| PRICES_TTL,
+            move || async move {
+                let now = Utc::now();
+                let q = UsageQuery {
+                    summary: true,
+                    window: Window {
+                        start: Some(now - Duration::days(7)),
+                        end: Some(now),
+                        ..Window::default()
+                    },
+                    limit: Some(1000),
+                    ..UsageQuery::default()
+                };
+                let rows = fal.usage(&q).await?.summary.unwrap_or_default();
+                let mut totals: HashMap<String, (f64, f64)> = HashMap::new();
+                for r in rows.iter().filter(|r| r.quantity > 0.0) {
+                    let e = totals.entry(r.app.clone().unwrap_or_default()).or_default();
+                    e.0 += r.cost_total;
+                    e.1 += r.quantity;
+                }
+                Ok(totals
+                    .into_iter()
+                    .map(|(app, (cost, qty))| (app, cost / qty))
+                    .collect::<HashMap<_, _>>())
+            },
+        )
+        .await
+        .ok()?;
+    Some(cached.value)
+}
+
+/// `GET /api/ws/{ws}/requests`.
+pub async fn list_requests(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let p = Params::parse(raw.as_deref(), ALLOWED)?;
+    let (from, to) = p.range(Utc::now(), Duration::hours(24))?;
+    let q = RequestsQuery {
+        endpoint_ids: p.required_list("endpoints", 50)?,
+        limit: Some(p.int("limit", 50, 1, 100)?),
+        cursor: p.get("cursor").map(str::to_owned),
+        start: Some(from),
+        end: Some(to),
+        status: p.choice(
+            "status",
+            &[
+                ("success", RequestStatus::Success),
+                ("user_error", RequestStatus::UserError),
+                ("error", RequestStatus::Error),
+            ],
+        )?,
+        request_id: None,
+        payloads: false,
+        billing: true,
+        sort_by: p.choice(
+            "sort",
+            &[
+                ("ended_at", RequestSort::EndedAt),
+                ("duration", RequestSort::Duration),
+            ],
+        )?,
+    };
+    let w = state.workspace(&ws)?;
+    let prices = unit_prices(&state, &ws).await;
+    let fal: Arc<dyn FalApi> = w.fal.clone();
+    let ttl = |page: &RequestsPage| {
+        if has_pending(page) {
+            PENDING_TTL
+        } else {
+            REQUESTS_TTL
+        }
+    };
+    let cached = state
+        .cache
+        .get_or_fetch(
+            key(&w.id, "requests", &p.pairs(), None),
+            ttl,
+            move || async move {
+                let page = fal.requests(&q).await?;
+                let price = |endpoint: &str| {
+                    prices
+                        .as_ref()
+                        .and_then(|p| p.get(app_of_endpoint(endpoint)).copied())
+                };
+                Ok(RequestsPage {
+                    items: page
+                        .items
+                        .iter()
+                        .map(|r| request_row(r, price(&r.endpoint_id)))
+                        .collect(),
+                    next_cursor: page.next_cursor,
+                })
+            },
+        )
+        .await?;
+    Ok(fetched::<RequestsPage>(&cached))
+}
+
+/// `GET /api/ws/{ws}/requests/{id}`: the row (found across every endpoint of the workspace)
+/// and its logs.
+pub async fn get_request(
+    State(state): State<AppState>,
+    Path((ws, id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let id = uuid::Uuid::parse_str(&id)
+        .map_err(|_| AppError::invalid("id", "must be a request id (UUID)"))?
+        .to_string();
+    let apps = super::apps::apps(&state, &ws).await?;
+    let endpoints: Vec<String> = apps
+        .value
+        .iter()
+        .flat_map(|a| a.endpoints.iter().cloned())
+        .take(50)
+        .collect();
+    let w = state.workspace(&ws)?;
+    let prices = unit_prices(&state, &ws).await;
+    let fal: Arc<dyn FalApi> = w.fal.clone();
+    let ttl = |d: &RequestDetail| {
+        if d.row.cost == Cost::Pending || d.row.ended_at.is_none() {
+            PENDING_TTL
+        } else {
+            REQUESTS_TTL
+        }
+    };
+    let cache_key = key(&w.id, "request", &[("id", id.clone())], None);
+    let cached =
+        state
+            .cache
+            .get_or_fetch(cache_key, ttl, move || async move {
+                let q = RequestsQuery {
+                    endpoint_ids: endpoints,
+                    request_id: Some(id.clone()),
+                    billing: true,
+                    ..RequestsQuery::default()
+                };
+                let item = fal.requests(&q).await?.items.into_iter().next().ok_or(
+                    UpstreamError::Status {
+                        status: 404,
+                        kind: "not_found".into(),
+                        message: format!("request {id} was not found"),
+                    },
+                )?;
+                let price = prices
+                    .as_ref()
+                    .and_then(|p| p.get(app_of_endpoint(&item.endpoint_id)).copied());
+                let row = request_row(&item, price);
+                let logs_q = LogsQuery {
+                    request_id: Some(id),
+                    start: Some(row.sent_at - Duration::minutes(15)),
+                    end: Some(row.ended_at.unwrap_or_else(Utc::now) + Duration::minutes(1)),
+                    limit: Some(1000),
+                    ..LogsQuery::default()
+                };
+                let mut logs: Vec<LogLine> = fal
+                    .logs_history(&logs_q, &[])
+                    .await?
+                    .items
+                    .into_iter()
+                    .map(LogLine::from)
+                    .collect();
+                logs.reverse();
+                Ok(RequestDetail { row, logs })
+            })
+            .await
+            .map_err(|e| match e {
+                UpstreamError::Status {
+                    status: 404,
+                    message,
+                    ..
+                } => AppError::NotFound(message),
+                other => other.into(),
+            })?;
+    Ok(fetched::<RequestDetail>(&cached))
+}

@@ -1,0 +1,363 @@
+//! The read-through cache in front of fal (STYLE rule 7; anchors: pingora's read-through
+//! memory cache, nginx `proxy_cache_lock`, moka).
+//!
+//! - **Single flight**: concurrent misses on one key share one upstream call (errors included),
+//!   run as a task so a disconnecting viewer cannot cancel it for the others.
+//! - **Stale-while-revalidate**: within one extra TTL after expiry the old value is served at
+//!   once and refreshed in the background.
+//! - **Stale-on-error**: when fal is out (429, 5xx, timeout, open breaker) the last good value
+//!   is served, up to [`MAX_STALE`] old, marked STALE with its `as_of`.
+//! - **Bounded memory**: moka evicts by the serialized size of each value.
+//!
+//! Freshness is judged with `tokio::time::Instant`, so tests drive it with paused time.
+
+use crate::upstream::UpstreamError;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::future::{BoxFuture, FutureExt, Shared};
+use shared::CacheStatus;
+use std::any::Any;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Longest a value is kept to serve while fal is failing.
+pub const MAX_STALE: Duration = Duration::from_secs(24 * 3600);
+
+/// One cached value: typed for handlers that compute with it, and serialized once for the
+/// hot path that only copies bytes out.
+pub struct Entry {
+    value: Arc<dyn Any + Send + Sync>,
+    /// The value as JSON.
+    pub json: Bytes,
+    fetched_at: Instant,
+    /// When the value was fetched, wall clock (shown as "as of").
+    pub as_of: DateTime<Utc>,
+    ttl: Duration,
+}
+
+/// A cache answer.
+pub struct Cached<T> {
+    /// The value.
+    pub value: Arc<T>,
+    /// Its entry (JSON, `as_of`).
+    pub entry: Arc<Entry>,
+    /// How it was obtained.
+    pub status: CacheStatus,
+}
+
+type Flight = Shared<BoxFuture<'static, Result<Arc<Entry>, UpstreamError>>>;
+
+/// Counters of cache outcomes, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    /// Fresh hits (including stale-while-revalidate).
+    pub hits: AtomicU64,
+    /// Misses fetched from fal.
+    pub misses: AtomicU64,
+    /// Expired entries fetched again.
+    pub revalidated: AtomicU64,
+    /// Stale copies served because fal failed.
+    pub stale: AtomicU64,
+    /// Upstream fetches started (one per flight).
+    pub fetches: AtomicU64,
+}
+
+/// The cache.
+pub struct Cache {
+    entries: moka::sync::Cache<String, Arc<Entry>>,
+    inflight: Mutex<HashMap<String, Flight>>,
+    /// Entries fetched before this instant count as expired (see [`Cache::expire_all`]).
+    expired_before: Mutex<Option<Instant>>,
+    /// Outcome counters.
+    pub stats: CacheStats,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("entries", &self.entries.entry_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cache {
+    /// A cache holding at most `max_bytes` of serialized values.
+    pub fn new(max_bytes: u64) -> Arc<Self> {
+        let entries = moka::sync::Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|k: &String, e: &Arc<Entry>| {
+                u32::try_from(k.len() + e.json.len() + 128).unwrap_or(u32::MAX)
+            })
+            .time_to_live(MAX_STALE)
+            .build();
+        Arc::new(Self {
+            entries,
+            inflight: Mutex::new(HashMap::new()),
+            expired_before: Mutex::new(None),
+            stats: CacheStats::default(),
+        })
+    }
+
+    /// Returns the value for `key`, fetching it with `fetch` when missing or expired.
+    /// `ttl` decides freshness from the fetched value (e.g. shorter while billing is pending).
+    pub async fn get_or_fetch<T, F, Fut>(
+        self: &Arc<Self>,
+        key: String,
+        ttl: fn(&T) -> Duration,
+        fetch: F,
+    ) -> Result<Cached<T>, UpstreamError>
+    where
+        T: serde::Serialize + Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, UpstreamError>> + Send + 'static,
+    {
+        let old = self.entries.get(&key);
+        let purged = |e: &Entry| {
+            let cut = *self
+                .expired_before
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            cut.is_some_and(|cut| e.fetched_at <= cut)
+        };
+        if let Some(e) = old.as_ref().filter(|e| !purged(e)) {
+            let age = e.fetched_at.elapsed();
+            if age < e.ttl {
+                return self.answer(e.clone(), CacheStatus::Hit);
+            }
+            if age < e.ttl * 2 {
+                // Stale-while-revalidate: answer now, refresh behind the viewer's back.
+                // The flight runs as a task; its handle is not needed here.
+                drop(self.flight(key, ttl, fetch));
+                return self.answer(e.clone(), CacheStatus::Hit);
+            }
+        }
+        match self.flight(key, ttl, fetch).await {
+            Ok(e) => {
+                let status = if old.is_some() {
+                    CacheStatus::Revalidated
+                } else {
+                    CacheStatus::Miss
+                };
+                self.answer(e, status)
+            }
+            Err(err) if err.is_outage() => match old {
+                Some(e) => self.answer(e, CacheStatus::Stale),
+                None => Err(err),
+            },
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Joins the in-flight fetch of `key`, or starts one.
+    fn flight<T, F, Fut>(self: &Arc<Self>, key: String, ttl: fn(&T) -> Duration, fetch: F) -> Flight
+    where
+        T: serde::Serialize + Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, UpstreamError>> + Send + 'static,
+    {
+        let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = inflight.get(&key) {
+            return f.clone();
+        }
+        self.stats.fetches.fetch_add(1, Ordering::Relaxed);
+        let this = Arc::clone(self);
+        let k = key.clone();
+        // A task, so the fetch completes (and fills the cache) even if every waiter goes away.
+        let task = tokio::spawn(async move {
+            let result = fetch().await.and_then(|value| {
+                let json = serde_json::to_vec(&value)
+                    .map_err(|e| UpstreamError::Decode(format!("could not serialise: {e}")))?;
+                Ok(Arc::new(Entry {
+                    ttl: ttl(&value),
+                    value: Arc::new(value),
+                    json: Bytes::from(json),
+                    fetched_at: Instant::now(),
+                    as_of: Utc::now(),
+                }))
+            });
+            if let Ok(e) = &result {
+                this.entries.insert(k.clone(), e.clone());
+            }
+            // Removed after the insert: a newcomer either joins this flight or sees the entry.
+            this.inflight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&k);
+            result
+        });
+        let flight = async move {
+            task.await
+                .unwrap_or_else(|_| Err(UpstreamError::Transport("the fetch task failed".into())))
+        }
+        .boxed()
+        .shared();
+        inflight.insert(key, flight.clone());
+        flight
+    }
+
+    fn answer<T: Send + Sync + 'static>(
+        &self,
+        entry: Arc<Entry>,
+        status: CacheStatus,
+    ) -> Result<Cached<T>, UpstreamError> {
+        let counter = match status {
+            CacheStatus::Hit => &self.stats.hits,
+            CacheStatus::Miss => &self.stats.misses,
+            CacheStatus::Revalidated => &self.stats.revalidated,
+            CacheStatus::Stale => &self.stats.stale,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let value = entry
+            .value
+            .clone()
+            .downcast::<T>()
+            .map_err(|_| UpstreamError::Decode("cache key reused with another type".into()))?;
+        Ok(Cached {
+            value,
+            entry,
+            status,
+        })
+    }
+
+    /// Marks every entry expired (beyond stale-while-revalidate): the next read goes to fal,
+    /// and the old values remain available as stale copies if fal fails.
+    pub fn expire_all(&self) {
+        *self
+            .expired_before
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    /// Number of cached entries (approximate; for `/metrics`).
+    pub fn len(&self) -> u64 {
+        self.entries.entry_count()
+    }
+
+    /// Whether the cache is empty (approximate).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes held (approximate; for `/metrics`).
+    pub fn weighted_size(&self) -> u64 {
+        self.entries.weighted_size()
+    }
+}
+
+/// A cache key: workspace, operation, and parameters in a canonical order.
+pub fn key(workspace: &str, op: &str, params: &[(&str, String)], body: Option<&str>) -> String {
+    let mut sorted: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    sorted.sort_unstable();
+    let mut k = format!("{workspace}\u{1f}{op}");
+    for (name, value) in sorted {
+        k.push('\u{1f}');
+        k.push_str(name);
+        k.push('=');
+        k.push_str(value);
+    }
+    if let Some(b) = body {
+        k.push('\u{1f}');
+        k.push_str(b);
+    }
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn ttl10(_: &u32) -> Duration {
+        Duration::from_secs(10)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_misses_share_one_fetch() {
+        let cache = Cache::new(1 << 20);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..200 {
+            let (cache, calls) = (cache.clone(), calls.clone());
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get_or_fetch("k".into(), ttl10, move || async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok(7u32)
+                    })
+                    .await
+                    .map(|c| *c.value)
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap(), 7);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ttl_swr_and_stale_on_error() {
+        let cache = Cache::new(1 << 20);
+        let get = |result: Result<u32, UpstreamError>| {
+            let cache = cache.clone();
+            async move {
+                cache
+                    .get_or_fetch("k".into(), ttl10, move || async move { result })
+                    .await
+            }
+        };
+        assert_eq!(get(Ok(1)).await.unwrap().status, CacheStatus::Miss);
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let hit = get(Ok(2)).await.unwrap();
+        assert_eq!(
+            (hit.status, *hit.value),
+            (CacheStatus::Hit, 1),
+            "fresh within TTL"
+        );
+        tokio::time::advance(Duration::from_secs(10)).await;
+        let swr = get(Ok(3)).await.unwrap();
+        assert_eq!(
+            (swr.status, *swr.value),
+            (CacheStatus::Hit, 1),
+            "expired but within SWR: old value now"
+        );
+        tokio::task::yield_now().await;
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let refreshed = get(Ok(4)).await.unwrap();
+        assert_eq!(*refreshed.value, 3, "background refresh landed");
+        tokio::time::advance(Duration::from_secs(25)).await;
+        let stale = get(Err(UpstreamError::Timeout)).await.unwrap();
+        assert_eq!((stale.status, *stale.value), (CacheStatus::Stale, 3));
+        let not_outage = get(Err(UpstreamError::Credentials { status: 401 })).await;
+        assert!(
+            not_outage.is_err(),
+            "credential errors are not papered over"
+        );
+        let again = get(Ok(5)).await.unwrap();
+        assert_eq!((again.status, *again.value), (CacheStatus::Revalidated, 5));
+    }
+
+    #[test]
+    fn keys_ignore_parameter_order() {
+        let a = key("w", "op", &[("b", "2".into()), ("a", "1".into())], None);
+        let b = key("w", "op", &[("a", "1".into()), ("b", "2".into())], None);
+        assert_eq!(a, b);
+        assert_ne!(
+            a,
+            key("w2", "op", &[("a", "1".into()), ("b", "2".into())], None)
+        );
+        assert_ne!(
+            a,
+            key(
+                "w",
+                "op",
+                &[("a", "1".into()), ("b", "2".into())],
+                Some("[]")
+            )
+        );
+    }
+}

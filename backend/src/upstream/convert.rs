@@ -1,0 +1,145 @@
+//! fal wire shapes → the dashboard's `shared` DTOs. The only place that knows both.
+
+use super::models::{AnalyticsRecord, FileEntry, LogEntry, RequestItem, UsageRow};
+use chrono::{DateTime, Utc};
+use shared::analytics::Percentiles;
+use shared::files::FileItem;
+use shared::logs::{LogLevel, LogLine};
+use shared::requests::{Cost, RequestRow, StatusClass};
+use shared::usage::UsageLine;
+
+/// Parses fal's ISO 8601 timestamps (any offset); unparsable values become the epoch, which
+/// sorts them visibly to the end rather than failing a whole page.
+pub fn instant(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+fn num(r: &AnalyticsRecord, key: &str) -> Option<f64> {
+    r.metrics.get(key).and_then(serde_json::Value::as_f64)
+}
+
+fn count(r: &AnalyticsRecord, key: &str) -> u64 {
+    r.metrics
+        .get(key)
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0)
+}
+
+/// The analytics metrics falscope asks for.
+pub const ANALYTICS_METRICS: [&str; 11] = [
+    "request_count",
+    "success_count",
+    "user_error_count",
+    "error_count",
+    "cold_boot_count",
+    "p50_prepare_duration",
+    "p75_prepare_duration",
+    "p90_prepare_duration",
+    "p50_duration",
+    "p75_duration",
+    "p90_duration",
+];
+
+/// Counts and percentiles of one analytics record.
+pub fn analytics_numbers(r: &AnalyticsRecord) -> (u64, u64, u64, u64, Percentiles, Percentiles) {
+    (
+        count(r, "request_count"),
+        count(r, "success_count"),
+        count(r, "user_error_count"),
+        count(r, "error_count"),
+        Percentiles {
+            p50: num(r, "p50_prepare_duration"),
+            p75: num(r, "p75_prepare_duration"),
+            p90: num(r, "p90_prepare_duration"),
+        },
+        Percentiles {
+            p50: num(r, "p50_duration"),
+            p75: num(r, "p75_duration"),
+            p90: num(r, "p90_duration"),
+        },
+    )
+}
+
+/// Cold starts of a record.
+pub fn cold_starts(r: &AnalyticsRecord) -> u64 {
+    count(r, "cold_boot_count")
+}
+
+/// A usage row as a cost line.
+impl From<&UsageRow> for UsageLine {
+    fn from(r: &UsageRow) -> Self {
+        Self {
+            app: r.app.clone().unwrap_or_else(|| "(unattributed)".into()),
+            machine_type: r.machine_type.clone(),
+            is_surge: r.is_surge,
+            seconds: r.quantity,
+            unit_price: r.unit_price,
+            discount_percent: r.percent_discount,
+            cost: r.cost_total,
+            currency: r.currency.clone(),
+        }
+    }
+}
+
+/// A request row with its cost from `unit_price` (per billable unit), when known.
+pub fn request_row(r: &RequestItem, unit_price: Option<f64>) -> RequestRow {
+    let sent_at = instant(&r.sent_at);
+    let started_at = instant(&r.started_at);
+    let billable_units = r.billable_units.flatten();
+    let cost = match (r.billable_units, unit_price) {
+        (Some(Some(units)), Some(price)) => Cost::Known {
+            amount: units * price,
+            unit_price: price,
+        },
+        (Some(None), _) => Cost::Pending,
+        _ => Cost::Unknown,
+    };
+    RequestRow {
+        id: r.request_id.clone(),
+        endpoint: r.endpoint_id.clone(),
+        status_code: r.status_code,
+        status: StatusClass::of(r.status_code),
+        sent_at,
+        started_at,
+        ended_at: r.ended_at.as_deref().map(instant),
+        queue_seconds: ((started_at - sent_at).num_milliseconds() as f64 / 1000.0).max(0.0),
+        duration_seconds: r.duration,
+        runner_id: r.runner_id.clone(),
+        billable_units,
+        cost,
+    }
+}
+
+impl From<LogEntry> for LogLine {
+    fn from(e: LogEntry) -> Self {
+        let labels = e.labels.unwrap_or_default();
+        Self {
+            ts: instant(&e.timestamp),
+            level: LogLevel::parse(&e.level).unwrap_or(LogLevel::Info),
+            message: e.message,
+            app: e.app,
+            revision: e.revision,
+            request_id: labels.get("fal_request_id").cloned(),
+            labels,
+        }
+    }
+}
+
+impl From<FileEntry> for FileItem {
+    fn from(f: FileEntry) -> Self {
+        Self {
+            updated: instant(&f.updated_time),
+            path: f.path,
+            name: f.name,
+            is_dir: !f.is_file,
+            size: f.size,
+        }
+    }
+}
+
+/// The app name of an endpoint id (`owner/name[/route]` → `name`), as usage reports it.
+pub fn app_of_endpoint(endpoint: &str) -> &str {
+    endpoint.split('/').nth(1).unwrap_or(endpoint)
+}

@@ -1,0 +1,36 @@
+//! Workspaces: one fal account (API key, optional ADMIN key) each, with its own resilient
+//! client. Routes and cache keys carry the workspace id.
+
+use crate::upstream::{FalApi, Resilient};
+use shared::WorkspaceInfo;
+use std::sync::Arc;
+
+/// One fal account.
+pub struct Workspace {
+    /// Id used in URLs and cache keys.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The resilient fal client.
+    pub fal: Arc<Resilient>,
+}
+
+impl Workspace {
+    /// A workspace over `client`.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, client: Arc<dyn FalApi>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            fal: Arc::new(Resilient::new(client, crate::upstream::Policy::default())),
+        }
+    }
+
+    /// What the browser may know about it.
+    pub fn info(&self) -> WorkspaceInfo {
+        WorkspaceInfo {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            has_admin_key: self.fal.has_admin_key(),
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Request analytics per endpoint, shaped for charts.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Bucket size (fal picks one from the range unless overridden).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timeframe {
+    /// One minute.
+    Minute,
+    /// One hour.
+    Hour,
+    /// One day.
+    Day,
+    /// One week.
+    Week,
+    /// One month.
+    Month,
+}
+
+impl Timeframe {
+    /// All values, smallest first.
+    pub const ALL: [Timeframe; 5] = [Self::Minute, Self::Hour, Self::Day, Self::Week, Self::Month];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Minute => "minute",
+            Self::Hour => "hour",
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// fal's auto-selection from a span in seconds: minute < 2 h ≤ hour < 2 d ≤ day < 64 d ≤ week < 183 d ≤ month.
+    pub fn auto(span_seconds: i64) -> Self {
+        const H: i64 = 3600;
+        const D: i64 = 24 * H;
+        match span_seconds {
+            s if s < 2 * H => Self::Minute,
+            s if s < 2 * D => Self::Hour,
+            s if s < 64 * D => Self::Day,
+            s if s < 183 * D => Self::Week,
+            _ => Self::Month,
+        }
+    }
+}
+
+/// One bucket of one endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticsPoint {
+    /// Bucket start.
+    pub t: DateTime<Utc>,
+    /// Route-level endpoint id.
+    pub endpoint: String,
+    /// Requests.
+    pub requests: u64,
+    /// 2xx.
+    pub success: u64,
+    /// 4xx.
+    pub user_errors: u64,
+    /// 5xx.
+    pub server_errors: u64,
+    /// Queue (prepare) latency percentiles, seconds.
+    pub prepare: Percentiles,
+    /// Execution latency percentiles, seconds.
+    pub execution: Percentiles,
+}
+
+/// p50 / p75 / p90 in seconds; `None` without data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: Option<f64>,
+    /// 75th percentile.
+    pub p75: Option<f64>,
+    /// 90th percentile.
+    pub p90: Option<f64>,
+}
+
+/// Whole-range totals of one endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticsSummary {
+    /// Route-level endpoint id.
+    pub endpoint: String,
+    /// Requests.
+    pub requests: u64,
+    /// 2xx.
+    pub success: u64,
+    /// 4xx.
+    pub user_errors: u64,
+    /// 5xx.
+    pub server_errors: u64,
+    /// 5xx share of requests, 0–1.
+    pub error_rate: f64,
+    /// Queue latency percentiles.
+    pub prepare: Percentiles,
+    /// Execution latency percentiles.
+    pub execution: Percentiles,
+    /// Requests with a cold start.
+    pub cold_starts: u64,
+}
+
+/// Body of `GET /api/ws/{ws}/analytics`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticsReport {
+    /// Resolved start (bucket-aligned).
+    pub from: DateTime<Utc>,
+    /// Resolved end (exclusive).
+    pub to: DateTime<Utc>,
+    /// Bucket size used.
+    pub timeframe: Timeframe,
+    /// Points, ordered by time then endpoint.
+    pub series: Vec<AnalyticsPoint>,
+    /// One summary per endpoint.
+    pub summary: Vec<AnalyticsSummary>,
+}

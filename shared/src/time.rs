@@ -1,0 +1,112 @@
+//! Time expressions shared by the time picker and the API: ISO 8601 instants and Grafana-style
+//! relative forms (`now`, `now-6h`, `now-7d`, `now/d`, `now-1d/d`).
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+
+/// Why a time expression was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeError(pub String);
+
+impl std::fmt::Display for TimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Parses `expr` relative to `now`. Units: `s`, `m`, `h`, `d`, `w`; rounding `/m`, `/h`, `/d`, `/w`
+/// rounds down (UTC).
+pub fn parse(expr: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimeError> {
+    let expr = expr.trim();
+    let bad = || {
+        TimeError(format!("{expr:?} is not a time: use ISO 8601 (2026-11-23T10:00:00Z) or now, now-6h, now-7d, now/d"))
+    };
+    let Some(rest) = expr.strip_prefix("now") else {
+        if let Ok(t) = DateTime::parse_from_rfc3339(expr) {
+            return Ok(t.with_timezone(&Utc));
+        }
+        return chrono::NaiveDate::parse_from_str(expr, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc())
+            .ok_or_else(bad);
+    };
+    let (offset, round) = match rest.split_once('/') {
+        Some((o, r)) => (o, Some(r)),
+        None => (rest, None),
+    };
+    let mut t = now;
+    if !offset.is_empty() {
+        let (sign, amount) = match offset.as_bytes()[0] {
+            b'-' => (-1, &offset[1..]),
+            b'+' => (1, &offset[1..]),
+            _ => return Err(bad()),
+        };
+        t += unit(amount).ok_or_else(bad)? * sign;
+    }
+    if let Some(r) = round {
+        let step = unit(&format!("1{r}")).ok_or_else(bad)?;
+        t = if r == "w" {
+            // Weeks start on Monday.
+            let days = i64::from(chrono::Datelike::weekday(&t).num_days_from_monday());
+            (t - Duration::days(days))
+                .duration_trunc(Duration::days(1))
+                .map_err(|_| bad())?
+        } else {
+            t.duration_trunc(step).map_err(|_| bad())?
+        };
+    }
+    Ok(t)
+}
+
+fn unit(s: &str) -> Option<Duration> {
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, u) = s.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    match u {
+        "s" => Some(Duration::seconds(n)),
+        "m" => Some(Duration::minutes(n)),
+        "h" => Some(Duration::hours(n)),
+        "d" => Some(Duration::days(n)),
+        "w" => Some(Duration::weeks(n)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-18T15:42:10Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn relative_forms() {
+        let p = |s| parse(s, now()).unwrap().to_rfc3339();
+        assert_eq!(p("now"), "2026-11-18T15:42:10+00:00");
+        assert_eq!(p("now-6h"), "2026-11-18T09:42:10+00:00");
+        assert_eq!(p("now-7d"), "2026-11-11T15:42:10+00:00");
+        assert_eq!(p("now/d"), "2026-11-18T00:00:00+00:00");
+        assert_eq!(p("now-1d/d"), "2026-11-17T00:00:00+00:00");
+        assert_eq!(p("now/w"), "2026-11-16T00:00:00+00:00");
+        assert_eq!(p("2026-01-02T03:04:05+01:00"), "2026-01-02T02:04:05+00:00");
+        assert_eq!(p("2026-01-02"), "2026-01-02T00:00:00+00:00");
+    }
+
+    #[test]
+    fn rejects_nonsense_with_a_hint() {
+        for bad in [
+            "yesterday",
+            "now-",
+            "now-6x",
+            "now*2",
+            "now/q",
+            "2026-13-01",
+        ] {
+            let err = parse(bad, now()).unwrap_err();
+            assert!(err.0.contains("now-6h"), "{bad}: {err}");
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! falscope's dashboard API in front of the simulator: caching, coalescing, stale-on-error,
+//! resilience, validation, admin-key handling, files.
+
+mod cache;
+mod files;
+mod routes;

@@ -1,0 +1,214 @@
+//! Every dashboard route: shapes, validation errors naming the parameter, the ADMIN-key
+//! error, request detail with logs, and no key in any answer.
+
+use integration_tests::sim::SimHarness;
+use integration_tests::{ws_path, TestApp};
+use shared::requests::{Cost, RequestDetail, RequestsPage};
+use shared::routes::ws;
+use shared::{ApiError, ErrorCode, Fetched};
+
+async fn error(app: &TestApp, path: &str) -> (u16, ApiError) {
+    let resp = app.get(path).await;
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400s_naming_the_parameter() {
+    let sim = SimHarness::start_now().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let cases = [
+        (ws::ANALYTICS, "", "endpoints"),
+        (ws::ANALYTICS, "?endpoints=a/b&from=yesterday", "from"),
+        (ws::ANALYTICS, "?endpoints=a/b&from=now&to=now-1h", "from"),
+        (
+            ws::ANALYTICS,
+            "?endpoints=a/b&timeframe=fortnight",
+            "timeframe",
+        ),
+        (ws::ANALYTICS, "?endpoints=a/b&tz=Mars/Base", "tz"),
+        (ws::ANALYTICS, "?endpoints=a/b&colour=red", "colour"),
+        (ws::REQUESTS, "?endpoints=acme/chat-llm&limit=0", "limit"),
+        (
+            ws::REQUESTS,
+            "?endpoints=acme/chat-llm&status=fine",
+            "status",
+        ),
+        (ws::LOGS, "?level=loud", "level"),
+        (ws::LOGS, "?label=novalue", "label"),
+        (ws::FILES, "?dir=../etc", "dir"),
+        (ws::FILE_CONTENT, "?path=a/../../b", "path"),
+        (ws::USAGE, "?from=now-900d", "from"),
+    ];
+    for (route, query, param) in cases {
+        let (status, err) = error(&app, &format!("{}{query}", ws_path(route))).await;
+        assert_eq!(status, 400, "{route}{query}");
+        assert_eq!(err.code, ErrorCode::InvalidParameter);
+        assert_eq!(
+            err.param.as_deref(),
+            Some(param),
+            "{route}{query}: {}",
+            err.message
+        );
+    }
+    let many: Vec<String> = (0..51).map(|i| format!("acme/e{i}")).collect();
+    let (status, err) = error(
+        &app,
+        &format!("{}?endpoints={}", ws_path(ws::ANALYTICS), many.join(",")),
+    )
+    .await;
+    assert_eq!((status, err.param.as_deref()), (400, Some("endpoints")));
+    assert_eq!(
+        error(&app, "/api/ws/nope/apps").await.0,
+        404,
+        "unknown workspace"
+    );
+    assert_eq!(
+        sim.stats().await["analytics"],
+        0,
+        "nothing invalid reaches fal"
+    );
+}
+
+#[tokio::test]
+async fn usage_without_an_admin_key_says_how_to_fix_it() {
+    let sim = SimHarness::start_now().await;
+    let app = TestApp::spawn_with_sim(&sim, false, &[]).await;
+    let (status, err) = error(&app, &ws_path(ws::USAGE)).await;
+    assert_eq!(status, 409);
+    assert_eq!(err.code, ErrorCode::AdminKeyMissing);
+    assert!(err.message.contains("FAL_ADMIN_KEY"), "{}", err.message);
+    assert_eq!(sim.stats().await["usage"], 0);
+    // Requests still work; their cost is unknown without prices.
+    let page: Fetched<RequestsPage> = app
+        .get(&format!(
+            "{}?endpoints=acme/chat-llm&from=now-1h",
+            ws_path(ws::REQUESTS)
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page
+        .data
+        .items
+        .iter()
+        .all(|r| r.cost == Cost::Unknown || r.cost == Cost::Pending));
+}
+
+#[tokio::test]
+async fn usage_report_totals_sum_surge_and_non_surge() {
+    let sim = SimHarness::start_now().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let report: Fetched<shared::usage::UsageReport> =
+        app.get(&ws_path(ws::USAGE)).await.json().await.unwrap();
+    let r = report.data;
+    assert!(r.lines.iter().any(|l| l.is_surge) && r.lines.iter().any(|l| !l.is_surge));
+    let sum: f64 = r.lines.iter().map(|l| l.cost).sum();
+    assert!((r.total_cost - sum).abs() < 1e-6);
+    let series_sum: f64 = r.series.iter().map(|p| p.cost).sum();
+    assert!(
+        (series_sum - r.total_cost).abs() / r.total_cost < 0.01,
+        "series {series_sum} vs total {}",
+        r.total_cost
+    );
+    assert!(
+        r.lines.windows(2).all(|w| w[0].cost >= w[1].cost),
+        "most expensive first"
+    );
+}
+
+#[tokio::test]
+async fn requests_carry_cost_and_a_row_opens_its_detail_with_logs() {
+    let sim = SimHarness::start_now().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let page: Fetched<RequestsPage> = app
+        .get(&format!(
+            "{}?endpoints=acme/flux-studio&from=now-2h&limit=100",
+            ws_path(ws::REQUESTS)
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = page.data.items;
+    assert!(items
+        .iter()
+        .any(|r| matches!(r.cost, Cost::Known { amount, .. } if amount > 0.0)));
+    assert!(
+        items.iter().any(|r| r.cost == Cost::Pending),
+        "recent rows await billing"
+    );
+    let known = items
+        .iter()
+        .find(|r| matches!(r.cost, Cost::Known { .. }))
+        .unwrap();
+    let detail: Fetched<RequestDetail> = app
+        .get(&ws::path_with_id(ws::REQUEST, "default", &known.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail.data.row.id, known.id);
+    assert!(detail.data.logs.len() >= 3);
+    assert!(detail
+        .data
+        .logs
+        .iter()
+        .all(|l| l.request_id.as_deref() == Some(known.id.as_str())));
+    assert!(
+        detail.data.logs.windows(2).all(|w| w[0].ts <= w[1].ts),
+        "oldest first"
+    );
+    let (status, _) = error(
+        &app,
+        &ws::path_with_id(
+            ws::REQUEST,
+            "default",
+            "0193a0b2-0000-7000-8000-000000000000",
+        ),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        error(
+            &app,
+            &ws::path_with_id(ws::REQUEST, "default", "not-a-uuid")
+        )
+        .await
+        .0,
+        400
+    );
+}
+
+#[tokio::test]
+async fn no_answer_ever_contains_a_fal_key() {
+    let sim = SimHarness::start_now().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let paths = [
+        "/api/config".to_owned(),
+        ws_path(ws::LIVE),
+        ws_path(ws::APPS),
+        format!("{}?endpoints=acme/chat-llm", ws_path(ws::ANALYTICS)),
+        ws_path(ws::USAGE),
+        format!("{}?endpoints=acme/chat-llm", ws_path(ws::REQUESTS)),
+        ws_path(ws::LOGS),
+        ws_path(ws::FILES),
+        format!("{}?path=models/README.md", ws_path(ws::FILE_CONTENT)),
+        format!("{}?endpoints=nobody/x", ws_path(ws::ANALYTICS)),
+        "/api/ws/default/nope".to_owned(),
+    ];
+    for path in paths {
+        let resp = app.get(&path).await;
+        let headers = format!("{:?}", resp.headers());
+        let body = resp.text().await.unwrap();
+        for key in [
+            integration_tests::sim::API_KEY,
+            integration_tests::sim::ADMIN_KEY,
+        ] {
+            assert!(
+                !body.contains(key) && !headers.contains(key),
+                "{path} leaks a key"
+            );
+        }
+    }
+}
