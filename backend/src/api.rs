@@ -4,12 +4,12 @@
 mod analytics;
 mod apps;
 mod files;
-mod live;
+pub(crate) mod live;
 mod logs;
 mod meta;
 mod params;
 mod requests;
-mod respond;
+pub(crate) mod respond;
 mod usage;
 
 use crate::error::AppError;
@@ -25,12 +25,15 @@ pub fn router() -> Router<AppState> {
         .route(routes::READYZ, get(meta::readyz))
         .route(routes::CONFIG, get(meta::get_config))
         .route(ws::LIVE, get(live::get_live))
+        .route(ws::LIVE_STREAM, get(live::live_stream))
+        .route(ws::LIVE_HISTORY, get(live::live_history))
         .route(ws::APPS, get(apps::list_apps))
         .route(ws::ANALYTICS, get(analytics::get_analytics))
         .route(ws::USAGE, get(usage::get_usage))
         .route(ws::REQUESTS, get(requests::list_requests))
         .route(ws::REQUEST, get(requests::get_request))
         .route(ws::LOGS, get(logs::list_logs))
+        .route(ws::LOGS_STREAM, get(logs::stream_logs))
         .route(ws::FILES, get(files::list_files))
         .route(ws::FILE_CONTENT, get(files::download_file))
         // Uploads are streamed and capped by the handler (clear 413), not by a buffered limit.

@@ -58,6 +58,9 @@ pub struct ServeArgs {
     /// Comma-separated CIDRs of reverse proxies whose identity headers are trusted (`proxy` auth).
     #[arg(long, env = "FALSCOPE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Days of stored live samples to keep.
+    #[arg(long, env = "FALSCOPE_RETENTION_DAYS", default_value_t = 14)]
+    pub retention_days: u32,
     /// Largest file upload accepted, in MiB (larger uploads get 413).
     #[arg(long, env = "FALSCOPE_MAX_UPLOAD_MB", default_value_t = 512)]
     pub max_upload_mb: u64,

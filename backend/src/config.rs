@@ -40,6 +40,8 @@ pub struct Config {
     pub dist_dir: Option<PathBuf>,
     /// Largest upload in bytes.
     pub max_upload_bytes: u64,
+    /// Days of stored samples to keep.
+    pub retention_days: u32,
 }
 
 /// A configuration error, naming what to fix.
@@ -93,6 +95,7 @@ impl TryFrom<ServeArgs> for Config {
             trusted_proxies: args.trusted_proxies,
             dist_dir: args.dist_dir,
             max_upload_bytes: args.max_upload_mb.saturating_mul(1024 * 1024),
+            retention_days: args.retention_days,
         })
     }
 }

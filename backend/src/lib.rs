@@ -6,11 +6,14 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod live;
+pub mod logs_hub;
 pub mod promtext;
 pub mod router;
 pub mod simulator;
 pub mod spa;
 pub mod state;
+pub mod store;
 pub mod telemetry;
 pub mod upstream;
 pub mod workspace;
@@ -63,7 +66,26 @@ pub async fn build(config: &Config) -> anyhow::Result<Server> {
         Some(dir) => spa::Assets::Dir(dir.clone()),
         None => spa::Assets::Embedded,
     };
-    let state = state::AppState::new(workspaces, demo.is_some(), config.max_upload_bytes);
+    let store: Option<Arc<dyn store::SampleStore>> = match store::SqliteStore::open(
+        &config.data_dir,
+    ) {
+        Ok(s) => Some(s),
+        Err(err) => {
+            // The dashboard works without history; say why the charts will be empty.
+            tracing::warn!(error = %err, dir = %config.data_dir.display(), "no stored history (--data-dir / FALSCOPE_DATA_DIR)");
+            None
+        }
+    };
+    let settings = state::Settings {
+        demo: demo.is_some(),
+        max_upload: config.max_upload_bytes,
+        store,
+        retention: chrono::Duration::days(i64::from(config.retention_days)),
+    };
+    let state = state::AppState::new(workspaces, settings);
+    for w in &state.workspaces {
+        tokio::spawn(live::poll(state.clone(), w.clone()));
+    }
     let router = app(state.clone(), assets);
     Ok(Server {
         router,
@@ -90,8 +112,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         "connected to fal"
     };
     tracing::info!(%url, mode, "falscope is running at {url}");
+    let shutdown = server.state.shutdown.clone();
     axum::serve(listener, server.router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: closing live streams");
+            shutdown.cancel();
+        })
         .await
         .context("while serving")
 }

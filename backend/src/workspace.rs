@@ -13,6 +13,10 @@ pub struct Workspace {
     pub name: String,
     /// The resilient fal client.
     pub fal: Arc<Resilient>,
+    /// The latest live snapshot, pushed by the poller.
+    pub live: crate::live::LiveFeed,
+    /// Shared live log streams.
+    pub logs: Arc<crate::logs_hub::LogHub>,
 }
 
 impl Workspace {
@@ -22,6 +26,8 @@ impl Workspace {
             id: id.into(),
             name: name.into(),
             fal: Arc::new(Resilient::new(client, crate::upstream::Policy::default())),
+            live: tokio::sync::watch::Sender::new(None),
+            logs: Arc::default(),
         }
     }
 

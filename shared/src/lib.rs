@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod apps;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod fetched;
 pub mod files;
 pub mod live;

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub demo: Option<backend::simulator::SimServer>,
     /// The app's state (cache, workspaces).
     pub state: backend::state::AppState,
+    /// Its data directory, removed with the app.
+    pub data_dir: tempfile::TempDir,
 }
 
 impl TestApp {
@@ -48,7 +50,9 @@ impl TestApp {
     }
 
     /// falscope with an explicit config.
-    pub async fn spawn(config: Config) -> Self {
+    pub async fn spawn(mut config: Config) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp data dir");
+        config.data_dir = data_dir.path().to_owned();
         let built = backend::build(&config).await.expect("falscope builds");
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -64,6 +68,7 @@ impl TestApp {
             server,
             demo: built.demo,
             state: built.state,
+            data_dir,
         }
     }
 
@@ -89,6 +94,8 @@ pub fn ws_path(template: &str) -> String {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // Stops the pollers and ends open streams.
+        self.state.shutdown.cancel();
         self.server.abort();
     }
 }

@@ -99,3 +99,69 @@ pub async fn list_logs(
         .await?;
     Ok(fetched::<LogsPage>(&cached))
 }
+
+/// `GET /api/ws/{ws}/logs/stream`: live tail (event `log`, data `LogLine`; event `status`).
+/// Viewers with the same filter share one fal stream.
+pub async fn stream_logs(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<axum::response::Response, AppError> {
+    use crate::logs_hub::TailEvent;
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use axum::response::IntoResponse;
+    use futures::StreamExt;
+    use shared::events::{StreamStatus, LOG, STATUS};
+    use tokio_stream::wrappers::BroadcastStream;
+
+    let p = Params::parse(
+        raw.as_deref(),
+        &["apps", "level", "search", "request_id", "label"],
+    )?;
+    let (mut q, labels) = filters(&p, Utc::now())?;
+    // Live only: no replay window and no end.
+    q.start = None;
+    q.end = None;
+    let w = state.workspace(&ws)?;
+    let body = serde_json::to_string(&labels).unwrap_or_default();
+    let key = key(&w.id, "logs_stream", &p.pairs(), Some(&body));
+    let sub = w.logs.subscribe(w.fal.clone(), key, q, labels);
+    let guard = crate::state::SseGuard::new(&state);
+    let shutdown = state.shutdown.clone().cancelled_owned();
+    let status = |s: &StreamStatus| {
+        Event::default()
+            .event(STATUS)
+            .json_data(s)
+            .unwrap_or_default()
+    };
+    let keep = sub.keep;
+    let events = BroadcastStream::new(sub.rx)
+        .map(move |item| {
+            let _alive = (&guard, &keep);
+            match item {
+                Ok(TailEvent::Line(line)) => Ok(Event::default()
+                    .event(LOG)
+                    .json_data(&*line)
+                    .unwrap_or_default()),
+                Ok(TailEvent::Status(s)) => Ok(status(&s)),
+                // Too slow for the shared stream: tell the viewer, then end its stream.
+                Err(_) => Err(status(&StreamStatus::Lagged)),
+            }
+        })
+        .scan(false, |ended, item| {
+            let out = match (*ended, item) {
+                (true, _) => None,
+                (false, Ok(ev)) => Some(ev),
+                (false, Err(ev)) => {
+                    *ended = true;
+                    Some(ev)
+                }
+            };
+            std::future::ready(out)
+        })
+        .map(Ok::<_, std::convert::Infallible>)
+        .take_until(shutdown);
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+        .into_response())
+}

@@ -5,11 +5,11 @@ use crate::cache::Cached;
 use axum::body::Body;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use shared::{fetched::CACHE_HEADER, CacheStatus};
 
-/// `{"data":<json>,"as_of":"…","stale":bool}` with `X-Cache`.
-pub fn fetched<T>(c: &Cached<T>) -> Response {
+/// The envelope's JSON: `{"data":<json>,"as_of":"…","stale":bool}`.
+pub fn fetched_json<T>(c: &Cached<T>) -> Bytes {
     let as_of = c
         .entry
         .as_of
@@ -25,7 +25,12 @@ pub fn fetched<T>(c: &Cached<T>) -> Response {
     } else {
         b"\",\"stale\":false}"
     });
-    let mut resp = Body::from(body.freeze()).into_response();
+    body.freeze()
+}
+
+/// The envelope as a response, with `X-Cache`.
+pub fn fetched<T>(c: &Cached<T>) -> Response {
+    let mut resp = Body::from(fetched_json(c)).into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,

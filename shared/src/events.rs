@@ -1,0 +1,27 @@
+//! Server-Sent Event names of falscope's streams, and their status payload.
+
+use serde::{Deserialize, Serialize};
+
+/// `/live/stream`: data is a `Fetched<LiveSnapshot>`.
+pub const SNAPSHOT: &str = "snapshot";
+/// `/logs/stream`: data is a [`crate::logs::LogLine`].
+pub const LOG: &str = "log";
+/// Both streams: data is a [`StreamStatus`].
+pub const STATUS: &str = "status";
+
+/// Health of a live stream, so the UI can say "reconnecting to fal…" instead of going quiet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum StreamStatus {
+    /// falscope is receiving from fal.
+    Connected,
+    /// fal's stream dropped; falscope is reconnecting and will resume without gaps.
+    Reconnecting {
+        /// Why.
+        reason: String,
+    },
+    /// This viewer fell behind and was dropped; reconnect to resume.
+    Lagged,
+    /// falscope is shutting down.
+    Closing,
+}

@@ -1,0 +1,161 @@
+//! Live data: the metrics poller feeds SSE viewers and the stored history with one upstream call
+//! per interval; live logs fan out from one shared upstream stream that resumes without gaps.
+
+use backend::simulator::Clock;
+use eventsource_stream::{Event, Eventsource};
+use futures::{Stream, StreamExt};
+use integration_tests::sim::SimHarness;
+use integration_tests::{ws_path, TestApp};
+use shared::live::LiveHistory;
+use shared::logs::LogLine;
+use shared::routes::ws;
+use std::collections::BTreeSet;
+use std::pin::Pin;
+use std::time::Duration;
+
+type Events = Pin<Box<dyn Stream<Item = Event> + Send>>;
+
+async fn sse(app: &TestApp, path: &str) -> Events {
+    let resp = app.http.get(app.url(path)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    resp.bytes_stream()
+        .eventsource()
+        .filter_map(|e| async move { e.ok() })
+        .boxed()
+}
+
+async fn next_named(events: &mut Events, name: &str) -> Event {
+    loop {
+        let e = tokio::time::timeout(Duration::from_secs(15), events.next())
+            .await
+            .expect("an event in time")
+            .expect("stream open");
+        if e.event == name {
+            return e;
+        }
+    }
+}
+
+#[tokio::test]
+async fn many_overview_viewers_share_one_metrics_call_and_history_is_stored() {
+    let sim = SimHarness::start_now().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let mut viewers = Vec::new();
+    for _ in 0..50 {
+        viewers.push(sse(&app, &ws_path(ws::LIVE_STREAM)).await);
+    }
+    for v in &mut viewers {
+        let e = next_named(v, shared::events::SNAPSHOT).await;
+        let snap: shared::Fetched<shared::LiveSnapshot> = serde_json::from_str(&e.data).unwrap();
+        assert!(snap.data.apps.len() >= 5);
+    }
+    assert_eq!(sim.stats().await["metrics"], 1, "50 viewers, one poll");
+    let history = integration_tests::browser::poll(|| async {
+        let h: LiveHistory = app
+            .get(&format!("{}?from=now-1h", ws_path(ws::LIVE_HISTORY)))
+            .await
+            .json()
+            .await
+            .ok()?;
+        (!h.samples.is_empty()).then_some(h)
+    })
+    .await
+    .expect("the first poll is stored");
+    assert!(history
+        .samples
+        .iter()
+        .any(|s| s.application == "acme/chat-llm"));
+}
+
+fn line_key(l: &LogLine) -> String {
+    format!("{}|{}|{}", l.ts.to_rfc3339(), l.app, l.message)
+}
+
+#[tokio::test]
+async fn log_viewers_share_one_upstream_stream_that_resumes_without_gaps_or_duplicates() {
+    let sim = SimHarness::start_now().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    // fal drops the stream after 7 lines, twice.
+    sim.faults(
+        serde_json::json!([{ "operation": "logs_stream", "drop_stream_after": 7, "times": 2 }]),
+    )
+    .await;
+    let path = format!(
+        "{}?apps=acme/chat-llm,acme/flux-studio",
+        ws_path(ws::LOGS_STREAM)
+    );
+    let mut a = sse(&app, &path).await;
+    let mut b = sse(&app, &path).await;
+    let start = chrono::DateTime::from_timestamp_millis(sim.clock.now_ms()).unwrap();
+    let mut seen_a = Vec::new();
+    let mut reconnects = 0;
+    while seen_a.len() < 40 {
+        sim.clock.advance(1_000);
+        match tokio::time::timeout(Duration::from_millis(400), a.next()).await {
+            Ok(Some(e)) if e.event == shared::events::LOG => {
+                seen_a.push(serde_json::from_str::<LogLine>(&e.data).unwrap())
+            }
+            Ok(Some(e)) if e.event == shared::events::STATUS && e.data.contains("reconnecting") => {
+                reconnects += 1
+            }
+            Ok(Some(_)) | Err(_) => {}
+            Ok(None) => panic!("viewer stream ended"),
+        }
+    }
+    assert!(
+        reconnects >= 2,
+        "the drops were seen as reconnects: {reconnects}"
+    );
+    // Viewer b saw the same lines, in the same order.
+    let mut seen_b = Vec::new();
+    while seen_b.len() < seen_a.len() {
+        let e = next_named(&mut b, shared::events::LOG).await;
+        seen_b.push(serde_json::from_str::<LogLine>(&e.data).unwrap());
+    }
+    assert_eq!(
+        seen_a.iter().map(line_key).collect::<Vec<_>>(),
+        seen_b.iter().map(line_key).collect::<Vec<_>>()
+    );
+    // No duplicates, and nothing missing compared with the history of the same window.
+    let keys: Vec<String> = seen_a.iter().map(line_key).collect();
+    assert_eq!(
+        keys.iter().collect::<BTreeSet<_>>().len(),
+        keys.len(),
+        "no duplicates"
+    );
+    let last = seen_a.last().unwrap().ts;
+    let history: shared::Fetched<shared::logs::LogsPage> = app
+        .get(&format!(
+            "{}?apps=acme/chat-llm,acme/flux-studio&from={}&to={}&limit=1000",
+            ws_path(ws::LOGS),
+            start
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .replace('+', "%2B"),
+            (last + chrono::Duration::milliseconds(1))
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .replace('+', "%2B"),
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut expected: Vec<String> = history.data.items.iter().map(line_key).collect();
+    expected.reverse();
+    assert_eq!(keys, expected, "the tail equals the history: no gap");
+    assert_eq!(app.state.workspaces[0].logs.open_streams(), 1);
+    assert_eq!(
+        app.state.workspaces[0].logs.upstream_connects(),
+        3,
+        "one stream, resumed twice"
+    );
+    drop((a, b));
+    integration_tests::browser::poll(|| async {
+        (app.state.workspaces[0].logs.open_streams() == 0).then_some(())
+    })
+    .await
+    .expect("the upstream stream closes when the last viewer leaves");
+}
