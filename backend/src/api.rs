@@ -7,6 +7,7 @@ mod files;
 pub(crate) mod live;
 mod logs;
 mod meta;
+mod metrics;
 mod params;
 mod requests;
 pub(crate) mod respond;
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(routes::HEALTHZ, get(meta::healthz))
         .route(routes::READYZ, get(meta::readyz))
+        .route(routes::METRICS, get(metrics::get_metrics))
         .route(routes::CONFIG, get(meta::get_config))
         .route(ws::LIVE, get(live::get_live))
         .route(ws::LIVE_STREAM, get(live::live_stream))

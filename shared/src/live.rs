@@ -115,3 +115,80 @@ pub struct LiveHistory {
     /// Samples, oldest first.
     pub samples: Vec<LiveSample>,
 }
+
+impl AppLive {
+    /// Estimates the `q` quantile (0–1) of last minute's latency from the cumulative `le`
+    /// buckets, interpolating linearly inside the bucket that holds it (as Prometheus's
+    /// `histogram_quantile` does). `None` without completed requests; a quantile in the
+    /// `+Inf` bucket reports the largest finite bound.
+    pub fn latency_quantile(&self, q: f64) -> Option<f64> {
+        let total = self.latency.iter().find(|b| b.le_seconds.is_none())?.count;
+        if total == 0 || !(0.0..=1.0).contains(&q) {
+            return None;
+        }
+        let rank = q * total as f64;
+        let (mut lower_bound, mut lower_count) = (0.0, 0u64);
+        for b in &self.latency {
+            let Some(upper) = b.le_seconds else {
+                return Some(lower_bound);
+            };
+            if b.count as f64 >= rank {
+                let in_bucket = (b.count - lower_count) as f64;
+                if in_bucket <= 0.0 {
+                    return Some(upper);
+                }
+                return Some(
+                    lower_bound + (upper - lower_bound) * (rank - lower_count as f64) / in_bucket,
+                );
+            }
+            lower_bound = upper;
+            lower_count = b.count;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(buckets: &[(Option<f64>, u64)]) -> AppLive {
+        AppLive {
+            application: "a/b".into(),
+            runners: vec![],
+            queue_size: 0,
+            concurrent_requests: 0,
+            received_per_min: 0,
+            completed_per_min: vec![],
+            latency: buckets
+                .iter()
+                .map(|(le, count)| LatencyBucket {
+                    le_seconds: *le,
+                    count: *count,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn quantiles_interpolate_within_buckets() {
+        let a = app(&[
+            (Some(1.0), 5),
+            (Some(5.0), 15),
+            (Some(10.0), 19),
+            (None, 24),
+        ]);
+        // Rank 12 of 24 falls in (1, 5]: 1 + 4 × (12 − 5) / 10 = 3.8.
+        assert!((a.latency_quantile(0.5).unwrap() - 3.8).abs() < 1e-9);
+        assert!((a.latency_quantile(0.1).unwrap() - 0.48).abs() < 1e-9);
+        assert_eq!(
+            a.latency_quantile(0.99),
+            Some(10.0),
+            "beyond the last finite bound"
+        );
+        assert_eq!(
+            app(&[(Some(1.0), 0), (None, 0)]).latency_quantile(0.5),
+            None
+        );
+    }
+}

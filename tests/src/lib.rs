@@ -99,3 +99,28 @@ impl Drop for TestApp {
         self.server.abort();
     }
 }
+
+/// Runs `promtool check metrics` on `text`; returns (success, report).
+pub async fn promtool(text: &str) -> (bool, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (Debian package prometheus; cargo xtask test installs it)");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(text.as_bytes())
+        .await
+        .expect("write to promtool");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("promtool runs");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
+}

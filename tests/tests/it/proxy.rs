@@ -4,4 +4,5 @@
 mod cache;
 mod files;
 mod live;
+mod ops;
 mod routes;

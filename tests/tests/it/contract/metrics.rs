@@ -110,46 +110,13 @@ const FAL_LATENCY_LINT: &str =
 #[ignore = "needs promtool (Debian package prometheus): run through `cargo xtask test`"]
 async fn promtool_accepts_the_exposition() {
     let h = SimHarness::start().await;
-    let text = scrape(&h).await;
-    let mut child = tokio::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool is installed");
-    use tokio::io::AsyncWriteExt;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .await
-        .unwrap();
-    let out = child.wait_with_output().await.unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_, report) = integration_tests::promtool(&scrape(&h).await).await;
     let problems: Vec<&str> = report
         .lines()
         .filter(|l| !l.trim().is_empty() && l.trim() != FAL_LATENCY_LINT)
         .collect();
     assert!(problems.is_empty(), "promtool: {report}");
-    // Prove the checker really ran and really parses: broken text must fail.
-    let mut bad = tokio::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    bad.stdin
-        .take()
-        .unwrap()
-        .write_all(b"# TYPE x gauge\nx{a=b} 1\n")
-        .await
-        .unwrap();
-    assert!(!bad.wait().await.unwrap().success());
+    // Prove the checker really parses: broken text must fail.
+    let (ok, _) = integration_tests::promtool("# TYPE x gauge\nx{a=b} 1\n").await;
+    assert!(!ok);
 }

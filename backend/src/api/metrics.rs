@@ -1,0 +1,301 @@
+//! `GET /metrics`: falscope's own health (upstream calls, cache outcomes, SSE viewers, circuit
+//! states) and fal's live numbers re-exported with cost, so a team can keep its Grafana. fal's
+//! data comes from what the poller and the cache already hold: a scrape never calls fal.
+
+use crate::promtext::{Kind, Writer};
+use crate::state::AppState;
+use crate::upstream::query::{UsageQuery, Window};
+use crate::upstream::resilient::Circuit;
+use crate::upstream::FalApi;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use shared::{Fetched, LiveSnapshot, RunnerState};
+use std::sync::atomic::Ordering;
+
+/// Handler.
+pub async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut w = Writer::new();
+    own(&state, &mut w);
+    fal_live(&state, &mut w);
+    fal_cost(&state, &mut w).await;
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        w.finish(),
+    )
+}
+
+fn own(state: &AppState, w: &mut Writer) {
+    w.family("falscope_build_info", "falscope version", Kind::Gauge)
+        .sample(
+            "falscope_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))],
+            1.0,
+        );
+    w.family(
+        "falscope_upstream_calls_total",
+        "Calls to fal by operation and outcome",
+        Kind::Counter,
+    );
+    for ws in &state.workspaces {
+        let mut calls: Vec<_> = ws.fal.call_counts().into_iter().collect();
+        calls.sort_unstable();
+        for ((op, outcome), n) in calls {
+            w.sample(
+                "falscope_upstream_calls_total",
+                &[
+                    ("workspace", &ws.id),
+                    ("operation", op),
+                    ("outcome", outcome),
+                ],
+                n as f64,
+            );
+        }
+    }
+    w.family(
+        "falscope_circuit_state",
+        "Circuit breaker state per fal operation (1 for the current state)",
+        Kind::Gauge,
+    );
+    for ws in &state.workspaces {
+        for (op, circuit) in ws.fal.circuits() {
+            for (name, s) in [
+                ("closed", Circuit::Closed),
+                ("open", Circuit::Open),
+                ("half_open", Circuit::HalfOpen),
+            ] {
+                let v = if circuit == s { 1.0 } else { 0.0 };
+                w.sample(
+                    "falscope_circuit_state",
+                    &[("workspace", &ws.id), ("operation", op), ("state", name)],
+                    v,
+                );
+            }
+        }
+    }
+    let stats = &state.cache.stats;
+    w.family(
+        "falscope_cache_requests_total",
+        "Cache lookups by outcome",
+        Kind::Counter,
+    );
+    for (outcome, counter) in [
+        ("hit", &stats.hits),
+        ("miss", &stats.misses),
+        ("revalidated", &stats.revalidated),
+        ("stale", &stats.stale),
+    ] {
+        w.sample(
+            "falscope_cache_requests_total",
+            &[("outcome", outcome)],
+            counter.load(Ordering::Relaxed) as f64,
+        );
+    }
+    w.family(
+        "falscope_cache_fetches_total",
+        "Upstream fetches started by the cache (one per coalesced flight)",
+        Kind::Counter,
+    )
+    .sample(
+        "falscope_cache_fetches_total",
+        &[],
+        stats.fetches.load(Ordering::Relaxed) as f64,
+    );
+    w.family(
+        "falscope_cache_entries",
+        "Entries in the cache",
+        Kind::Gauge,
+    )
+    .sample("falscope_cache_entries", &[], state.cache.len() as f64);
+    w.family(
+        "falscope_cache_bytes",
+        "Approximate bytes held by the cache",
+        Kind::Gauge,
+    )
+    .sample(
+        "falscope_cache_bytes",
+        &[],
+        state.cache.weighted_size() as f64,
+    );
+    w.family(
+        "falscope_sse_clients",
+        "Open Server-Sent Events connections",
+        Kind::Gauge,
+    )
+    .sample(
+        "falscope_sse_clients",
+        &[],
+        state.sse_clients.load(Ordering::Relaxed) as f64,
+    );
+    w.family(
+        "falscope_log_streams",
+        "Shared upstream log streams open",
+        Kind::Gauge,
+    );
+    for ws in &state.workspaces {
+        w.sample(
+            "falscope_log_streams",
+            &[("workspace", &ws.id)],
+            ws.logs.open_streams() as f64,
+        );
+    }
+}
+
+fn fal_live(state: &AppState, w: &mut Writer) {
+    let snapshots: Vec<(String, LiveSnapshot)> = state
+        .workspaces
+        .iter()
+        .filter_map(|ws| {
+            let body = ws.live.borrow().clone()?;
+            let f: Fetched<LiveSnapshot> = serde_json::from_slice(&body).ok()?;
+            Some((ws.id.clone(), f.data))
+        })
+        .collect();
+    w.family(
+        "fal_app_runners_current",
+        "Runners per app, machine type and state (from fal's metrics)",
+        Kind::Gauge,
+    );
+    for (ws, s) in &snapshots {
+        for a in &s.apps {
+            for r in &a.runners {
+                let state = match r.state {
+                    RunnerState::Running => "running",
+                    RunnerState::Idle => "idle",
+                    RunnerState::Pending => "pending",
+                };
+                w.sample(
+                    "fal_app_runners_current",
+                    &[
+                        ("workspace", ws),
+                        ("application", &a.application),
+                        ("machine_type", &r.machine_type),
+                        ("state", state),
+                    ],
+                    f64::from(r.count),
+                );
+            }
+        }
+    }
+    let per_app = |w: &mut Writer,
+                   name: &str,
+                   help: &str,
+                   f: &dyn Fn(&shared::AppLive) -> Option<f64>,
+                   extra: &[(&str, &str)]| {
+        w.family(name, help, Kind::Gauge);
+        for (ws, s) in &snapshots {
+            for a in &s.apps {
+                if let Some(v) = f(a) {
+                    let mut labels = vec![
+                        ("workspace", ws.as_str()),
+                        ("application", a.application.as_str()),
+                    ];
+                    labels.extend_from_slice(extra);
+                    w.sample(name, &labels, v);
+                }
+            }
+        }
+    };
+    per_app(
+        w,
+        "fal_app_queue_size_current",
+        "Requests waiting in the app's queue",
+        &|a| Some(a.queue_size as f64),
+        &[],
+    );
+    per_app(
+        w,
+        "fal_app_concurrent_requests_current",
+        "Requests being processed",
+        &|a| Some(a.concurrent_requests as f64),
+        &[],
+    );
+    per_app(
+        w,
+        "fal_app_requests_received_per_minute",
+        "Requests received in the last minute",
+        &|a| Some(a.received_per_min as f64),
+        &[],
+    );
+    // Estimated from fal's cumulative `le` buckets. A `percentile` label, not `quantile` or
+    // `le`: promtool reserves those for summaries and histograms (fal's own family fails it).
+    w.family(
+        "fal_app_request_latency_estimate_seconds",
+        "Latency quantiles of the last minute, estimated from fal's buckets",
+        Kind::Gauge,
+    );
+    for (ws, s) in &snapshots {
+        for a in &s.apps {
+            for (q, percentile) in [(0.5, "50"), (0.9, "90"), (0.99, "99")] {
+                if let Some(v) = a.latency_quantile(q) {
+                    w.sample(
+                        "fal_app_request_latency_estimate_seconds",
+                        &[
+                            ("workspace", ws),
+                            ("application", &a.application),
+                            ("percentile", percentile),
+                        ],
+                        v,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Average cost per hour over the last 24 h, per app (ADMIN key; through the cache, so a scrape
+/// calls fal's usage at most every five minutes).
+async fn fal_cost(state: &AppState, w: &mut Writer) {
+    w.family(
+        "fal_app_cost_per_hour",
+        "Average spend per hour over the last 24 hours, from fal usage",
+        Kind::Gauge,
+    );
+    for ws in state.workspaces.iter().filter(|w| w.fal.has_admin_key()) {
+        let fal: std::sync::Arc<dyn FalApi> = ws.fal.clone();
+        let key = crate::cache::key(&ws.id, "usage_24h", &[], None);
+        let cached = state
+            .cache
+            .get_or_fetch(
+                key,
+                |_| std::time::Duration::from_secs(300),
+                move || async move {
+                    let now = chrono::Utc::now();
+                    let q = UsageQuery {
+                        summary: true,
+                        window: Window {
+                            start: Some(now - chrono::Duration::hours(24)),
+                            end: Some(now),
+                            ..Window::default()
+                        },
+                        limit: Some(1000),
+                        ..UsageQuery::default()
+                    };
+                    Ok(fal.usage(&q).await?.summary.unwrap_or_default())
+                },
+            )
+            .await;
+        let Ok(rows) = cached else { continue };
+        let mut per_app: std::collections::BTreeMap<(String, String), f64> =
+            std::collections::BTreeMap::new();
+        for r in rows.value.iter() {
+            *per_app
+                .entry((r.app.clone().unwrap_or_default(), r.currency.clone()))
+                .or_default() += r.cost_total;
+        }
+        for ((app, currency), cost) in per_app {
+            w.sample(
+                "fal_app_cost_per_hour",
+                &[
+                    ("workspace", &ws.id),
+                    ("app", &app),
+                    ("currency", &currency),
+                ],
+                cost / 24.0,
+            );
+        }
+    }
+}
