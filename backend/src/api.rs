@@ -3,6 +3,7 @@
 
 mod analytics;
 mod apps;
+mod export;
 mod files;
 pub(crate) mod live;
 mod logs;
@@ -31,7 +32,11 @@ pub fn router() -> Router<AppState> {
         .route(ws::LIVE_HISTORY, get(live::live_history))
         .route(ws::APPS, get(apps::list_apps))
         .route(ws::ANALYTICS, get(analytics::get_analytics))
+        .route(ws::ANALYTICS_CSV, get(export::analytics_csv))
         .route(ws::USAGE, get(usage::get_usage))
+        .route(ws::USAGE_CSV, get(export::usage_csv))
+        .route(ws::REQUESTS_CSV, get(export::requests_csv))
+        .route(ws::LOGS_CSV, get(export::logs_csv))
         .route(ws::REQUESTS, get(requests::list_requests))
         .route(ws::REQUEST, get(requests::get_request))
         .route(ws::LOGS, get(logs::list_logs))

@@ -16,7 +16,7 @@ use shared::analytics::{AnalyticsPoint, AnalyticsReport, AnalyticsSummary, Timef
 use std::sync::Arc;
 
 /// Analytics move slowly; a minute keeps fal calls rare without hiding news for long.
-const ANALYTICS_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+pub const ANALYTICS_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// Pages fetched per report at most (1,000 buckets each).
 const MAX_PAGES: usize = 20;
 
@@ -46,7 +46,7 @@ impl AnalyticsParams {
     }
 }
 
-const ALLOWED: &[&str] = &["endpoints", "from", "to", "timeframe", "tz"];
+pub const ALLOWED: &[&str] = &["endpoints", "from", "to", "timeframe", "tz"];
 
 /// `GET /api/ws/{ws}/analytics`.
 pub async fn get_analytics(

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 /// Log history of a past range never changes; recent ranges gain lines — 15 s is a fair trade.
 const LOGS_TTL: std::time::Duration = std::time::Duration::from_secs(15);
-const ALLOWED: &[&str] = &[
+pub const ALLOWED: &[&str] = &[
     "from",
     "to",
     "apps",

@@ -25,7 +25,7 @@ const REQUESTS_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 const PENDING_TTL: std::time::Duration = std::time::Duration::from_secs(10);
 /// Unit prices come from a week of usage; they drift slowly.
 const PRICES_TTL: std::time::Duration = std::time::Duration::from_secs(600);
-const ALLOWED: &[&str] = &[
+pub const ALLOWED: &[&str] = &[
     "endpoints",
     "from",
     "to",
@@ -43,7 +43,7 @@ fn has_pending(page: &RequestsPage) -> bool {
 
 /// Effective price per machine-second of each app over the last 7 days (surge included), from
 /// usage. `None` without an ADMIN key or when usage cannot be read.
-async fn unit_prices(state: &AppState, ws: &str) -> Option<Arc<HashMap<String, f64>>> {
+pub async fn unit_prices(state: &AppState, ws: &str) -> Option<Arc<HashMap<String, f64>>> {
     let w = state.workspace(ws).ok()?;
     if !w.fal.has_admin_key() {
         return None;
@@ -91,8 +91,50 @@ pub async fn list_requests(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), ALLOWED)?;
+    let q = query(&p)?;
+    let w = state.workspace(&ws)?;
+    let prices = unit_prices(&state, &ws).await;
+    let fal: Arc<dyn FalApi> = w.fal.clone();
+    let ttl = |page: &RequestsPage| {
+        if has_pending(page) {
+            PENDING_TTL
+        } else {
+            REQUESTS_TTL
+        }
+    };
+    let cached = state
+        .cache
+        .get_or_fetch(
+            key(&w.id, "requests", &p.pairs(), None),
+            ttl,
+            move || async move {
+                let page = fal.requests(&q).await?;
+                Ok(RequestsPage {
+                    items: rows(&page.items, prices.as_deref()),
+                    next_cursor: page.next_cursor,
+                })
+            },
+        )
+        .await?;
+    Ok(fetched::<RequestsPage>(&cached))
+}
+
+/// Rows with costs from `prices` (per app).
+pub fn rows(
+    items: &[crate::upstream::models::RequestItem],
+    prices: Option<&HashMap<String, f64>>,
+) -> Vec<shared::requests::RequestRow> {
+    let price = |endpoint: &str| prices.and_then(|p| p.get(app_of_endpoint(endpoint)).copied());
+    items
+        .iter()
+        .map(|r| request_row(r, price(&r.endpoint_id)))
+        .collect()
+}
+
+/// The fal query of a requests view.
+pub fn query(p: &Params) -> Result<RequestsQuery, AppError> {
     let (from, to) = p.range(Utc::now(), Duration::hours(24))?;
-    let q = RequestsQuery {
+    Ok(RequestsQuery {
         endpoint_ids: p.required_list("endpoints", 50)?,
         limit: Some(p.int("limit", 50, 1, 100)?),
         cursor: p.get("cursor").map(str::to_owned),
@@ -116,41 +158,7 @@ pub async fn list_requests(
                 ("duration", RequestSort::Duration),
             ],
         )?,
-    };
-    let w = state.workspace(&ws)?;
-    let prices = unit_prices(&state, &ws).await;
-    let fal: Arc<dyn FalApi> = w.fal.clone();
-    let ttl = |page: &RequestsPage| {
-        if has_pending(page) {
-            PENDING_TTL
-        } else {
-            REQUESTS_TTL
-        }
-    };
-    let cached = state
-        .cache
-        .get_or_fetch(
-            key(&w.id, "requests", &p.pairs(), None),
-            ttl,
-            move || async move {
-                let page = fal.requests(&q).await?;
-                let price = |endpoint: &str| {
-                    prices
-                        .as_ref()
-                        .and_then(|p| p.get(app_of_endpoint(endpoint)).copied())
-                };
-                Ok(RequestsPage {
-                    items: page
-                        .items
-                        .iter()
-                        .map(|r| request_row(r, price(&r.endpoint_id)))
-                        .collect(),
-                    next_cursor: page.next_cursor,
-                })
-            },
-        )
-        .await?;
-    Ok(fetched::<RequestsPage>(&cached))
+    })
 }
 
 /// `GET /api/ws/{ws}/requests/{id}`: the row (found across every endpoint of the workspace)

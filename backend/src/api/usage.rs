@@ -18,9 +18,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Usage is settled in fal's billing pipeline; five minutes is plenty fresh.
-const USAGE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+pub const USAGE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 const MAX_PAGES: usize = 20;
-const ALLOWED: &[&str] = &["from", "to", "apps", "search", "timeframe", "tz"];
+pub const ALLOWED: &[&str] = &["from", "to", "apps", "search", "timeframe", "tz"];
 
 /// Validated parameters.
 #[derive(Debug, Clone)]

@@ -1,0 +1,302 @@
+//! CSV exports of analytics, usage, requests and log history. Aggregates come from the same
+//! cached reports as the JSON views; requests and logs walk fal's pages and stream each page
+//! out as it arrives (capped at [`MAX_ROWS`]).
+
+use super::params::Params;
+use crate::cache::key;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::upstream::{FalApi, UpstreamError};
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, StreamExt};
+use shared::analytics::AnalyticsReport;
+use shared::requests::Cost;
+use shared::usage::UsageReport;
+use std::sync::Arc;
+
+/// Most rows a paged export writes.
+pub const MAX_ROWS: usize = 100_000;
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// One CSV chunk: the header (when given) and records.
+fn chunk(
+    header: Option<&[&str]>,
+    records: impl IntoIterator<Item = Vec<String>>,
+) -> Result<Bytes, std::io::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if let Some(h) = header {
+        w.write_record(h)?;
+    }
+    for r in records {
+        w.write_record(&r)?;
+    }
+    w.into_inner()
+        .map(Bytes::from)
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+fn csv_response(name: &str, body: Body) -> Response {
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"falscope-{name}.csv\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+fn single(name: &str, bytes: Result<Bytes, std::io::Error>) -> Result<Response, AppError> {
+    let bytes = bytes.map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(csv_response(name, Body::from(bytes)))
+}
+
+/// `GET /api/ws/{ws}/analytics.csv`.
+pub async fn analytics_csv(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let p = Params::parse(raw.as_deref(), super::analytics::ALLOWED)?;
+    let params = super::analytics::AnalyticsParams::parse(&p)?;
+    let w = state.workspace(&ws)?;
+    let fal: Arc<dyn FalApi> = w.fal.clone();
+    let report = state
+        .cache
+        .get_or_fetch(
+            key(&w.id, "analytics", &p.pairs(), None),
+            |_| super::analytics::ANALYTICS_TTL,
+            move || super::analytics::report(fal, params),
+        )
+        .await?;
+    let r: &AnalyticsReport = &report.value;
+    let header = [
+        "bucket",
+        "endpoint",
+        "requests",
+        "success",
+        "user_errors",
+        "server_errors",
+        "p50_queue_s",
+        "p75_queue_s",
+        "p90_queue_s",
+        "p50_execution_s",
+        "p75_execution_s",
+        "p90_execution_s",
+    ];
+    let records = r.series.iter().map(|pt| {
+        vec![
+            pt.t.to_rfc3339(),
+            pt.endpoint.clone(),
+            pt.requests.to_string(),
+            pt.success.to_string(),
+            pt.user_errors.to_string(),
+            pt.server_errors.to_string(),
+            opt(pt.prepare.p50),
+            opt(pt.prepare.p75),
+            opt(pt.prepare.p90),
+            opt(pt.execution.p50),
+            opt(pt.execution.p75),
+            opt(pt.execution.p90),
+        ]
+    });
+    single("analytics", chunk(Some(&header), records))
+}
+
+/// `GET /api/ws/{ws}/usage.csv`.
+pub async fn usage_csv(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let p = Params::parse(raw.as_deref(), super::usage::ALLOWED)?;
+    let params = super::usage::UsageParams::parse(&p)?;
+    let w = state.workspace(&ws)?;
+    if !w.fal.has_admin_key() {
+        return Err(UpstreamError::AdminKeyMissing.into());
+    }
+    let fal: Arc<dyn FalApi> = w.fal.clone();
+    let report = state
+        .cache
+        .get_or_fetch(
+            key(&w.id, "usage", &p.pairs(), None),
+            |_| super::usage::USAGE_TTL,
+            move || super::usage::report(fal, params),
+        )
+        .await?;
+    let r: &UsageReport = &report.value;
+    let header = [
+        "app",
+        "machine_type",
+        "is_surge",
+        "machine_seconds",
+        "unit_price",
+        "discount_percent",
+        "cost",
+        "currency",
+    ];
+    let records = r.lines.iter().map(|l| {
+        vec![
+            l.app.clone(),
+            l.machine_type.clone(),
+            l.is_surge.to_string(),
+            l.seconds.to_string(),
+            l.unit_price.to_string(),
+            opt(l.discount_percent),
+            l.cost.to_string(),
+            l.currency.clone(),
+        ]
+    });
+    single("usage", chunk(Some(&header), records))
+}
+
+/// Streams pages produced by `next(cursor)` until the last page or [`MAX_ROWS`].
+fn paged<F, Fut>(
+    header: &'static [&'static str],
+    next: F,
+) -> BoxStream<'static, Result<Bytes, std::io::Error>>
+where
+    F: Fn(Option<String>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(Vec<Vec<String>>, Option<String>), UpstreamError>>
+        + Send
+        + 'static,
+{
+    let head = stream::once(async move { chunk(Some(header), Vec::new()) });
+    let pages = stream::unfold((Some(None::<String>), 0usize), move |(cursor, written)| {
+        let fut = cursor.map(&next);
+        async move {
+            let fut = fut?;
+            if written >= MAX_ROWS {
+                return None;
+            }
+            match fut.await {
+                Ok((records, next_cursor)) => {
+                    let n = records.len();
+                    let bytes = chunk(None, records.into_iter().take(MAX_ROWS - written));
+                    let state = (next_cursor.map(Some), written + n);
+                    Some((bytes, state))
+                }
+                // Headers are already sent: end the body with an error so the download fails
+                // visibly instead of looking complete.
+                Err(e) => Some((Err(std::io::Error::other(e.to_string())), (None, written))),
+            }
+        }
+    });
+    head.chain(pages).boxed()
+}
+
+/// `GET /api/ws/{ws}/requests.csv`: every page of the filtered requests.
+pub async fn requests_csv(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let p = Params::parse(raw.as_deref(), super::requests::ALLOWED)?;
+    let mut q = super::requests::query(&p)?;
+    q.limit = Some(100);
+    let w = state.workspace(&ws)?;
+    let prices = super::requests::unit_prices(&state, &ws).await;
+    let fal: Arc<dyn FalApi> = w.fal.clone();
+    const HEADER: &[&str] = &[
+        "id",
+        "endpoint",
+        "status_code",
+        "status",
+        "sent_at",
+        "started_at",
+        "ended_at",
+        "queue_s",
+        "duration_s",
+        "billable_units",
+        "cost",
+        "cost_state",
+    ];
+    let body = paged(HEADER, move |cursor| {
+        let (fal, prices, mut q) = (fal.clone(), prices.clone(), q.clone());
+        q.cursor = cursor;
+        async move {
+            let page = fal.requests(&q).await?;
+            let rows = super::requests::rows(&page.items, prices.as_deref());
+            let records = rows
+                .iter()
+                .map(|r| {
+                    let (cost, cost_state) = match r.cost {
+                        Cost::Known { amount, .. } => (amount.to_string(), "known"),
+                        Cost::Pending => (String::new(), "pending"),
+                        Cost::Unknown => (String::new(), "unknown"),
+                    };
+                    vec![
+                        r.id.clone(),
+                        r.endpoint.clone(),
+                        r.status_code.map(|s| s.to_string()).unwrap_or_default(),
+                        r.status.as_str().to_owned(),
+                        r.sent_at.to_rfc3339(),
+                        r.started_at.to_rfc3339(),
+                        r.ended_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                        r.queue_seconds.to_string(),
+                        opt(r.duration_seconds),
+                        opt(r.billable_units),
+                        cost,
+                        cost_state.to_owned(),
+                    ]
+                })
+                .collect();
+            Ok((records, page.next_cursor))
+        }
+    });
+    Ok(csv_response("requests", Body::from_stream(body)))
+}
+
+/// `GET /api/ws/{ws}/logs.csv`: every page of the filtered history.
+pub async fn logs_csv(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let p = Params::parse(raw.as_deref(), super::logs::ALLOWED)?;
+    let (mut q, labels) = super::logs::filters(&p, chrono::Utc::now())?;
+    q.limit = Some(1000);
+    let w = state.workspace(&ws)?;
+    let fal: Arc<dyn FalApi> = w.fal.clone();
+    const HEADER: &[&str] = &[
+        "timestamp",
+        "level",
+        "app",
+        "revision",
+        "request_id",
+        "message",
+    ];
+    let body = paged(HEADER, move |cursor| {
+        let (fal, labels, mut q) = (fal.clone(), labels.clone(), q.clone());
+        q.cursor = cursor;
+        async move {
+            let page = fal.logs_history(&q, &labels).await?;
+            let records = page
+                .items
+                .into_iter()
+                .map(shared::logs::LogLine::from)
+                .map(|l| {
+                    vec![
+                        l.ts.to_rfc3339(),
+                        l.level.as_str().to_owned(),
+                        l.app,
+                        l.revision,
+                        l.request_id.unwrap_or_default(),
+                        l.message,
+                    ]
+                })
+                .collect();
+            Ok((records, page.next_cursor))
+        }
+    });
+    Ok(csv_response("logs", Body::from_stream(body)))
+}
