@@ -9,6 +9,7 @@ pub(crate) mod live;
 mod logs;
 mod meta;
 mod metrics;
+mod openapi;
 mod params;
 mod requests;
 pub(crate) mod respond;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route(routes::READYZ, get(meta::readyz))
         .route(routes::METRICS, get(metrics::get_metrics))
         .route(routes::CONFIG, get(meta::get_config))
+        .route(routes::OPENAPI, get(openapi::get_openapi))
         .route(ws::LIVE, get(live::get_live))
         .route(ws::LIVE_STREAM, get(live::live_stream))
         .route(ws::LIVE_HISTORY, get(live::live_history))

@@ -49,6 +49,11 @@ pub struct ServeArgs {
     /// fal ADMIN-scoped key, needed for usage and billing.
     #[arg(long, env = "FAL_ADMIN_KEY", hide_env_values = true)]
     pub fal_admin_key: Option<SecretString>,
+    /// TOML file defining several workspaces (fal accounts); replaces FAL_KEY/FAL_ADMIN_KEY.
+    /// Each `[[workspace]]` has `id`, `name`, `api_key_env`, optional `admin_key_env` and
+    /// `base_url`; keys are read from the named environment variables, never from the file.
+    #[arg(long, env = "FALSCOPE_WORKSPACES")]
+    pub workspaces: Option<PathBuf>,
     /// Directory for falscope's own data (stored metric history).
     #[arg(long, env = "FALSCOPE_DATA_DIR", default_value = "falscope-data")]
     pub data_dir: PathBuf,

@@ -7,20 +7,45 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use url::Url;
 
+/// One fal account falscope serves.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Workspace id (URLs, cache keys).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Base URL without `/v1`.
+    pub base_url: Url,
+    /// API-scoped key.
+    pub api_key: SecretString,
+    /// ADMIN-scoped key, for usage and billing.
+    pub admin_key: Option<SecretString>,
+}
+
 /// Where falscope gets its fal data from.
 #[derive(Debug, Clone)]
 pub enum Upstream {
-    /// A real fal account (or any fal-compatible server at `base_url`).
-    Fal {
-        /// Base URL without `/v1`.
-        base_url: Url,
-        /// API-scoped key.
-        api_key: SecretString,
-        /// ADMIN-scoped key, for usage and billing.
-        admin_key: Option<SecretString>,
-    },
+    /// Real fal accounts (or fal-compatible servers), one workspace each.
+    Fal(Vec<Account>),
     /// No `FAL_KEY`: an embedded simulator on a loopback port, reached over real HTTP.
     Demo,
+}
+
+/// The workspaces file (`--workspaces`).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkspacesFile {
+    workspace: Vec<WorkspaceEntry>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkspaceEntry {
+    id: String,
+    name: Option<String>,
+    api_key_env: String,
+    admin_key_env: Option<String>,
+    base_url: Option<Url>,
 }
 
 /// The validated configuration of `falscope` (serve).
@@ -56,6 +81,17 @@ pub enum ConfigError {
     /// The fal base URL must be http(s).
     #[error("--fal-base-url (FAL_BASE_URL) must be an http or https URL, got scheme {0:?}")]
     BaseUrlScheme(String),
+    /// The workspaces file is unreadable or invalid.
+    #[error("--workspaces (FALSCOPE_WORKSPACES) {path}: {reason}")]
+    WorkspacesFile {
+        /// The file.
+        path: String,
+        /// What to fix.
+        reason: String,
+    },
+    /// Both ways of configuring accounts were used.
+    #[error("use either FAL_KEY/FAL_ADMIN_KEY or --workspaces (FALSCOPE_WORKSPACES), not both")]
+    KeysAndWorkspaces,
     /// An admin key without an API key is almost certainly a mistake.
     #[error("FAL_ADMIN_KEY is set but FAL_KEY is not; set FAL_KEY too (an ADMIN key alone would silently start demo mode)")]
     AdminKeyWithoutKey,
@@ -78,14 +114,24 @@ impl TryFrom<ServeArgs> for Config {
                 args.fal_base_url.scheme().into(),
             ));
         }
-        let upstream = match (args.fal_key, args.fal_admin_key) {
-            (Some(api_key), admin_key) => Upstream::Fal {
+        let upstream = match (args.workspaces, args.fal_key, args.fal_admin_key) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(ConfigError::KeysAndWorkspaces)
+            }
+            (Some(path), None, None) => {
+                Upstream::Fal(read_workspaces(&path, &args.fal_base_url, |k| {
+                    std::env::var(k).ok()
+                })?)
+            }
+            (None, Some(api_key), admin_key) => Upstream::Fal(vec![Account {
+                id: "default".into(),
+                name: "default".into(),
                 base_url: args.fal_base_url,
                 api_key,
                 admin_key,
-            },
-            (None, Some(_)) => return Err(ConfigError::AdminKeyWithoutKey),
-            (None, None) => Upstream::Demo,
+            }]),
+            (None, None, Some(_)) => return Err(ConfigError::AdminKeyWithoutKey),
+            (None, None, None) => Upstream::Demo,
         };
         Ok(Self {
             listen: args.listen,
@@ -98,6 +144,71 @@ impl TryFrom<ServeArgs> for Config {
             retention_days: args.retention_days,
         })
     }
+}
+
+/// Reads and validates a workspaces file; `env` looks up key variables.
+fn read_workspaces(
+    path: &std::path::Path,
+    default_base: &Url,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<Account>, ConfigError> {
+    let err = |reason: String| ConfigError::WorkspacesFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let file: WorkspacesFile = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+    if file.workspace.is_empty() {
+        return Err(err("define at least one [[workspace]]".into()));
+    }
+    let mut accounts: Vec<Account> = Vec::new();
+    for w in file.workspace {
+        let valid_id = !w.id.is_empty()
+            && w.id.len() <= 32
+            && w.id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid_id {
+            return Err(err(format!(
+                "workspace id {:?} must be 1–32 characters of a-z, 0-9 and -",
+                w.id
+            )));
+        }
+        if accounts.iter().any(|a| a.id == w.id) {
+            return Err(err(format!("workspace id {:?} appears twice", w.id)));
+        }
+        let key = |var: &str| env(var).filter(|v| !v.is_empty()).map(SecretString::from);
+        let api_key = key(&w.api_key_env).ok_or_else(|| {
+            err(format!(
+                "workspace {:?}: environment variable {} (api_key_env) is not set",
+                w.id, w.api_key_env
+            ))
+        })?;
+        let admin_key = match &w.admin_key_env {
+            Some(var) => Some(key(var).ok_or_else(|| {
+                err(format!(
+                    "workspace {:?}: environment variable {var} (admin_key_env) is not set",
+                    w.id
+                ))
+            })?),
+            None => None,
+        };
+        let base_url = w.base_url.unwrap_or_else(|| default_base.clone());
+        if !matches!(base_url.scheme(), "http" | "https") {
+            return Err(err(format!(
+                "workspace {:?}: base_url must be http or https",
+                w.id
+            )));
+        }
+        accounts.push(Account {
+            name: w.name.unwrap_or_else(|| w.id.clone()),
+            id: w.id,
+            base_url,
+            api_key,
+            admin_key,
+        });
+    }
+    Ok(accounts)
 }
 
 #[cfg(test)]
@@ -116,7 +227,9 @@ mod tests {
     fn no_key_means_demo_and_key_is_redacted_in_debug() {
         assert!(matches!(parse(&[]).unwrap().upstream, Upstream::Demo));
         let config = parse(&["--fal-key", "sentinel-key-123"]).unwrap();
-        assert!(matches!(config.upstream, Upstream::Fal { .. }));
+        assert!(
+            matches!(config.upstream, Upstream::Fal(ref a) if a.len() == 1 && a[0].id == "default")
+        );
         assert!(!format!("{config:?}").contains("sentinel-key-123"));
     }
 
@@ -126,6 +239,43 @@ mod tests {
         assert!(matches!(err, ConfigError::OpenWithoutAuth(_)));
         assert!(err.to_string().contains("--auth proxy"));
         assert!(parse(&["--listen", "[::1]:8080"]).is_ok());
+    }
+
+    #[test]
+    fn workspaces_file_reads_keys_from_the_environment_and_names_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ws.toml");
+        let base = Url::parse("https://api.fal.ai").unwrap();
+        let env = |k: &str| match k {
+            "PROD_KEY" => Some("p".to_owned()),
+            "PROD_ADMIN" => Some("pa".to_owned()),
+            "STAGE_KEY" => Some("s".to_owned()),
+            _ => None,
+        };
+        std::fs::write(&path, "[[workspace]]\nid = \"prod\"\nname = \"Production\"\napi_key_env = \"PROD_KEY\"\nadmin_key_env = \"PROD_ADMIN\"\n\n[[workspace]]\nid = \"stage\"\napi_key_env = \"STAGE_KEY\"\nbase_url = \"http://127.0.0.1:8090\"\n").unwrap();
+        let accounts = read_workspaces(&path, &base, env).unwrap();
+        assert_eq!(accounts.len(), 2);
+        assert!(accounts[0].admin_key.is_some() && accounts[1].admin_key.is_none());
+        assert_eq!(accounts[1].base_url.as_str(), "http://127.0.0.1:8090/");
+        assert_eq!(accounts[1].name, "stage");
+        for (bad, hint) in [
+            (
+                "[[workspace]]\nid = \"x\"\napi_key_env = \"MISSING\"\n",
+                "MISSING",
+            ),
+            (
+                "[[workspace]]\nid = \"Bad Id\"\napi_key_env = \"PROD_KEY\"\n",
+                "a-z",
+            ),
+            (
+                "[[workspace]]\nid = \"x\"\napi_key_env = \"PROD_KEY\"\napi_key = \"inline\"\n",
+                "unknown field",
+            ),
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let e = read_workspaces(&path, &base, env).unwrap_err().to_string();
+            assert!(e.contains(hint), "{e}");
+        }
     }
 
     #[test]

@@ -38,30 +38,29 @@ pub struct Server {
 
 /// Builds falscope from a validated config, starting the demo simulator when there is no key.
 pub async fn build(config: &Config) -> anyhow::Result<Server> {
-    let (client, demo) = match &config.upstream {
-        Upstream::Fal {
-            base_url,
-            api_key,
-            admin_key,
-        } => (
-            FalClient::new(base_url.clone(), api_key.clone(), admin_key.clone()),
-            None,
-        ),
+    let (accounts, demo) = match &config.upstream {
+        Upstream::Fal(accounts) => (accounts.clone(), None),
         Upstream::Demo => {
             let sim = simulator::SimServer::start(simulator::SimConfig::demo())
                 .await
                 .context("while starting the demo simulator")?;
-            let client = FalClient::new(sim.base_url(), sim.api_key(), Some(sim.admin_key()));
-            (client, Some(sim))
+            let account = config::Account {
+                id: "demo".into(),
+                name: "Demo (simulated)".into(),
+                base_url: sim.base_url(),
+                api_key: sim.api_key(),
+                admin_key: Some(sim.admin_key()),
+            };
+            (vec![account], Some(sim))
         }
     };
-    let fal: Arc<dyn FalApi> = Arc::new(client.context("while building the fal HTTP client")?);
-    let (id, name) = if demo.is_some() {
-        ("demo", "Demo (simulated)")
-    } else {
-        ("default", "default")
-    };
-    let workspaces = vec![Arc::new(workspace::Workspace::new(id, name, fal))];
+    let mut workspaces = Vec::new();
+    for a in accounts {
+        let client = FalClient::new(a.base_url, a.api_key, a.admin_key)
+            .with_context(|| format!("while building the fal client of workspace {}", a.id))?;
+        let fal: Arc<dyn FalApi> = Arc::new(client);
+        workspaces.push(Arc::new(workspace::Workspace::new(a.id, a.name, fal)));
+    }
     let assets = match &config.dist_dir {
         Some(dir) => spa::Assets::Dir(dir.clone()),
         None => spa::Assets::Embedded,

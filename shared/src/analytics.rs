@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Bucket size (fal picks one from the range unless overridden).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Timeframe {
@@ -54,6 +55,7 @@ impl Timeframe {
 }
 
 /// One bucket of one endpoint.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnalyticsPoint {
     /// Bucket start.
@@ -75,6 +77,7 @@ pub struct AnalyticsPoint {
 }
 
 /// p50 / p75 / p90 in seconds; `None` without data.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
     /// Median.
@@ -86,6 +89,7 @@ pub struct Percentiles {
 }
 
 /// Whole-range totals of one endpoint.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnalyticsSummary {
     /// Route-level endpoint id.
@@ -109,6 +113,7 @@ pub struct AnalyticsSummary {
 }
 
 /// Body of `GET /api/ws/{ws}/analytics`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnalyticsReport {
     /// Resolved start (bucket-aligned).

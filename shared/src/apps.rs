@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// An app and its endpoint ids.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppSummary {
     /// `<owner>/<name>`.

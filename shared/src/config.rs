@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Body of `GET /healthz`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
     /// Always `"ok"` when the process answers.
@@ -12,6 +13,7 @@ pub struct Health {
 }
 
 /// Body of `GET /api/config`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicConfig {
     /// falscope's version.
@@ -23,6 +25,7 @@ pub struct PublicConfig {
 }
 
 /// One fal account as the browser sees it: a name, never a key.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceInfo {
     /// Identifier used in URLs and cache keys.

@@ -10,6 +10,7 @@ pub const LOG: &str = "log";
 pub const STATUS: &str = "status";
 
 /// Health of a live stream, so the UI can say "reconnecting to fal…" instead of going quiet.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum StreamStatus {

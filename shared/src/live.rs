@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// One scrape of fal's metrics, grouped per application.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveSnapshot {
     /// When fal produced these numbers (fal caches metrics for 10 s).
@@ -13,6 +14,7 @@ pub struct LiveSnapshot {
 }
 
 /// Runner state as fal's `fal_app_runners{state=...}` label reports it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunnerState {
@@ -39,6 +41,7 @@ impl RunnerState {
 }
 
 /// Runners of one machine type in one state.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunnerCount {
     /// Display name such as `NVIDIA H100`.
@@ -50,6 +53,7 @@ pub struct RunnerCount {
 }
 
 /// One cumulative latency bucket: `count` requests finished within `le_seconds`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LatencyBucket {
     /// Upper bound in seconds; `None` is `+Inf`.
@@ -59,6 +63,7 @@ pub struct LatencyBucket {
 }
 
 /// The live numbers of one application (`<owner>/<name>`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppLive {
     /// `<owner>/<name>`.
@@ -71,7 +76,8 @@ pub struct AppLive {
     pub concurrent_requests: u64,
     /// Requests received in the last minute.
     pub received_per_min: u64,
-    /// Requests completed in the last minute, by HTTP status.
+    /// Requests completed in the last minute, by HTTP status: `[status, count]` pairs.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<u64>>))]
     pub completed_per_min: Vec<(u16, u64)>,
     /// Cumulative latency buckets of the last minute, ending with `+Inf`.
     pub latency: Vec<LatencyBucket>,
@@ -89,6 +95,7 @@ impl AppLive {
 }
 
 /// A stored sample of one app's live numbers.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveSample {
     /// When it was sampled.
@@ -110,6 +117,7 @@ pub struct LiveSample {
 }
 
 /// Body of `GET /api/ws/{ws}/live/history`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveHistory {
     /// Samples, oldest first.

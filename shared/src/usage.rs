@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// One app × machine type × surge line over the whole range.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageLine {
     /// App name (fal's usage `app`), or `(unattributed)`.
@@ -25,6 +26,7 @@ pub struct UsageLine {
 }
 
 /// Spend of one app in one bucket.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsagePoint {
     /// Bucket start.
@@ -38,6 +40,7 @@ pub struct UsagePoint {
 }
 
 /// Body of `GET /api/ws/{ws}/usage`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageReport {
     /// Resolved start.

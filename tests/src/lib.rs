@@ -41,11 +41,32 @@ impl TestApp {
         let argv = ["falscope", "--listen", "127.0.0.1:0"].iter().chain(args);
         let cli = Cli::try_parse_from(argv).expect("test arguments parse");
         let mut config = Config::try_from(cli.serve).expect("test config is valid");
-        config.upstream = backend::config::Upstream::Fal {
+        config.upstream = backend::config::Upstream::Fal(vec![backend::config::Account {
+            id: "default".into(),
+            name: "default".into(),
             base_url: sim.server.base_url(),
             api_key: sim::API_KEY.to_owned().into(),
             admin_key: admin.then(|| sim::ADMIN_KEY.to_owned().into()),
-        };
+        }]);
+        Self::spawn(config).await
+    }
+
+    /// falscope serving one workspace per `(id, simulator)`, each with both keys.
+    pub async fn spawn_with_workspaces(sims: &[(&str, &sim::SimHarness)]) -> Self {
+        let cli =
+            Cli::try_parse_from(["falscope", "--listen", "127.0.0.1:0"]).expect("arguments parse");
+        let mut config = Config::try_from(cli.serve).expect("test config is valid");
+        config.upstream = backend::config::Upstream::Fal(
+            sims.iter()
+                .map(|(id, s)| backend::config::Account {
+                    id: (*id).into(),
+                    name: format!("Workspace {id}"),
+                    base_url: s.server.base_url(),
+                    api_key: sim::API_KEY.to_owned().into(),
+                    admin_key: Some(sim::ADMIN_KEY.to_owned().into()),
+                })
+                .collect(),
+        );
         Self::spawn(config).await
     }
 

@@ -196,6 +196,8 @@ async fn no_answer_ever_contains_a_fal_key() {
         format!("{}?path=models/README.md", ws_path(ws::FILE_CONTENT)),
         format!("{}?endpoints=nobody/x", ws_path(ws::ANALYTICS)),
         "/api/ws/default/nope".to_owned(),
+        "/api/openapi.json".to_owned(),
+        "/metrics".to_owned(),
     ];
     for path in paths {
         let resp = app.get(&path).await;
@@ -211,4 +213,28 @@ async fn no_answer_ever_contains_a_fal_key() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn workspaces_are_separate_accounts_with_separate_caches() {
+    let (a, b) = (SimHarness::start_now().await, SimHarness::start_now().await);
+    let app = TestApp::spawn_with_workspaces(&[("team-a", &a), ("team-b", &b)]).await;
+    let config: shared::PublicConfig = app.get("/api/config").await.json().await.unwrap();
+    let ids: Vec<&str> = config.workspaces.iter().map(|w| w.id.as_str()).collect();
+    assert_eq!(ids, ["team-a", "team-b"]);
+    for _ in 0..3 {
+        assert_eq!(app.get(&ws::path(ws::APPS, "team-a")).await.status(), 200);
+    }
+    assert_eq!(a.stats().await["apps"], 1);
+    assert_eq!(
+        b.stats().await["apps"],
+        0,
+        "team-b's account is not asked for team-a's view"
+    );
+    assert_eq!(
+        app.get(&ws::path(ws::APPS, "team-b")).await.headers()["x-cache"],
+        "MISS",
+        "cache keys are per workspace"
+    );
+    assert_eq!(b.stats().await["apps"], 1);
 }

@@ -1,0 +1,182 @@
+//! The OpenAPI 3 document of `/api`, served at `/api/openapi.json`. Schemas are derived from the
+//! `shared` DTOs themselves; the operations below mirror `api::router` (a test checks that
+//! every documented path is a route and every `shared::routes` path is documented).
+
+#![allow(
+    dead_code,
+    reason = "the functions exist only to carry #[utoipa::path] documentation"
+)]
+
+use axum::Json;
+use shared::analytics::AnalyticsReport;
+use shared::apps::AppSummary;
+use shared::files::{FileItem, UploadFromUrl};
+use shared::live::{LiveHistory, LiveSnapshot};
+use shared::logs::LogsPage;
+use shared::requests::{RequestDetail, RequestsPage};
+use shared::usage::UsageReport;
+use shared::{ApiError, Fetched, PublicConfig};
+use utoipa::OpenApi;
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "falscope API",
+        description = "Dashboard API over fal.ai's Platform APIs. fal-backed answers are wrapped in `{data, as_of, stale}` and carry an `X-Cache` header (HIT, MISS, REVALIDATED, STALE). Times accept ISO 8601 or relative forms (`now`, `now-6h`, `now/d`)."
+    ),
+    paths(
+        config,
+        live,
+        live_stream,
+        live_history,
+        apps,
+        analytics,
+        analytics_csv,
+        usage,
+        usage_csv,
+        requests,
+        requests_csv,
+        request,
+        logs,
+        logs_csv,
+        logs_stream,
+        files,
+        file_content,
+        file_upload,
+        file_upload_url
+    ),
+    components(schemas(ApiError, PublicConfig))
+)]
+pub struct ApiDoc;
+
+/// `GET /api/openapi.json`.
+pub async fn get_openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+const WS: &str = "Workspace id from /api/config";
+
+#[utoipa::path(get, path = "/api/config", responses((status = 200, body = PublicConfig)))]
+fn config() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/live", params(("ws" = String, Path, description = WS)),
+    responses((status = 200, body = Fetched<LiveSnapshot>), (status = 503, body = ApiError)))]
+fn live() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/live/stream", params(("ws" = String, Path, description = WS)),
+    responses((status = 200, description = "text/event-stream: event `snapshot` with a Fetched<LiveSnapshot>")))]
+fn live_stream() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/live/history",
+    params(("ws" = String, Path, description = WS), ("from" = Option<String>, Query, description = "default now-6h"), ("to" = Option<String>, Query, description = "default now")),
+    responses((status = 200, body = LiveHistory), (status = 400, body = ApiError)))]
+fn live_history() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/apps", params(("ws" = String, Path, description = WS)),
+    responses((status = 200, body = Fetched<Vec<AppSummary>>)))]
+fn apps() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/analytics",
+    params(("ws" = String, Path, description = WS), ("endpoints" = String, Query, description = "1–50 endpoint ids, comma-separated"),
+        ("from" = Option<String>, Query, description = "default now-24h"), ("to" = Option<String>, Query), ("timeframe" = Option<String>, Query, description = "minute|hour|day|week|month; default: fal's auto choice"),
+        ("tz" = Option<String>, Query, description = "IANA zone for buckets")),
+    responses((status = 200, body = Fetched<AnalyticsReport>), (status = 400, body = ApiError), (status = 503, body = ApiError)))]
+fn analytics() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/analytics.csv", params(("ws" = String, Path, description = WS)), responses((status = 200, description = "text/csv")))]
+fn analytics_csv() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/usage",
+    params(("ws" = String, Path, description = WS), ("from" = Option<String>, Query, description = "default now-7d"), ("to" = Option<String>, Query),
+        ("apps" = Option<String>, Query, description = "exact app names, comma-separated (≤ 50)"), ("search" = Option<String>, Query), ("timeframe" = Option<String>, Query), ("tz" = Option<String>, Query)),
+    responses((status = 200, body = Fetched<UsageReport>), (status = 409, description = "no ADMIN key configured", body = ApiError)))]
+fn usage() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/usage.csv", params(("ws" = String, Path, description = WS)), responses((status = 200, description = "text/csv")))]
+fn usage_csv() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/requests",
+    params(("ws" = String, Path, description = WS), ("endpoints" = String, Query, description = "1–50 endpoint ids"), ("from" = Option<String>, Query), ("to" = Option<String>, Query),
+        ("status" = Option<String>, Query, description = "success|user_error|error"), ("sort" = Option<String>, Query, description = "ended_at|duration"),
+        ("limit" = Option<u32>, Query, description = "1–100, default 50"), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Fetched<RequestsPage>), (status = 400, body = ApiError)))]
+fn requests() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/requests.csv", params(("ws" = String, Path, description = WS)), responses((status = 200, description = "text/csv")))]
+fn requests_csv() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/requests/{id}", params(("ws" = String, Path, description = WS), ("id" = String, Path, description = "request id (UUID)")),
+    responses((status = 200, body = Fetched<RequestDetail>), (status = 404, body = ApiError)))]
+fn request() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/logs",
+    params(("ws" = String, Path, description = WS), ("from" = Option<String>, Query, description = "default now-1h"), ("to" = Option<String>, Query),
+        ("apps" = Option<String>, Query, description = "owner/name ids"), ("level" = Option<String>, Query, description = "minimum level"), ("search" = Option<String>, Query),
+        ("request_id" = Option<String>, Query), ("label" = Option<String>, Query, description = "key=value or key!=value, repeatable"),
+        ("limit" = Option<u32>, Query, description = "1–1000, default 200"), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Fetched<LogsPage>), (status = 400, body = ApiError)))]
+fn logs() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/logs.csv", params(("ws" = String, Path, description = WS)), responses((status = 200, description = "text/csv")))]
+fn logs_csv() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/logs/stream", params(("ws" = String, Path, description = WS)),
+    responses((status = 200, description = "text/event-stream: events `log` (LogLine) and `status` (StreamStatus)")))]
+fn logs_stream() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/files", params(("ws" = String, Path, description = WS), ("dir" = Option<String>, Query)),
+    responses((status = 200, body = Fetched<Vec<FileItem>>), (status = 400, body = ApiError)))]
+fn files() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/files/content", params(("ws" = String, Path, description = WS), ("path" = String, Query)),
+    responses((status = 200, description = "the file, as an attachment"), (status = 404, body = ApiError)))]
+fn file_content() {}
+
+#[utoipa::path(post, path = "/api/ws/{ws}/files/upload", params(("ws" = String, Path, description = WS), ("path" = String, Query)),
+    request_body(content_type = "multipart/form-data", description = "part `file`"),
+    responses((status = 201, description = "stored"), (status = 413, body = ApiError)))]
+fn file_upload() {}
+
+#[utoipa::path(post, path = "/api/ws/{ws}/files/upload-url", params(("ws" = String, Path, description = WS)), request_body = UploadFromUrl,
+    responses((status = 201, description = "stored"), (status = 400, body = ApiError)))]
+fn file_upload_url() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::routes::{self, ws};
+
+    #[test]
+    fn every_api_route_is_documented_and_nothing_else() {
+        let doc = ApiDoc::openapi();
+        let documented: std::collections::BTreeSet<&str> =
+            doc.paths.paths.keys().map(String::as_str).collect();
+        let routes: std::collections::BTreeSet<&str> = [
+            routes::CONFIG,
+            ws::LIVE,
+            ws::LIVE_STREAM,
+            ws::LIVE_HISTORY,
+            ws::APPS,
+            ws::ANALYTICS,
+            ws::ANALYTICS_CSV,
+            ws::USAGE,
+            ws::USAGE_CSV,
+            ws::REQUESTS,
+            ws::REQUESTS_CSV,
+            ws::REQUEST,
+            ws::LOGS,
+            ws::LOGS_CSV,
+            ws::LOGS_STREAM,
+            ws::FILES,
+            ws::FILE_CONTENT,
+            ws::FILE_UPLOAD,
+            ws::FILE_UPLOAD_URL,
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(documented, routes);
+        let json = serde_json::to_string(&doc).unwrap();
+        assert!(json.contains("AnalyticsReport") && json.contains("\"openapi\":\"3.1.0\""));
+    }
+}
