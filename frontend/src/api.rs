@@ -1,9 +1,18 @@
 //! The typed client of falscope's `/api`: the only module that touches the network.
 
+pub mod events;
+
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
+use shared::analytics::AnalyticsReport;
+use shared::apps::AppSummary;
+use shared::files::{FileItem, UploadFromUrl};
+use shared::live::LiveHistory;
+use shared::logs::LogsPage;
+use shared::requests::{RequestDetail, RequestsPage};
 use shared::routes::{self, ws};
-use shared::{ApiError, Fetched, LiveSnapshot, PublicConfig};
+use shared::usage::UsageReport;
+use shared::{ApiError, ErrorCode, Fetched, LiveSnapshot, PublicConfig};
 
 /// Why an API call failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -17,6 +26,49 @@ pub enum ClientError {
     /// The answer could not be read.
     #[error("unexpected answer from falscope: {0}")]
     Decode(String),
+}
+
+impl ClientError {
+    /// The API error code, when falscope sent one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Api(e) => Some(e.code),
+            _ => None,
+        }
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
+pub fn encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' | b',' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `?k=v&…` (empty values skipped; empty string when nothing remains).
+pub fn query_string<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.as_ref().is_empty())
+        .map(|(k, v)| format!("{}={}", encode(k.as_ref()), encode(v.as_ref())))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+/// A workspace route with a query.
+pub fn url(template: &str, workspace: &str, query: &[(&str, String)]) -> String {
+    format!("{}{}", ws::path(template, workspace), query_string(query))
 }
 
 async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
@@ -51,4 +103,126 @@ pub async fn get_config() -> Result<PublicConfig, ClientError> {
 /// `GET /api/ws/{ws}/live`.
 pub async fn get_live(workspace: &str) -> Result<Fetched<LiveSnapshot>, ClientError> {
     get_json(&ws::path(ws::LIVE, workspace)).await
+}
+
+/// `GET /api/ws/{ws}/live/history`.
+pub async fn get_live_history(
+    workspace: &str,
+    from: &str,
+    to: &str,
+) -> Result<LiveHistory, ClientError> {
+    get_json(&url(
+        ws::LIVE_HISTORY,
+        workspace,
+        &[("from", from.into()), ("to", to.into())],
+    ))
+    .await
+}
+
+/// `GET /api/ws/{ws}/apps`.
+pub async fn get_apps(workspace: &str) -> Result<Fetched<Vec<AppSummary>>, ClientError> {
+    get_json(&ws::path(ws::APPS, workspace)).await
+}
+
+/// `GET /api/ws/{ws}/analytics`.
+pub async fn get_analytics(
+    workspace: &str,
+    query: &[(&str, String)],
+) -> Result<Fetched<AnalyticsReport>, ClientError> {
+    get_json(&url(ws::ANALYTICS, workspace, query)).await
+}
+
+/// `GET /api/ws/{ws}/usage`.
+pub async fn get_usage(
+    workspace: &str,
+    query: &[(&str, String)],
+) -> Result<Fetched<UsageReport>, ClientError> {
+    get_json(&url(ws::USAGE, workspace, query)).await
+}
+
+/// `GET /api/ws/{ws}/requests`.
+pub async fn get_requests(
+    workspace: &str,
+    query: &[(&str, String)],
+) -> Result<Fetched<RequestsPage>, ClientError> {
+    get_json(&url(ws::REQUESTS, workspace, query)).await
+}
+
+/// `GET /api/ws/{ws}/requests/{id}`.
+pub async fn get_request(workspace: &str, id: &str) -> Result<Fetched<RequestDetail>, ClientError> {
+    get_json(&ws::path_with_id(ws::REQUEST, workspace, &encode(id))).await
+}
+
+/// `GET /api/ws/{ws}/logs`.
+pub async fn get_logs(
+    workspace: &str,
+    query: &[(&str, String)],
+) -> Result<Fetched<LogsPage>, ClientError> {
+    get_json(&url(ws::LOGS, workspace, query)).await
+}
+
+/// `GET /api/ws/{ws}/files`.
+pub async fn get_files(workspace: &str, dir: &str) -> Result<Fetched<Vec<FileItem>>, ClientError> {
+    get_json(&url(ws::FILES, workspace, &[("dir", dir.to_owned())])).await
+}
+
+/// `POST /api/ws/{ws}/files/upload-url`.
+pub async fn upload_from_url(workspace: &str, body: &UploadFromUrl) -> Result<(), ClientError> {
+    let resp = Request::post(&ws::path(ws::FILE_UPLOAD_URL, workspace))
+        .header("x-falscope-csrf", "1")
+        .json(body)
+        .map_err(|e| ClientError::Decode(e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| ClientError::Network(e.to_string()))?;
+    decode::<serde_json::Value>(resp).await.map(drop)
+}
+
+/// `POST /api/ws/{ws}/files/upload?path=`: uploads `file` with XHR so progress (0–1) can be
+/// reported; resolves when falscope answers.
+pub async fn upload_file(
+    workspace: &str,
+    path: &str,
+    file: web_sys::File,
+    on_progress: impl Fn(f64) + 'static,
+) -> Result<(), ClientError> {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let js = |e: wasm_bindgen::JsValue| ClientError::Network(format!("{e:?}"));
+    let url = url(ws::FILE_UPLOAD, workspace, &[("path", path.to_owned())]);
+    let xhr = web_sys::XmlHttpRequest::new().map_err(js)?;
+    xhr.open("POST", &url).map_err(js)?;
+    xhr.set_request_header("x-falscope-csrf", "1").map_err(js)?;
+    let progress =
+        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+            if e.length_computable() && e.total() > 0.0 {
+                on_progress(e.loaded() / e.total());
+            }
+        });
+    xhr.upload()
+        .map_err(js)?
+        .set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    let tx = std::cell::RefCell::new(Some(tx));
+    let done = Closure::<dyn FnMut()>::new(move || {
+        if let Some(tx) = tx.borrow_mut().take() {
+            let _ = tx.send(());
+        }
+    });
+    xhr.set_onloadend(Some(done.as_ref().unchecked_ref()));
+    let form = web_sys::FormData::new().map_err(js)?;
+    form.append_with_blob("file", &file).map_err(js)?;
+    xhr.send_with_opt_form_data(Some(&form)).map_err(js)?;
+    let _ = rx.await;
+    drop((progress, done));
+    match xhr.status().map_err(js)? {
+        200..=299 => Ok(()),
+        0 => Err(ClientError::Network("the upload was interrupted".into())),
+        status => {
+            let text = xhr.response_text().ok().flatten().unwrap_or_default();
+            Err(serde_json::from_str::<ApiError>(&text)
+                .map(ClientError::Api)
+                .unwrap_or_else(|_| ClientError::Decode(format!("HTTP {status}"))))
+        }
+    }
 }

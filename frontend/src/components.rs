@@ -1,7 +1,14 @@
-//! Presentational pieces: props in, view out. No network, no routing.
+//! Presentational pieces: props in, view out. No network; routing only through the
+//! `use_set_query` helper for controls that edit the URL's view state.
 
+mod endpoint_picker;
+pub mod log_view;
 mod runners;
 mod states;
+mod time_picker;
 
+pub use endpoint_picker::EndpointPicker;
+pub use log_view::LogView;
 pub use runners::RunnersPanel;
-pub use states::{ErrorPanel, Loading};
+pub use states::{Empty, ErrorPanel, Freshness, Loading};
+pub use time_picker::TimePicker;

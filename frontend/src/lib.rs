@@ -8,6 +8,7 @@ pub mod format;
 pub mod pages;
 pub mod routes;
 pub mod state;
+pub mod theme;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};
@@ -28,13 +29,55 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Shell() -> impl IntoView {
     let config = state::provide_config();
+    let theme = theme::provide_theme();
+    let view = state::use_view();
+    let set = state::use_set_query();
     let demo = move || config.0.get().and_then(|c| c.ok()).is_some_and(|c| c.demo);
+    let workspaces = move || {
+        config
+            .0
+            .get()
+            .and_then(|c| c.ok())
+            .map(|c| c.workspaces)
+            .unwrap_or_default()
+    };
+    // Keep `ws` and the time range when moving between pages.
+    let carry = move |path: &str| {
+        let keep: Vec<(String, String)> = ["ws", "from", "to", "refresh"]
+            .iter()
+            .filter_map(|k| view.get(k).map(|v| ((*k).to_owned(), v)))
+            .collect();
+        format!("{path}{}", api::query_string(&keep))
+    };
+    let nav = routes::Page::NAV
+        .map(|p| view! { <A href=move || carry(p.path())>{p.label()}</A> })
+        .into_iter()
+        .collect_view();
     view! {
         <header class="topbar">
             <span class="brand">"falscope"</span>
-            <nav>
-                <A href=routes::Page::Overview.path()>"Overview"</A>
-            </nav>
+            <nav>{nav}</nav>
+            <span class="spacer"></span>
+            <Show when=move || { workspaces().len() > 1 }>
+                <select id="workspace" aria-label="Workspace" on:change={
+                    let set = set.clone();
+                    move |ev| set(&[("ws", Some(event_target_value(&ev))), ("endpoints", None), ("cursor", None)])
+                }>
+                    {move || {
+                        let current = config.0.get().and_then(|c| c.ok()).and_then(|c| view.workspace(&c));
+                        workspaces()
+                            .into_iter()
+                            .map(|w| {
+                                let selected = current.as_deref() == Some(w.id.as_str());
+                                view! { <option value=w.id.clone() selected=selected>{w.name}</option> }
+                            })
+                            .collect_view()
+                    }}
+                </select>
+            </Show>
+            <button id="theme-toggle" class="icon" title="Toggle dark/light theme" on:click=move |_| theme.toggle()>
+                {move || if theme.is_dark() { "☀ Light" } else { "☾ Dark" }}
+            </button>
         </header>
         <Show when=demo>
             <div class="demo-banner" role="status">
@@ -44,6 +87,12 @@ fn Shell() -> impl IntoView {
         <main>
             <Routes fallback=|| view! { <pages::NotFoundPage /> }>
                 <Route path=path!("/") view=pages::OverviewPage />
+                <Route path=path!("/analytics") view=pages::AnalyticsPage />
+                <Route path=path!("/usage") view=pages::UsagePage />
+                <Route path=path!("/requests") view=pages::RequestsPage />
+                <Route path=path!("/requests/:id") view=pages::RequestDetailPage />
+                <Route path=path!("/logs") view=pages::LogsPage />
+                <Route path=path!("/files") view=pages::FilesPage />
             </Routes>
         </main>
     }

@@ -1,14 +1,18 @@
-//! App-wide context: the server's public configuration, loaded once.
+//! App-wide context and the view state kept in the URL (range, refresh, filters), so a copied
+//! link opens the same view and back/forward works.
 
 use crate::api::{self, ClientError};
 use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
 use shared::PublicConfig;
+use std::time::Duration;
 
 /// The config resource shared by every page.
 #[derive(Clone, Copy)]
 pub struct ConfigContext(pub LocalResource<Result<PublicConfig, ClientError>>);
 
-/// Loads the config and puts it in context. Call once, in `App`.
+/// Loads the config and puts it in context. Call once, inside the router.
 pub fn provide_config() -> ConfigContext {
     let ctx = ConfigContext(LocalResource::new(api::get_config));
     provide_context(ctx);
@@ -20,14 +24,136 @@ pub fn use_config() -> ConfigContext {
     expect_context::<ConfigContext>()
 }
 
-impl ConfigContext {
-    /// The id of the workspace to show (the first configured one).
-    pub async fn workspace(self) -> Result<String, ClientError> {
-        let config = self.0.await?;
-        config
-            .workspaces
-            .first()
-            .map(|w| w.id.clone())
-            .ok_or_else(|| ClientError::Decode("falscope reports no workspace".into()))
+/// Time-range presets of the picker: (label, `from` expression).
+pub const PRESETS: [(&str, &str); 6] = [
+    ("15 min", "now-15m"),
+    ("1 h", "now-1h"),
+    ("6 h", "now-6h"),
+    ("24 h", "now-24h"),
+    ("7 d", "now-7d"),
+    ("30 d", "now-30d"),
+];
+
+/// Auto-refresh choices in seconds (0 = off); none is faster than fal's 10 s metrics cache.
+pub const REFRESH: [(u32, &str); 5] = [
+    (0, "off"),
+    (10, "10 s"),
+    (30, "30 s"),
+    (60, "1 m"),
+    (300, "5 m"),
+];
+
+/// Reads the view state from the query string.
+#[derive(Clone, Copy)]
+pub struct ViewState {
+    query: Memo<leptos_router::params::ParamsMap>,
+}
+
+/// The view state of the current URL.
+pub fn use_view() -> ViewState {
+    ViewState {
+        query: use_query_map(),
     }
+}
+
+impl ViewState {
+    /// A query parameter (tracked).
+    pub fn get(self, key: &str) -> Option<String> {
+        self.query.with(|q| q.get(key)).filter(|v| !v.is_empty())
+    }
+
+    /// `from`, defaulting to `default`.
+    pub fn from(self, default: &str) -> String {
+        self.get("from").unwrap_or_else(|| default.to_owned())
+    }
+
+    /// `to`, defaulting to `now`.
+    pub fn to(self) -> String {
+        self.get("to").unwrap_or_else(|| "now".to_owned())
+    }
+
+    /// Auto-refresh period in seconds (0 = off).
+    pub fn refresh(self) -> u32 {
+        self.get("refresh")
+            .and_then(|v| v.parse().ok())
+            .filter(|s| REFRESH.iter().any(|(r, _)| r == s))
+            .unwrap_or(0)
+    }
+
+    /// The selected workspace: `ws` from the URL, else the first configured one.
+    pub fn workspace(self, config: &PublicConfig) -> Option<String> {
+        self.get("ws")
+            .or_else(|| config.workspaces.first().map(|w| w.id.clone()))
+    }
+}
+
+/// Returns a function that updates query parameters (`None` removes one) and navigates,
+/// keeping the path and the other parameters. Each change is a history entry.
+pub fn use_set_query() -> impl Fn(&[(&str, Option<String>)]) + Clone + 'static {
+    let navigate = use_navigate();
+    let location = use_location();
+    move |updates: &[(&str, Option<String>)]| {
+        let path = location.pathname.get_untracked();
+        let mut pairs: Vec<(String, String)> = location
+            .query
+            .get_untracked()
+            .into_iter()
+            .filter(|(k, _)| !updates.iter().any(|(u, _)| *u == k.as_ref()))
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        for (k, v) in updates {
+            if let Some(v) = v {
+                pairs.push(((*k).to_owned(), v.clone()));
+            }
+        }
+        pairs.sort();
+        navigate(
+            &format!("{path}{}", crate::api::query_string(&pairs)),
+            NavigateOptions::default(),
+        );
+    }
+}
+
+/// A counter that increases every `refresh` seconds of the view state (never while off), for
+/// resources to depend on.
+pub fn use_refresh_tick(view: ViewState) -> ReadSignal<u32> {
+    let (tick, set_tick) = signal(0u32);
+    Effect::new(
+        move |prev: Option<Option<send_wrapper::SendWrapper<IntervalHandle>>>| {
+            if let Some(Some(handle)) = prev {
+                handle.clear();
+            }
+            let period = view.refresh();
+            (period > 0)
+                .then(|| {
+                    let handle = set_interval_with_handle(
+                        move || set_tick.update(|t| *t += 1),
+                        Duration::from_secs(u64::from(period)),
+                    );
+                    handle.ok().map(send_wrapper::SendWrapper::new)
+                })
+                .flatten()
+        },
+    );
+    tick
+}
+
+/// The selected workspace id once the config has loaded; `ws_param` is the URL's `ws`, read
+/// by the caller while tracking.
+pub async fn workspace(
+    config: ConfigContext,
+    ws_param: Option<String>,
+) -> Result<String, ClientError> {
+    let cfg = config.0.await?;
+    ws_param
+        .or_else(|| cfg.workspaces.first().map(|w| w.id.clone()))
+        .ok_or_else(|| ClientError::Decode("falscope reports no workspace".into()))
+}
+
+/// The selected workspace id as a signal (`None` until the config has loaded).
+pub fn use_workspace(config: ConfigContext, view: ViewState) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        let cfg = config.0.get()?.ok()?;
+        view.workspace(&cfg)
+    })
 }

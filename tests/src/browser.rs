@@ -83,6 +83,48 @@ impl Browser {
         .unwrap_or(0)
     }
 
+    /// Waits for an element matching `css`.
+    pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} should appear: {e}"))
+    }
+
+    /// Clicks the element matching `css`.
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Waits until the visible text contains `needle`.
+    pub async fn wait_for_text(&self, needle: &str) {
+        let found = poll(|| async { self.text().await.contains(needle).then_some(()) }).await;
+        assert!(
+            found.is_some(),
+            "the page should show {needle:?}; it shows:\n{}",
+            self.text().await
+        );
+    }
+
+    /// The current URL.
+    pub async fn url(&self) -> String {
+        self.client.current_url().await.expect("url").to_string()
+    }
+
+    /// Runs a script and returns its value.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .expect("script runs")
+    }
+
     /// The page's visible text.
     pub async fn text(&self) -> String {
         self.client

@@ -1,6 +1,6 @@
 //! Horizontal stacked bars: one row per app, segments for running / idle / pending runners.
 
-use super::palette;
+use super::palette::{self, Style};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use shared::{AppLive, RunnerState};
@@ -9,8 +9,12 @@ use shared::{AppLive, RunnerState};
 pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     apps: &[AppLive],
+    style: &Style,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     area.fill(&TRANSPARENT)?;
+    let font = ("sans-serif", style.font(13.0))
+        .into_font()
+        .color(&style.text());
     let n = apps.len().max(1) as i32;
     let max = apps
         .iter()
@@ -25,17 +29,17 @@ pub fn draw<DB: DrawingBackend>(
         .max(4);
     let names: Vec<String> = apps.iter().map(|a| a.application.clone()).collect();
     let mut chart = ChartBuilder::on(area)
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(150)
+        .margin(style.px(12.0))
+        .x_label_area_size(style.px(40.0))
+        .y_label_area_size(style.px(150.0))
         .build_cartesian_2d(0u32..max + max / 8 + 1, (0..n - 1).into_segmented())?;
     chart
         .configure_mesh()
         .disable_y_mesh()
-        .light_line_style(palette::GRID.mix(0.4))
-        .bold_line_style(palette::GRID.mix(0.8))
-        .axis_style(palette::TEXT)
-        .label_style(("sans-serif", 13).into_font().color(&palette::TEXT))
+        .light_line_style(style.grid().mix(0.5))
+        .bold_line_style(style.grid())
+        .axis_style(style.grid())
+        .label_style(font.clone())
         .x_desc("runners")
         .y_label_formatter(&|v| match v {
             // Row 0 is at the bottom: list apps top-down.
@@ -69,7 +73,7 @@ pub fn draw<DB: DrawingBackend>(
                         ],
                         color.filled(),
                     );
-                    bar.set_margin(5, 5, 0, 0);
+                    bar.set_margin(style.px(5.0), style.px(5.0), 0, 0);
                     bar
                 })
             })
@@ -82,9 +86,9 @@ pub fn draw<DB: DrawingBackend>(
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
-        .label_font(("sans-serif", 13).into_font().color(&palette::TEXT))
-        .background_style(WHITE.mix(0.7))
-        .border_style(palette::GRID)
+        .label_font(font)
+        .background_style(style.panel().mix(0.85))
+        .border_style(style.grid())
         .draw()?;
     area.present()
 }
@@ -123,7 +127,12 @@ mod tests {
         {
             let area =
                 plotters_svg::SVGBackend::with_string(&mut svg, (800, 300)).into_drawing_area();
-            draw(&area, &[app("acme/flux", 3, 1), app("acme/llm", 0, 2)]).unwrap();
+            draw(
+                &area,
+                &[app("acme/flux", 3, 1), app("acme/llm", 0, 2)],
+                &Style::default(),
+            )
+            .unwrap();
         }
         assert!(svg.contains("acme/flux") && svg.contains("acme/llm"));
         let running = format!("fill=\"#{:02X}{:02X}{:02X}\"", 79, 70, 229);

@@ -1,7 +1,9 @@
-//! Loading and error states shared by every panel.
+//! Loading, empty, error and stale states shared by every panel: no blank panels, no raw dumps.
 
 use crate::api::ClientError;
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
+use shared::ErrorCode;
 
 /// Placeholder while data loads.
 #[component]
@@ -9,15 +11,58 @@ pub fn Loading() -> impl IntoView {
     view! { <div class="state-loading" role="status">"Loading…"</div> }
 }
 
-/// A failed load, explained without raw dumps.
+/// Nothing to show, and why.
+#[component]
+pub fn Empty(
+    /// What is missing, in the user's terms ("No requests for acme/x in this range").
+    #[prop(into)]
+    message: String,
+) -> impl IntoView {
+    view! { <div class="state-empty">{message}</div> }
+}
+
+/// A failed load, explained: what happened and what to do.
 #[component]
 pub fn ErrorPanel(
     /// What went wrong.
     error: ClientError,
 ) -> impl IntoView {
+    let (title, hint) = match error.code() {
+        Some(ErrorCode::AdminKeyMissing) => (
+            "This view needs an ADMIN key",
+            "Usage and cost come from fal's usage API, which only ADMIN-scoped keys may read. Create an ADMIN key in fal's dashboard (Settings → Keys), start falscope with FAL_ADMIN_KEY set, and reload.",
+        ),
+        Some(ErrorCode::UpstreamUnavailable) => ("fal is not answering", "falscope will keep trying; this panel fills in as soon as fal answers."),
+        Some(ErrorCode::UpstreamCredentials) => ("fal rejected falscope's key", "Check FAL_KEY / FAL_ADMIN_KEY on the falscope server."),
+        Some(ErrorCode::InvalidParameter) => ("This view's settings are not valid", "Fix the value named below, or reset the time range."),
+        _ => ("Something went wrong", ""),
+    };
     view! {
         <div class="panel state-error" role="alert">
-            {error.to_string()}
+            <strong>{title}</strong>
+            <p>{hint}</p>
+            <p class="meta">{error.to_string()}</p>
         </div>
+    }
+}
+
+/// When the data is from, and a warning when it is a stale copy.
+#[component]
+pub fn Freshness(
+    /// When falscope received it from fal.
+    as_of: DateTime<Utc>,
+    /// Whether fal failed and this is the last good copy.
+    stale: bool,
+) -> impl IntoView {
+    let time = crate::format::clock(as_of);
+    if stale {
+        view! {
+            <span class="freshness stale" role="status">
+                {format!("as of {time} UTC — fal is not answering; showing the last good data")}
+            </span>
+        }
+        .into_any()
+    } else {
+        view! { <span class="freshness">{format!("as of {time} UTC")}</span> }.into_any()
     }
 }

@@ -1,27 +1,195 @@
-//! `/`: live state of every app (runners by state).
+//! `/`: live state of every app over SSE (runners, queue, traffic, latency estimates) and the
+//! stored history of the last hours.
 
 use crate::api;
-use crate::components::{ErrorPanel, Loading, RunnersPanel};
-use crate::state::use_config;
+use crate::api::events::{use_events, Connection};
+use crate::charts::time::{Kind, Series, TimeChart, Unit};
+use crate::charts::{self, Chart};
+use crate::components::{Empty, ErrorPanel, Freshness, Loading, RunnersPanel, TimePicker};
+use crate::format;
+use crate::state::{self, use_config, use_refresh_tick, use_view};
 use leptos::prelude::*;
+use shared::live::LiveHistory;
+use shared::{Fetched, LiveSnapshot, RunnerState};
 
 /// The overview page.
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let config = use_config();
-    let live = LocalResource::new(move || async move {
-        let ws = config.workspace().await?;
-        api::get_live(&ws).await
+    let view = use_view();
+    let ws = LocalResource::new(move || {
+        let param = view.get("ws");
+        async move { state::workspace(config, param).await }
     });
     view! {
-        <h1>"Overview"</h1>
+        <div class="page-head">
+            <h1>"Overview"</h1>
+        </div>
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
-                match live.await {
-                    Ok(live) => view! { <RunnersPanel snapshot=live.data /> }.into_any(),
+                match ws.await {
+                    Ok(ws) => view! { <LiveOverview ws=ws /> }.into_any(),
                     Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The live part, once the workspace is known.
+#[component]
+fn LiveOverview(
+    /// Workspace id.
+    ws: String,
+) -> impl IntoView {
+    let (live, set_live) = signal(None::<Fetched<LiveSnapshot>>);
+    let url = shared::routes::ws::path(shared::routes::ws::LIVE_STREAM, &ws);
+    let connection = use_events(url, &[shared::events::SNAPSHOT], move |_, data| {
+        if let Ok(s) = serde_json::from_str(&data) {
+            set_live.set(Some(s));
+        }
+    });
+    let view = use_view();
+    let tick = use_refresh_tick(view);
+    let ws_for_history = ws.clone();
+    let history = LocalResource::new(move || {
+        let (from, to) = (view.from("now-6h"), view.to());
+        tick.track();
+        // Refresh the history whenever a new live snapshot lands.
+        live.track();
+        let ws = ws_for_history.clone();
+        async move { api::get_live_history(&ws, &from, &to).await }
+    });
+    view! {
+        <p class="meta">
+            {move || match connection.get() {
+                Connection::Open => "Live: updates every 10 s".to_owned(),
+                Connection::Connecting => "Connecting to the live stream…".to_owned(),
+                Connection::Lost => "Live stream interrupted — reconnecting…".to_owned(),
+            }}
+            " "
+            {move || live.get().map(|l| view! { <Freshness as_of=l.as_of stale=l.stale /> })}
+        </p>
+        {move || match live.get() {
+            None => view! { <Loading /> }.into_any(),
+            Some(l) => {
+                let table = l.data.clone();
+                view! {
+                    <RunnersPanel snapshot=l.data />
+                    <AppsTable snapshot=table />
+                }
+                    .into_any()
+            }
+        }}
+        <section class="panel">
+            <div class="panel-head">
+                <h2>"History"</h2>
+                <TimePicker default_from="now-6h" />
+            </div>
+            <Suspense fallback=|| view! { <Loading /> }>
+                {move || Suspend::new(async move {
+                    match history.await {
+                        Ok(h) if h.samples.is_empty() => view! { <Empty message="No stored samples in this range yet: falscope records fal's metrics every 10 s while it runs." /> }.into_any(),
+                        Ok(h) => view! { <HistoryCharts history=h /> }.into_any(),
+                        Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// Per-app live numbers.
+#[component]
+fn AppsTable(
+    /// The snapshot.
+    snapshot: LiveSnapshot,
+) -> impl IntoView {
+    let rows = snapshot
+        .apps
+        .into_iter()
+        .map(|a| {
+            let errors: u64 = a
+                .completed_per_min
+                .iter()
+                .filter(|(s, _)| *s >= 500)
+                .map(|(_, n)| n)
+                .sum();
+            let completed: u64 = a.completed_per_min.iter().map(|(_, n)| n).sum();
+            let q = |p| format::opt_seconds(a.latency_quantile(p));
+            view! {
+                <tr>
+                    <td>{a.application.clone()}</td>
+                    <td class="num">{a.runners_in(RunnerState::Running)}</td>
+                    <td class="num">{a.runners_in(RunnerState::Idle)}</td>
+                    <td class="num">{a.runners_in(RunnerState::Pending)}</td>
+                    <td class="num">{a.queue_size}</td>
+                    <td class="num">{a.concurrent_requests}</td>
+                    <td class="num">{a.received_per_min}</td>
+                    <td class="num">{completed}</td>
+                    <td class={if errors > 0 { "num bad" } else { "num" }}>{errors}</td>
+                    <td class="num">{q(0.5)}</td>
+                    <td class="num">{q(0.9)}</td>
+                    <td class="num">{q(0.99)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="panel">
+            <h2>"Apps right now"</h2>
+            <div class="table-wrap">
+                <table id="apps-table">
+                    <thead>
+                        <tr>
+                            <th>"App"</th><th>"Running"</th><th>"Idle"</th><th>"Pending"</th><th>"Queue"</th>
+                            <th>"In flight"</th><th>"Received/min"</th><th>"Completed/min"</th><th>"5xx/min"</th>
+                            <th>"p50"</th><th>"p90"</th><th>"p99"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+            <p class="meta">"Latency percentiles are estimated from fal's latency buckets of the last minute."</p>
+        </section>
+    }
+}
+
+fn by_app(h: &LiveHistory, value: fn(&shared::live::LiveSample) -> f64) -> Vec<Series> {
+    let mut map: std::collections::BTreeMap<&str, Vec<(i64, f64)>> =
+        std::collections::BTreeMap::new();
+    for s in &h.samples {
+        map.entry(&s.application)
+            .or_default()
+            .push((s.t.timestamp_millis(), value(s)));
+    }
+    let series = map
+        .into_iter()
+        .map(|(app, points)| Series::new(app, points))
+        .collect();
+    charts::time::top_n(series, 8)
+}
+
+/// Busy runners and queue size over time, per app.
+#[component]
+fn HistoryCharts(
+    /// Stored samples.
+    history: LiveHistory,
+) -> impl IntoView {
+    let running = TimeChart {
+        series: by_app(&history, |s| f64::from(s.running + s.pending)),
+        unit: Unit::Count,
+        kind: Kind::Lines,
+    };
+    let queue = TimeChart {
+        series: by_app(&history, |s| s.queue_size as f64),
+        unit: Unit::Count,
+        kind: Kind::Lines,
+    };
+    view! {
+        <h3>"Busy runners (running + starting)"</h3>
+        <Chart id="history-runners" label="Busy runners per app over time" data=Signal::stored(running) draw=charts::time::draw height=240 />
+        <h3>"Queue size"</h3>
+        <Chart id="history-queue" label="Queue size per app over time" data=Signal::stored(queue) draw=charts::time::draw height=240 />
     }
 }

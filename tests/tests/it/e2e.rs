@@ -1,6 +1,6 @@
 //! Browser end-to-end: falscope in demo mode, headless Chromium through chromedriver.
 //! Needs the trunk build (`frontend/dist`) and `chromedriver`; `cargo xtask test` provides both
-//! and runs these with `--include-ignored`.
+//! and runs these with `--include-ignored`. Screenshots land in `target/e2e-screenshots/`.
 
 use integration_tests::browser::Browser;
 use integration_tests::TestApp;
@@ -13,8 +13,130 @@ async fn overview_draws_the_runners_chart_without_console_errors() {
     browser.goto(&app.url("/")).await;
     let painted = browser.painted_pixels("runners-chart").await;
     assert!(painted > 2_000, "the chart drew only {painted} pixels");
+    browser.wait_for("#apps-table tbody tr").await;
     assert!(browser.text().await.contains("Demo mode"));
-    browser.screenshot("overview").await;
+    browser.screenshot("overview-light").await;
+    browser.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn every_page_renders_its_content_in_both_themes() {
+    let app = TestApp::spawn_demo(&[]).await;
+    let browser = Browser::start().await;
+    let pages: [(&str, &str, &str); 6] = [
+        ("overview", "/", "#history-runners"),
+        (
+            "analytics",
+            "/analytics?endpoints=acme/chat-llm,acme/flux-studio&from=now-6h",
+            "#analytics-summary tbody tr",
+        ),
+        ("usage", "/usage", "#usage-lines tbody tr"),
+        (
+            "requests",
+            "/requests?endpoints=acme/flux-studio&from=now-1h",
+            "#requests-table tbody tr",
+        ),
+        ("logs", "/logs?from=now-15m", ".log-line"),
+        ("files", "/files", "#files-table tbody tr"),
+    ];
+    for dark in [false, true] {
+        for (name, path, marker) in pages {
+            browser.goto(&app.url(path)).await;
+            browser.wait_for(marker).await;
+            if name == "usage" {
+                let painted = browser.painted_pixels("usage-spend").await;
+                assert!(painted > 2_000, "usage chart drew {painted} pixels");
+            }
+            if dark && name == "overview" {
+                browser.click("#theme-toggle").await;
+            }
+            let theme = if dark { "dark" } else { "light" };
+            if dark {
+                let current = browser
+                    .eval("return document.documentElement.dataset.theme")
+                    .await;
+                assert_eq!(
+                    current, "dark",
+                    "{name}: the dark theme is applied and persisted"
+                );
+            }
+            browser.screenshot(&format!("{name}-{theme}")).await;
+            browser.assert_no_console_errors().await;
+        }
+    }
+    browser.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn a_request_row_opens_its_page_with_logs() {
+    let app = TestApp::spawn_demo(&[]).await;
+    let browser = Browser::start().await;
+    browser
+        .goto(&app.url("/requests?endpoints=acme/chat-llm&from=now-2h&status=success"))
+        .await;
+    browser.click("#requests-table tbody tr a").await;
+    browser.wait_for("#request-facts").await;
+    assert!(
+        browser.url().await.contains("/requests/"),
+        "{}",
+        browser.url().await
+    );
+    browser.wait_for("#request-logs .log-line").await;
+    browser.wait_for_text("completed in").await;
+    browser.screenshot("request-detail").await;
+    browser.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn the_range_lives_in_the_url_and_survives_a_reload() {
+    let app = TestApp::spawn_demo(&[]).await;
+    let browser = Browser::start().await;
+    browser
+        .goto(&app.url("/analytics?endpoints=acme/chat-llm&from=now-6h"))
+        .await;
+    let from = browser.wait_for("#range-from").await;
+    assert_eq!(from.prop("value").await.unwrap().as_deref(), Some("now-6h"));
+    browser.click(".presets button:nth-child(2)").await; // "1 h"
+    let url = integration_tests::browser::poll(|| async {
+        let u = browser.url().await;
+        u.contains("from=now-1h").then_some(u)
+    })
+    .await
+    .expect("the preset is written to the URL");
+    browser.goto(&url).await;
+    let from = browser.wait_for("#range-from").await;
+    assert_eq!(
+        from.prop("value").await.unwrap().as_deref(),
+        Some("now-1h"),
+        "reloaded from the URL"
+    );
+    assert!(
+        url.contains("endpoints=acme/chat-llm"),
+        "other view state is kept: {url}"
+    );
+    browser.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn the_live_tail_streams_pauses_and_resumes() {
+    let app = TestApp::spawn_demo(&[]).await;
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/logs?mode=live")).await;
+    browser.wait_for(".log-spacer .log-line").await;
+    browser.click("#tail-pause").await;
+    browser.wait_for("#tail-resume").await;
+    browser.click("#tail-resume").await;
+    browser.wait_for("#tail-pause").await;
+    browser.wait_for_text("Live ·").await;
+    browser.screenshot("logs-live").await;
+    browser.click("#tail-clear").await;
     browser.assert_no_console_errors().await;
     browser.close().await;
 }

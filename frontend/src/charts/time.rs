@@ -1,0 +1,318 @@
+//! Time-series charts: lines (latencies) or stacked bars (counts, spend), with units on the
+//! axis, UTC time labels that fit the span, a legend, and a clear "no data" state.
+
+use super::palette::Style;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// What the y axis measures.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unit {
+    /// Plain counts.
+    Count,
+    /// Seconds (labelled ms or s).
+    Seconds,
+    /// Money in a currency.
+    Money(String),
+}
+
+impl Unit {
+    /// A tick label.
+    pub fn label(&self, v: f64) -> String {
+        match self {
+            Self::Count if v >= 10_000.0 => format!("{:.0}k", v / 1000.0),
+            Self::Count => format!("{v:.0}"),
+            Self::Seconds if v < 1.0 && v > 0.0 => format!("{:.0} ms", v * 1000.0),
+            Self::Seconds => format!("{v:.1} s"),
+            Self::Money(c) if c == "USD" => format!("${v:.2}"),
+            Self::Money(c) => format!("{v:.2} {c}"),
+        }
+    }
+}
+
+/// How series are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// One line per series.
+    Lines,
+    /// Bars per time bucket, series stacked.
+    StackedBars,
+}
+
+/// One named series of `(unix ms, value)` points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend name.
+    pub name: String,
+    /// Points, sorted by time.
+    pub points: Vec<(i64, f64)>,
+    /// Fixed colour; by position when `None`.
+    pub color: Option<RGBColor>,
+    /// Dashed-looking (thinner) line, for secondary series.
+    pub thin: bool,
+}
+
+impl Series {
+    /// A series with a position colour.
+    pub fn new(name: impl Into<String>, points: Vec<(i64, f64)>) -> Self {
+        Self {
+            name: name.into(),
+            points,
+            color: None,
+            thin: false,
+        }
+    }
+}
+
+/// A chart's data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeChart {
+    /// Series.
+    pub series: Vec<Series>,
+    /// Y unit.
+    pub unit: Unit,
+    /// Drawing kind.
+    pub kind: Kind,
+}
+
+/// Keeps the `n` largest series (by total) and folds the rest into "other".
+pub fn top_n(mut series: Vec<Series>, n: usize) -> Vec<Series> {
+    if series.len() <= n {
+        return series;
+    }
+    let total = |s: &Series| s.points.iter().map(|p| p.1).sum::<f64>();
+    series.sort_by(|a, b| total(b).total_cmp(&total(a)));
+    let rest = series.split_off(n.saturating_sub(1));
+    let mut other: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
+    for s in &rest {
+        for (t, v) in &s.points {
+            *other.entry(*t).or_default() += v;
+        }
+    }
+    series.push(Series::new(
+        format!("other ({})", rest.len()),
+        other.into_iter().collect(),
+    ));
+    series
+}
+
+fn time_label(ms: i64, span_ms: i64) -> String {
+    let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    if span_ms <= 2 * 86_400_000 {
+        t.format("%H:%M").to_string()
+    } else {
+        t.format("%b %d").to_string()
+    }
+}
+
+/// Draws `chart` onto `area`.
+pub fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &TimeChart,
+    style: &Style,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    area.fill(&TRANSPARENT)?;
+    let text = style.text();
+    let font = ("sans-serif", style.font(12.0)).into_font().color(&text);
+    let times: Vec<i64> = chart
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .collect();
+    let (Some(&t0), Some(&t1)) = (times.iter().min(), times.iter().max()) else {
+        let (w, h) = area.dim_in_pixel();
+        area.draw(&Text::new(
+            "No data in this range",
+            (w as i32 / 2 - style.px(70.0) as i32, h as i32 / 2),
+            ("sans-serif", style.font(14.0)).into_font().color(&text),
+        ))?;
+        return area.present();
+    };
+    let mut steps: Vec<i64> = times.clone();
+    steps.sort_unstable();
+    steps.dedup();
+    let step = steps
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .min()
+        .unwrap_or(60_000)
+        .max(1);
+    let x_end = t1
+        + if chart.kind == Kind::StackedBars {
+            step
+        } else {
+            0
+        };
+    let x_end = if x_end == t0 { t0 + step } else { x_end };
+    let y_max = match chart.kind {
+        Kind::Lines => chart
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .fold(0.0, f64::max),
+        Kind::StackedBars => steps
+            .iter()
+            .map(|t| {
+                chart
+                    .series
+                    .iter()
+                    .flat_map(|s| s.points.iter().filter(|p| p.0 == *t).map(|p| p.1))
+                    .sum::<f64>()
+            })
+            .fold(0.0, f64::max),
+    };
+    let y_max = if y_max > 0.0 { y_max * 1.12 } else { 1.0 };
+    // The legend gets its own column so it never hides data.
+    let (plot, legend) = if chart.series.len() > 1 {
+        let (w, _) = area.dim_in_pixel();
+        let legend_w = style.px(190.0).min(w / 3);
+        let (p, l) = area.split_horizontally(w - legend_w);
+        (p, Some(l))
+    } else {
+        (area.clone(), None)
+    };
+    let mut c = ChartBuilder::on(&plot)
+        .margin(style.px(10.0))
+        .x_label_area_size(style.px(28.0))
+        .y_label_area_size(style.px(64.0))
+        .build_cartesian_2d(t0..x_end, 0.0..y_max)?;
+    let span = x_end - t0;
+    c.configure_mesh()
+        .light_line_style(style.grid().mix(0.5))
+        .bold_line_style(style.grid())
+        .axis_style(style.grid())
+        .label_style(font.clone())
+        .x_labels(8)
+        .y_labels(6)
+        .x_label_formatter(&|ms| time_label(*ms, span))
+        .y_label_formatter(&|v| chart.unit.label(*v))
+        .draw()?;
+    let color = |i: usize, s: &Series| s.color.unwrap_or_else(|| Style::series(i));
+    match chart.kind {
+        Kind::Lines => {
+            for (i, s) in chart.series.iter().enumerate() {
+                let col = color(i, s);
+                let width = style.px(if s.thin { 1.0 } else { 2.0 });
+                c.draw_series(LineSeries::new(
+                    s.points.iter().copied(),
+                    col.stroke_width(width),
+                ))?;
+            }
+        }
+        Kind::StackedBars => {
+            let mut base: std::collections::HashMap<i64, f64> = std::collections::HashMap::new();
+            let gap = (step / 8).max(1);
+            for (i, s) in chart.series.iter().enumerate() {
+                let col = color(i, s);
+                let bars: Vec<Rectangle<(i64, f64)>> = s
+                    .points
+                    .iter()
+                    .filter(|p| p.1 > 0.0)
+                    .map(|(t, v)| {
+                        let b = base.entry(*t).or_default();
+                        let rect = Rectangle::new(
+                            [(*t + gap, *b), (*t + step - gap, *b + v)],
+                            col.filled(),
+                        );
+                        *b += v;
+                        rect
+                    })
+                    .collect();
+                c.draw_series(bars)?;
+            }
+        }
+    }
+    if let Some(legend) = legend {
+        let row = style.px(18.0) as i32;
+        let sw = style.px(10.0) as i32;
+        let top = style.px(14.0) as i32;
+        for (i, s) in chart.series.iter().enumerate() {
+            let y = top + i as i32 * row;
+            let col = color(i, s);
+            legend.draw(&Rectangle::new(
+                [
+                    (style.px(8.0) as i32, y),
+                    (style.px(8.0) as i32 + sw, y + sw),
+                ],
+                col.filled(),
+            ))?;
+            let name: String = if s.name.chars().count() > 26 {
+                s.name.chars().take(25).chain(['…']).collect()
+            } else {
+                s.name.clone()
+            };
+            legend.draw(&Text::new(
+                name,
+                (style.px(24.0) as i32, y - style.px(1.0) as i32),
+                font.clone(),
+            ))?;
+        }
+    }
+    area.present()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chart(kind: Kind) -> TimeChart {
+        TimeChart {
+            series: vec![
+                Series::new("a", vec![(0, 1.0), (60_000, 3.0)]),
+                Series::new("b", vec![(0, 2.0), (60_000, 0.0)]),
+            ],
+            unit: Unit::Count,
+            kind,
+        }
+    }
+
+    #[test]
+    fn draws_lines_bars_legend_and_an_empty_state() {
+        for kind in [Kind::Lines, Kind::StackedBars] {
+            let mut svg = String::new();
+            {
+                let area =
+                    plotters_svg::SVGBackend::with_string(&mut svg, (640, 240)).into_drawing_area();
+                draw(&area, &chart(kind), &Style::default()).unwrap();
+            }
+            assert!(
+                svg.contains("\na\n</text>") && svg.contains("\nb\n</text>"),
+                "legend: {kind:?}"
+            );
+        }
+        let mut svg = String::new();
+        {
+            let area =
+                plotters_svg::SVGBackend::with_string(&mut svg, (640, 240)).into_drawing_area();
+            draw(
+                &area,
+                &TimeChart {
+                    series: vec![],
+                    unit: Unit::Count,
+                    kind: Kind::Lines,
+                },
+                &Style::default(),
+            )
+            .unwrap();
+        }
+        assert!(svg.contains("No data in this range"));
+    }
+
+    #[test]
+    fn top_n_folds_the_rest_into_other() {
+        let s: Vec<Series> = (0..5)
+            .map(|i| Series::new(format!("s{i}"), vec![(0, f64::from(i))]))
+            .collect();
+        let folded = top_n(s, 3);
+        let names: Vec<&str> = folded.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["s4", "s3", "other (3)"]);
+        assert_eq!(folded[2].points, vec![(0, 3.0)]);
+    }
+
+    #[test]
+    fn units_label_ticks() {
+        assert_eq!(Unit::Seconds.label(0.25), "250 ms");
+        assert_eq!(Unit::Money("USD".into()).label(3.5), "$3.50");
+        assert_eq!(Unit::Count.label(12_000.0), "12k");
+    }
+}

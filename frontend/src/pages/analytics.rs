@@ -1,0 +1,222 @@
+//! `/analytics`: request counts by outcome, error rate, queue vs execution latency and a summary
+//! per endpoint, for 1–50 endpoints.
+
+use crate::api;
+use crate::charts::palette;
+use crate::charts::time::{Kind, Series, TimeChart, Unit};
+use crate::charts::{self, Chart};
+use crate::components::{Empty, EndpointPicker, ErrorPanel, Freshness, Loading, TimePicker};
+use crate::format;
+use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
+use leptos::prelude::*;
+use shared::analytics::{AnalyticsReport, Timeframe};
+use std::collections::BTreeMap;
+
+/// The analytics page.
+#[component]
+pub fn AnalyticsPage() -> impl IntoView {
+    let config = use_config();
+    let view = use_view();
+    let tick = use_refresh_tick(view);
+    let apps = LocalResource::new(move || {
+        let param = view.get("ws");
+        async move { api::get_apps(&state::workspace(config, param).await?).await }
+    });
+    let report = LocalResource::new(move || {
+        let param = view.get("ws");
+        let endpoints = view.get("endpoints");
+        let mut q = vec![("from", view.from("now-24h")), ("to", view.to())];
+        if let Some(t) = view.get("timeframe") {
+            q.push(("timeframe", t));
+        }
+        tick.track();
+        async move {
+            let Some(endpoints) = endpoints else {
+                return Ok(None);
+            };
+            q.push(("endpoints", endpoints));
+            let ws = state::workspace(config, param).await?;
+            api::get_analytics(&ws, &q).await.map(Some)
+        }
+    });
+    let set = use_set_query();
+    let ws = state::use_workspace(config, view);
+    let csv = move || {
+        let q = [
+            ("endpoints", view.get("endpoints").unwrap_or_default()),
+            ("from", view.from("now-24h")),
+            ("to", view.to()),
+        ];
+        ws.get()
+            .map(|ws| api::url(shared::routes::ws::ANALYTICS_CSV, &ws, &q))
+            .unwrap_or_default()
+    };
+    view! {
+        <div class="page-head">
+            <h1>"Analytics"</h1>
+            <TimePicker default_from="now-24h" />
+        </div>
+        <div class="toolbar">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match apps.await {
+                        Ok(a) => view! { <EndpointPicker apps=a.data /> }.into_any(),
+                        Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <label>
+                "Buckets "
+                <select on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    set(&[("timeframe", (v != "auto").then_some(v))]);
+                }>
+                    <option value="auto" selected=move || view.get("timeframe").is_none()>"auto (fal)"</option>
+                    {Timeframe::ALL
+                        .map(|t| view! { <option value=t.as_str() selected=move || view.get("timeframe").as_deref() == Some(t.as_str())>{t.as_str()}</option> })
+                        .into_iter()
+                        .collect_view()}
+                </select>
+            </label>
+            <a class="button" href=csv download>"CSV"</a>
+        </div>
+        <Suspense fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                match report.await {
+                    Ok(None) => view! { <Empty message="Pick one or more endpoints above to see their requests, errors and latency." /> }.into_any(),
+                    Ok(Some(r)) if r.data.summary.is_empty() => view! { <Empty message=format!("No requests for {} in this range.", r.data.summary.first().map(|s| s.endpoint.clone()).unwrap_or_else(|| "the selected endpoints".into())) /> }.into_any(),
+                    Ok(Some(r)) => {
+                        let (as_of, stale) = (r.as_of, r.stale);
+                        view! { <p class="meta"><Freshness as_of=as_of stale=stale /></p> <Report report=r.data /> }.into_any()
+                    }
+                    Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn counts(r: &AnalyticsReport) -> TimeChart {
+    let mut sums: BTreeMap<i64, (f64, f64, f64)> = BTreeMap::new();
+    for p in &r.series {
+        let e = sums.entry(p.t.timestamp_millis()).or_default();
+        e.0 += p.success as f64;
+        e.1 += p.user_errors as f64;
+        e.2 += p.server_errors as f64;
+    }
+    let series = |name: &str, color, f: fn(&(f64, f64, f64)) -> f64| Series {
+        color: Some(color),
+        ..Series::new(name, sums.iter().map(|(t, v)| (*t, f(v))).collect())
+    };
+    TimeChart {
+        series: vec![
+            series("success (2xx)", palette::SUCCESS, |v| v.0),
+            series("user errors (4xx)", palette::USER_ERROR, |v| v.1),
+            series("server errors (5xx)", palette::SERVER_ERROR, |v| v.2),
+        ],
+        unit: Unit::Count,
+        kind: Kind::StackedBars,
+    }
+}
+
+fn latency(r: &AnalyticsReport) -> TimeChart {
+    let endpoints: Vec<&str> = r.summary.iter().map(|s| s.endpoint.as_str()).collect();
+    let mut series = Vec::new();
+    let pick = |endpoint: &str,
+                f: fn(&shared::analytics::AnalyticsPoint) -> Option<f64>|
+     -> Vec<(i64, f64)> {
+        r.series
+            .iter()
+            .filter(|p| p.endpoint == endpoint)
+            .filter_map(|p| f(p).map(|v| (p.t.timestamp_millis(), v)))
+            .collect()
+    };
+    if endpoints.len() == 1 {
+        let e = endpoints[0];
+        series.push(Series {
+            color: Some(palette::SERIES[0]),
+            ..Series::new("execution p50", pick(e, |p| p.execution.p50))
+        });
+        series.push(Series {
+            color: Some(palette::SERIES[4]),
+            ..Series::new("execution p90", pick(e, |p| p.execution.p90))
+        });
+        series.push(Series {
+            color: Some(palette::SERIES[2]),
+            thin: true,
+            ..Series::new("queue p50", pick(e, |p| p.prepare.p50))
+        });
+        series.push(Series {
+            color: Some(palette::SERIES[3]),
+            thin: true,
+            ..Series::new("queue p90", pick(e, |p| p.prepare.p90))
+        });
+    } else {
+        for e in endpoints.iter().take(8) {
+            series.push(Series::new(
+                format!("{e} execution p90"),
+                pick(e, |p| p.execution.p90),
+            ));
+        }
+    }
+    TimeChart {
+        series,
+        unit: Unit::Seconds,
+        kind: Kind::Lines,
+    }
+}
+
+/// Charts and the summary table of a report.
+#[component]
+fn Report(
+    /// The report.
+    report: AnalyticsReport,
+) -> impl IntoView {
+    let rows = report
+        .summary
+        .iter()
+        .map(|s| {
+            let bad = s.error_rate > 0.02;
+            view! {
+                <tr>
+                    <td>{s.endpoint.clone()}</td>
+                    <td class="num">{format::count(s.requests)}</td>
+                    <td class="num">{format::count(s.success)}</td>
+                    <td class="num">{format::count(s.user_errors)}</td>
+                    <td class="num">{format::count(s.server_errors)}</td>
+                    <td class={if bad { "num bad" } else { "num" }}>{format::percent(s.error_rate)}</td>
+                    <td class="num">{format::opt_seconds(s.prepare.p50)}</td>
+                    <td class="num">{format::opt_seconds(s.prepare.p90)}</td>
+                    <td class="num">{format::opt_seconds(s.execution.p50)}</td>
+                    <td class="num">{format::opt_seconds(s.execution.p90)}</td>
+                    <td class="num">{format::count(s.cold_starts)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let (c, l) = (counts(&report), latency(&report));
+    view! {
+        <section class="panel">
+            <h2>{format!("Requests per {}", report.timeframe.as_str())}</h2>
+            <Chart id="analytics-requests" label="Requests by outcome over time" data=Signal::stored(c) draw=charts::time::draw height=260 />
+        </section>
+        <section class="panel">
+            <h2>"Latency: queue vs execution"</h2>
+            <Chart id="analytics-latency" label="Queue and execution latency percentiles" data=Signal::stored(l) draw=charts::time::draw height=260 />
+        </section>
+        <section class="panel">
+            <h2>"Summary"</h2>
+            <div class="table-wrap">
+                <table id="analytics-summary">
+                    <thead>
+                        <tr>
+                            <th>"Endpoint"</th><th>"Requests"</th><th>"2xx"</th><th>"4xx"</th><th>"5xx"</th><th>"Error rate"</th>
+                            <th>"Queue p50"</th><th>"Queue p90"</th><th>"Exec p50"</th><th>"Exec p90"</th><th>"Cold starts"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,167 @@
+//! `/requests`: filterable, sortable, paginated requests with their cost; a row opens its page.
+
+use crate::api;
+use crate::components::{Empty, EndpointPicker, ErrorPanel, Freshness, Loading, TimePicker};
+use crate::format;
+use crate::routes::request_path;
+use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use shared::requests::{Cost, RequestRow, StatusClass};
+
+/// The requests page.
+#[component]
+pub fn RequestsPage() -> impl IntoView {
+    let config = use_config();
+    let view = use_view();
+    let tick = use_refresh_tick(view);
+    let apps = LocalResource::new(move || {
+        let param = view.get("ws");
+        async move { api::get_apps(&state::workspace(config, param).await?).await }
+    });
+    let query = move || {
+        let mut q = vec![("from", view.from("now-24h")), ("to", view.to())];
+        for key in ["endpoints", "status", "sort", "cursor"] {
+            if let Some(v) = view.get(key) {
+                q.push((key, v));
+            }
+        }
+        q
+    };
+    let page = LocalResource::new(move || {
+        let param = view.get("ws");
+        let q = query();
+        tick.track();
+        async move {
+            if !q.iter().any(|(k, _)| *k == "endpoints") {
+                return Ok(None);
+            }
+            api::get_requests(&state::workspace(config, param).await?, &q)
+                .await
+                .map(Some)
+        }
+    });
+    let set = use_set_query();
+    let ws = state::use_workspace(config, view);
+    let csv = move || {
+        let q: Vec<(&str, String)> = query()
+            .into_iter()
+            .filter(|(k, _)| *k != "cursor")
+            .collect();
+        ws.get()
+            .map(|ws| api::url(shared::routes::ws::REQUESTS_CSV, &ws, &q))
+            .unwrap_or_default()
+    };
+    let select = |key: &'static str, options: &'static [(&'static str, &'static str)]| {
+        let set = set.clone();
+        view! {
+            <select id=format!("requests-{key}") on:change=move |ev| {
+                let v = event_target_value(&ev);
+                set(&[(key, (!v.is_empty()).then_some(v)), ("cursor", None)]);
+            }>
+                {options
+                    .iter()
+                    .map(|(value, label)| view! { <option value=*value selected=move || view.get(key).unwrap_or_default() == *value>{*label}</option> })
+                    .collect_view()}
+            </select>
+        }
+    };
+    let next_set = set.clone();
+    view! {
+        <div class="page-head">
+            <h1>"Requests"</h1>
+            <TimePicker default_from="now-24h" />
+        </div>
+        <div class="toolbar">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match apps.await {
+                        Ok(a) => view! { <EndpointPicker apps=a.data /> }.into_any(),
+                        Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <label>"Status " {select("status", &[("", "any"), ("success", "2xx"), ("user_error", "4xx"), ("error", "5xx")])}</label>
+            <label>"Sort " {select("sort", &[("", "newest"), ("duration", "longest")])}</label>
+            <a class="button" href=csv download>"CSV"</a>
+        </div>
+        <Suspense fallback=|| view! { <Loading /> }>
+            {move || {
+                let next_set = next_set.clone();
+                Suspend::new(async move {
+                    match page.await {
+                        Ok(None) => view! { <Empty message="Pick one or more endpoints above to list their requests." /> }.into_any(),
+                        Ok(Some(p)) if p.data.items.is_empty() => view! { <Empty message="No requests for the selected endpoints in this range." /> }.into_any(),
+                        Ok(Some(p)) => {
+                            let next = p.data.next_cursor.clone();
+                            let (as_of, stale) = (p.as_of, p.stale);
+                            view! {
+                                <p class="meta"><Freshness as_of=as_of stale=stale /></p>
+                                <RequestsTable rows=p.data.items />
+                                <div class="pager">
+                                    <button disabled=move || view.get("cursor").is_none() on:click={
+                                        let set = next_set.clone();
+                                        move |_| set(&[("cursor", None)])
+                                    }>"First page"</button>
+                                    <button disabled=next.is_none() on:click=move |_| next_set(&[("cursor", next.clone())])>"Next page"</button>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// A cost cell.
+pub fn cost_text(c: &Cost) -> String {
+    match c {
+        Cost::Known { amount, .. } => format::money(*amount, "USD"),
+        Cost::Pending => "pending".into(),
+        Cost::Unknown => "–".into(),
+    }
+}
+
+/// The table of request rows.
+#[component]
+pub fn RequestsTable(
+    /// Rows to show.
+    rows: Vec<RequestRow>,
+) -> impl IntoView {
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let class = match r.status {
+                StatusClass::Success => "ok",
+                StatusClass::UserError => "warn",
+                StatusClass::Error => "bad",
+                StatusClass::Running => "muted",
+            };
+            view! {
+                <tr>
+                    <td><A href=request_path(&r.id)>{r.id[..8].to_owned()}</A></td>
+                    <td>{r.endpoint.clone()}</td>
+                    <td class=format!("status {class}")>{r.status_code.map_or_else(|| "running".to_owned(), |s| s.to_string())}</td>
+                    <td class="num">{format::opt_seconds(r.duration_seconds)}</td>
+                    <td class="num">{format::seconds(r.queue_seconds)}</td>
+                    <td>{r.ended_at.map(format::datetime).unwrap_or_default()}</td>
+                    <td class="num">{r.billable_units.map(|u| format!("{u:.2}")).unwrap_or_default()}</td>
+                    <td class="num">{cost_text(&r.cost)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table id="requests-table">
+                <thead>
+                    <tr><th>"Request"</th><th>"Endpoint"</th><th>"Status"</th><th>"Duration"</th><th>"Queue"</th><th>"Ended (UTC)"</th><th>"Billable units"</th><th>"Cost"</th></tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}

@@ -1,0 +1,151 @@
+//! `/usage`: spend over time stacked by app, and the bill by app × machine type × surge with
+//! totals (ADMIN key; the page explains how to add it when it is missing).
+
+use crate::api;
+use crate::charts::time::{Kind, Series, TimeChart, Unit};
+use crate::charts::{self, Chart};
+use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimePicker};
+use crate::format;
+use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
+use leptos::prelude::*;
+use shared::usage::UsageReport;
+use std::collections::BTreeMap;
+
+/// The usage and cost page.
+#[component]
+pub fn UsagePage() -> impl IntoView {
+    let config = use_config();
+    let view = use_view();
+    let tick = use_refresh_tick(view);
+    let report = LocalResource::new(move || {
+        let param = view.get("ws");
+        let mut q = vec![("from", view.from("now-7d")), ("to", view.to())];
+        if let Some(s) = view.get("search") {
+            q.push(("search", s));
+        }
+        tick.track();
+        async move { api::get_usage(&state::workspace(config, param).await?, &q).await }
+    });
+    let set = use_set_query();
+    let ws = state::use_workspace(config, view);
+    let csv = move || {
+        let q = [
+            ("from", view.from("now-7d")),
+            ("to", view.to()),
+            ("search", view.get("search").unwrap_or_default()),
+        ];
+        ws.get()
+            .map(|ws| api::url(shared::routes::ws::USAGE_CSV, &ws, &q))
+            .unwrap_or_default()
+    };
+    view! {
+        <div class="page-head">
+            <h1>"Usage & cost"</h1>
+            <TimePicker default_from="now-7d" />
+        </div>
+        <div class="toolbar">
+            <label>
+                "App contains "
+                <input
+                    id="usage-search"
+                    type="search"
+                    placeholder="e.g. flux"
+                    prop:value=move || view.get("search").unwrap_or_default()
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        set(&[("search", (!v.is_empty()).then_some(v))]);
+                    }
+                />
+            </label>
+            <a class="button" href=csv download>"CSV"</a>
+        </div>
+        <Suspense fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                match report.await {
+                    Ok(r) if r.data.lines.is_empty() => view! { <Empty message="No usage in this range." /> }.into_any(),
+                    Ok(r) => {
+                        let (as_of, stale) = (r.as_of, r.stale);
+                        view! { <p class="meta"><Freshness as_of=as_of stale=stale /></p> <Bill report=r.data /> }.into_any()
+                    }
+                    Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn spend_chart(r: &UsageReport) -> TimeChart {
+    let mut by_app: BTreeMap<&str, Vec<(i64, f64)>> = BTreeMap::new();
+    for p in &r.series {
+        by_app
+            .entry(&p.app)
+            .or_default()
+            .push((p.t.timestamp_millis(), p.cost));
+    }
+    let series = by_app
+        .into_iter()
+        .map(|(app, pts)| Series::new(app, pts))
+        .collect();
+    TimeChart {
+        series: charts::time::top_n(series, 8),
+        unit: Unit::Money(r.currency.clone()),
+        kind: Kind::StackedBars,
+    }
+}
+
+/// The chart and the bill.
+#[component]
+fn Bill(
+    /// The report.
+    report: UsageReport,
+) -> impl IntoView {
+    let currency = report.currency.clone();
+    let rows = report
+        .lines
+        .iter()
+        .map(|l| {
+            view! {
+                <tr>
+                    <td>{l.app.clone()}</td>
+                    <td>{l.machine_type.clone()}</td>
+                    <td>{if l.is_surge { "surge" } else { "" }}</td>
+                    <td class="num">{format::count(l.seconds.round() as u64)}</td>
+                    <td class="num">{format!("{:.5}", l.unit_price)}</td>
+                    <td class="num">{l.discount_percent.map(|d| format!("{d:.0}%")).unwrap_or_default()}</td>
+                    <td class="num">{format::money(l.cost, &l.currency)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let chart = spend_chart(&report);
+    view! {
+        <div class="stats">
+            <div class="stat"><span class="label">"Total spend"</span><span id="usage-total" class="value">{format::money(report.total_cost, &currency)}</span></div>
+            <div class="stat"><span class="label">"Machine time"</span><span class="value">{format::count((report.total_seconds / 3600.0).round() as u64)} " h"</span></div>
+            <div class="stat"><span class="label">"Buckets"</span><span class="value">{report.timeframe.as_str()}</span></div>
+        </div>
+        <section class="panel">
+            <h2>"Spend over time by app"</h2>
+            <Chart id="usage-spend" label="Spend over time stacked by app" data=Signal::stored(chart) draw=charts::time::draw height=280 />
+        </section>
+        <section class="panel">
+            <h2>"By app, machine type and surge"</h2>
+            <div class="table-wrap">
+                <table id="usage-lines">
+                    <thead>
+                        <tr><th>"App"</th><th>"Machine"</th><th>"Pricing"</th><th>"Machine-seconds"</th><th>"Unit price"</th><th>"Discount"</th><th>"Cost"</th></tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                    <tfoot>
+                        <tr>
+                            <th colspan="3">"Total (surge and non-surge)"</th>
+                            <th class="num">{format::count(report.total_seconds.round() as u64)}</th>
+                            <th></th><th></th>
+                            <th class="num">{format::money(report.total_cost, &currency)}</th>
+                        </tr>
+                    </tfoot>
+                </table>
+            </div>
+        </section>
+    }
+}
