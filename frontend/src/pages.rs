@@ -15,5 +15,5 @@ pub use logs::LogsPage;
 pub use not_found::NotFoundPage;
 pub use overview::OverviewPage;
 pub use request_detail::RequestDetailPage;
-pub use requests::RequestsPage;
+pub use requests::{short_id, RequestsPage};
 pub use usage::UsagePage;

@@ -104,9 +104,14 @@ pub fn app_state(world: &World, i: usize, t: i64, flushed_at: Option<i64>) -> Ap
         })
         .max()
         .unwrap_or(0);
+    // A runner that served anything within keep-alive is still warm.
+    let served_recently = recent
+        .iter()
+        .any(|r| r.runner_id.is_some() && r.ended_at <= t && t - r.ended_at < window);
     s.idle = app
         .min_concurrency
         .max(peak)
+        .max(u32::from(served_recently))
         .min(app.max_concurrency)
         .saturating_sub(s.running);
     s

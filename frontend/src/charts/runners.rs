@@ -28,7 +28,10 @@ pub fn draw<DB: DrawingBackend>(
         .unwrap_or(0)
         .max(4);
     let names: Vec<String> = apps.iter().map(|a| a.application.clone()).collect();
-    let mut chart = ChartBuilder::on(area)
+    // The legend gets its own column so it never hides a bar.
+    let (w, _) = area.dim_in_pixel();
+    let (plot, legend) = area.split_horizontally(w - style.px(110.0).min(w / 4));
+    let mut chart = ChartBuilder::on(&plot)
         .margin(style.px(12.0))
         .x_label_area_size(style.px(40.0))
         .y_label_area_size(style.px(150.0))
@@ -78,18 +81,20 @@ pub fn draw<DB: DrawingBackend>(
                 })
             })
             .collect();
-        chart
-            .draw_series(bars)?
-            .label(state.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+        chart.draw_series(bars)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font(font)
-        .background_style(style.panel().mix(0.85))
-        .border_style(style.grid())
-        .draw()?;
+    let row = style.px(18.0) as i32;
+    let sw = style.px(10.0) as i32;
+    let x = style.px(10.0) as i32;
+    for (i, (state, color)) in series.iter().enumerate() {
+        let y = style.px(16.0) as i32 + i as i32 * row;
+        legend.draw(&Rectangle::new([(x, y), (x + sw, y + sw)], color.filled()))?;
+        legend.draw(&Text::new(
+            state.as_str(),
+            (x + sw + style.px(6.0) as i32, y - style.px(1.0) as i32),
+            font.clone(),
+        ))?;
+    }
     area.present()
 }
 

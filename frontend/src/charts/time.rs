@@ -2,6 +2,7 @@
 //! axis, UTC time labels that fit the span, a legend, and a clear "no data" state.
 
 use super::palette::Style;
+use chrono::{DateTime, Utc};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -96,8 +97,11 @@ pub fn top_n(mut series: Vec<Series>, n: usize) -> Vec<Series> {
     series
 }
 
-fn time_label(ms: i64, span_ms: i64) -> String {
-    let t = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+fn at(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn time_label(t: &DateTime<Utc>, span_ms: i64) -> String {
     if span_ms <= 2 * 86_400_000 {
         t.format("%H:%M").to_string()
     } else {
@@ -175,7 +179,7 @@ pub fn draw<DB: DrawingBackend>(
         .margin(style.px(10.0))
         .x_label_area_size(style.px(28.0))
         .y_label_area_size(style.px(64.0))
-        .build_cartesian_2d(t0..x_end, 0.0..y_max)?;
+        .build_cartesian_2d(at(t0)..at(x_end), 0.0..y_max)?;
     let span = x_end - t0;
     c.configure_mesh()
         .light_line_style(style.grid().mix(0.5))
@@ -184,7 +188,7 @@ pub fn draw<DB: DrawingBackend>(
         .label_style(font.clone())
         .x_labels(8)
         .y_labels(6)
-        .x_label_formatter(&|ms| time_label(*ms, span))
+        .x_label_formatter(&|t| time_label(t, span))
         .y_label_formatter(&|v| chart.unit.label(*v))
         .draw()?;
     let color = |i: usize, s: &Series| s.color.unwrap_or_else(|| Style::series(i));
@@ -194,7 +198,7 @@ pub fn draw<DB: DrawingBackend>(
                 let col = color(i, s);
                 let width = style.px(if s.thin { 1.0 } else { 2.0 });
                 c.draw_series(LineSeries::new(
-                    s.points.iter().copied(),
+                    s.points.iter().map(|(t, v)| (at(*t), *v)),
                     col.stroke_width(width),
                 ))?;
             }
@@ -204,14 +208,14 @@ pub fn draw<DB: DrawingBackend>(
             let gap = (step / 8).max(1);
             for (i, s) in chart.series.iter().enumerate() {
                 let col = color(i, s);
-                let bars: Vec<Rectangle<(i64, f64)>> = s
+                let bars: Vec<Rectangle<(DateTime<Utc>, f64)>> = s
                     .points
                     .iter()
                     .filter(|p| p.1 > 0.0)
                     .map(|(t, v)| {
                         let b = base.entry(*t).or_default();
                         let rect = Rectangle::new(
-                            [(*t + gap, *b), (*t + step - gap, *b + v)],
+                            [(at(*t + gap), *b), (at(*t + step - gap), *b + v)],
                             col.filled(),
                         );
                         *b += v;

@@ -87,7 +87,7 @@ fn LogRow(
 ) -> impl IntoView {
     let top = index as f64 * ROW_HEIGHT;
     let request = line.request_id.clone().map(|id| {
-        let short = id.chars().take(8).collect::<String>();
+        let short = crate::pages::short_id(&id);
         view! { <a class="req" href=request_path(&id)>{short}</a> }
     });
     view! {

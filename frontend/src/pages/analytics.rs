@@ -201,7 +201,7 @@ fn Report(
             <Chart id="analytics-requests" label="Requests by outcome over time" data=Signal::stored(c) draw=charts::time::draw height=260 />
         </section>
         <section class="panel">
-            <h2>"Latency: queue vs execution"</h2>
+            <h2>{if report.summary.len() == 1 { "Latency: queue vs execution" } else { "Execution latency p90 per endpoint" }}</h2>
             <Chart id="analytics-latency" label="Queue and execution latency percentiles" data=Signal::stored(l) draw=charts::time::draw height=260 />
         </section>
         <section class="panel">

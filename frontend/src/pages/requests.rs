@@ -116,6 +116,18 @@ pub fn RequestsPage() -> impl IntoView {
     }
 }
 
+/// The distinguishing tail of a request id (request ids are UUIDv7: their head is a timestamp
+/// shared by neighbours).
+pub fn short_id(id: &str) -> String {
+    id.chars()
+        .rev()
+        .take(12)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
+}
+
 /// A cost cell.
 pub fn cost_text(c: &Cost) -> String {
     match c {
@@ -142,7 +154,7 @@ pub fn RequestsTable(
             };
             view! {
                 <tr>
-                    <td><A href=request_path(&r.id)>{r.id[..8].to_owned()}</A></td>
+                    <td><A href=request_path(&r.id)>{short_id(&r.id)}</A></td>
                     <td>{r.endpoint.clone()}</td>
                     <td class=format!("status {class}")>{r.status_code.map_or_else(|| "running".to_owned(), |s| s.to_string())}</td>
                     <td class="num">{format::opt_seconds(r.duration_seconds)}</td>
