@@ -79,3 +79,65 @@ async fn runners_panel_draws_bars_and_shows_the_time() {
     assert!(text.contains("8 runners"), "{text}");
     assert!(text.contains("as of"), "{text}");
 }
+
+fn line(i: usize) -> std::sync::Arc<shared::logs::LogLine> {
+    std::sync::Arc::new(shared::logs::LogLine {
+        ts: chrono::DateTime::from_timestamp(1_795_000_000 + i as i64, 0).unwrap(),
+        level: shared::logs::LogLevel::Info,
+        message: format!("line {i}"),
+        app: "chat-llm".into(),
+        revision: "rev_1".into(),
+        request_id: None,
+        labels: Default::default(),
+    })
+}
+
+#[wasm_bindgen_test]
+async fn log_view_keeps_100k_lines_out_of_the_dom() {
+    use frontend::components::LogView;
+    let host = host();
+    let lines = RwSignal::new(
+        (0..100_000)
+            .map(line)
+            .collect::<std::collections::VecDeque<_>>(),
+    );
+    let follow = RwSignal::new(true);
+    let _handle = leptos::mount::mount_to(
+        host.clone(),
+        move || view! { <LogView lines=lines follow=follow height=440 /> },
+    );
+    let mut rows = 0;
+    for _ in 0..50 {
+        gloo_timers::future::TimeoutFuture::new(20).await;
+        rows = host.query_selector_all(".log-line").unwrap().length();
+        if rows > 0 {
+            break;
+        }
+    }
+    assert!(
+        rows > 10 && rows < 100,
+        "{rows} rows in the DOM for 100 000 lines"
+    );
+    let text = host.text_content().unwrap();
+    assert!(
+        text.contains("line 99999"),
+        "following the bottom shows the newest line"
+    );
+    let spacer: web_sys::HtmlElement = host
+        .query_selector(".log-spacer")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    assert_eq!(
+        spacer.offset_height(),
+        100_000 * 22,
+        "the scroll height covers every line"
+    );
+}
+
+#[wasm_bindgen_test]
+fn query_strings_encode_and_skip_empty_values() {
+    let q = frontend::api::query_string(&[("from", "now-6h"), ("search", "a b&c"), ("empty", "")]);
+    assert_eq!(q, "?from=now-6h&search=a%20b%26c");
+    assert_eq!(frontend::api::query_string::<&str, &str>(&[]), "");
+}
