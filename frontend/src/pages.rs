@@ -17,3 +17,29 @@ pub use overview::OverviewPage;
 pub use request_detail::RequestDetailPage;
 pub use requests::{short_id, RequestsPage};
 pub use usage::UsagePage;
+
+use crate::api;
+use crate::components::{EndpointPicker, ErrorPanel};
+use crate::state::{self, use_config, use_view};
+use leptos::prelude::*;
+
+/// The endpoint picker fed with the workspace's apps (shared by analytics and requests).
+#[component]
+fn EndpointChooser() -> impl IntoView {
+    let config = use_config();
+    let view = use_view();
+    let apps = LocalResource::new(move || {
+        let param = view.get("ws");
+        async move { api::get_apps(&state::workspace(config, param).await?).await }
+    });
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match apps.await {
+                    Ok(a) => view! { <EndpointPicker apps=a.data /> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -34,13 +34,11 @@ impl AnalyticsParams {
     /// Parses the query string.
     pub fn parse(p: &Params) -> Result<Self, AppError> {
         let (from, to) = p.range(Utc::now(), Duration::hours(24))?;
-        let timeframes: Vec<(&str, Timeframe)> =
-            Timeframe::ALL.iter().map(|t| (t.as_str(), *t)).collect();
         Ok(Self {
             endpoints: p.required_list("endpoints", 50)?,
             from,
             to,
-            timeframe: p.choice("timeframe", &timeframes)?,
+            timeframe: p.timeframe()?,
             tz: p.tz()?,
         })
     }

@@ -131,6 +131,15 @@ impl Params {
         Ok((from, to))
     }
 
+    /// The `timeframe` override (`None`: fal's automatic choice).
+    pub fn timeframe(&self) -> Result<Option<shared::analytics::Timeframe>, AppError> {
+        let names: Vec<(&str, shared::analytics::Timeframe)> = shared::analytics::Timeframe::ALL
+            .iter()
+            .map(|t| (t.as_str(), *t))
+            .collect();
+        self.choice("timeframe", &names)
+    }
+
     /// An IANA time zone (default UTC).
     pub fn tz(&self) -> Result<Option<String>, AppError> {
         match self.get("tz") {

@@ -43,14 +43,12 @@ impl UsageParams {
     /// Parses the query string.
     pub fn parse(p: &Params) -> Result<Self, AppError> {
         let (from, to) = p.range(Utc::now(), Duration::days(7))?;
-        let timeframes: Vec<(&str, Timeframe)> =
-            Timeframe::ALL.iter().map(|t| (t.as_str(), *t)).collect();
         Ok(Self {
             from,
             to,
             apps: p.list("apps", 50)?,
             search: p.get("search").map(str::to_owned),
-            timeframe: p.choice("timeframe", &timeframes)?,
+            timeframe: p.timeframe()?,
             tz: p.tz()?,
         })
     }

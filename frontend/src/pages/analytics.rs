@@ -5,7 +5,7 @@ use crate::api;
 use crate::charts::palette;
 use crate::charts::time::{Kind, Series, TimeChart, Unit};
 use crate::charts::{self, Chart};
-use crate::components::{Empty, EndpointPicker, ErrorPanel, Freshness, Loading, TimePicker};
+use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimePicker};
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
@@ -18,10 +18,6 @@ pub fn AnalyticsPage() -> impl IntoView {
     let config = use_config();
     let view = use_view();
     let tick = use_refresh_tick(view);
-    let apps = LocalResource::new(move || {
-        let param = view.get("ws");
-        async move { api::get_apps(&state::workspace(config, param).await?).await }
-    });
     let report = LocalResource::new(move || {
         let param = view.get("ws");
         let endpoints = view.get("endpoints");
@@ -57,14 +53,7 @@ pub fn AnalyticsPage() -> impl IntoView {
             <TimePicker default_from="now-24h" />
         </div>
         <div class="toolbar">
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match apps.await {
-                        Ok(a) => view! { <EndpointPicker apps=a.data /> }.into_any(),
-                        Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <super::EndpointChooser />
             <label>
                 "Buckets "
                 <select on:change=move |ev| {

@@ -1,7 +1,7 @@
 //! `/requests`: filterable, sortable, paginated requests with their cost; a row opens its page.
 
 use crate::api;
-use crate::components::{Empty, EndpointPicker, ErrorPanel, Freshness, Loading, TimePicker};
+use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimePicker};
 use crate::format;
 use crate::routes::request_path;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
@@ -15,10 +15,6 @@ pub fn RequestsPage() -> impl IntoView {
     let config = use_config();
     let view = use_view();
     let tick = use_refresh_tick(view);
-    let apps = LocalResource::new(move || {
-        let param = view.get("ws");
-        async move { api::get_apps(&state::workspace(config, param).await?).await }
-    });
     let query = move || {
         let mut q = vec![("from", view.from("now-24h")), ("to", view.to())];
         for key in ["endpoints", "status", "sort", "cursor"] {
@@ -73,14 +69,7 @@ pub fn RequestsPage() -> impl IntoView {
             <TimePicker default_from="now-24h" />
         </div>
         <div class="toolbar">
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match apps.await {
-                        Ok(a) => view! { <EndpointPicker apps=a.data /> }.into_any(),
-                        Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <super::EndpointChooser />
             <label>"Status " {select("status", &[("", "any"), ("success", "2xx"), ("user_error", "4xx"), ("error", "5xx")])}</label>
             <label>"Sort " {select("sort", &[("", "newest"), ("duration", "longest")])}</label>
             <a class="button" href=csv download>"CSV"</a>
