@@ -4,6 +4,7 @@
 pub mod api;
 pub mod cache;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod live;
@@ -38,6 +39,14 @@ pub struct Server {
 
 /// Builds falscope from a validated config, starting the demo simulator when there is no key.
 pub async fn build(config: &Config) -> anyhow::Result<Server> {
+    build_with_clock(config, Arc::new(clock::SystemClock)).await
+}
+
+/// [`build`] with an injected clock (tests share the simulator's hand-moved clock).
+pub async fn build_with_clock(
+    config: &Config,
+    clock: Arc<dyn clock::Clock>,
+) -> anyhow::Result<Server> {
     let (accounts, demo) = match &config.upstream {
         Upstream::Fal(accounts) => (accounts.clone(), None),
         Upstream::Demo => {
@@ -80,6 +89,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Server> {
         max_upload: config.max_upload_bytes,
         store,
         retention: chrono::Duration::days(i64::from(config.retention_days)),
+        clock,
     };
     let state = state::AppState::new(workspaces, settings);
     for w in &state.workspaces {

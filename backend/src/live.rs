@@ -52,10 +52,11 @@ pub async fn poll(state: AppState, ws: Arc<Workspace>) {
             let id = ws.id.clone();
             let prune = round % PRUNE_EVERY == 0;
             let retention = state.retention;
+            let now = state.now();
             let result = tokio::task::spawn_blocking(move || {
                 store.insert(&id, &samples)?;
                 if prune {
-                    store.prune(chrono::Utc::now() - retention)?;
+                    store.prune(now - retention)?;
                 }
                 Ok::<_, crate::store::StoreError>(())
             })

@@ -7,7 +7,6 @@
 mod analytics;
 mod apps;
 mod billing;
-mod clock;
 mod control;
 mod errors;
 mod faults;
@@ -24,7 +23,7 @@ mod timeframe;
 mod usage;
 pub mod world;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use faults::{FaultRule, FaultSet};
 
 use crate::cli::SimulateArgs;

@@ -32,6 +32,8 @@ pub struct Inner {
     pub shutdown: CancellationToken,
     /// Open SSE connections.
     pub sse_clients: AtomicI64,
+    /// The clock relative times are resolved against.
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 /// Counts an open SSE connection for as long as it lives.
@@ -61,6 +63,8 @@ pub struct Settings {
     pub store: Option<Arc<dyn SampleStore>>,
     /// Sample retention.
     pub retention: chrono::Duration,
+    /// The clock relative times are resolved against.
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 /// Default cache budget: 64 MiB of serialized values.
@@ -83,7 +87,13 @@ impl AppState {
             retention: settings.retention,
             shutdown: CancellationToken::new(),
             sse_clients: AtomicI64::new(0),
+            clock: settings.clock,
         }))
+    }
+
+    /// Now, by the injected clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// The workspace `id`, or a 404 naming it.

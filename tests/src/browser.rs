@@ -5,8 +5,10 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use std::time::Duration;
 use tokio::process::{Child, Command};
 
-/// How long to wait for anything the page should show.
-const WAIT: Duration = Duration::from_secs(20);
+/// How long to wait for anything the page should show. Generous on purpose: polls return as
+/// soon as the condition holds, and the live tail waits for simulated traffic, which is thin
+/// at night (about one log line every 10 s at the quietest).
+const WAIT: Duration = Duration::from_secs(60);
 
 /// A chromedriver process and a browser session on it.
 pub struct Browser {

@@ -48,7 +48,8 @@ impl TestApp {
             api_key: sim::API_KEY.to_owned().into(),
             admin_key: admin.then(|| sim::ADMIN_KEY.to_owned().into()),
         }]);
-        Self::spawn(config).await
+        // falscope reads time from the simulator's clock, so `now-6h` means the same to both.
+        Self::spawn_with_clock(config, sim.clock.clone()).await
     }
 
     /// falscope serving one workspace per `(id, simulator)`, each with both keys.
@@ -67,14 +68,31 @@ impl TestApp {
                 })
                 .collect(),
         );
-        Self::spawn(config).await
+        let clock = sims.first().map_or_else(
+            || {
+                std::sync::Arc::new(backend::clock::SystemClock)
+                    as std::sync::Arc<dyn backend::clock::Clock>
+            },
+            |(_, s)| s.clock.clone() as std::sync::Arc<dyn backend::clock::Clock>,
+        );
+        Self::spawn_with_clock(config, clock).await
     }
 
     /// falscope with an explicit config.
-    pub async fn spawn(mut config: Config) -> Self {
+    pub async fn spawn(config: Config) -> Self {
+        Self::spawn_with_clock(config, std::sync::Arc::new(backend::clock::SystemClock)).await
+    }
+
+    /// falscope with an explicit config and clock.
+    pub async fn spawn_with_clock(
+        mut config: Config,
+        clock: std::sync::Arc<dyn backend::clock::Clock>,
+    ) -> Self {
         let data_dir = tempfile::tempdir().expect("temp data dir");
         config.data_dir = data_dir.path().to_owned();
-        let built = backend::build(&config).await.expect("falscope builds");
+        let built = backend::build_with_clock(&config, clock)
+            .await
+            .expect("falscope builds");
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .expect("bind 127.0.0.1:0");

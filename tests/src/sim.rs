@@ -33,12 +33,6 @@ impl SimHarness {
         Self::start_at(T0).await
     }
 
-    /// Starts a simulator whose clock reads the wall clock's time now (for tests through
-    /// falscope, which resolves `now-6h` with the real clock). It still only moves by hand.
-    pub async fn start_now() -> Self {
-        Self::start_at(chrono::Utc::now().timestamp_millis()).await
-    }
-
     async fn start_at(ms: i64) -> Self {
         let clock = Arc::new(ManualClock::new(ms));
         let server = SimServer::start(SimConfig {

@@ -4,6 +4,7 @@
 //!   (demo mode without `FAL_KEY`) on http://127.0.0.1:8080.
 //! - `test`: install what is missing, then fmt, clippy (native + wasm32), the trunk build,
 //!   every host test (unit, integration, browser e2e) and the wasm tests in headless Chromium.
+//! - `size`: release-build the frontend and print the gzip size of what a browser downloads.
 //! - `bootstrap [--browser]`: only install the toolchain.
 
 #![allow(
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         "demo" => demo(rest),
         "test" => test(),
         "bootstrap" => bootstrap::install(rest.iter().any(|a| a == "--browser")),
+        "size" => size(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <demo [-- falscope args] | test | bootstrap [--browser]>"
@@ -107,6 +109,48 @@ fn test() -> Result<(), String> {
         "--locked",
     ]))?;
     println!("\nxtask: every check and test passed");
+    Ok(())
+}
+
+/// Builds the frontend and prints raw and gzip -9 sizes of the wasm, JS and CSS (the
+/// transfer budget is 350 KB gzip).
+fn size() -> Result<(), String> {
+    bootstrap::install(false)?;
+    build_frontend()?;
+    let dist = cmd::root().join("frontend/dist");
+    let mut total = 0u64;
+    let mut entries: Vec<_> = std::fs::read_dir(&dist)
+        .map_err(|e| format!("{}: {e}", dist.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let counted = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("wasm" | "js" | "css")
+        );
+        if !counted {
+            continue;
+        }
+        let raw = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let gz = cmd::output(
+            Cmd::new("sh").args(["-c", &format!("gzip -9c '{}' | wc -c", path.display())]),
+        )
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .ok_or("gzip is needed to measure")?;
+        total += gz;
+        println!(
+            "{:>10} B raw {:>10} B gzip  {}",
+            raw,
+            gz,
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
+    }
+    println!(
+        "{:>10}   total {:>10} B gzip  (budget 358400 B = 350 KiB)",
+        "", total
+    );
     Ok(())
 }
 

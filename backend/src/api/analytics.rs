@@ -32,8 +32,8 @@ pub struct AnalyticsParams {
 
 impl AnalyticsParams {
     /// Parses the query string.
-    pub fn parse(p: &Params) -> Result<Self, AppError> {
-        let (from, to) = p.range(Utc::now(), Duration::hours(24))?;
+    pub fn parse(p: &Params, now: chrono::DateTime<Utc>) -> Result<Self, AppError> {
+        let (from, to) = p.range(now, Duration::hours(24))?;
         Ok(Self {
             endpoints: p.required_list("endpoints", 50)?,
             from,
@@ -53,7 +53,7 @@ pub async fn get_analytics(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), ALLOWED)?;
-    let params = AnalyticsParams::parse(&p)?;
+    let params = AnalyticsParams::parse(&p, state.now())?;
     let w = state.workspace(&ws)?;
     let fal: Arc<dyn FalApi> = w.fal.clone();
     let cached = state

@@ -67,7 +67,7 @@ pub async fn analytics_csv(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), super::analytics::ALLOWED)?;
-    let params = super::analytics::AnalyticsParams::parse(&p)?;
+    let params = super::analytics::AnalyticsParams::parse(&p, state.now())?;
     let w = state.workspace(&ws)?;
     let fal: Arc<dyn FalApi> = w.fal.clone();
     let report = state
@@ -119,7 +119,7 @@ pub async fn usage_csv(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), super::usage::ALLOWED)?;
-    let params = super::usage::UsageParams::parse(&p)?;
+    let params = super::usage::UsageParams::parse(&p, state.now())?;
     let w = state.workspace(&ws)?;
     if !w.fal.has_admin_key() {
         return Err(UpstreamError::AdminKeyMissing.into());
@@ -201,7 +201,7 @@ pub async fn requests_csv(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), super::requests::ALLOWED)?;
-    let mut q = super::requests::query(&p)?;
+    let mut q = super::requests::query(&p, state.now())?;
     q.limit = Some(100);
     let w = state.workspace(&ws)?;
     let prices = super::requests::unit_prices(&state, &ws).await;
@@ -263,7 +263,7 @@ pub async fn logs_csv(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), super::logs::ALLOWED)?;
-    let (mut q, labels) = super::logs::filters(&p, chrono::Utc::now())?;
+    let (mut q, labels) = super::logs::filters(&p, state.now())?;
     q.limit = Some(1000);
     let w = state.workspace(&ws)?;
     let fal: Arc<dyn FalApi> = w.fal.clone();

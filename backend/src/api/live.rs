@@ -10,7 +10,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use futures::StreamExt;
 use shared::live::LiveHistory;
 use shared::LiveSnapshot;
@@ -25,12 +25,13 @@ const HISTORY_POINTS: i64 = 600;
 pub async fn snapshot(state: &AppState, ws: &str) -> Result<Cached<LiveSnapshot>, AppError> {
     let w = state.workspace(ws)?;
     let fal = w.fal.clone();
+    let clock = state.clock.clone();
     Ok(state
         .cache
         .get_or_fetch(
             key(&w.id, "metrics", &[], None),
             |_| METRICS_TTL,
-            move || async move { Ok(fal.metrics().await?.to_live(Utc::now())) },
+            move || async move { Ok(fal.metrics().await?.to_live(clock.now())) },
         )
         .await?)
 }
@@ -74,7 +75,7 @@ pub async fn live_history(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<LiveHistory>, AppError> {
     let p = Params::parse(raw.as_deref(), &["from", "to"])?;
-    let (from, to) = p.range(Utc::now(), Duration::hours(6))?;
+    let (from, to) = p.range(state.now(), Duration::hours(6))?;
     let w = state.workspace(&ws)?;
     let Some(store) = state.store.clone() else {
         return Ok(Json(LiveHistory {

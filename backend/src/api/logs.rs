@@ -77,7 +77,7 @@ pub async fn list_logs(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), ALLOWED)?;
-    let (mut q, labels) = filters(&p, Utc::now())?;
+    let (mut q, labels) = filters(&p, state.now())?;
     q.limit = Some(p.int("limit", 200, 1, 1000)?);
     q.cursor = p.get("cursor").map(str::to_owned);
     let w = state.workspace(&ws)?;
@@ -118,7 +118,7 @@ pub async fn stream_logs(
         raw.as_deref(),
         &["apps", "level", "search", "request_id", "label"],
     )?;
-    let (mut q, labels) = filters(&p, Utc::now())?;
+    let (mut q, labels) = filters(&p, state.now())?;
     // Live only: no replay window and no end.
     q.start = None;
     q.end = None;

@@ -256,6 +256,7 @@ async fn fal_cost(state: &AppState, w: &mut Writer) {
     );
     for ws in state.workspaces.iter().filter(|w| w.fal.has_admin_key()) {
         let fal: std::sync::Arc<dyn FalApi> = ws.fal.clone();
+        let clock = state.clock.clone();
         let key = crate::cache::key(&ws.id, "usage_24h", &[], None);
         let cached = state
             .cache
@@ -263,7 +264,7 @@ async fn fal_cost(state: &AppState, w: &mut Writer) {
                 key,
                 |_| std::time::Duration::from_secs(300),
                 move || async move {
-                    let now = chrono::Utc::now();
+                    let now = clock.now();
                     let q = UsageQuery {
                         summary: true,
                         window: Window {

@@ -49,13 +49,14 @@ pub async fn unit_prices(state: &AppState, ws: &str) -> Option<Arc<HashMap<Strin
         return None;
     }
     let fal: Arc<dyn FalApi> = w.fal.clone();
+    let clock = state.clock.clone();
     let cached = state
         .cache
         .get_or_fetch(
             key(&w.id, "unit_prices", &[], None),
             |_| PRICES_TTL,
             move || async move {
-                let now = Utc::now();
+                let now = clock.now();
                 let q = UsageQuery {
                     summary: true,
                     window: Window {
@@ -91,7 +92,7 @@ pub async fn list_requests(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), ALLOWED)?;
-    let q = query(&p)?;
+    let q = query(&p, state.now())?;
     let w = state.workspace(&ws)?;
     let prices = unit_prices(&state, &ws).await;
     let fal: Arc<dyn FalApi> = w.fal.clone();
@@ -132,8 +133,8 @@ pub fn rows(
 }
 
 /// The fal query of a requests view.
-pub fn query(p: &Params) -> Result<RequestsQuery, AppError> {
-    let (from, to) = p.range(Utc::now(), Duration::hours(24))?;
+pub fn query(p: &Params, now: chrono::DateTime<Utc>) -> Result<RequestsQuery, AppError> {
+    let (from, to) = p.range(now, Duration::hours(24))?;
     Ok(RequestsQuery {
         endpoint_ids: p.required_list("endpoints", 50)?,
         limit: Some(p.int("limit", 50, 1, 100)?),

@@ -41,8 +41,8 @@ pub struct UsageParams {
 
 impl UsageParams {
     /// Parses the query string.
-    pub fn parse(p: &Params) -> Result<Self, AppError> {
-        let (from, to) = p.range(Utc::now(), Duration::days(7))?;
+    pub fn parse(p: &Params, now: DateTime<Utc>) -> Result<Self, AppError> {
+        let (from, to) = p.range(now, Duration::days(7))?;
         Ok(Self {
             from,
             to,
@@ -61,7 +61,7 @@ pub async fn get_usage(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), ALLOWED)?;
-    let params = UsageParams::parse(&p)?;
+    let params = UsageParams::parse(&p, state.now())?;
     let w = state.workspace(&ws)?;
     if !w.fal.has_admin_key() {
         return Err(UpstreamError::AdminKeyMissing.into());

@@ -25,7 +25,7 @@ async fn x_cache(app: &TestApp, path: &str) -> (u16, String, serde_json::Value) 
 
 #[tokio::test]
 async fn miss_then_hit_and_one_upstream_call_for_200_concurrent_viewers() {
-    let sim = SimHarness::start_now().await;
+    let sim = SimHarness::start().await;
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     let path = analytics();
     let calls = (0..200).map(|_| {
@@ -55,7 +55,7 @@ async fn miss_then_hit_and_one_upstream_call_for_200_concurrent_viewers() {
 
 #[tokio::test]
 async fn stale_copy_with_its_time_when_fal_fails_then_revalidated() {
-    let sim = SimHarness::start_now().await;
+    let sim = SimHarness::start().await;
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     let path = analytics();
     let (_, first, fresh) = x_cache(&app, &path).await;
@@ -87,7 +87,7 @@ async fn stale_copy_with_its_time_when_fal_fails_then_revalidated() {
 
 #[tokio::test]
 async fn without_a_copy_an_outage_is_a_clear_503_and_the_breaker_stops_calling_fal() {
-    let sim = SimHarness::start_now().await;
+    let sim = SimHarness::start().await;
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     sim.faults(json!([{ "operation": "metrics", "status": 502 }]))
         .await;
@@ -112,7 +112,7 @@ async fn without_a_copy_an_outage_is_a_clear_503_and_the_breaker_stops_calling_f
 
 #[tokio::test]
 async fn a_429_with_retry_after_is_waited_out_and_retried() {
-    let sim = SimHarness::start_now().await;
+    let sim = SimHarness::start().await;
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     sim.faults(json!([{ "operation": "apps", "status": 429, "retry_after_s": 1, "times": 1 }]))
         .await;

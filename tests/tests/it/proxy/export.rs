@@ -29,7 +29,7 @@ async fn csv_rows(app: &TestApp, path: &str) -> (Vec<String>, Vec<csv::StringRec
 
 #[tokio::test]
 async fn every_export_parses_back_and_matches_the_json() {
-    let sim = SimHarness::start_now().await;
+    let sim = SimHarness::start().await;
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
 
     let q = "?endpoints=acme/chat-llm&from=now-3h";

@@ -9,7 +9,7 @@ use shared::Fetched;
 
 #[tokio::test]
 async fn list_download_and_upload_round_trip() {
-    let sim = SimHarness::start_now().await;
+    let sim = SimHarness::start().await;
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     let root: Fetched<Vec<FileItem>> = app.get(&ws_path(ws::FILES)).await.json().await.unwrap();
     assert!(root.data.iter().all(|f| f.is_dir));
@@ -77,7 +77,7 @@ async fn list_download_and_upload_round_trip() {
 
 #[tokio::test]
 async fn uploads_over_the_cap_get_413_and_never_land() {
-    let sim = SimHarness::start_now().await;
+    let sim = SimHarness::start().await;
     let app = TestApp::spawn_with_sim(&sim, true, &["--max-upload-mb", "1"]).await;
     let big = vec![1u8; 2 * 1024 * 1024];
     let form = reqwest::multipart::Form::new().part(

@@ -5,7 +5,7 @@ use integration_tests::{ws_path, TestApp};
 use shared::routes::{self, ws};
 
 async fn metrics_after_traffic() -> (SimHarness, TestApp, String) {
-    let sim = SimHarness::start_now().await;
+    let sim = SimHarness::start().await;
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     // Some traffic: a miss, a hit, a live snapshot for the re-export.
     for _ in 0..2 {
@@ -66,7 +66,7 @@ async fn own_metrics_pass_promtool_cleanly() {
 
 #[tokio::test]
 async fn readyz_follows_fal_but_tolerates_an_outage_with_a_cached_copy() {
-    let sim = SimHarness::start_now().await;
+    let sim = SimHarness::start().await;
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     assert_eq!(app.get(routes::READYZ).await.status(), 200);
     sim.faults(serde_json::json!([{ "operation": "apps", "status": 503 }]))

@@ -14,7 +14,7 @@ async fn error(app: &TestApp, path: &str) -> (u16, ApiError) {
 
 #[tokio::test]
 async fn bad_parameters_are_400s_naming_the_parameter() {
-    let sim = SimHarness::start_now().await;
+    let sim = SimHarness::start().await;
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     let cases = [
         (ws::ANALYTICS, "", "endpoints"),
@@ -71,7 +71,7 @@ async fn bad_parameters_are_400s_naming_the_parameter() {
 
 #[tokio::test]
 async fn usage_without_an_admin_key_says_how_to_fix_it() {
-    let sim = SimHarness::start_now().await;
+    let sim = SimHarness::start().await;
     let app = TestApp::spawn_with_sim(&sim, false, &[]).await;
     let (status, err) = error(&app, &ws_path(ws::USAGE)).await;
     assert_eq!(status, 409);
@@ -97,7 +97,7 @@ async fn usage_without_an_admin_key_says_how_to_fix_it() {
 
 #[tokio::test]
 async fn usage_report_totals_sum_surge_and_non_surge() {
-    let sim = SimHarness::start_now().await;
+    let sim = SimHarness::start().await;
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     let report: Fetched<shared::usage::UsageReport> =
         app.get(&ws_path(ws::USAGE)).await.json().await.unwrap();
@@ -119,7 +119,7 @@ async fn usage_report_totals_sum_surge_and_non_surge() {
 
 #[tokio::test]
 async fn requests_carry_cost_and_a_row_opens_its_detail_with_logs() {
-    let sim = SimHarness::start_now().await;
+    let sim = SimHarness::start().await;
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     let page: Fetched<RequestsPage> = app
         .get(&format!(
@@ -182,7 +182,7 @@ async fn requests_carry_cost_and_a_row_opens_its_detail_with_logs() {
 
 #[tokio::test]
 async fn no_answer_ever_contains_a_fal_key() {
-    let sim = SimHarness::start_now().await;
+    let sim = SimHarness::start().await;
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     let paths = [
         "/api/config".to_owned(),
@@ -217,7 +217,7 @@ async fn no_answer_ever_contains_a_fal_key() {
 
 #[tokio::test]
 async fn workspaces_are_separate_accounts_with_separate_caches() {
-    let (a, b) = (SimHarness::start_now().await, SimHarness::start_now().await);
+    let (a, b) = (SimHarness::start().await, SimHarness::start().await);
     let app = TestApp::spawn_with_workspaces(&[("team-a", &a), ("team-b", &b)]).await;
     let config: shared::PublicConfig = app.get("/api/config").await.json().await.unwrap();
     let ids: Vec<&str> = config.workspaces.iter().map(|w| w.id.as_str()).collect();

@@ -1,4 +1,5 @@
-//! The simulator's notion of now: the wall clock in demo mode, a hand-moved clock in tests.
+//! Now, injectable: the wall clock in production and demo mode, a hand-moved clock in tests
+//! (the simulator and falscope share one, so relative ranges like `now-6h` agree).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -6,6 +7,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub trait Clock: Send + Sync {
     /// Now, Unix ms.
     fn now_ms(&self) -> i64;
+
+    /// Now, as a date-time.
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(self.now_ms()).unwrap_or_default()
+    }
 }
 
 /// The system clock.
