@@ -4,11 +4,13 @@
 mod endpoint_picker;
 pub mod log_view;
 mod runners;
+mod shortcuts;
 mod states;
 mod time_picker;
 
 pub use endpoint_picker::EndpointPicker;
 pub use log_view::LogView;
 pub use runners::RunnersPanel;
+pub use shortcuts::Shortcuts;
 pub use states::{Empty, ErrorPanel, Freshness, Loading};
 pub use time_picker::TimePicker;

@@ -30,6 +30,7 @@ pub fn App() -> impl IntoView {
 fn Shell() -> impl IntoView {
     let config = state::provide_config();
     let theme = theme::provide_theme();
+    let help = RwSignal::new(false);
     let view = state::use_view();
     let set = state::use_set_query();
     let demo = move || config.0.get().and_then(|c| c.ok()).is_some_and(|c| c.demo);
@@ -75,10 +76,12 @@ fn Shell() -> impl IntoView {
                     }}
                 </select>
             </Show>
+            <button class="icon" title="Keyboard shortcuts (?)" on:click=move |_| help.update(|h| *h = !*h)>"?"</button>
             <button id="theme-toggle" class="icon" title="Toggle dark/light theme" on:click=move |_| theme.toggle()>
                 {move || if theme.is_dark() { "☀ Light" } else { "☾ Dark" }}
             </button>
         </header>
+        <components::Shortcuts help=help />
         <Show when=demo>
             <div class="demo-banner" role="status">
                 "Demo mode: the data comes from falscope's built-in fal simulator. Set FAL_KEY to see your own apps."
