@@ -118,23 +118,26 @@ pub fn use_set_query() -> impl Fn(&[(&str, Option<String>)]) + Clone + 'static {
 /// resources to depend on.
 pub fn use_refresh_tick(view: ViewState) -> ReadSignal<u32> {
     let (tick, set_tick) = signal(0u32);
-    Effect::new(
-        move |prev: Option<Option<send_wrapper::SendWrapper<IntervalHandle>>>| {
-            if let Some(Some(handle)) = prev {
-                handle.clear();
-            }
-            let period = view.refresh();
-            (period > 0)
-                .then(|| {
-                    let handle = set_interval_with_handle(
-                        move || set_tick.update(|t| *t += 1),
-                        Duration::from_secs(u64::from(period)),
-                    );
-                    handle.ok().map(send_wrapper::SendWrapper::new)
-                })
-                .flatten()
-        },
-    );
+    // The running interval, cleared when the period changes and when the page goes away.
+    let current = StoredValue::new_local(None::<IntervalHandle>);
+    Effect::new(move |_| {
+        let period = view.refresh();
+        if let Some(handle) = current.try_update_value(Option::take).flatten() {
+            handle.clear();
+        }
+        if period > 0 {
+            let handle = set_interval_with_handle(
+                move || set_tick.update(|t| *t += 1),
+                Duration::from_secs(u64::from(period)),
+            );
+            current.set_value(handle.ok());
+        }
+    });
+    on_cleanup(move || {
+        if let Some(handle) = current.try_update_value(Option::take).flatten() {
+            handle.clear();
+        }
+    });
     tick
 }
 
