@@ -6,6 +6,7 @@ pub mod log_view;
 mod runners;
 mod shortcuts;
 mod states;
+mod time_chart;
 mod time_picker;
 
 pub use endpoint_picker::EndpointPicker;
@@ -13,4 +14,5 @@ pub use log_view::LogView;
 pub use runners::RunnersPanel;
 pub use shortcuts::Shortcuts;
 pub use states::{Empty, ErrorPanel, Freshness, Loading};
+pub use time_chart::TimeChartPanel;
 pub use time_picker::TimePicker;

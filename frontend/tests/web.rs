@@ -141,3 +141,69 @@ fn query_strings_encode_and_skip_empty_values() {
     assert_eq!(q, "?from=now-6h&search=a%20b%26c");
     assert_eq!(frontend::api::query_string::<&str, &str>(&[]), "");
 }
+
+fn pixels_of(canvas: &web_sys::HtmlCanvasElement, rgb: (u8, u8, u8)) -> usize {
+    let ctx: web_sys::CanvasRenderingContext2d =
+        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    let data = ctx
+        .get_image_data(0.0, 0.0, canvas.width().into(), canvas.height().into())
+        .unwrap()
+        .data();
+    data.chunks(4).filter(|p| (p[0], p[1], p[2]) == rgb).count()
+}
+
+async fn until(mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if f() {
+            return true;
+        }
+        gloo_timers::future::TimeoutFuture::new(20).await;
+    }
+    false
+}
+
+#[wasm_bindgen_test]
+async fn clicking_a_legend_entry_hides_its_series() {
+    use frontend::charts::time::{Kind, Series, TimeChart, Unit};
+    let host = host();
+    let points = |v: f64| {
+        (0..20)
+            .map(|i| (i * 60_000, v + (i % 3) as f64))
+            .collect::<Vec<_>>()
+    };
+    let chart = TimeChart::new(
+        vec![
+            Series::new("alpha", points(5.0)),
+            Series::new("beta", points(2.0)),
+        ],
+        Unit::Count,
+        Kind::StackedBars,
+    );
+    let _handle = leptos::mount::mount_to(host.clone(), move || {
+        view! { <frontend::components::TimeChartPanel id="legend-test" label="test" chart=chart.clone() /> }
+    });
+    let canvas = || {
+        host.query_selector("canvas#legend-test")
+            .unwrap()
+            .map(|c| c.unchecked_into::<web_sys::HtmlCanvasElement>())
+    };
+    let (alpha, beta) = ((79, 70, 229), (16, 163, 127));
+    assert!(
+        until(|| canvas().is_some_and(|c| pixels_of(&c, alpha) > 500)).await,
+        "alpha drawn"
+    );
+    let entry: web_sys::HtmlElement = host
+        .query_selector(".legend-entry")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    entry.click();
+    assert!(
+        until(|| canvas().is_some_and(|c| pixels_of(&c, alpha) == 0)).await,
+        "alpha hidden after a click"
+    );
+    assert!(
+        pixels_of(&canvas().unwrap(), beta) > 500,
+        "beta still drawn"
+    );
+}

@@ -74,6 +74,28 @@ pub struct TimeChart {
     pub unit: Unit,
     /// Drawing kind.
     pub kind: Kind,
+    /// Draw the legend on the canvas (off when the page shows an interactive one).
+    pub legend: bool,
+}
+
+impl TimeChart {
+    /// A chart with a canvas legend.
+    pub fn new(series: Vec<Series>, unit: Unit, kind: Kind) -> Self {
+        Self {
+            series,
+            unit,
+            kind,
+            legend: true,
+        }
+    }
+
+    /// Gives every series its position colour for good, so hiding one does not repaint the rest.
+    pub fn with_fixed_colors(mut self) -> Self {
+        for (i, s) in self.series.iter_mut().enumerate() {
+            s.color.get_or_insert(Style::series(i));
+        }
+        self
+    }
 }
 
 /// Keeps the `n` largest series (by total) and folds the rest into "other".
@@ -167,7 +189,7 @@ pub fn draw<DB: DrawingBackend>(
     };
     let y_max = if y_max > 0.0 { y_max * 1.12 } else { 1.0 };
     // The legend gets its own column so it never hides data.
-    let (plot, legend) = if chart.series.len() > 1 {
+    let (plot, legend) = if chart.legend && chart.series.len() > 1 {
         let (w, _) = area.dim_in_pixel();
         let legend_w = style.px(190.0).min(w / 3);
         let (p, l) = area.split_horizontally(w - legend_w);
@@ -260,14 +282,14 @@ mod tests {
     use super::*;
 
     fn chart(kind: Kind) -> TimeChart {
-        TimeChart {
-            series: vec![
+        TimeChart::new(
+            vec![
                 Series::new("a", vec![(0, 1.0), (60_000, 3.0)]),
                 Series::new("b", vec![(0, 2.0), (60_000, 0.0)]),
             ],
-            unit: Unit::Count,
+            Unit::Count,
             kind,
-        }
+        )
     }
 
     #[test]
@@ -290,11 +312,7 @@ mod tests {
                 plotters_svg::SVGBackend::with_string(&mut svg, (640, 240)).into_drawing_area();
             draw(
                 &area,
-                &TimeChart {
-                    series: vec![],
-                    unit: Unit::Count,
-                    kind: Kind::Lines,
-                },
+                &TimeChart::new(vec![], Unit::Count, Kind::Lines),
                 &Style::default(),
             )
             .unwrap();

@@ -4,8 +4,7 @@
 use crate::api;
 use crate::charts::palette;
 use crate::charts::time::{Kind, Series, TimeChart, Unit};
-use crate::charts::{self, Chart};
-use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimePicker};
+use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimeChartPanel, TimePicker};
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
@@ -97,15 +96,15 @@ fn counts(r: &AnalyticsReport) -> TimeChart {
         color: Some(color),
         ..Series::new(name, sums.iter().map(|(t, v)| (*t, f(v))).collect())
     };
-    TimeChart {
-        series: vec![
+    TimeChart::new(
+        vec![
             series("success (2xx)", palette::SUCCESS, |v| v.0),
             series("user errors (4xx)", palette::USER_ERROR, |v| v.1),
             series("server errors (5xx)", palette::SERVER_ERROR, |v| v.2),
         ],
-        unit: Unit::Count,
-        kind: Kind::StackedBars,
-    }
+        Unit::Count,
+        Kind::StackedBars,
+    )
 }
 
 fn latency(r: &AnalyticsReport) -> TimeChart {
@@ -148,11 +147,7 @@ fn latency(r: &AnalyticsReport) -> TimeChart {
             ));
         }
     }
-    TimeChart {
-        series,
-        unit: Unit::Seconds,
-        kind: Kind::Lines,
-    }
+    TimeChart::new(series, Unit::Seconds, Kind::Lines)
 }
 
 /// Charts and the summary table of a report.
@@ -187,11 +182,11 @@ fn Report(
     view! {
         <section class="panel">
             <h2>{format!("Requests per {}", report.timeframe.as_str())}</h2>
-            <Chart id="analytics-requests" label="Requests by outcome over time" data=Signal::stored(c) draw=charts::time::draw height=260 />
+            <TimeChartPanel id="analytics-requests" label="Requests by outcome over time" chart=c height=260 />
         </section>
         <section class="panel">
             <h2>{if report.summary.len() == 1 { "Latency: queue vs execution" } else { "Execution latency p90 per endpoint" }}</h2>
-            <Chart id="analytics-latency" label="Queue and execution latency percentiles" data=Signal::stored(l) draw=charts::time::draw height=260 />
+            <TimeChartPanel id="analytics-latency" label="Queue and execution latency percentiles" chart=l height=260 />
         </section>
         <section class="panel">
             <h2>"Summary"</h2>

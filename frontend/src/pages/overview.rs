@@ -3,9 +3,11 @@
 
 use crate::api;
 use crate::api::events::{use_events, Connection};
+use crate::charts;
 use crate::charts::time::{Kind, Series, TimeChart, Unit};
-use crate::charts::{self, Chart};
-use crate::components::{Empty, ErrorPanel, Freshness, Loading, RunnersPanel, TimePicker};
+use crate::components::{
+    Empty, ErrorPanel, Freshness, Loading, RunnersPanel, TimeChartPanel, TimePicker,
+};
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_view};
 use leptos::prelude::*;
@@ -176,20 +178,20 @@ fn HistoryCharts(
     /// Stored samples.
     history: LiveHistory,
 ) -> impl IntoView {
-    let running = TimeChart {
-        series: by_app(&history, |s| f64::from(s.running + s.pending)),
-        unit: Unit::Count,
-        kind: Kind::Lines,
-    };
-    let queue = TimeChart {
-        series: by_app(&history, |s| s.queue_size as f64),
-        unit: Unit::Count,
-        kind: Kind::Lines,
-    };
+    let running = TimeChart::new(
+        by_app(&history, |s| f64::from(s.running + s.pending)),
+        Unit::Count,
+        Kind::Lines,
+    );
+    let queue = TimeChart::new(
+        by_app(&history, |s| s.queue_size as f64),
+        Unit::Count,
+        Kind::Lines,
+    );
     view! {
         <h3>"Busy runners (running + starting)"</h3>
-        <Chart id="history-runners" label="Busy runners per app over time" data=Signal::stored(running) draw=charts::time::draw height=240 />
+        <TimeChartPanel id="history-runners" label="Busy runners per app over time" chart=running height=240 />
         <h3>"Queue size"</h3>
-        <Chart id="history-queue" label="Queue size per app over time" data=Signal::stored(queue) draw=charts::time::draw height=240 />
+        <TimeChartPanel id="history-queue" label="Queue size per app over time" chart=queue height=240 />
     }
 }

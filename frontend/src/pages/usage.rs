@@ -2,9 +2,9 @@
 //! totals (ADMIN key; the page explains how to add it when it is missing).
 
 use crate::api;
+use crate::charts;
 use crate::charts::time::{Kind, Series, TimeChart, Unit};
-use crate::charts::{self, Chart};
-use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimePicker};
+use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimeChartPanel, TimePicker};
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
@@ -86,11 +86,11 @@ fn spend_chart(r: &UsageReport) -> TimeChart {
         .into_iter()
         .map(|(app, pts)| Series::new(app, pts))
         .collect();
-    TimeChart {
-        series: charts::time::top_n(series, 8),
-        unit: Unit::Money(r.currency.clone()),
-        kind: Kind::StackedBars,
-    }
+    TimeChart::new(
+        charts::time::top_n(series, 8),
+        Unit::Money(r.currency.clone()),
+        Kind::StackedBars,
+    )
 }
 
 /// The chart and the bill.
@@ -126,7 +126,7 @@ fn Bill(
         </div>
         <section class="panel">
             <h2>"Spend over time by app"</h2>
-            <Chart id="usage-spend" label="Spend over time stacked by app" data=Signal::stored(chart) draw=charts::time::draw height=280 />
+            <TimeChartPanel id="usage-spend" label="Spend over time stacked by app" chart=chart height=280 />
         </section>
         <section class="panel">
             <h2>"By app, machine type and surge"</h2>
