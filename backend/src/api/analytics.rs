@@ -2,7 +2,7 @@
 
 use super::params::Params;
 use super::respond::fetched;
-use crate::cache::key;
+use crate::cache::{key, Cached};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::upstream::convert::{analytics_numbers, cold_starts, instant, ANALYTICS_METRICS};
@@ -53,18 +53,26 @@ pub async fn get_analytics(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), ALLOWED)?;
-    let params = AnalyticsParams::parse(&p, state.now())?;
-    let w = state.workspace(&ws)?;
+    Ok(fetched(&cached_report(&state, &ws, &p).await?))
+}
+
+/// The report for the query `p`, through the cache (the JSON view and the CSV export share it).
+pub async fn cached_report(
+    state: &AppState,
+    ws: &str,
+    p: &Params,
+) -> Result<Cached<AnalyticsReport>, AppError> {
+    let params = AnalyticsParams::parse(p, state.now())?;
+    let w = state.workspace(ws)?;
     let fal: Arc<dyn FalApi> = w.fal.clone();
-    let cached = state
+    Ok(state
         .cache
         .get_or_fetch(
             key(&w.id, "analytics", &p.pairs(), None),
             |_| ANALYTICS_TTL,
             move || report(fal, params),
         )
-        .await?;
-    Ok(fetched::<AnalyticsReport>(&cached))
+        .await?)
 }
 
 /// Fetches every page and shapes the report.

@@ -3,7 +3,6 @@
 //! out as it arrives (capped at [`MAX_ROWS`]).
 
 use super::params::Params;
-use crate::cache::key;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::upstream::{FalApi, UpstreamError};
@@ -67,17 +66,7 @@ pub async fn analytics_csv(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), super::analytics::ALLOWED)?;
-    let params = super::analytics::AnalyticsParams::parse(&p, state.now())?;
-    let w = state.workspace(&ws)?;
-    let fal: Arc<dyn FalApi> = w.fal.clone();
-    let report = state
-        .cache
-        .get_or_fetch(
-            key(&w.id, "analytics", &p.pairs(), None),
-            |_| super::analytics::ANALYTICS_TTL,
-            move || super::analytics::report(fal, params),
-        )
-        .await?;
+    let report = super::analytics::cached_report(&state, &ws, &p).await?;
     let r: &AnalyticsReport = &report.value;
     let header = [
         "bucket",
@@ -119,20 +108,7 @@ pub async fn usage_csv(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), super::usage::ALLOWED)?;
-    let params = super::usage::UsageParams::parse(&p, state.now())?;
-    let w = state.workspace(&ws)?;
-    if !w.fal.has_admin_key() {
-        return Err(UpstreamError::AdminKeyMissing.into());
-    }
-    let fal: Arc<dyn FalApi> = w.fal.clone();
-    let report = state
-        .cache
-        .get_or_fetch(
-            key(&w.id, "usage", &p.pairs(), None),
-            |_| super::usage::USAGE_TTL,
-            move || super::usage::report(fal, params),
-        )
-        .await?;
+    let report = super::usage::cached_report(&state, &ws, &p).await?;
     let r: &UsageReport = &report.value;
     let header = [
         "app",

@@ -3,7 +3,7 @@
 use super::analytics::fal_timeframe;
 use super::params::Params;
 use super::respond::fetched;
-use crate::cache::key;
+use crate::cache::{key, Cached};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::upstream::convert::instant;
@@ -61,21 +61,30 @@ pub async fn get_usage(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), ALLOWED)?;
-    let params = UsageParams::parse(&p, state.now())?;
-    let w = state.workspace(&ws)?;
+    Ok(fetched(&cached_report(&state, &ws, &p).await?))
+}
+
+/// The report for the query `p`, through the cache (the JSON view and the CSV export share it).
+/// Refused without an ADMIN key before anything reaches fal.
+pub async fn cached_report(
+    state: &AppState,
+    ws: &str,
+    p: &Params,
+) -> Result<Cached<UsageReport>, AppError> {
+    let params = UsageParams::parse(p, state.now())?;
+    let w = state.workspace(ws)?;
     if !w.fal.has_admin_key() {
         return Err(UpstreamError::AdminKeyMissing.into());
     }
     let fal: Arc<dyn FalApi> = w.fal.clone();
-    let cached = state
+    Ok(state
         .cache
         .get_or_fetch(
             key(&w.id, "usage", &p.pairs(), None),
             |_| USAGE_TTL,
             move || report(fal, params),
         )
-        .await?;
-    Ok(fetched::<UsageReport>(&cached))
+        .await?)
 }
 
 /// Fetches every page and shapes the report.

@@ -42,6 +42,11 @@ async fn every_export_parses_back_and_matches_the_json() {
         .await
         .unwrap();
     assert_eq!(rows.len(), json.data.series.len());
+    assert_eq!(
+        sim.stats().await["analytics"],
+        1,
+        "the CSV and the JSON view share one cached report"
+    );
 
     let (header, rows) = csv_rows(&app, &ws_path(ws::USAGE_CSV)).await;
     assert_eq!(header.last().unwrap(), "currency");
@@ -49,6 +54,11 @@ async fn every_export_parses_back_and_matches_the_json() {
     let json: Fetched<shared::usage::UsageReport> =
         app.get(&ws_path(ws::USAGE)).await.json().await.unwrap();
     assert!((total - json.data.total_cost).abs() < 1e-6);
+    assert_eq!(
+        sim.stats().await["usage"],
+        1,
+        "the CSV and the JSON view share one cached report"
+    );
 
     // Requests: more than one fal page (100 rows) is walked and streamed.
     let (header, rows) = csv_rows(
