@@ -70,7 +70,8 @@ where
             };
             let area = backend.into_drawing_area();
             let style = Style { dark, scale };
-            data.with_untracked(|d| {
+            // The page may have moved on before this frame: the data is then disposed.
+            data.try_with_untracked(|d| {
                 if let Err(err) = draw(&area, d.borrow(), &style) {
                     leptos::logging::warn!("chart {id} failed to draw: {err:?}");
                 }

@@ -168,10 +168,12 @@ fn Tail(
                 return;
             };
             let line = Arc::new(line);
-            if paused.get_untracked() {
-                held.update(|h| h.push(line));
+            // A line can arrive after the page has gone (the stream closes on cleanup): the
+            // signals are disposed then, and the `try_` forms skip it instead of panicking.
+            if paused.try_get_untracked().unwrap_or(false) {
+                held.try_update(|h| h.push(line));
             } else {
-                lines.update(|l| {
+                lines.try_update(|l| {
                     l.push_back(line);
                     while l.len() > LINE_CAP {
                         l.pop_front();
