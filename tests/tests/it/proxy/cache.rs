@@ -88,9 +88,10 @@ async fn stale_copy_with_its_time_when_fal_fails_then_revalidated() {
 #[tokio::test]
 async fn without_a_copy_an_outage_is_a_clear_503_and_the_breaker_stops_calling_fal() {
     let sim = SimHarness::start().await;
-    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    // Failing before falscope starts: its poller's first read must not cache a good copy.
     sim.faults(json!([{ "operation": "metrics", "status": 502 }]))
         .await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     let live = ws_path(ws::LIVE);
     for _ in 0..4 {
         let resp = app.get(&live).await;

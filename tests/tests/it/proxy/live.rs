@@ -43,6 +43,7 @@ async fn next_named(events: &mut Events, name: &str) -> Event {
 #[tokio::test]
 async fn many_overview_viewers_share_one_metrics_call_and_history_is_stored() {
     let sim = SimHarness::start().await;
+    let started = tokio::time::Instant::now();
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     let mut viewers = Vec::new();
     for _ in 0..50 {
@@ -53,7 +54,13 @@ async fn many_overview_viewers_share_one_metrics_call_and_history_is_stored() {
         let snap: shared::Fetched<shared::LiveSnapshot> = serde_json::from_str(&e.data).unwrap();
         assert!(snap.data.apps.len() >= 5);
     }
-    assert_eq!(sim.stats().await["metrics"], 1, "50 viewers, one poll");
+    // One poll per 10 s interval, however many viewers: at most one more if the test was slow.
+    let polls = 1 + started.elapsed().as_secs() / 10;
+    let calls = sim.stats().await["metrics"].as_u64().unwrap();
+    assert!(
+        calls >= 1 && calls <= polls,
+        "50 viewers: {calls} metrics calls in {polls} poll intervals"
+    );
     // Ranges end before `now`: let a second pass so the sample taken at `now` is inside.
     sim.clock.advance(1_000);
     let history = integration_tests::browser::poll(|| async {
