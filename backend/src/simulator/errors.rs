@@ -16,6 +16,8 @@ pub enum FalError {
     Forbidden,
     /// 404 `not_found`.
     NotFound,
+    /// 429 `rate_limited`, with `x-ratelimit-reset` seconds.
+    RateLimited(u64),
 }
 
 impl FalError {
@@ -65,6 +67,12 @@ impl IntoResponse for FalError {
             ),
             Self::Forbidden => with_status(StatusCode::FORBIDDEN),
             Self::NotFound => with_status(StatusCode::NOT_FOUND),
+            Self::RateLimited(reset) => {
+                let mut resp = with_status(StatusCode::TOO_MANY_REQUESTS);
+                resp.headers_mut()
+                    .insert("x-ratelimit-reset", axum::http::HeaderValue::from(reset));
+                resp
+            }
         }
     }
 }

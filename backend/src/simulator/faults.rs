@@ -13,6 +13,10 @@ use std::sync::Mutex;
 pub struct FaultSet {
     /// Rules, each applied independently.
     pub rules: Vec<FaultRule>,
+    /// fal-style rate limit: calls per key per fixed 60 s window; beyond it, 429 with
+    /// `x-ratelimit-reset` (seconds until the window resets). Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_minute: Option<u32>,
 }
 
 /// One fault rule.
@@ -98,6 +102,9 @@ pub struct Effects {
 pub struct Faults {
     rules: Mutex<Vec<(FaultRule, u32)>>,
     draws: AtomicU64,
+    rate_limit: Mutex<Option<u32>>,
+    /// Per key: (window index, calls in it).
+    windows: Mutex<std::collections::HashMap<String, (i64, u32)>>,
 }
 
 impl Faults {
@@ -105,6 +112,25 @@ impl Faults {
     pub fn set(&self, set: FaultSet) {
         let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
         *rules = set.rules.into_iter().map(|r| (r, 0)).collect();
+        *self.rate_limit.lock().unwrap_or_else(|e| e.into_inner()) = set.rate_limit_per_minute;
+        self.windows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Counts a call of `key` at `now_ms`; `Some(seconds until reset)` when over the limit.
+    pub fn rate_limited(&self, key: &str, now_ms: i64) -> Option<u64> {
+        let limit = (*self.rate_limit.lock().unwrap_or_else(|e| e.into_inner()))?;
+        let window = now_ms.div_euclid(60_000);
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = windows.entry(key.to_owned()).or_insert((window, 0));
+        if entry.0 != window {
+            *entry = (window, 0);
+        }
+        entry.1 += 1;
+        let reset = (60_000 - now_ms.rem_euclid(60_000) + 999) / 1000;
+        (entry.1 > limit).then_some(reset as u64)
     }
 
     /// The rules as set.
@@ -112,6 +138,7 @@ impl Faults {
         let rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
         FaultSet {
             rules: rules.iter().map(|(r, _)| r.clone()).collect(),
+            rate_limit_per_minute: *self.rate_limit.lock().unwrap_or_else(|e| e.into_inner()),
         }
     }
 
@@ -156,6 +183,7 @@ mod tests {
                 times: Some(2),
                 ..rule("metrics")
             }],
+            rate_limit_per_minute: None,
         });
         assert_eq!(faults.draw("apps"), Effects::default());
         assert_eq!(faults.draw("metrics").status, Some(503));
@@ -172,11 +200,31 @@ mod tests {
                 status: Some(500),
                 ..rule("*")
             }],
+            rate_limit_per_minute: None,
         });
         let hits = (0..2000)
             .filter(|_| faults.draw("x").status.is_some())
             .count();
         assert!((500..700).contains(&hits), "{hits} of 2000");
+    }
+
+    #[test]
+    fn rate_limit_counts_per_key_in_fixed_windows() {
+        let faults = Faults::default();
+        assert_eq!(faults.rate_limited("k", 0), None, "off by default");
+        faults.set(FaultSet {
+            rules: vec![],
+            rate_limit_per_minute: Some(2),
+        });
+        assert_eq!(faults.rate_limited("k", 15_000), None);
+        assert_eq!(faults.rate_limited("k", 16_000), None);
+        assert_eq!(
+            faults.rate_limited("k", 17_000),
+            Some(43),
+            "third call: reset in 43 s"
+        );
+        assert_eq!(faults.rate_limited("other", 17_000), None, "per key");
+        assert_eq!(faults.rate_limited("k", 60_000), None, "a new window");
     }
 
     #[test]

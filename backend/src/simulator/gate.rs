@@ -39,6 +39,16 @@ async fn gate(State((sim, op)): State<(Arc<Sim>, Op)>, mut req: Request, next: N
     if let Err(err) = authorize(&sim, req.headers(), op.scope) {
         return err.into_response();
     }
+    // fal counts per client (key) in one-minute windows (REFERENCE §12, inferred).
+    let key = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(reset) = sim.faults.rate_limited(&key, sim.now_ms()) {
+        return FalError::RateLimited(reset).into_response();
+    }
     let slow = fx.slow_body_ms;
     req.extensions_mut().insert(fx);
     let resp = next.run(req).await;

@@ -73,3 +73,43 @@ async fn stats_count_calls_per_operation_and_reset() {
     h.http.delete(h.url("/_sim/stats")).send().await.unwrap();
     assert_eq!(h.stats().await["metrics"], 0);
 }
+
+#[tokio::test]
+async fn per_key_rate_limit_answers_429_with_the_window_reset() {
+    let h = SimHarness::start().await;
+    let resp = h
+        .http
+        .post(h.url("/_sim/faults"))
+        .json(&json!({ "rules": [], "rate_limit_per_minute": 2 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    h.client.list_apps().await.unwrap();
+    h.client.list_apps().await.unwrap();
+    let raw = h
+        .raw(
+            reqwest::Method::GET,
+            "/v1/serverless/apps",
+            Some(integration_tests::sim::API_KEY),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 429);
+    // T0 is on a minute boundary: the window resets in 60 s.
+    assert_eq!(raw.headers()["x-ratelimit-reset"], "60");
+    let body: serde_json::Value = raw.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "rate_limited");
+    let err = h.client.list_apps().await.unwrap_err();
+    assert!(
+        matches!(err, UpstreamError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(60)),
+        "{err:?}"
+    );
+    assert!(
+        h.api_only.metrics().await.is_err(),
+        "the API key's window is shared across operations"
+    );
+    h.clock.advance(60_000);
+    h.client.list_apps().await.expect("a new window");
+}
