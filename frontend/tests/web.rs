@@ -207,3 +207,38 @@ async fn clicking_a_legend_entry_hides_its_series() {
         "beta still drawn"
     );
 }
+
+#[wasm_bindgen_test]
+async fn hovering_a_chart_reads_out_time_and_values() {
+    use frontend::charts::time::{Kind, Series, TimeChart, Unit};
+    let host = host();
+    let chart = TimeChart::new(
+        vec![Series::new("alpha", vec![(0, 4.0), (60_000, 7.0)])],
+        Unit::Count,
+        Kind::StackedBars,
+    );
+    let _handle = leptos::mount::mount_to(host.clone(), move || {
+        view! { <frontend::components::TimeChartPanel id="hover-test" label="test" chart=chart.clone() /> }
+    });
+    assert!(until(|| host.query_selector("canvas#hover-test").unwrap().is_some()).await);
+    // Over the right half: the second bucket (1970-01-01 00:01, value 7).
+    js_sys::eval(
+        "const c = document.getElementById('hover-test'); const r = c.getBoundingClientRect();
+         c.dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + r.width * 0.8, clientY: r.top + 40, bubbles: true }));",
+    )
+    .unwrap();
+    assert!(
+        until(|| host.query_selector(".readout").unwrap().is_some()).await,
+        "a read-out appears"
+    );
+    let text = host
+        .query_selector(".readout")
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap();
+    assert!(
+        text.contains("00:01") && text.contains("alpha") && text.contains('7'),
+        "{text}"
+    );
+}

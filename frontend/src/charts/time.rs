@@ -131,33 +131,35 @@ fn time_label(t: &DateTime<Utc>, span_ms: i64) -> String {
     }
 }
 
-/// Draws `chart` onto `area`.
-pub fn draw<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    chart: &TimeChart,
-    style: &Style,
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    area.fill(&TRANSPARENT)?;
-    let text = style.text();
-    let font = ("sans-serif", style.font(12.0)).into_font().color(&text);
-    let times: Vec<i64> = chart
+/// Margin around the plot, CSS pixels.
+pub const MARGIN: f64 = 10.0;
+/// Width of the y-axis labels, CSS pixels.
+pub const Y_LABELS: f64 = 64.0;
+
+/// The time axis of a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Domain {
+    /// First time (left edge).
+    pub t0: i64,
+    /// Right edge (one step past the last bucket for bars).
+    pub x_end: i64,
+    /// Smallest gap between times (the bucket size).
+    pub step: i64,
+    /// Every time with a point, sorted, unique.
+    pub times: Vec<i64>,
+}
+
+/// The time axis, or `None` without points.
+pub fn domain(chart: &TimeChart) -> Option<Domain> {
+    let mut times: Vec<i64> = chart
         .series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.0))
         .collect();
-    let (Some(&t0), Some(&t1)) = (times.iter().min(), times.iter().max()) else {
-        let (w, h) = area.dim_in_pixel();
-        area.draw(&Text::new(
-            "No data in this range",
-            (w as i32 / 2 - style.px(70.0) as i32, h as i32 / 2),
-            ("sans-serif", style.font(14.0)).into_font().color(&text),
-        ))?;
-        return area.present();
-    };
-    let mut steps: Vec<i64> = times.clone();
-    steps.sort_unstable();
-    steps.dedup();
-    let step = steps
+    times.sort_unstable();
+    times.dedup();
+    let (t0, t1) = (*times.first()?, *times.last()?);
+    let step = times
         .windows(2)
         .map(|w| w[1] - w[0])
         .min()
@@ -170,6 +172,75 @@ pub fn draw<DB: DrawingBackend>(
             0
         };
     let x_end = if x_end == t0 { t0 + step } else { x_end };
+    Some(Domain {
+        t0,
+        x_end,
+        step,
+        times,
+    })
+}
+
+/// The bucket time under `x` CSS pixels in a canvas `width` CSS pixels wide (canvas legend
+/// off): the bucket containing it for bars, the nearest point for lines.
+pub fn time_at(chart: &TimeChart, x: f64, width: f64) -> Option<i64> {
+    let d = domain(chart)?;
+    let (left, right) = (MARGIN + Y_LABELS, width - MARGIN);
+    if right <= left || x < left || x > right {
+        return None;
+    }
+    let t = d.t0 as f64 + (x - left) / (right - left) * (d.x_end - d.t0) as f64;
+    match chart.kind {
+        Kind::StackedBars => d.times.iter().rev().find(|b| (**b as f64) <= t).copied(),
+        Kind::Lines => d
+            .times
+            .iter()
+            .min_by(|a, b| {
+                ((**a as f64) - t)
+                    .abs()
+                    .total_cmp(&((**b as f64) - t).abs())
+            })
+            .copied(),
+    }
+}
+
+/// Each series' value at time `t` (series without a point there are left out).
+pub fn values_at(chart: &TimeChart, t: i64) -> Vec<(String, f64)> {
+    chart
+        .series
+        .iter()
+        .filter_map(|s| {
+            s.points
+                .iter()
+                .find(|p| p.0 == t)
+                .map(|p| (s.name.clone(), p.1))
+        })
+        .collect()
+}
+
+/// Draws `chart` onto `area`.
+pub fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &TimeChart,
+    style: &Style,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    area.fill(&TRANSPARENT)?;
+    let text = style.text();
+    let font = ("sans-serif", style.font(12.0)).into_font().color(&text);
+    let Some(Domain {
+        t0,
+        x_end,
+        step,
+        times: steps,
+    }) = domain(chart)
+    else {
+        let (w, h) = area.dim_in_pixel();
+        area.draw(&Text::new(
+            "No data in this range",
+            (w as i32 / 2 - style.px(70.0) as i32, h as i32 / 2),
+            ("sans-serif", style.font(14.0)).into_font().color(&text),
+        ))?;
+        return area.present();
+    };
     let y_max = match chart.kind {
         Kind::Lines => chart
             .series
@@ -198,9 +269,9 @@ pub fn draw<DB: DrawingBackend>(
         (area.clone(), None)
     };
     let mut c = ChartBuilder::on(&plot)
-        .margin(style.px(10.0))
+        .margin(style.px(MARGIN))
         .x_label_area_size(style.px(28.0))
-        .y_label_area_size(style.px(64.0))
+        .y_label_area_size(style.px(Y_LABELS))
         .build_cartesian_2d(at(t0)..at(x_end), 0.0..y_max)?;
     let span = x_end - t0;
     c.configure_mesh()
@@ -329,6 +400,19 @@ mod tests {
         let names: Vec<&str> = folded.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["s4", "s3", "other (3)"]);
         assert_eq!(folded[2].points, vec![(0, 3.0)]);
+    }
+
+    #[test]
+    fn hover_maps_pixels_to_buckets() {
+        let c = chart(Kind::StackedBars);
+        // Plot spans x = 74..630 of 640 px over [0, 120 000) ms: bucket 0 then bucket 60 000.
+        assert_eq!(time_at(&c, 100.0, 640.0), Some(0));
+        assert_eq!(time_at(&c, 500.0, 640.0), Some(60_000));
+        assert_eq!(time_at(&c, 20.0, 640.0), None, "over the axis labels");
+        assert_eq!(
+            values_at(&c, 60_000),
+            vec![("a".to_owned(), 3.0), ("b".to_owned(), 0.0)]
+        );
     }
 
     #[test]

@@ -45,6 +45,14 @@ async fn every_page_renders_its_content_in_both_themes() {
         for (name, path, marker) in pages {
             browser.goto(&app.url(path)).await;
             browser.wait_for(marker).await;
+            if name == "analytics" && !dark {
+                browser.painted_pixels("analytics-requests").await;
+                browser
+                    .eval("const c = document.getElementById('analytics-requests'); const r = c.getBoundingClientRect(); c.dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + r.width * 0.7, clientY: r.top + 60, bubbles: true })); return true;")
+                    .await;
+                browser.wait_for(".readout").await;
+                browser.screenshot("analytics-hover").await;
+            }
             if name == "usage" {
                 let painted = browser.painted_pixels("usage-spend").await;
                 assert!(painted > 2_000, "usage chart drew {painted} pixels");
