@@ -160,3 +160,20 @@ pub fn use_workspace(config: ConfigContext, view: ViewState) -> Signal<Option<St
         view.workspace(&cfg)
     })
 }
+
+/// Drag-to-zoom on time charts: sets `from`/`to` to the selected instants.
+pub fn use_zoom() -> Callback<(i64, i64)> {
+    let set = use_set_query();
+    Callback::new(move |(from, to): (i64, i64)| {
+        let iso = |ms: i64| {
+            chrono::DateTime::from_timestamp_millis(ms)
+                .unwrap_or_default()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        };
+        set(&[
+            ("from", Some(iso(from))),
+            ("to", Some(iso(to))),
+            ("cursor", None),
+        ]);
+    })
+}

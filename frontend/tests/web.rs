@@ -242,3 +242,41 @@ async fn hovering_a_chart_reads_out_time_and_values() {
         "{text}"
     );
 }
+
+#[wasm_bindgen_test]
+async fn dragging_across_a_chart_zooms_to_the_selection() {
+    use frontend::charts::time::{Kind, Series, TimeChart, Unit};
+    let host = host();
+    let points = (0..10).map(|i| (i * 60_000, 1.0)).collect::<Vec<_>>();
+    let chart = TimeChart::new(vec![Series::new("alpha", points)], Unit::Count, Kind::Lines);
+    let zoomed = RwSignal::new(None::<(i64, i64)>);
+    let _handle = leptos::mount::mount_to(host.clone(), move || {
+        let on_zoom = Callback::new(move |r: (i64, i64)| zoomed.set(Some(r)));
+        view! { <frontend::components::TimeChartPanel id="zoom-test" label="test" chart=chart.clone() on_zoom=on_zoom /> }
+    });
+    assert!(until(|| host.query_selector("canvas#zoom-test").unwrap().is_some()).await);
+    let drag = |from: f64, to: f64| {
+        js_sys::eval(&format!(
+            "const c = document.getElementById('zoom-test'); const r = c.getBoundingClientRect();
+             const at = (f) => ({{ clientX: r.left + 74 + (r.width - 84) * f, clientY: r.top + 40, bubbles: true, button: 0 }});
+             c.dispatchEvent(new MouseEvent('mousedown', at({from})));
+             c.dispatchEvent(new MouseEvent('mousemove', at({to})));
+             c.dispatchEvent(new MouseEvent('mouseup', at({to})));"
+        ))
+        .unwrap();
+    };
+    drag(0.5, 0.5);
+    gloo_timers::future::TimeoutFuture::new(50).await;
+    assert_eq!(zoomed.get_untracked(), None, "a click is not a zoom");
+    drag(0.25, 0.75);
+    assert!(
+        until(|| zoomed.get_untracked().is_some()).await,
+        "a drag zooms"
+    );
+    let (a, b) = zoomed.get_untracked().unwrap();
+    // The plot spans 0..9 minutes: a quarter to three quarters is about 2.25 to 6.75 minutes.
+    assert!(
+        (a - 135_000).abs() < 15_000 && (b - 405_000).abs() < 15_000,
+        "{a}..{b}"
+    );
+}

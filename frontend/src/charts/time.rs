@@ -203,6 +203,17 @@ pub fn time_at(chart: &TimeChart, x: f64, width: f64) -> Option<i64> {
     }
 }
 
+/// The instant under `x` CSS pixels (continuous, clamped to the plot), for drag-to-zoom.
+pub fn instant_at(chart: &TimeChart, x: f64, width: f64) -> Option<i64> {
+    let d = domain(chart)?;
+    let (left, right) = (MARGIN + Y_LABELS, width - MARGIN);
+    if right <= left {
+        return None;
+    }
+    let f = ((x - left) / (right - left)).clamp(0.0, 1.0);
+    Some(d.t0 + (f * (d.x_end - d.t0) as f64) as i64)
+}
+
 /// Each series' value at time `t` (series without a point there are left out).
 pub fn values_at(chart: &TimeChart, t: i64) -> Vec<(String, f64)> {
     chart

@@ -20,6 +20,9 @@ pub fn TimeChartPanel(
     /// CSS height of the canvas.
     #[prop(default = 260)]
     height: u32,
+    /// Drag across the chart to zoom: called with the selected `(from, to)` in Unix ms.
+    #[prop(optional, into)]
+    on_zoom: Option<Callback<(i64, i64)>>,
 ) -> impl IntoView {
     let mut chart = chart.with_fixed_colors();
     chart.legend = false;
@@ -67,17 +70,55 @@ pub fn TimeChartPanel(
         .collect_view();
     // The hovered bucket, the pointer's x and the chart's width, in CSS pixels.
     let (hover, set_hover) = signal(None::<(i64, f64, f64)>);
-    let on_move = move |ev: leptos::ev::MouseEvent| {
-        // Positions are taken against the canvas itself: the plot's geometry is the canvas's.
-        let canvas = web_sys::window()
+    // Where a drag started (x), while the button is down.
+    let (drag, set_drag) = signal(None::<f64>);
+    // Positions are taken against the canvas itself: the plot's geometry is the canvas's.
+    let pointer = move |ev: &leptos::ev::MouseEvent| -> Option<(f64, f64)> {
+        let el = web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.get_element_by_id(id))
-            .and_then(|c| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(c).ok());
-        let Some(el) = canvas else { return };
+            .and_then(|c| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(c).ok())?;
         let x = f64::from(ev.client_x()) - el.get_bounding_client_rect().left();
-        let w = f64::from(el.client_width());
+        Some((x, f64::from(el.client_width())))
+    };
+    let on_move = move |ev: leptos::ev::MouseEvent| {
+        let Some((x, w)) = pointer(&ev) else { return };
         let t = shown.with_untracked(|c| charts::time::time_at(c, x, w));
         set_hover.set(t.map(|t| (t, x, w)));
+    };
+    let on_down = move |ev: leptos::ev::MouseEvent| {
+        if on_zoom.is_some() && ev.button() == 0 {
+            set_drag.set(pointer(&ev).map(|(x, _)| x));
+        }
+    };
+    let on_up = move |ev: leptos::ev::MouseEvent| {
+        let (Some(start), Some((x, w)), Some(zoom)) = (drag.get_untracked(), pointer(&ev), on_zoom)
+        else {
+            set_drag.set(None);
+            return;
+        };
+        set_drag.set(None);
+        // A click is not a zoom: ask for a few pixels of movement.
+        if (x - start).abs() < 6.0 {
+            return;
+        }
+        let range = shown.with_untracked(|c| {
+            (
+                charts::time::instant_at(c, start.min(x), w),
+                charts::time::instant_at(c, start.max(x), w),
+            )
+        });
+        if let (Some(a), Some(b)) = range {
+            if b > a {
+                zoom.run((a, b));
+            }
+        }
+    };
+    let selection = move || {
+        let (start, (_, x, _)) = (drag.get()?, hover.get()?);
+        Some(
+            view! { <div class="selection" style=format!("left: {}px; width: {}px", start.min(x), (x - start).abs())></div> },
+        )
     };
     let readout = move || {
         let (t, x, w) = hover.get()?;
@@ -103,8 +144,19 @@ pub fn TimeChartPanel(
         })
     };
     view! {
-        <div class="chart-wrap" on:mousemove=on_move on:mouseleave=move |_| set_hover.set(None)>
+        <div
+            class="chart-wrap"
+            class:zoomable=on_zoom.is_some()
+            on:mousemove=on_move
+            on:mousedown=on_down
+            on:mouseup=on_up
+            on:mouseleave=move |_| {
+                set_hover.set(None);
+                set_drag.set(None);
+            }
+        >
             <Chart id=id label=label data=shown draw=charts::time::draw height=height />
+            {selection}
             {readout}
         </div>
         <div class="legend" role="group" aria-label="Series">{entries}</div>

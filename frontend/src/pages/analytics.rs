@@ -182,11 +182,11 @@ fn Report(
     view! {
         <section class="panel">
             <h2>{format!("Requests per {}", report.timeframe.as_str())}</h2>
-            <TimeChartPanel id="analytics-requests" label="Requests by outcome over time" chart=c height=260 />
+            <TimeChartPanel id="analytics-requests" label="Requests by outcome over time" chart=c height=260 on_zoom=crate::state::use_zoom() />
         </section>
         <section class="panel">
             <h2>{if report.summary.len() == 1 { "Latency: queue vs execution" } else { "Execution latency p90 per endpoint" }}</h2>
-            <TimeChartPanel id="analytics-latency" label="Queue and execution latency percentiles" chart=l height=260 />
+            <TimeChartPanel id="analytics-latency" label="Queue and execution latency percentiles" chart=l height=260 on_zoom=crate::state::use_zoom() />
         </section>
         <section class="panel">
             <h2>"Summary"</h2>

@@ -190,8 +190,8 @@ fn HistoryCharts(
     );
     view! {
         <h3>"Busy runners (running + starting)"</h3>
-        <TimeChartPanel id="history-runners" label="Busy runners per app over time" chart=running height=240 />
+        <TimeChartPanel id="history-runners" label="Busy runners per app over time" chart=running height=240 on_zoom=crate::state::use_zoom() />
         <h3>"Queue size"</h3>
-        <TimeChartPanel id="history-queue" label="Queue size per app over time" chart=queue height=240 />
+        <TimeChartPanel id="history-queue" label="Queue size per app over time" chart=queue height=240 on_zoom=crate::state::use_zoom() />
     }
 }

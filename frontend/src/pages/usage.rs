@@ -126,7 +126,7 @@ fn Bill(
         </div>
         <section class="panel">
             <h2>"Spend over time by app"</h2>
-            <TimeChartPanel id="usage-spend" label="Spend over time stacked by app" chart=chart height=280 />
+            <TimeChartPanel id="usage-spend" label="Spend over time stacked by app" chart=chart height=280 on_zoom=crate::state::use_zoom() />
         </section>
         <section class="panel">
             <h2>"By app, machine type and surge"</h2>
