@@ -85,6 +85,17 @@ impl SimHarness {
         }
     }
 
+    /// `GET path` with `key`, decoded as JSON (for checking raw wire shapes).
+    pub async fn get_json(&self, path: &str, key: &str) -> serde_json::Value {
+        self.raw(reqwest::Method::GET, path, Some(key))
+            .send()
+            .await
+            .expect("request reaches the simulator")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// Requests received per operation (`GET /_sim/stats`).
     pub async fn stats(&self) -> serde_json::Value {
         self.http

@@ -21,17 +21,11 @@ async fn status(h: &SimHarness, query: &str) -> u16 {
 async fn default_expand_is_hourly_request_count_time_series() {
     let h = SimHarness::start().await;
     let resp: serde_json::Value = h
-        .raw(
-            Method::GET,
+        .get_json(
             "/v1/serverless/analytics?endpoint_id=acme/chat-llm",
-            Some(API_KEY),
+            API_KEY,
         )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert!(resp.get("summary").is_none());
     assert_eq!(resp["has_more"], false);
     assert!(resp["next_cursor"].is_null());

@@ -86,14 +86,7 @@ async fn client_reports_credentials_and_missing_admin_key_distinctly() {
 async fn app_list_has_the_documented_shape_and_discovers_endpoints() {
     use backend::upstream::FalApi;
     let h = SimHarness::start().await;
-    let raw: serde_json::Value = h
-        .raw(Method::GET, "/v1/serverless/apps", Some(API_KEY))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let raw: serde_json::Value = h.get_json("/v1/serverless/apps", API_KEY).await;
     let first = &raw["apps"][0];
     assert!(
         first.get("endpoints").is_none(),

@@ -13,14 +13,7 @@ async fn download(h: &SimHarness, path: &str) -> Vec<u8> {
 #[tokio::test]
 async fn listings_are_bare_arrays_of_immediate_children() {
     let h = SimHarness::start().await;
-    let raw: serde_json::Value = h
-        .raw(Method::GET, "/v1/serverless/files/list", Some(API_KEY))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let raw: serde_json::Value = h.get_json("/v1/serverless/files/list", API_KEY).await;
     assert!(raw.is_array());
     let root = h.client.list_files(None).await.unwrap();
     assert!(root

@@ -120,17 +120,11 @@ async fn row_shape_billing_nulls_and_payloads() {
     );
     // Raw shape: runner_id key always present; billable_units only when expanded.
     let raw: serde_json::Value = h
-        .raw(
-            Method::GET,
+        .get_json(
             "/v1/serverless/requests/by-endpoint?endpoint_id=acme/chat-llm&limit=5",
-            Some(API_KEY),
+            API_KEY,
         )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     let item = &raw["items"][0];
     assert!(item.get("runner_id").is_some());
     assert!(item.get("billable_units").is_none() && item.get("json_input").is_none());

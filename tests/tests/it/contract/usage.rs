@@ -42,17 +42,8 @@ async fn summary_rows_split_surge_and_carry_all_thirteen_keys() {
         assert_eq!(r.cost, r.cost_total);
     }
     let raw: serde_json::Value = h
-        .raw(
-            Method::GET,
-            "/v1/serverless/usage?expand=summary",
-            Some(ADMIN_KEY),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/v1/serverless/usage?expand=summary", ADMIN_KEY)
+        .await;
     assert_eq!(raw["summary"][0].as_object().unwrap().len(), 13);
     assert!(raw.get("time_series").is_none());
 }
