@@ -16,8 +16,18 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(10);
 /// How often old samples are pruned.
 const PRUNE_EVERY: u32 = 360;
 
-/// The latest snapshot of a workspace, as the JSON of a `Fetched<LiveSnapshot>`.
-pub type LiveFeed = tokio::sync::watch::Sender<Option<Bytes>>;
+/// The latest snapshot of a workspace: typed (for `/metrics`) and as the JSON of a
+/// `Fetched<LiveSnapshot>` (for SSE viewers), so neither side re-encodes it.
+pub type LiveFeed = tokio::sync::watch::Sender<Option<Published>>;
+
+/// One published snapshot.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The snapshot.
+    pub snapshot: std::sync::Arc<shared::LiveSnapshot>,
+    /// Its `Fetched` envelope as JSON.
+    pub json: Bytes,
+}
 
 /// Runs the poller of `ws` until shutdown.
 pub async fn poll(state: AppState, ws: Arc<Workspace>) {
@@ -45,8 +55,11 @@ pub async fn poll(state: AppState, ws: Arc<Workspace>) {
             continue;
         }
         last_as_of = Some(cached.entry.as_of);
-        let body = crate::api::respond::fetched_json(&cached);
-        ws.live.send_replace(Some(body));
+        let json = crate::api::respond::fetched_json(&cached);
+        ws.live.send_replace(Some(Published {
+            snapshot: cached.value.clone(),
+            json,
+        }));
         let samples = samples(&cached.value);
         if let Some(store) = state.store.clone() {
             let id = ws.id.clone();

@@ -54,10 +54,10 @@ pub async fn live_stream(
     let guard = SseGuard::new(&state);
     let shutdown = state.shutdown.clone().cancelled_owned();
     let events = WatchStream::new(w.live.subscribe())
-        .filter_map(|body| async move { body })
-        .map(move |body| {
+        .filter_map(|published| async move { published })
+        .map(move |published| {
             let _alive = &guard;
-            let data = String::from_utf8_lossy(&body).into_owned();
+            let data = String::from_utf8_lossy(&published.json).into_owned();
             Ok::<_, std::convert::Infallible>(
                 Event::default().event(shared::events::SNAPSHOT).data(data),
             )

@@ -10,7 +10,7 @@ use crate::upstream::FalApi;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use shared::{Fetched, LiveSnapshot, RunnerState};
+use shared::{LiveSnapshot, RunnerState};
 use std::sync::atomic::Ordering;
 
 /// Handler.
@@ -145,14 +145,10 @@ fn own(state: &AppState, w: &mut Writer) {
 }
 
 fn fal_live(state: &AppState, w: &mut Writer) {
-    let snapshots: Vec<(String, LiveSnapshot)> = state
+    let snapshots: Vec<(String, std::sync::Arc<LiveSnapshot>)> = state
         .workspaces
         .iter()
-        .filter_map(|ws| {
-            let body = ws.live.borrow().clone()?;
-            let f: Fetched<LiveSnapshot> = serde_json::from_slice(&body).ok()?;
-            Some((ws.id.clone(), f.data))
-        })
+        .filter_map(|ws| Some((ws.id.clone(), ws.live.borrow().as_ref()?.snapshot.clone())))
         .collect();
     w.family(
         "fal_app_runners_current",
