@@ -13,46 +13,93 @@ mod openapi;
 mod params;
 mod requests;
 pub(crate) mod respond;
+mod signin;
 mod usage;
 
+use crate::auth::guard::{guard, Access};
 use crate::error::AppError;
 use crate::state::AppState;
-use axum::routing::{any, get, post};
+use axum::http::Method;
+use axum::routing::{any, get, post, MethodRouter};
 use axum::Router;
+use shared::auth::Role;
 use shared::routes::{self, ws};
 
-/// Every `/api` route plus the probes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(routes::HEALTHZ, get(meta::healthz))
-        .route(routes::READYZ, get(meta::readyz))
-        .route(routes::METRICS, get(metrics::get_metrics))
-        .route(routes::CONFIG, get(meta::get_config))
-        .route(routes::OPENAPI, get(openapi::get_openapi))
-        .route(ws::LIVE, get(live::get_live))
-        .route(ws::LIVE_STREAM, get(live::live_stream))
-        .route(ws::LIVE_HISTORY, get(live::live_history))
-        .route(ws::APPS, get(apps::list_apps))
-        .route(ws::ANALYTICS, get(analytics::get_analytics))
-        .route(ws::ANALYTICS_CSV, get(export::analytics_csv))
-        .route(ws::USAGE, get(usage::get_usage))
-        .route(ws::USAGE_CSV, get(export::usage_csv))
-        .route(ws::REQUESTS_CSV, get(export::requests_csv))
-        .route(ws::LOGS_CSV, get(export::logs_csv))
-        .route(ws::REQUESTS, get(requests::list_requests))
-        .route(ws::REQUEST, get(requests::get_request))
-        .route(ws::LOGS, get(logs::list_logs))
-        .route(ws::LOGS_STREAM, get(logs::stream_logs))
-        .route(ws::FILES, get(files::list_files))
-        .route(ws::FILE_CONTENT, get(files::download_file))
+/// One route: who may call it and what answers.
+pub struct Route {
+    /// Its method.
+    pub method: Method,
+    /// Its path template (`shared::routes`).
+    pub path: &'static str,
+    /// The least role that may call it.
+    pub access: Access,
+    handler: MethodRouter<AppState>,
+}
+
+/// Every route falscope answers besides the SPA, with the least role that may call it. The
+/// router is built from this table alone, so a route cannot exist without a rule; the
+/// role × route test walks it.
+pub fn table() -> Vec<Route> {
+    use Access::Public;
+    let (viewer, operator, billing, admin) = (
+        Access::Role(Role::Viewer),
+        Access::Role(Role::Operator),
+        Access::Role(Role::Billing),
+        Access::Role(Role::Admin),
+    );
+    let r = |method: Method, path, access, handler| Route {
+        method,
+        path,
+        access,
+        handler,
+    };
+    let (g, p) = (Method::GET, Method::POST);
+    vec![
+        r(g.clone(), routes::HEALTHZ, Public, get(meta::healthz)),
+        r(g.clone(), routes::READYZ, Public, get(meta::readyz)),
+        r(g.clone(), routes::CONFIG, Public, get(meta::get_config)),
+        r(p.clone(), routes::LOGIN, Public, post(signin::login)),
+        r(p.clone(), routes::LOGOUT, Public, post(signin::logout)),
+        r(g.clone(), routes::METRICS, viewer, get(metrics::get_metrics)),
+        r(g.clone(), routes::OPENAPI, viewer, get(openapi::get_openapi)),
+        r(g.clone(), routes::AUDIT, admin, get(signin::list_audit)),
+        r(g.clone(), ws::LIVE, viewer, get(live::get_live)),
+        r(g.clone(), ws::LIVE_STREAM, viewer, get(live::live_stream)),
+        r(g.clone(), ws::LIVE_HISTORY, viewer, get(live::live_history)),
+        r(g.clone(), ws::APPS, viewer, get(apps::list_apps)),
+        r(g.clone(), ws::ANALYTICS, viewer, get(analytics::get_analytics)),
+        r(g.clone(), ws::ANALYTICS_CSV, viewer, get(export::analytics_csv)),
+        r(g.clone(), ws::USAGE, billing, get(usage::get_usage)),
+        r(g.clone(), ws::USAGE_CSV, billing, get(export::usage_csv)),
+        r(g.clone(), ws::REQUESTS, viewer, get(requests::list_requests)),
+        r(g.clone(), ws::REQUESTS_CSV, viewer, get(export::requests_csv)),
+        r(g.clone(), ws::REQUEST, viewer, get(requests::get_request)),
+        r(g.clone(), ws::LOGS, viewer, get(logs::list_logs)),
+        r(g.clone(), ws::LOGS_CSV, viewer, get(export::logs_csv)),
+        r(g.clone(), ws::LOGS_STREAM, viewer, get(logs::stream_logs)),
+        r(g.clone(), ws::FILES, viewer, get(files::list_files)),
+        r(g, ws::FILE_CONTENT, operator, get(files::download_file)),
         // Uploads are streamed and capped by the handler (clear 413), not by a buffered limit.
-        .route(
+        r(
+            p.clone(),
             ws::FILE_UPLOAD,
+            operator,
             post(files::upload_file).layer(axum::extract::DefaultBodyLimit::disable()),
-        )
-        .route(ws::FILE_UPLOAD_URL, post(files::upload_from_url))
-        // Unknown /api paths get a JSON 404, not the SPA's index.html.
-        .route("/api/{*rest}", any(not_found))
+        ),
+        r(p, ws::FILE_UPLOAD_URL, operator, post(files::upload_from_url)),
+    ]
+}
+
+/// Every route of [`table`], each behind its guard, plus a JSON 404 for other `/api` paths.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new();
+    for route in table() {
+        let layer =
+            axum::middleware::from_fn_with_state((state.clone(), route.access), guard);
+        router = router.route(route.path, route.handler.route_layer(layer));
+    }
+    // Unknown /api paths get a JSON 404, not the SPA's index.html.
+    router.route("/api/{*rest}", any(not_found))
 }
 
 async fn not_found() -> AppError {

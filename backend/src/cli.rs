@@ -31,6 +31,17 @@ pub struct Cli {
 pub enum Command {
     /// Run the fal Platform API simulator (same paths, auth, errors and data shapes as fal).
     Simulate(SimulateArgs),
+    /// Print an argon2 hash for the auth file: of a password read from standard input, or of a
+    /// new random API token (`--new-token`, printed once with its hash).
+    HashPassword(HashPasswordArgs),
+}
+
+/// Options of `falscope hash-password`.
+#[derive(Debug, Args)]
+pub struct HashPasswordArgs {
+    /// Generate a random API token instead of reading a password.
+    #[arg(long)]
+    pub new_token: bool,
 }
 
 /// Options of `falscope` (serve).
@@ -60,9 +71,24 @@ pub struct ServeArgs {
     /// How users authenticate: `none` (loopback only), `token` or `proxy`.
     #[arg(long, env = "FALSCOPE_AUTH", value_enum, default_value_t = AuthMode::None)]
     pub auth: AuthMode,
-    /// Comma-separated CIDRs of reverse proxies whose identity headers are trusted (`proxy` auth).
+    /// Comma-separated CIDRs of reverse proxies whose identity and X-Forwarded-For headers are
+    /// believed (required with `--auth proxy`; empty trusts nobody).
     #[arg(long, env = "FALSCOPE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// TOML file of users, API tokens, proxy headers, group roles and workspace limits
+    /// (required with `--auth token`).
+    #[arg(long, env = "FALSCOPE_AUTH_FILE")]
+    pub auth_file: Option<PathBuf>,
+    /// The URL users reach falscope at. `https://` turns on Secure cookies and HSTS.
+    #[arg(long, env = "FALSCOPE_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+    /// Requests per second each user (or client address) may make, with bursts of ten times
+    /// that; 0 turns rate limiting off.
+    #[arg(long, env = "FALSCOPE_RATE_LIMIT", default_value_t = 20)]
+    pub rate_limit: u32,
+    /// Live streams (SSE) each user may hold open at once.
+    #[arg(long, env = "FALSCOPE_MAX_STREAMS", default_value_t = 16)]
+    pub max_streams: u32,
     /// Days of stored live samples to keep.
     #[arg(long, env = "FALSCOPE_RETENTION_DAYS", default_value_t = 14)]
     pub retention_days: u32,
@@ -119,4 +145,14 @@ pub enum LogFormat {
     Pretty,
     /// One JSON object per line, for log shippers.
     Json,
+}
+
+impl From<AuthMode> for shared::auth::AuthMode {
+    fn from(m: AuthMode) -> Self {
+        match m {
+            AuthMode::None => Self::None,
+            AuthMode::Token => Self::Token,
+            AuthMode::Proxy => Self::Proxy,
+        }
+    }
 }

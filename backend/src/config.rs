@@ -1,6 +1,7 @@
 //! Validated server configuration, built from the CLI before anything starts.
 //! Errors name the flag and variable to fix.
 
+use crate::auth::directory::Directory;
 use crate::cli::{AuthMode, ServeArgs};
 use secrecy::SecretString;
 use std::net::SocketAddr;
@@ -61,6 +62,14 @@ pub struct Config {
     pub auth: AuthMode,
     /// Reverse proxies trusted for identity headers.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Users, tokens, group roles and workspace limits.
+    pub directory: Directory,
+    /// Served over TLS (Secure cookies, HSTS).
+    pub tls: bool,
+    /// Requests per second per caller (0: off).
+    pub rate_limit: u32,
+    /// Open streams per caller.
+    pub max_streams: u32,
     /// Serve the frontend from disk instead of the embedded copy.
     pub dist_dir: Option<PathBuf>,
     /// Largest upload in bytes.
@@ -75,9 +84,20 @@ pub enum ConfigError {
     /// `--auth none` on a non-loopback address would expose fal data to the network.
     #[error("--auth none (FALSCOPE_AUTH) only allows a loopback --listen address (FALSCOPE_LISTEN), got {0}; listen on 127.0.0.1, or put falscope behind your SSO proxy with --auth proxy and --trusted-proxies, or use --auth token")]
     OpenWithoutAuth(SocketAddr),
-    /// The auth mode exists in the interface but this build does not implement it yet.
-    #[error("--auth {0} (FALSCOPE_AUTH) is not available in this build yet; use --auth none on a loopback address")]
-    AuthModeUnavailable(&'static str),
+    /// `--auth proxy` without trusted proxies would believe identity headers from nobody.
+    #[error("--auth proxy needs --trusted-proxies (FALSCOPE_TRUSTED_PROXIES): the CIDRs of the reverse proxy that sets the identity headers, e.g. 127.0.0.1/32")]
+    ProxyWithoutTrust,
+    /// `--auth token` without anyone to sign in.
+    #[error("--auth token needs --auth-file (FALSCOPE_AUTH_FILE) with at least one [[user]] or [[token]]; make hashes with `falscope hash-password`")]
+    TokenWithoutUsers,
+    /// The auth file is unreadable or invalid.
+    #[error("--auth-file (FALSCOPE_AUTH_FILE) {path}: {reason}")]
+    AuthFile {
+        /// The file.
+        path: String,
+        /// What to fix.
+        reason: String,
+    },
     /// The fal base URL must be http(s).
     #[error("--fal-base-url (FAL_BASE_URL) must be an http or https URL, got scheme {0:?}")]
     BaseUrlScheme(String),
@@ -105,9 +125,22 @@ impl TryFrom<ServeArgs> for Config {
             AuthMode::None if !args.listen.ip().is_loopback() => {
                 return Err(ConfigError::OpenWithoutAuth(args.listen))
             }
-            AuthMode::None => {}
-            AuthMode::Token => return Err(ConfigError::AuthModeUnavailable("token")),
-            AuthMode::Proxy => return Err(ConfigError::AuthModeUnavailable("proxy")),
+            AuthMode::None | AuthMode::Token => {}
+            AuthMode::Proxy if args.trusted_proxies.is_empty() => {
+                return Err(ConfigError::ProxyWithoutTrust)
+            }
+            AuthMode::Proxy => {}
+        }
+        let directory = match &args.auth_file {
+            Some(path) => Directory::load(path).map_err(|reason| ConfigError::AuthFile {
+                path: path.display().to_string(),
+                reason,
+            })?,
+            None => Directory::default(),
+        };
+        if args.auth == AuthMode::Token && directory.users.is_empty() && directory.tokens.is_empty()
+        {
+            return Err(ConfigError::TokenWithoutUsers);
         }
         if !matches!(args.fal_base_url.scheme(), "http" | "https") {
             return Err(ConfigError::BaseUrlScheme(
@@ -139,6 +172,10 @@ impl TryFrom<ServeArgs> for Config {
             data_dir: args.data_dir,
             auth: args.auth,
             trusted_proxies: args.trusted_proxies,
+            directory,
+            tls: args.public_url.is_some_and(|u| u.scheme() == "https"),
+            rate_limit: args.rate_limit,
+            max_streams: args.max_streams,
             dist_dir: args.dist_dir,
             max_upload_bytes: args.max_upload_mb.saturating_mul(1024 * 1024),
             retention_days: args.retention_days,
@@ -276,6 +313,17 @@ mod tests {
             let e = read_workspaces(&path, &base, env).unwrap_err().to_string();
             assert!(e.contains(hint), "{e}");
         }
+    }
+
+    #[test]
+    fn proxy_and_token_modes_say_what_they_need() {
+        let err = parse(&["--auth", "proxy"]).unwrap_err();
+        assert!(matches!(err, ConfigError::ProxyWithoutTrust));
+        assert!(parse(&["--auth", "proxy", "--trusted-proxies", "10.0.0.0/8,127.0.0.1/32", "--listen", "0.0.0.0:8080"]).is_ok());
+        let err = parse(&["--auth", "token"]).unwrap_err();
+        assert!(err.to_string().contains("hash-password"), "{err}");
+        let err = parse(&["--auth", "token", "--auth-file", "/nonexistent/auth.toml"]).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/auth.toml"), "{err}");
     }
 
     #[test]

@@ -19,6 +19,23 @@ pub enum AppError {
         /// What is wrong and what is allowed.
         message: String,
     },
+    /// Not signed in; the message says how to sign in.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// Signed in but not allowed.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A state-changing call without the CSRF header.
+    #[error("missing CSRF header")]
+    CsrfRejected,
+    /// Over the caller's rate or stream limit.
+    #[error("rate limited: {message}")]
+    RateLimited {
+        /// Seconds until a retry can succeed.
+        retry_after: u64,
+        /// What was exceeded.
+        message: String,
+    },
     /// No such resource.
     #[error("not found: {0}")]
     NotFound(String),
@@ -47,6 +64,25 @@ impl AppError {
             Self::InvalidParam { param, message } => (
                 StatusCode::BAD_REQUEST,
                 ApiError::invalid_param(param.clone(), message.clone()),
+            ),
+            Self::Unauthenticated(message) => (
+                StatusCode::UNAUTHORIZED,
+                ApiError::new(ErrorCode::Unauthenticated, message.clone()),
+            ),
+            Self::Forbidden(message) => (
+                StatusCode::FORBIDDEN,
+                ApiError::new(ErrorCode::Forbidden, message.clone()),
+            ),
+            Self::CsrfRejected => (
+                StatusCode::FORBIDDEN,
+                ApiError::new(
+                    ErrorCode::CsrfRejected,
+                    format!("state-changing calls need the {} header (falscope's own pages send it); scripts can use an API token instead", shared::auth::CSRF_HEADER),
+                ),
+            ),
+            Self::RateLimited { message, .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiError::new(ErrorCode::RateLimited, message.clone()),
             ),
             Self::NotFound(what) => (
                 StatusCode::NOT_FOUND,
@@ -115,12 +151,21 @@ fn upstream_status_and_body(err: &UpstreamError) -> (StatusCode, ApiError) {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, body) = self.status_and_body();
+        let retry_after = match &self {
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
         if status.is_server_error() {
             tracing::warn!(error = %self, status = status.as_u16(), "request failed");
         } else {
             tracing::debug!(error = %self, status = status.as_u16(), "request rejected");
         }
-        (status, Json(body)).into_response()
+        let mut resp = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 

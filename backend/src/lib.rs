@@ -2,6 +2,7 @@
 //! (`spa`) and the fal simulator (`simulator`) that demo mode and every test run against.
 
 pub mod api;
+pub mod auth;
 pub mod cache;
 pub mod cli;
 pub mod clock;
@@ -11,6 +12,7 @@ pub mod live;
 pub mod logs_hub;
 pub mod promtext;
 pub mod router;
+pub mod server;
 pub mod simulator;
 pub mod spa;
 pub mod state;
@@ -74,28 +76,54 @@ pub async fn build_with_clock(
         Some(dir) => spa::Assets::Dir(dir.clone()),
         None => spa::Assets::Embedded,
     };
-    let store: Option<Arc<dyn store::SampleStore>> = match store::SqliteStore::open(
-        &config.data_dir,
-    ) {
+    let db = match store::SqliteStore::open(&config.data_dir) {
         Ok(s) => Some(s),
+        Err(err) if config.auth == cli::AuthMode::Token => {
+            return Err(anyhow::anyhow!(err)).with_context(|| {
+                format!(
+                    "--auth token keeps sessions in --data-dir (FALSCOPE_DATA_DIR) {}",
+                    config.data_dir.display()
+                )
+            })
+        }
         Err(err) => {
             // The dashboard works without history; say why the charts will be empty.
-            tracing::warn!(error = %err, dir = %config.data_dir.display(), "no stored history (--data-dir / FALSCOPE_DATA_DIR)");
+            tracing::warn!(error = %err, dir = %config.data_dir.display(), "no stored history and no audit trail (--data-dir / FALSCOPE_DATA_DIR)");
             None
         }
     };
+    if let Some(unknown) = config
+        .directory
+        .workspaces
+        .keys()
+        .find(|id| !workspaces.iter().any(|w: &Arc<workspace::Workspace>| &w.id == *id))
+    {
+        anyhow::bail!("--auth-file (FALSCOPE_AUTH_FILE): [workspaces] names {unknown:?}, which is not a configured workspace");
+    }
+    let store = db.clone().map(|s| s as Arc<dyn store::SampleStore>);
+    let auth = auth::Auth::new(
+        config.auth,
+        config.directory.clone(),
+        config.trusted_proxies.clone(),
+        config.tls,
+        db,
+    );
+    let csp = spa::content_security_policy(&assets).await;
     let settings = state::Settings {
         demo: demo.is_some(),
         max_upload: config.max_upload_bytes,
         store,
         retention: chrono::Duration::days(i64::from(config.retention_days)),
         clock,
+        auth,
+        csp,
+        max_streams: config.max_streams,
     };
     let state = state::AppState::new(workspaces, settings);
     for w in &state.workspaces {
         tokio::spawn(live::poll(state.clone(), w.clone()));
     }
-    let router = app(state.clone(), assets);
+    let router = app(state.clone(), assets, config.rate_limit);
     Ok(Server {
         router,
         demo,
@@ -122,14 +150,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     tracing::info!(%url, mode, "falscope is running at {url}");
     let shutdown = server.state.shutdown.clone();
-    axum::serve(listener, server.router)
-        .with_graceful_shutdown(async move {
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
             shutdown_signal().await;
             tracing::info!("shutting down: closing live streams");
             shutdown.cancel();
-        })
-        .await
-        .context("while serving")
+        }
+    });
+    server::serve(listener, server.router, shutdown).await;
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -15,10 +15,34 @@ async fn main() -> anyhow::Result<()> {
                 .context("invalid simulator configuration")?;
             backend::simulator::run(config).await
         }
+        Some(Command::HashPassword(args)) => hash_password(&args),
         None => {
             let config = backend::config::Config::try_from(cli.serve)
                 .context("invalid falscope configuration")?;
             backend::serve(config).await
         }
     }
+}
+
+/// `falscope hash-password`: a hash for the auth file, never the secret in a log.
+fn hash_password(args: &backend::cli::HashPasswordArgs) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let mut out = std::io::stdout().lock();
+    if args.new_token {
+        let token = backend::auth::password::new_secret("fsk_").map_err(anyhow::Error::msg)?;
+        let hash = backend::auth::password::hash(&token).map_err(anyhow::Error::msg)?;
+        writeln!(out, "token (give it to the script; it is shown only now): {token}")?;
+        writeln!(out, "token_hash = \"{hash}\"")?;
+        return Ok(());
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("while reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(!password.is_empty(), "type the password on standard input");
+    let hash = backend::auth::password::hash(password).map_err(anyhow::Error::msg)?;
+    writeln!(out, "password_hash = \"{hash}\"")?;
+    Ok(())
 }

@@ -52,6 +52,52 @@ impl Assets {
     }
 }
 
+/// The Content-Security-Policy for the served frontend. Scripts only from falscope itself plus
+/// the exact inline loader trunk writes into `index.html` (allowed by its SHA-256, so no
+/// `'unsafe-inline'` for scripts), and `'wasm-unsafe-eval'` so WebAssembly may compile.
+/// Styles allow inline `style` attributes: the virtualized log list and chart overlays position
+/// elements with them, and a style attribute cannot run code.
+pub async fn content_security_policy(assets: &Assets) -> String {
+    let index = assets
+        .get("index.html")
+        .await
+        .map(|(data, _)| String::from_utf8_lossy(&data).into_owned())
+        .unwrap_or_default();
+    let hashes: String = inline_scripts(&index)
+        .iter()
+        .map(|body| {
+            use base64::Engine;
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(body.as_bytes());
+            format!(
+                " 'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            )
+        })
+        .collect();
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Bodies of the `<script>` elements without `src` in `html`.
+fn inline_scripts(html: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(tag_end) = after.find('>') else { break };
+        let tag = &after[..tag_end];
+        let body_and_rest = &after[tag_end + 1..];
+        let Some(close) = body_and_rest.find("</script>") else { break };
+        if !tag.contains(" src=") {
+            out.push(&body_and_rest[..close]);
+        }
+        rest = &body_and_rest[close..];
+    }
+    out
+}
+
 /// Fallback handler: an asset, or `index.html` for client routes.
 pub async fn serve(State(assets): State<Assets>, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
@@ -123,7 +169,16 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::is_hashed;
+    use super::{inline_scripts, is_hashed};
+
+    #[test]
+    fn finds_only_inline_scripts() {
+        let html = "<head><script type=\"module\">\nimport init from '/a.js';\n</script><script src=\"/x.js\"></script><script>b()</script></head>";
+        assert_eq!(
+            inline_scripts(html),
+            ["\nimport init from '/a.js';\n", "b()"]
+        );
+    }
 
     #[test]
     fn recognises_trunk_hashed_names() {

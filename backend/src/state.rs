@@ -1,10 +1,14 @@
 //! Shared application state handed to every handler.
 
+use crate::auth::{Auth, Caller};
 use crate::cache::Cache;
 use crate::error::AppError;
 use crate::store::SampleStore;
 use crate::workspace::Workspace;
+use shared::auth::{AuthInfo, UserInfo};
 use shared::PublicConfig;
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -34,22 +38,57 @@ pub struct Inner {
     pub sse_clients: AtomicI64,
     /// The clock relative times are resolved against.
     pub clock: Arc<dyn crate::clock::Clock>,
+    /// Authentication settings, sessions and the audit trail.
+    pub auth: Auth,
+    /// The Content-Security-Policy of every response.
+    pub csp: String,
+    /// Open streams per caller key, and the cap.
+    streams: Mutex<HashMap<String, u32>>,
+    max_streams: u32,
 }
 
-/// Counts an open SSE connection for as long as it lives.
-pub struct SseGuard(AppState);
+/// Counts an open SSE connection (in total and per caller) for as long as it lives.
+pub struct SseGuard {
+    state: AppState,
+    key: String,
+}
 
 impl SseGuard {
-    /// Counts one more connection.
-    pub fn new(state: &AppState) -> Self {
+    /// Opens one more stream for `caller`, or a 429 when they hold `--max-streams` already.
+    pub fn acquire(state: &AppState, caller: &Caller) -> Result<Self, AppError> {
+        let key = caller.key();
+        {
+            let mut streams = state.streams.lock().unwrap_or_else(|e| e.into_inner());
+            let open = streams.entry(key.clone()).or_default();
+            if *open >= state.max_streams {
+                return Err(AppError::RateLimited {
+                    retry_after: 5,
+                    message: format!(
+                        "you have {open} live streams open already (the limit is {}); close a tab",
+                        state.max_streams
+                    ),
+                });
+            }
+            *open += 1;
+        }
         state.sse_clients.fetch_add(1, Ordering::Relaxed);
-        Self(state.clone())
+        Ok(Self {
+            state: state.clone(),
+            key,
+        })
     }
 }
 
 impl Drop for SseGuard {
     fn drop(&mut self) {
-        self.0.sse_clients.fetch_sub(1, Ordering::Relaxed);
+        self.state.sse_clients.fetch_sub(1, Ordering::Relaxed);
+        let mut streams = self.state.streams.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(open) = streams.get_mut(&self.key) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                streams.remove(&self.key);
+            }
+        }
     }
 }
 
@@ -65,6 +104,12 @@ pub struct Settings {
     pub retention: chrono::Duration,
     /// The clock relative times are resolved against.
     pub clock: Arc<dyn crate::clock::Clock>,
+    /// Authentication.
+    pub auth: Auth,
+    /// Content-Security-Policy.
+    pub csp: String,
+    /// Open streams per caller.
+    pub max_streams: u32,
 }
 
 /// Default cache budget: 64 MiB of serialized values.
@@ -77,6 +122,10 @@ impl AppState {
             version: env!("CARGO_PKG_VERSION").into(),
             demo: settings.demo,
             workspaces: workspaces.iter().map(|w| w.info()).collect(),
+            auth: AuthInfo {
+                mode: settings.auth.mode.into(),
+                user: None,
+            },
         };
         Self(Arc::new(Inner {
             workspaces,
@@ -88,12 +137,35 @@ impl AppState {
             shutdown: CancellationToken::new(),
             sse_clients: AtomicI64::new(0),
             clock: settings.clock,
+            auth: settings.auth,
+            csp: settings.csp,
+            streams: Mutex::new(HashMap::new()),
+            max_streams: settings.max_streams,
         }))
     }
 
     /// Now, by the injected clock.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
+    }
+
+    /// What `/api/config` tells this caller: only the workspaces they may see.
+    pub fn public_for(&self, caller: &Caller) -> PublicConfig {
+        let mut public = self.public.clone();
+        public.auth = AuthInfo {
+            mode: self.auth.mode.into(),
+            user: caller.identity.as_ref().map(|i| UserInfo {
+                name: i.name.clone(),
+                role: i.role,
+            }),
+        };
+        public.workspaces.retain(|w| {
+            caller
+                .identity
+                .as_ref()
+                .is_some_and(|i| self.auth.may_see(i, &w.id))
+        });
+        public
     }
 
     /// The workspace `id`, or a 404 naming it.

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
+use shared::auth::AuditEntry;
 use shared::live::LiveSample;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -47,7 +48,24 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE live_samples (
         concurrent INTEGER NOT NULL,
         received INTEGER NOT NULL,
         PRIMARY KEY (workspace, t, app)
-    ) WITHOUT ROWID;"];
+    ) WITHOUT ROWID;",
+    // Sessions of `--auth token` (the cookie's SHA-256, never the cookie) and the audit trail.
+    "CREATE TABLE sessions (
+        token_sha256 BLOB PRIMARY KEY,
+        user TEXT NOT NULL,
+        created INTEGER NOT NULL,      -- unix seconds
+        expires INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms INTEGER NOT NULL,
+        who TEXT NOT NULL,
+        ip TEXT NOT NULL,
+        method TEXT NOT NULL,
+        route TEXT NOT NULL,
+        workspace TEXT,
+        status INTEGER NOT NULL
+    );"];
 
 /// SQLite in the data directory.
 pub struct SqliteStore {
@@ -158,6 +176,96 @@ impl SampleStore for SqliteStore {
     }
 }
 
+/// Sessions and the audit trail (`--auth token` and every state-changing call).
+impl SqliteStore {
+    /// Stores a new session.
+    pub fn create_session(
+        &self,
+        token_sha256: &[u8; 32],
+        user: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO sessions VALUES (?1, ?2, ?3, ?4)",
+            params![
+                token_sha256.as_slice(),
+                user,
+                now.timestamp(),
+                expires.timestamp()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The user of a live session (expired sessions are deleted on the way).
+    pub fn session_user(
+        &self,
+        token_sha256: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        let conn = self.conn();
+        conn.execute(
+            "DELETE FROM sessions WHERE expires <= ?1",
+            params![now.timestamp()],
+        )?;
+        let mut stmt = conn.prepare_cached("SELECT user FROM sessions WHERE token_sha256 = ?1")?;
+        let mut rows = stmt.query(params![token_sha256.as_slice()])?;
+        Ok(match rows.next()? {
+            Some(r) => Some(r.get(0)?),
+            None => None,
+        })
+    }
+
+    /// Ends a session.
+    pub fn delete_session(&self, token_sha256: &[u8; 32]) -> Result<(), StoreError> {
+        self.conn().execute(
+            "DELETE FROM sessions WHERE token_sha256 = ?1",
+            params![token_sha256.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    /// Appends an audit entry.
+    pub fn audit_insert(&self, e: &AuditEntry) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO audit (at_ms, who, ip, method, route, workspace, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                e.at.timestamp_millis(),
+                e.who,
+                e.ip,
+                e.method,
+                e.route,
+                e.workspace,
+                e.status
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The newest `limit` audit entries, newest first.
+    pub fn audit_list(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT at_ms, who, ip, method, route, workspace, status FROM audit
+             ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![limit], |r| {
+            Ok(AuditEntry {
+                at: DateTime::from_timestamp_millis(r.get(0)?).unwrap_or_default(),
+                who: r.get(1)?,
+                ip: r.get(2)?,
+                method: r.get(3)?,
+                route: r.get(4)?,
+                workspace: r.get(5)?,
+                status: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +315,38 @@ mod tests {
             3
         );
         assert_eq!(store.query("w", from, to, 1).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn sessions_expire_and_audit_lists_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let t = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        store.create_session(&[1; 32], "ann", t(0), t(100)).unwrap();
+        assert_eq!(
+            store.session_user(&[1; 32], t(99)).unwrap().as_deref(),
+            Some("ann")
+        );
+        assert_eq!(store.session_user(&[2; 32], t(99)).unwrap(), None);
+        assert_eq!(store.session_user(&[1; 32], t(100)).unwrap(), None, "expired");
+        store.create_session(&[3; 32], "bob", t(0), t(100)).unwrap();
+        store.delete_session(&[3; 32]).unwrap();
+        assert_eq!(store.session_user(&[3; 32], t(1)).unwrap(), None, "logged out");
+        for (i, who) in ["ann", "bob"].into_iter().enumerate() {
+            store
+                .audit_insert(&AuditEntry {
+                    at: t(i as i64),
+                    who: who.into(),
+                    ip: "127.0.0.1".into(),
+                    method: "POST".into(),
+                    route: "/api/auth/login".into(),
+                    workspace: None,
+                    status: 200,
+                })
+                .unwrap();
+        }
+        let list = store.audit_list(10).unwrap();
+        assert_eq!(list.iter().map(|e| e.who.as_str()).collect::<Vec<_>>(), ["bob", "ann"]);
     }
 
     #[test]

@@ -20,8 +20,10 @@ pub struct PublicConfig {
     pub version: String,
     /// True when falscope talks to its embedded fal simulator instead of fal.ai.
     pub demo: bool,
-    /// Workspaces (fal accounts) this falscope serves.
+    /// Workspaces (fal accounts) the caller may see; empty until signed in.
     pub workspaces: Vec<WorkspaceInfo>,
+    /// How to sign in, and who is signed in.
+    pub auth: crate::auth::AuthInfo,
 }
 
 /// One fal account as the browser sees it: a name, never a key.

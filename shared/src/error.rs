@@ -52,6 +52,12 @@ impl fmt::Display for ApiError {
 pub enum ErrorCode {
     /// 400: a query, path or body value is malformed or out of range.
     InvalidParameter,
+    /// 401: not signed in (or the session expired).
+    Unauthenticated,
+    /// 403: signed in, but the role or workspace does not allow this call.
+    Forbidden,
+    /// 403: a state-changing call without the CSRF header.
+    CsrfRejected,
     /// 404: no such route or resource.
     NotFound,
     /// 409: the operation needs an ADMIN-scoped fal key that is not configured.
@@ -60,6 +66,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// 429: too many requests from this client.
     RateLimited,
+    /// 431: the request's headers are too large.
+    HeadersTooLarge,
     /// 502: fal rejected falscope's key (401/403 upstream).
     UpstreamCredentials,
     /// 502: fal answered with an error or an unreadable body.

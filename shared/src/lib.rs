@@ -5,6 +5,7 @@
 
 pub mod analytics;
 pub mod apps;
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod events;

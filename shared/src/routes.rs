@@ -11,6 +11,12 @@ pub const METRICS: &str = "/metrics";
 pub const OPENAPI: &str = "/api/openapi.json";
 /// [`crate::PublicConfig`]: version, demo mode, workspaces. Never secrets.
 pub const CONFIG: &str = "/api/config";
+/// Sign in with a [`crate::auth::LoginRequest`] (`--auth token`); sets the session cookie.
+pub const LOGIN: &str = "/api/auth/login";
+/// Sign out: ends the session and clears its cookie.
+pub const LOGOUT: &str = "/api/auth/logout";
+/// The audit log: [`crate::auth::AuditEntry`] list, newest first (admin).
+pub const AUDIT: &str = "/api/audit";
 
 /// Workspace-scoped route templates (axum syntax); fill `{ws}` with [`ws::path`].
 pub mod ws {

@@ -98,9 +98,8 @@ impl TestApp {
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let router = built.router;
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("serve");
-        });
+        let shutdown = built.state.shutdown.clone();
+        let server = tokio::spawn(backend::server::serve(listener, router, shutdown));
         Self {
             addr,
             http: reqwest::Client::new(),

@@ -175,12 +175,13 @@ pub async fn requests_csv(
     State(state): State<AppState>,
     Path(ws): Path<String>,
     RawQuery(raw): RawQuery,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), super::requests::ALLOWED)?;
     let mut q = super::requests::query(&p, state.now())?;
     q.limit = Some(100);
     let w = state.workspace(&ws)?;
-    let prices = super::requests::unit_prices(&state, &ws).await;
+    let prices = super::requests::unit_prices(&state, &ws, &caller).await;
     let fal: Arc<dyn FalApi> = w.fal.clone();
     const HEADER: &[&str] = &[
         "id",

@@ -4,7 +4,9 @@ use super::params::Params;
 use super::respond::fetched;
 use crate::cache::{key, Cached};
 use crate::error::AppError;
+use crate::auth::Caller;
 use crate::state::{AppState, SseGuard};
+use axum::Extension;
 use crate::upstream::FalApi;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -49,9 +51,10 @@ pub async fn get_live(
 pub async fn live_stream(
     State(state): State<AppState>,
     Path(ws): Path<String>,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Response, AppError> {
     let w = state.workspace(&ws)?;
-    let guard = SseGuard::new(&state);
+    let guard = SseGuard::acquire(&state, &caller)?;
     let shutdown = state.shutdown.clone().cancelled_owned();
     let events = WatchStream::new(w.live.subscribe())
         .filter_map(|published| async move { published })

@@ -106,6 +106,7 @@ pub async fn stream_logs(
     State(state): State<AppState>,
     Path(ws): Path<String>,
     RawQuery(raw): RawQuery,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
 ) -> Result<axum::response::Response, AppError> {
     use crate::logs_hub::TailEvent;
     use axum::response::sse::{Event, KeepAlive, Sse};
@@ -119,6 +120,7 @@ pub async fn stream_logs(
         &["apps", "level", "search", "request_id", "label"],
     )?;
     let (mut q, labels) = filters(&p, state.now())?;
+    let guard = crate::state::SseGuard::acquire(&state, &caller)?;
     // Live only: no replay window and no end.
     q.start = None;
     q.end = None;
@@ -126,7 +128,6 @@ pub async fn stream_logs(
     let body = serde_json::to_string(&labels).unwrap_or_default();
     let key = key(&w.id, "logs_stream", &p.pairs(), Some(&body));
     let sub = w.logs.subscribe(w.fal.clone(), key, q, labels);
-    let guard = crate::state::SseGuard::new(&state);
     let shutdown = state.shutdown.clone().cancelled_owned();
     let status = |s: &StreamStatus| {
         Event::default()

@@ -3,7 +3,8 @@
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::Json;
+use crate::auth::Caller;
+use axum::{Extension, Json};
 use shared::config::Health;
 use shared::PublicConfig;
 
@@ -24,6 +25,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, AppEr
 }
 
 /// `GET /api/config`.
-pub async fn get_config(State(state): State<AppState>) -> Json<PublicConfig> {
-    Json(state.public.clone())
+pub async fn get_config(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Json<PublicConfig> {
+    Json(state.public_for(&caller))
 }

@@ -3,6 +3,7 @@
 
 use super::params::Params;
 use super::respond::fetched;
+use crate::auth::Caller;
 use crate::cache::key;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -13,6 +14,8 @@ use crate::upstream::query::{
 use crate::upstream::{FalApi, UpstreamError};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
+use axum::Extension;
+use shared::auth::Role;
 use chrono::{Duration, Utc};
 use shared::logs::LogLine;
 use shared::requests::{Cost, RequestDetail, RequestsPage};
@@ -41,9 +44,22 @@ fn has_pending(page: &RequestsPage) -> bool {
         .any(|r| r.cost == Cost::Pending || r.ended_at.is_none())
 }
 
+/// Whether `caller` may see costs (they come from usage, read with the ADMIN key).
+pub fn may_see_cost(caller: &Caller) -> bool {
+    caller.role() >= Some(Role::Billing)
+}
+
 /// Effective price per machine-second of each app over the last 7 days (surge included), from
-/// usage. `None` without an ADMIN key or when usage cannot be read.
-pub async fn unit_prices(state: &AppState, ws: &str) -> Option<Arc<HashMap<String, f64>>> {
+/// usage. `None` without an ADMIN key, when usage cannot be read, or when `caller`'s role may
+/// not see costs.
+pub async fn unit_prices(
+    state: &AppState,
+    ws: &str,
+    caller: &Caller,
+) -> Option<Arc<HashMap<String, f64>>> {
+    if !may_see_cost(caller) {
+        return None;
+    }
     let w = state.workspace(ws).ok()?;
     if !w.fal.has_admin_key() {
         return None;
@@ -90,11 +106,12 @@ pub async fn list_requests(
     State(state): State<AppState>,
     Path(ws): Path<String>,
     RawQuery(raw): RawQuery,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Response, AppError> {
     let p = Params::parse(raw.as_deref(), ALLOWED)?;
     let q = query(&p, state.now())?;
     let w = state.workspace(&ws)?;
-    let prices = unit_prices(&state, &ws).await;
+    let prices = unit_prices(&state, &ws, &caller).await;
     let fal: Arc<dyn FalApi> = w.fal.clone();
     let ttl = |page: &RequestsPage| {
         if has_pending(page) {
@@ -106,7 +123,7 @@ pub async fn list_requests(
     let cached = state
         .cache
         .get_or_fetch(
-            key(&w.id, "requests", &p.pairs(), None),
+            key(&w.id, priced("requests", &caller), &p.pairs(), None),
             ttl,
             move || async move {
                 let page = fal.requests(&q).await?;
@@ -118,6 +135,15 @@ pub async fn list_requests(
         )
         .await?;
     Ok(fetched::<RequestsPage>(&cached))
+}
+
+/// Cache-key kind: views with and without costs are cached apart.
+fn priced(kind: &'static str, caller: &Caller) -> &'static str {
+    match (kind, may_see_cost(caller)) {
+        ("requests", false) => "requests_without_cost",
+        ("request", false) => "request_without_cost",
+        _ => kind,
+    }
 }
 
 /// Rows with costs from `prices` (per app).
@@ -167,6 +193,7 @@ pub fn query(p: &Params, now: chrono::DateTime<Utc>) -> Result<RequestsQuery, Ap
 pub async fn get_request(
     State(state): State<AppState>,
     Path((ws, id)): Path<(String, String)>,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Response, AppError> {
     let id = uuid::Uuid::parse_str(&id)
         .map_err(|_| AppError::invalid("id", "must be a request id (UUID)"))?
@@ -179,7 +206,7 @@ pub async fn get_request(
         .take(50)
         .collect();
     let w = state.workspace(&ws)?;
-    let prices = unit_prices(&state, &ws).await;
+    let prices = unit_prices(&state, &ws, &caller).await;
     let fal: Arc<dyn FalApi> = w.fal.clone();
     let ttl = |d: &RequestDetail| {
         if d.row.cost == Cost::Pending || d.row.ended_at.is_none() {
@@ -188,7 +215,7 @@ pub async fn get_request(
             REQUESTS_TTL
         }
     };
-    let cache_key = key(&w.id, "request", &[("id", id.clone())], None);
+    let cache_key = key(&w.id, priced("request", &caller), &[("id", id.clone())], None);
     let cached =
         state
             .cache

@@ -26,7 +26,8 @@ async fn x_cache(app: &TestApp, path: &str) -> (u16, String, serde_json::Value) 
 #[tokio::test]
 async fn miss_then_hit_and_one_upstream_call_for_200_concurrent_viewers() {
     let sim = SimHarness::start().await;
-    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    // Rate limiting is per user and this test is one user opening 200 views at once.
+    let app = TestApp::spawn_with_sim(&sim, true, &["--rate-limit", "0"]).await;
     let path = analytics();
     let calls = (0..200).map(|_| {
         let (http, url) = (app.http.clone(), app.url(&path));

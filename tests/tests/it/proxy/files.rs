@@ -47,6 +47,7 @@ async fn list_download_and_upload_round_trip() {
             "{}?path=uploads/blob.bin",
             ws_path(ws::FILE_UPLOAD)
         )))
+        .header(shared::auth::CSRF_HEADER, "1")
         .multipart(form)
         .send()
         .await
@@ -66,6 +67,7 @@ async fn list_download_and_upload_round_trip() {
     let bad = app
         .http
         .post(app.url(&ws_path(ws::FILE_UPLOAD_URL)))
+        .header(shared::auth::CSRF_HEADER, "1")
         .json(&serde_json::json!({ "path": "x.txt", "url": "file:///etc/passwd" }))
         .send()
         .await
@@ -90,6 +92,7 @@ async fn uploads_over_the_cap_get_413_and_never_land() {
             "{}?path=uploads/big.bin",
             ws_path(ws::FILE_UPLOAD)
         )))
+        .header(shared::auth::CSRF_HEADER, "1")
         .multipart(form)
         .send()
         .await

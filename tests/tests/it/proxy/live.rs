@@ -44,7 +44,7 @@ async fn next_named(events: &mut Events, name: &str) -> Event {
 async fn many_overview_viewers_share_one_metrics_call_and_history_is_stored() {
     let sim = SimHarness::start().await;
     let started = tokio::time::Instant::now();
-    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let app = TestApp::spawn_with_sim(&sim, true, &["--max-streams", "1000"]).await;
     let mut viewers = Vec::new();
     for _ in 0..50 {
         viewers.push(sse(&app, &ws_path(ws::LIVE_STREAM)).await);

@@ -1,0 +1,104 @@
+//! Signing in and out (`--auth token`) and the audit trail.
+
+use super::params::Params;
+use crate::auth::guard::AuditSubject;
+use crate::auth::{cookie_name, password, Caller};
+use crate::cli::AuthMode;
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use shared::auth::{AuditEntry, LoginRequest, UserInfo};
+
+/// `POST /api/auth/login`: checks the password, starts a session, sets its cookie.
+pub async fn login(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    if state.auth.mode != AuthMode::Token {
+        return Err(AppError::NotFound(
+            "a login (falscope is not running with --auth token)".into(),
+        ));
+    }
+    let req: LoginRequest = serde_json::from_slice(&body).map_err(|_| {
+        AppError::invalid("body", r#"expected {"username": "...", "password": "..."}"#)
+    })?;
+    if req.username.is_empty() || req.username.len() > 64 || req.password.len() > 1024 {
+        return Err(AppError::invalid(
+            "username",
+            "a user name of 1–64 characters and a password of at most 1024",
+        ));
+    }
+    let Some(identity) = state
+        .auth
+        .verify_password(&req.username, &req.password)
+        .await
+    else {
+        let mut resp =
+            AppError::Unauthenticated("wrong user name or password".into()).into_response();
+        resp.extensions_mut().insert(AuditSubject(req.username));
+        return Ok(resp);
+    };
+    let db = state.auth.db.as_ref().ok_or_else(|| {
+        AppError::Internal("no session store: the data directory is not usable".into())
+    })?;
+    let token = password::new_secret("fss_").map_err(AppError::Internal)?;
+    let now = state.now();
+    let ttl = state.auth.session_ttl();
+    db.create_session(&password::sha256(&token), &identity.name, now, now + ttl)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let cookie = format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        cookie_name(state.auth.tls),
+        ttl.num_seconds(),
+        if state.auth.tls { "; Secure" } else { "" }
+    );
+    let mut resp = Json(UserInfo {
+        name: identity.name.clone(),
+        role: identity.role,
+    })
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp.extensions_mut().insert(AuditSubject(identity.name));
+    Ok(resp)
+}
+
+/// `POST /api/auth/logout`: ends the session and clears the cookie.
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, AppError> {
+    if let (Some(digest), Some(db)) = (caller.session, state.auth.db.as_ref()) {
+        db.delete_session(&digest)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    let cookie = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        cookie_name(state.auth.tls),
+        if state.auth.tls { "; Secure" } else { "" }
+    );
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// `GET /api/audit?limit=`: the newest state-changing calls (admin).
+pub async fn list_audit(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<AuditEntry>>, AppError> {
+    let p = Params::parse(raw.as_deref(), &["limit"])?;
+    let limit = p.int("limit", 100, 1, 1000)?;
+    let db = state.auth.db.as_ref().ok_or_else(|| {
+        AppError::NotFound("the audit trail (the data directory is not usable)".into())
+    })?;
+    db.audit_list(limit)
+        .map(Json)
+        .map_err(|e| AppError::Internal(e.to_string()))
+}

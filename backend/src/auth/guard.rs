@@ -1,0 +1,334 @@
+//! The middleware: [`authenticate`] on every request, [`guard`] on every `/api` route (role,
+//! workspace, CSRF, audit), per-caller rate limiting, and security headers.
+
+use super::{proxy, Caller, Identity, Via};
+use crate::cli::AuthMode;
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, MatchedPath, RawPathParams, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderMap, HeaderValue, Method};
+use shared::auth::{AuditEntry, Role, CSRF_HEADER};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not (probes, login, the SPA's public config).
+    Public,
+    /// Signed-in callers with at least this role.
+    Role(Role),
+}
+
+/// Response extension: the name to record in the audit trail instead of the caller's (a failed
+/// login records the name that was tried).
+#[derive(Debug, Clone)]
+pub struct AuditSubject(pub String);
+
+/// Sets [`Caller`] on every request; rejects bad API tokens and, in `none` mode, requests
+/// addressed to a non-loopback host name (DNS rebinding). Inbound credentials (`Authorization`,
+/// `Cookie`) are removed here, so no handler can pass them on.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let auth = &state.auth;
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let trusted_peer = proxy::is_trusted(&auth.trusted, peer);
+    let ip = proxy::client_ip(&auth.trusted, peer, req.headers());
+    if !trusted_peer {
+        proxy::strip_identity_headers(&auth.directory, req.headers_mut());
+    }
+    let mut session = None;
+    let identity = match auth.mode {
+        AuthMode::None => {
+            if !host_is_loopback(req.headers()) {
+                return AppError::Forbidden(
+                    "falscope runs with --auth none and answers only to localhost; reach it at 127.0.0.1, or use --auth token or --auth proxy".into(),
+                )
+                .into_response();
+            }
+            Some(Identity {
+                name: "local".into(),
+                role: Role::Admin,
+                groups: Vec::new(),
+                via: Via::Local,
+            })
+        }
+        AuthMode::Token | AuthMode::Proxy => {
+            if let Some(token) = bearer(req.headers()) {
+                match auth.verify_token(token).await {
+                    Some(i) => Some(i),
+                    None => {
+                        return AppError::Unauthenticated(
+                            "this API token is not valid; check the token or ask an admin for a new one".into(),
+                        )
+                        .into_response()
+                    }
+                }
+            } else if auth.mode == AuthMode::Token {
+                session = cookie(req.headers(), super::cookie_name(auth.tls))
+                    .map(super::password::sha256);
+                session.and_then(|digest| {
+                    let user = auth.db.as_ref()?.session_user(&digest, state.now());
+                    match user {
+                        Ok(user) => auth.session_identity(&user?),
+                        Err(err) => {
+                            tracing::warn!(%err, "cannot read sessions");
+                            None
+                        }
+                    }
+                })
+            } else if trusted_peer {
+                match proxy::identity(&auth.directory, req.headers()) {
+                    Ok(identity) => identity,
+                    Err(name) => {
+                        return AppError::Forbidden(format!(
+                            "{name} is signed in but none of their groups has a falscope role; ask an admin to map one in the auth file's [groups]"
+                        ))
+                        .into_response()
+                    }
+                }
+            } else {
+                None
+            }
+        }
+    };
+    let headers = req.headers_mut();
+    headers.remove(header::AUTHORIZATION);
+    headers.remove(header::COOKIE);
+    req.extensions_mut().insert(Caller {
+        identity,
+        ip,
+        session,
+    });
+    next.run(req).await
+}
+
+/// Per-route check: role, workspace, CSRF; then the audit trail for state-changing calls.
+pub async fn guard(
+    State((state, access)): State<(AppState, Access)>,
+    params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(caller) = req.extensions().get::<Caller>().cloned() else {
+        return AppError::Internal("route reached without authentication".into()).into_response();
+    };
+    let workspace = params.ok().and_then(|p| {
+        p.iter()
+            .find(|(k, _)| *k == "ws")
+            .map(|(_, v)| v.to_owned())
+    });
+    let method = req.method().clone();
+    let changes_state = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
+    let decision = check(&state, access, &caller, workspace.as_deref()).and_then(|()| {
+        let bearer = caller.identity.as_ref().is_some_and(|i| i.via == Via::Token);
+        if changes_state && !bearer && !req.headers().contains_key(CSRF_HEADER) {
+            return Err(AppError::CsrfRejected);
+        }
+        Ok(())
+    });
+    let response = match decision {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    };
+    if changes_state {
+        let who = response
+            .extensions()
+            .get::<AuditSubject>()
+            .map_or_else(|| caller.who().to_owned(), |s| s.0.clone());
+        audit(
+            &state,
+            AuditEntry {
+                at: state.now(),
+                who,
+                ip: caller.ip.to_string(),
+                method: method.to_string(),
+                route,
+                workspace,
+                status: response.status().as_u16(),
+            },
+        );
+    }
+    response
+}
+
+fn check(
+    state: &AppState,
+    access: Access,
+    caller: &Caller,
+    workspace: Option<&str>,
+) -> Result<(), AppError> {
+    let Access::Role(needed) = access else {
+        return Ok(());
+    };
+    let Some(identity) = &caller.identity else {
+        return Err(AppError::Unauthenticated(match state.auth.mode {
+            AuthMode::Proxy => "not signed in: falscope got no identity from a trusted proxy; sign in through your company's SSO".into(),
+            _ => "not signed in: sign in on falscope's login page, or send an API token as `Authorization: Bearer`".into(),
+        }));
+    };
+    if identity.role < needed {
+        return Err(AppError::Forbidden(format!(
+            "your role ({}) cannot do this; it needs {needed}. Ask a falscope admin",
+            identity.role
+        )));
+    }
+    if let Some(ws) = workspace {
+        if !state.auth.may_see(identity, ws) {
+            return Err(AppError::Forbidden(format!(
+                "workspace {ws:?} is limited to other groups"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn audit(state: &AppState, e: AuditEntry) {
+    tracing::info!(
+        target: "falscope::audit",
+        who = %e.who,
+        ip = %e.ip,
+        method = %e.method,
+        route = %e.route,
+        workspace = e.workspace.as_deref().unwrap_or("-"),
+        status = e.status,
+        "audit"
+    );
+    if let Some(db) = &state.auth.db {
+        if let Err(err) = db.audit_insert(&e) {
+            tracing::error!(%err, "cannot write the audit trail");
+        }
+    }
+}
+
+/// The bearer token of `Authorization`, if any.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// The value of cookie `name`.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// Whether `Host` names this machine (absent Host, e.g. HTTP/1.0, counts as local).
+fn host_is_loopback(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return true;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.to_ascii_lowercase().ends_with(".localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Rate-limit key: the signed-in user, or the client address.
+#[derive(Debug, Clone, Copy)]
+pub struct CallerKey;
+
+impl tower_governor::key_extractor::KeyExtractor for CallerKey {
+    type Key = String;
+
+    fn extract<T>(
+        &self,
+        req: &http::Request<T>,
+    ) -> Result<Self::Key, tower_governor::GovernorError> {
+        req.extensions()
+            .get::<Caller>()
+            .map(Caller::key)
+            .ok_or(tower_governor::GovernorError::UnableToExtractKey)
+    }
+}
+
+/// The JSON 429 (with `Retry-After`) for a caller over its rate.
+pub fn rate_limited(err: tower_governor::GovernorError) -> Response {
+    match err {
+        tower_governor::GovernorError::TooManyRequests { wait_time, .. } => {
+            AppError::RateLimited {
+                retry_after: wait_time.max(1),
+                message: format!("too many requests from you; retry in {} s", wait_time.max(1)),
+            }
+            .into_response()
+        }
+        other => AppError::Internal(other.to_string()).into_response(),
+    }
+}
+
+/// Security headers on every response. `csp` is built from the served `index.html`
+/// ([`crate::spa::content_security_policy`]).
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&state.csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if state.auth.tls {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    if api && !h.contains_key(header::CACHE_CONTROL) {
+        // Per-user data: never kept by a shared cache.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_bearer_cookies_and_loopback_hosts() {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, "Bearer  abc ".parse().unwrap());
+        h.insert(header::COOKIE, "a=1; falscope_session=xyz; b=2".parse().unwrap());
+        assert_eq!(bearer(&h), Some("abc"));
+        assert_eq!(cookie(&h, "falscope_session"), Some("xyz"));
+        assert_eq!(cookie(&h, "c"), None);
+        for (host, local) in [
+            ("127.0.0.1:8080", true),
+            ("localhost", true),
+            ("[::1]:8080", true),
+            ("app.localhost:80", true),
+            ("evil.example:8080", false),
+            ("127.0.0.1.evil.example", false),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(header::HOST, host.parse().unwrap());
+            assert_eq!(host_is_loopback(&h), local, "{host}");
+        }
+    }
+}
