@@ -1,6 +1,7 @@
 //! Test harness: spawn falscope (demo mode or against a given simulator) on `127.0.0.1:0` and
 //! talk to it over real HTTP.
 
+pub mod auth;
 pub mod browser;
 pub mod sim;
 
@@ -38,6 +39,16 @@ impl TestApp {
     /// falscope against an already running simulator, with `args` (e.g. `--max-upload-mb 1`);
     /// `admin` decides whether the ADMIN key is configured.
     pub async fn spawn_with_sim(sim: &sim::SimHarness, admin: bool, args: &[&str]) -> Self {
+        Self::spawn_with_sim_keys(sim, sim::API_KEY, admin.then_some(sim::ADMIN_KEY), args).await
+    }
+
+    /// [`TestApp::spawn_with_sim`] with explicit fal keys.
+    pub async fn spawn_with_sim_keys(
+        sim: &sim::SimHarness,
+        api_key: &str,
+        admin_key: Option<&str>,
+        args: &[&str],
+    ) -> Self {
         let argv = ["falscope", "--listen", "127.0.0.1:0"].iter().chain(args);
         let cli = Cli::try_parse_from(argv).expect("test arguments parse");
         let mut config = Config::try_from(cli.serve).expect("test config is valid");
@@ -45,8 +56,8 @@ impl TestApp {
             id: "default".into(),
             name: "default".into(),
             base_url: sim.server.base_url(),
-            api_key: sim::API_KEY.to_owned().into(),
-            admin_key: admin.then(|| sim::ADMIN_KEY.to_owned().into()),
+            api_key: api_key.to_owned().into(),
+            admin_key: admin_key.map(|k| k.to_owned().into()),
         }]);
         // falscope reads time from the simulator's clock, so `now-6h` means the same to both.
         Self::spawn_with_clock(config, sim.clock.clone()).await

@@ -34,11 +34,17 @@ impl SimHarness {
     }
 
     async fn start_at(ms: i64) -> Self {
+        Self::start_with_keys(ms, API_KEY, ADMIN_KEY).await
+    }
+
+    /// A simulator at `ms` that accepts these keys (the harness's clients keep [`API_KEY`] and
+    /// [`ADMIN_KEY`]).
+    pub async fn start_with_keys(ms: i64, api_key: &str, admin_key: &str) -> Self {
         let clock = Arc::new(ManualClock::new(ms));
         let server = SimServer::start(SimConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
-            api_key: SecretString::from(API_KEY),
-            admin_key: SecretString::from(ADMIN_KEY),
+            api_key: SecretString::from(api_key),
+            admin_key: SecretString::from(admin_key),
             seed: 42,
             clock: clock.clone(),
         })

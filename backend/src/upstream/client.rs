@@ -117,10 +117,11 @@ impl FalClient {
         timeout: Option<Duration>,
     ) -> Result<Response, UpstreamError> {
         let key = self.key(scope)?;
-        let mut req = req.header(
-            header::AUTHORIZATION,
-            format!("Key {}", key.expose_secret()),
-        );
+        // Sensitive: hyper and h2 leave it out of their debug output and HPACK tables.
+        let mut value = header::HeaderValue::from_str(&format!("Key {}", key.expose_secret()))
+            .map_err(|_| UpstreamError::Credentials { status: 0 })?;
+        value.set_sensitive(true);
+        let mut req = req.header(header::AUTHORIZATION, value);
         if let Some(t) = timeout {
             req = req.timeout(t);
         }

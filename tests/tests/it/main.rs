@@ -8,4 +8,5 @@ mod api;
 mod contract;
 mod e2e;
 mod proxy;
+mod security;
 mod spa;

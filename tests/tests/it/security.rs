@@ -1,0 +1,7 @@
+//! Access control and hardening (issue 7): who may call what, sessions, proxies, limits,
+//! headers, and a fal key that never leaks.
+
+mod access;
+mod limits;
+mod sentinel;
+mod sessions;

@@ -1,0 +1,193 @@
+//! The role × route matrix over the router's own table, proxy identity from trusted peers only,
+//! and workspace limits.
+
+use backend::auth::guard::Access;
+use http::Method;
+use integration_tests::auth::{token, AuthFixture};
+use integration_tests::sim::SimHarness;
+use integration_tests::{ws_path, TestApp};
+use shared::auth::{Role, CSRF_HEADER};
+use shared::routes::{self, ws};
+use shared::PublicConfig;
+
+/// A concrete path for a route template.
+fn concrete(template: &str) -> String {
+    ws_path(template).replace("{id}", "0196f3a2-0000-7000-8000-000000000000")
+}
+
+async fn call(app: &TestApp, method: &Method, path: &str, bearer: Option<&str>) -> u16 {
+    let mut req = app
+        .http
+        .request(method.clone(), app.url(path))
+        .header(CSRF_HEADER, "1");
+    if let Some(t) = bearer {
+        req = req.bearer_auth(t);
+    }
+    // Only the status matters; streams are dropped unread.
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn every_route_admits_exactly_the_roles_its_table_entry_names() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let app = TestApp::spawn_with_sim(
+        &sim,
+        true,
+        &["--auth", "token", "--auth-file", &auth.arg(), "--rate-limit", "0"],
+    )
+    .await;
+    let table = backend::api::table();
+    assert!(table.len() >= 25, "the table is the router: {} routes", table.len());
+    let mut checked = 0;
+    for route in &table {
+        let path = concrete(route.path);
+        let anonymous = call(&app, &route.method, &path, None).await;
+        match route.access {
+            Access::Public => assert!(
+                ![401, 403].contains(&anonymous),
+                "{} {} is public but answered {anonymous}",
+                route.method,
+                route.path
+            ),
+            Access::Role(_) => assert_eq!(
+                anonymous, 401,
+                "{} {} without credentials",
+                route.method, route.path
+            ),
+        }
+        for role in Role::ALL {
+            let status = call(&app, &route.method, &path, Some(&token(role))).await;
+            let allowed = match route.access {
+                Access::Public => true,
+                Access::Role(needed) => role >= needed,
+            };
+            if allowed {
+                assert!(
+                    ![401, 403].contains(&status),
+                    "{role} on {} {} answered {status}",
+                    route.method,
+                    route.path
+                );
+            } else {
+                assert_eq!(status, 403, "{role} on {} {}", route.method, route.path);
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, table.len() * 4);
+    // The rules that matter most, spelled out.
+    let rule = |path: &str| table.iter().find(|r| r.path == path).unwrap().access;
+    assert_eq!(rule(ws::USAGE), Access::Role(Role::Billing));
+    assert_eq!(rule(ws::FILE_CONTENT), Access::Role(Role::Operator));
+    assert_eq!(rule(ws::FILE_UPLOAD), Access::Role(Role::Operator));
+    assert_eq!(rule(routes::AUDIT), Access::Role(Role::Admin));
+    assert_eq!(rule(ws::REQUESTS), Access::Role(Role::Viewer));
+    // A wrong token is refused outright, on public routes too.
+    assert_eq!(call(&app, &Method::GET, routes::CONFIG, Some("fsk_wrong")).await, 401);
+}
+
+#[tokio::test]
+async fn viewers_see_requests_without_cost_and_billing_sees_cost() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let app =
+        TestApp::spawn_with_sim(&sim, true, &["--auth", "token", "--auth-file", &auth.arg()]).await;
+    let path = format!(
+        "{}?endpoints=acme/chat-llm&from=now-2h&to=now-10m",
+        ws_path(ws::REQUESTS)
+    );
+    let page = |role| {
+        let req = app.http.get(app.url(&path)).bearer_auth(token(role));
+        async move {
+            let body: serde_json::Value = req.send().await.unwrap().json().await.unwrap();
+            body["data"]["items"].as_array().unwrap().clone()
+        }
+    };
+    let billing = page(Role::Billing).await;
+    assert!(billing.iter().any(|r| r["cost"]["kind"] == "known"));
+    let viewer = page(Role::Viewer).await;
+    assert!(!viewer.is_empty());
+    assert!(viewer.iter().all(|r| r["cost"]["kind"] == "unknown"));
+}
+
+async fn config_as(app: &TestApp, headers: &[(&str, &str)]) -> (u16, Option<PublicConfig>) {
+    let mut req = app.http.get(app.url(routes::CONFIG));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.ok())
+}
+
+#[tokio::test]
+async fn proxy_identity_headers_count_only_from_trusted_peers() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let identity = [
+        ("x-forwarded-user", "ana"),
+        ("x-forwarded-groups", "eng, finance"),
+    ];
+    // The test client connects from 127.0.0.1, which is not in 10.0.0.0/8.
+    let untrusted = TestApp::spawn_with_sim(
+        &sim,
+        true,
+        &["--auth", "proxy", "--trusted-proxies", "10.0.0.0/8", "--auth-file", &auth.arg()],
+    )
+    .await;
+    let (status, config) = config_as(&untrusted, &identity).await;
+    assert_eq!(status, 200);
+    assert_eq!(config.unwrap().auth.user, None, "headers from an untrusted peer are ignored");
+    let usage = untrusted
+        .http
+        .get(untrusted.url(&ws_path(ws::USAGE)))
+        .header("x-forwarded-user", "ana")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(usage.status(), 401);
+
+    let trusted = TestApp::spawn_with_sim(
+        &sim,
+        true,
+        &["--auth", "proxy", "--trusted-proxies", "127.0.0.1/32", "--auth-file", &auth.arg()],
+    )
+    .await;
+    let (_, config) = config_as(&trusted, &identity).await;
+    let user = config.unwrap().auth.user.unwrap();
+    assert_eq!((user.name.as_str(), user.role), ("ana", Role::Billing));
+    let usage_as = |groups: &'static str| {
+        trusted
+            .http
+            .get(trusted.url(&format!("{}?from=now-1d", ws_path(ws::USAGE))))
+            .header("x-forwarded-user", "ana")
+            .header("x-forwarded-groups", groups)
+            .send()
+    };
+    assert_eq!(usage_as("finance").await.unwrap().status(), 200);
+    assert_eq!(usage_as("eng").await.unwrap().status(), 403, "eng maps to viewer");
+}
+
+#[tokio::test]
+async fn workspaces_limited_to_groups_are_invisible_to_others() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("[workspaces]\ndefault = [\"ops\"]\n");
+    let app = TestApp::spawn_with_sim(
+        &sim,
+        true,
+        &["--auth", "proxy", "--trusted-proxies", "127.0.0.1/32", "--auth-file", &auth.arg()],
+    )
+    .await;
+    let (_, config) = config_as(&app, &[("x-forwarded-user", "eve"), ("x-forwarded-groups", "finance")]).await;
+    assert!(config.unwrap().workspaces.is_empty());
+    let live = |groups: &'static str| {
+        app.http
+            .get(app.url(&ws_path(ws::APPS)))
+            .header("x-forwarded-user", "eve")
+            .header("x-forwarded-groups", groups)
+            .send()
+    };
+    assert_eq!(live("finance").await.unwrap().status(), 403);
+    assert_eq!(live("ops").await.unwrap().status(), 200);
+}

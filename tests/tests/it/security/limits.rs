@@ -1,0 +1,132 @@
+//! Request limits and headers: per-caller rate limit, stream cap, header size and deadline,
+//! DNS-rebinding guard of `--auth none`, security headers on pages and API answers.
+
+use integration_tests::sim::SimHarness;
+use integration_tests::{ws_path, TestApp};
+use shared::routes::{self, ws};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test]
+async fn a_caller_over_its_rate_gets_429_with_retry_after() {
+    let sim = SimHarness::start().await;
+    // One request per second, bursts of ten.
+    let app = TestApp::spawn_with_sim(&sim, true, &["--rate-limit", "1"]).await;
+    let mut statuses = Vec::new();
+    for _ in 0..15 {
+        let resp = app.get(routes::CONFIG).await;
+        statuses.push(resp.status().as_u16());
+        if resp.status() == 429 {
+            let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=2).contains(&retry), "{retry}");
+            let body: serde_json::Value = resp.json().await.unwrap();
+            assert_eq!(body["code"], "rate_limited");
+            break;
+        }
+    }
+    assert!(statuses.iter().filter(|s| **s == 200).count() >= 10, "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&429));
+}
+
+#[tokio::test]
+async fn streams_per_caller_are_capped() {
+    let sim = SimHarness::start().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &["--max-streams", "2"]).await;
+    let path = ws_path(ws::LIVE_STREAM);
+    let first = app.get(&path).await;
+    let second = app.get(&path).await;
+    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    let third = app.get(&path).await;
+    assert_eq!(third.status(), 429);
+    assert!(third.headers().contains_key("retry-after"));
+    drop(first);
+    // The slot frees when a stream closes; poll until the server has noticed.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let again = app.get(&path).await;
+        if again.status() == 200 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "slot never freed");
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn pages_and_api_answers_carry_security_headers() {
+    let app = TestApp::spawn_demo(&[]).await;
+    for path in ["/", "/analytics", routes::CONFIG, "/api/nope"] {
+        let resp = app.get(path).await;
+        let h = resp.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        for part in [
+            "script-src 'self' 'wasm-unsafe-eval'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "default-src 'self'",
+        ] {
+            assert!(csp.contains(part), "{path}: {csp}");
+        }
+        assert!(!csp.contains("script-src 'self' 'unsafe-inline'"));
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert!(h.get("strict-transport-security").is_none(), "no HSTS without TLS");
+    }
+    let https = TestApp::spawn_demo(&["--public-url", "https://falscope.example"]).await;
+    let resp = https.get(routes::HEALTHZ).await;
+    assert!(resp.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .starts_with("max-age="));
+}
+
+#[tokio::test]
+async fn auth_none_answers_only_to_loopback_host_names() {
+    let app = TestApp::spawn_demo(&[]).await;
+    let rebound = app
+        .http
+        .get(app.url(routes::CONFIG))
+        .header("host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403);
+    let local = app
+        .http
+        .get(app.url(routes::CONFIG))
+        .header("host", "localhost:8080")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(local.status(), 200);
+}
+
+#[tokio::test]
+async fn oversized_or_slow_request_heads_are_cut_off() {
+    let app = TestApp::spawn_demo(&[]).await;
+    let big = "x".repeat(100 * 1024);
+    let resp = app
+        .http
+        .get(app.url(routes::HEALTHZ))
+        .header("x-big", big)
+        .send()
+        .await;
+    // hyper answers 431 or drops the connection; either way nothing is served.
+    if let Ok(r) = resp {
+        assert_eq!(r.status(), 431);
+    }
+
+    // Slowloris: half a request head, then silence. The server closes within its deadline.
+    let mut tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let closed = tokio::time::timeout(
+        backend::server::HEADER_TIMEOUT + Duration::from_secs(20),
+        tcp.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(closed.is_ok(), "connection still open after the header deadline");
+}

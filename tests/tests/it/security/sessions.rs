@@ -1,0 +1,155 @@
+//! `--auth token`: login, the session cookie, expiry, logout, CSRF and the audit trail.
+
+use integration_tests::auth::{password, token, user, AuthFixture};
+use integration_tests::sim::SimHarness;
+use integration_tests::{ws_path, TestApp};
+use shared::auth::{AuditEntry, Role, CSRF_HEADER};
+use shared::routes::{self, ws};
+use shared::PublicConfig;
+
+async fn login(app: &TestApp, name: &str, pw: &str) -> reqwest::Response {
+    app.http
+        .post(app.url(routes::LOGIN))
+        .header(CSRF_HEADER, "1")
+        .json(&serde_json::json!({ "username": name, "password": pw }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn whoami(app: &TestApp, cookie: &str) -> Option<String> {
+    let config: PublicConfig = app
+        .http
+        .get(app.url(routes::CONFIG))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    config.auth.user.map(|u| u.name)
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_cookie_that_expires_and_logout_ends_it() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let app =
+        TestApp::spawn_with_sim(&sim, true, &["--auth", "token", "--auth-file", &auth.arg()]).await;
+
+    let wrong = login(&app, &user(Role::Viewer), "nope").await;
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    assert_eq!(login(&app, "nobody", "nope").await.status(), 401);
+
+    let ok = login(&app, &user(Role::Operator), &password(Role::Operator)).await;
+    assert_eq!(ok.status(), 200);
+    let set_cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(set_cookie.contains(attr), "{set_cookie}");
+    }
+    assert!(!set_cookie.contains("Secure"), "plain HTTP without --public-url https");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    assert_eq!(whoami(&app, &cookie).await.as_deref(), Some("operator-user"));
+    let apps = app.http.get(app.url(&ws_path(ws::APPS))).header("cookie", &cookie);
+    assert_eq!(apps.send().await.unwrap().status(), 200);
+
+    // Twelve hours later (the default session_hours) the session is gone.
+    sim.clock.advance(12 * 3_600_000);
+    assert_eq!(whoami(&app, &cookie).await, None);
+    let apps = app.http.get(app.url(&ws_path(ws::APPS))).header("cookie", &cookie);
+    assert_eq!(apps.send().await.unwrap().status(), 401);
+
+    // A new session, then logout.
+    let ok = login(&app, &user(Role::Admin), &password(Role::Admin)).await;
+    let cookie = ok.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(whoami(&app, &cookie).await.as_deref(), Some("admin-user"));
+    let out = app
+        .http
+        .post(app.url(routes::LOGOUT))
+        .header(CSRF_HEADER, "1")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert_eq!(whoami(&app, &cookie).await, None, "the old cookie no longer works");
+}
+
+#[tokio::test]
+async fn state_changing_calls_need_the_csrf_header_and_all_are_audited() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let app =
+        TestApp::spawn_with_sim(&sim, true, &["--auth", "token", "--auth-file", &auth.arg()]).await;
+    let ok = login(&app, &user(Role::Operator), &password(Role::Operator)).await;
+    let cookie = ok.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let upload = |csrf: bool| {
+        let mut req = app
+            .http
+            .post(app.url(&ws_path(ws::FILE_UPLOAD_URL)))
+            .header("cookie", &cookie)
+            .json(&serde_json::json!({ "path": "in/a.txt", "url": "ftp://example.com/a" }));
+        if csrf {
+            req = req.header(CSRF_HEADER, "1");
+        }
+        req.send()
+    };
+    let forged = upload(false).await.unwrap();
+    assert_eq!(forged.status(), 403);
+    let body: serde_json::Value = forged.json().await.unwrap();
+    assert_eq!(body["code"], "csrf_rejected");
+    // With the header the call goes through to validation (ftp is refused with a 400).
+    assert_eq!(upload(true).await.unwrap().status(), 400);
+    // Login without the header is refused too (login CSRF).
+    let no_header = app
+        .http
+        .post(app.url(routes::LOGIN))
+        .json(&serde_json::json!({ "username": "x", "password": "y" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_header.status(), 403);
+    assert_eq!(login(&app, "mallory", "guess").await.status(), 401);
+
+    let audit: Vec<AuditEntry> = app
+        .http
+        .get(app.url(routes::AUDIT))
+        .bearer_auth(token(Role::Admin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seen: Vec<(&str, &str, u16)> = audit
+        .iter()
+        .map(|e| (e.who.as_str(), e.route.as_str(), e.status))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("mallory", routes::LOGIN, 401),
+            ("anonymous", routes::LOGIN, 403),
+            ("operator-user", ws::FILE_UPLOAD_URL, 400),
+            ("operator-user", ws::FILE_UPLOAD_URL, 403),
+            ("operator-user", routes::LOGIN, 200),
+        ]
+    );
+    assert!(audit.iter().all(|e| e.ip == "127.0.0.1"));
+    assert_eq!(audit[2].workspace.as_deref(), Some("default"));
+}
