@@ -60,19 +60,49 @@ pub fn table() -> Vec<Route> {
         r(g.clone(), routes::CONFIG, Public, get(meta::get_config)),
         r(p.clone(), routes::LOGIN, Public, post(signin::login)),
         r(p.clone(), routes::LOGOUT, Public, post(signin::logout)),
-        r(g.clone(), routes::METRICS, viewer, get(metrics::get_metrics)),
-        r(g.clone(), routes::OPENAPI, viewer, get(openapi::get_openapi)),
+        r(
+            g.clone(),
+            routes::METRICS,
+            viewer,
+            get(metrics::get_metrics),
+        ),
+        r(
+            g.clone(),
+            routes::OPENAPI,
+            viewer,
+            get(openapi::get_openapi),
+        ),
         r(g.clone(), routes::AUDIT, admin, get(signin::list_audit)),
         r(g.clone(), ws::LIVE, viewer, get(live::get_live)),
         r(g.clone(), ws::LIVE_STREAM, viewer, get(live::live_stream)),
         r(g.clone(), ws::LIVE_HISTORY, viewer, get(live::live_history)),
         r(g.clone(), ws::APPS, viewer, get(apps::list_apps)),
-        r(g.clone(), ws::ANALYTICS, viewer, get(analytics::get_analytics)),
-        r(g.clone(), ws::ANALYTICS_CSV, viewer, get(export::analytics_csv)),
+        r(
+            g.clone(),
+            ws::ANALYTICS,
+            viewer,
+            get(analytics::get_analytics),
+        ),
+        r(
+            g.clone(),
+            ws::ANALYTICS_CSV,
+            viewer,
+            get(export::analytics_csv),
+        ),
         r(g.clone(), ws::USAGE, billing, get(usage::get_usage)),
         r(g.clone(), ws::USAGE_CSV, billing, get(export::usage_csv)),
-        r(g.clone(), ws::REQUESTS, viewer, get(requests::list_requests)),
-        r(g.clone(), ws::REQUESTS_CSV, viewer, get(export::requests_csv)),
+        r(
+            g.clone(),
+            ws::REQUESTS,
+            viewer,
+            get(requests::list_requests),
+        ),
+        r(
+            g.clone(),
+            ws::REQUESTS_CSV,
+            viewer,
+            get(export::requests_csv),
+        ),
         r(g.clone(), ws::REQUEST, viewer, get(requests::get_request)),
         r(g.clone(), ws::LOGS, viewer, get(logs::list_logs)),
         r(g.clone(), ws::LOGS_CSV, viewer, get(export::logs_csv)),
@@ -86,7 +116,12 @@ pub fn table() -> Vec<Route> {
             operator,
             post(files::upload_file).layer(axum::extract::DefaultBodyLimit::disable()),
         ),
-        r(p, ws::FILE_UPLOAD_URL, operator, post(files::upload_from_url)),
+        r(
+            p,
+            ws::FILE_UPLOAD_URL,
+            operator,
+            post(files::upload_from_url),
+        ),
     ]
 }
 
@@ -94,8 +129,7 @@ pub fn table() -> Vec<Route> {
 pub fn router(state: &AppState) -> Router<AppState> {
     let mut router = Router::new();
     for route in table() {
-        let layer =
-            axum::middleware::from_fn_with_state((state.clone(), route.access), guard);
+        let layer = axum::middleware::from_fn_with_state((state.clone(), route.access), guard);
         router = router.route(route.path, route.handler.route_layer(layer));
     }
     // Unknown /api paths get a JSON 404, not the SPA's index.html.

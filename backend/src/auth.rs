@@ -68,7 +68,9 @@ impl Caller {
 
     /// Name for the audit trail.
     pub fn who(&self) -> &str {
-        self.identity.as_ref().map_or("anonymous", |i| i.name.as_str())
+        self.identity
+            .as_ref()
+            .map_or("anonymous", |i| i.name.as_str())
     }
 
     /// The caller's role, if any.
@@ -107,7 +109,9 @@ pub struct Auth {
 
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Auth").field("mode", &self.mode).finish_non_exhaustive()
+        f.debug_struct("Auth")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
     }
 }
 
@@ -152,13 +156,14 @@ impl Auth {
             None => {
                 let tokens = self.directory.tokens.clone();
                 let token = token.to_owned();
-                let found = self.verify_blocking(move || {
-                    tokens
-                        .iter()
-                        .position(|t| password::verify(&token, &t.password_hash))
-                })
-                .await
-                .flatten();
+                let found = self
+                    .verify_blocking(move || {
+                        tokens
+                            .iter()
+                            .position(|t| password::verify(&token, &t.password_hash))
+                    })
+                    .await
+                    .flatten();
                 // Misses are cached too: retrying a wrong token costs no argon2 for 10 min.
                 self.verified.insert(digest, found);
                 found
@@ -170,7 +175,12 @@ impl Auth {
 
     /// The identity of a password login, or `None`.
     pub async fn verify_password(&self, username: &str, password: &str) -> Option<Identity> {
-        let user = self.directory.users.iter().find(|u| u.name == username).cloned();
+        let user = self
+            .directory
+            .users
+            .iter()
+            .find(|u| u.name == username)
+            .cloned();
         let password = password.to_owned();
         let ok = self
             .verify_blocking(move || match &user {

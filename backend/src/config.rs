@@ -319,7 +319,15 @@ mod tests {
     fn proxy_and_token_modes_say_what_they_need() {
         let err = parse(&["--auth", "proxy"]).unwrap_err();
         assert!(matches!(err, ConfigError::ProxyWithoutTrust));
-        assert!(parse(&["--auth", "proxy", "--trusted-proxies", "10.0.0.0/8,127.0.0.1/32", "--listen", "0.0.0.0:8080"]).is_ok());
+        assert!(parse(&[
+            "--auth",
+            "proxy",
+            "--trusted-proxies",
+            "10.0.0.0/8,127.0.0.1/32",
+            "--listen",
+            "0.0.0.0:8080"
+        ])
+        .is_ok());
         let err = parse(&["--auth", "token"]).unwrap_err();
         assert!(err.to_string().contains("hash-password"), "{err}");
         let err = parse(&["--auth", "token", "--auth-file", "/nonexistent/auth.toml"]).unwrap_err();

@@ -92,12 +92,11 @@ pub async fn build_with_clock(
             None
         }
     };
-    if let Some(unknown) = config
-        .directory
-        .workspaces
-        .keys()
-        .find(|id| !workspaces.iter().any(|w: &Arc<workspace::Workspace>| &w.id == *id))
-    {
+    if let Some(unknown) = config.directory.workspaces.keys().find(|id| {
+        !workspaces
+            .iter()
+            .any(|w: &Arc<workspace::Workspace>| &w.id == *id)
+    }) {
         anyhow::bail!("--auth-file (FALSCOPE_AUTH_FILE): [workspaces] names {unknown:?}, which is not a configured workspace");
     }
     let store = db.clone().map(|s| s as Arc<dyn store::SampleStore>);

@@ -31,7 +31,10 @@ fn hash_password(args: &backend::cli::HashPasswordArgs) -> anyhow::Result<()> {
     if args.new_token {
         let token = backend::auth::password::new_secret("fsk_").map_err(anyhow::Error::msg)?;
         let hash = backend::auth::password::hash(&token).map_err(anyhow::Error::msg)?;
-        writeln!(out, "token (give it to the script; it is shown only now): {token}")?;
+        writeln!(
+            out,
+            "token (give it to the script; it is shown only now): {token}"
+        )?;
         writeln!(out, "token_hash = \"{hash}\"")?;
         return Ok(());
     }

@@ -43,12 +43,12 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Cancellation
             },
             () = shutdown.cancelled() => break,
         };
-        let service = router
-            .clone()
-            .map_request(move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+        let service = router.clone().map_request(
+            move |mut req: axum::extract::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                 req
-            });
+            },
+        );
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
             .into_owned();
@@ -60,7 +60,10 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Cancellation
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("requests still open after {DRAIN:?}; stopping anyway");
     }
 }

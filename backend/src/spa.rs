@@ -86,10 +86,14 @@ fn inline_scripts(html: &str) -> Vec<&str> {
     let mut rest = html;
     while let Some(start) = rest.find("<script") {
         let after = &rest[start..];
-        let Some(tag_end) = after.find('>') else { break };
+        let Some(tag_end) = after.find('>') else {
+            break;
+        };
         let tag = &after[..tag_end];
         let body_and_rest = &after[tag_end + 1..];
-        let Some(close) = body_and_rest.find("</script>") else { break };
+        let Some(close) = body_and_rest.find("</script>") else {
+            break;
+        };
         if !tag.contains(" src=") {
             out.push(&body_and_rest[..close]);
         }

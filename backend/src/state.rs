@@ -8,10 +8,10 @@ use crate::workspace::Workspace;
 use shared::auth::{AuthInfo, UserInfo};
 use shared::PublicConfig;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 /// Cheap-to-clone handle on everything handlers need.

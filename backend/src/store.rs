@@ -37,7 +37,8 @@ pub trait SampleStore: Send + Sync {
 }
 
 /// Versioned schema: migration `i` brings the database to `user_version = i + 1`.
-const MIGRATIONS: &[&str] = &["CREATE TABLE live_samples (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE live_samples (
         workspace TEXT NOT NULL,
         t INTEGER NOT NULL,            -- unix seconds
         app TEXT NOT NULL,
@@ -65,7 +66,8 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE live_samples (
         route TEXT NOT NULL,
         workspace TEXT,
         status INTEGER NOT NULL
-    );"];
+    );",
+];
 
 /// SQLite in the data directory.
 pub struct SqliteStore {
@@ -328,10 +330,18 @@ mod tests {
             Some("ann")
         );
         assert_eq!(store.session_user(&[2; 32], t(99)).unwrap(), None);
-        assert_eq!(store.session_user(&[1; 32], t(100)).unwrap(), None, "expired");
+        assert_eq!(
+            store.session_user(&[1; 32], t(100)).unwrap(),
+            None,
+            "expired"
+        );
         store.create_session(&[3; 32], "bob", t(0), t(100)).unwrap();
         store.delete_session(&[3; 32]).unwrap();
-        assert_eq!(store.session_user(&[3; 32], t(1)).unwrap(), None, "logged out");
+        assert_eq!(
+            store.session_user(&[3; 32], t(1)).unwrap(),
+            None,
+            "logged out"
+        );
         for (i, who) in ["ann", "bob"].into_iter().enumerate() {
             store
                 .audit_insert(&AuditEntry {
@@ -346,7 +356,10 @@ mod tests {
                 .unwrap();
         }
         let list = store.audit_list(10).unwrap();
-        assert_eq!(list.iter().map(|e| e.who.as_str()).collect::<Vec<_>>(), ["bob", "ann"]);
+        assert_eq!(
+            list.iter().map(|e| e.who.as_str()).collect::<Vec<_>>(),
+            ["bob", "ann"]
+        );
     }
 
     #[test]

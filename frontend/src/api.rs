@@ -6,6 +6,7 @@ use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use shared::analytics::AnalyticsReport;
 use shared::apps::AppSummary;
+use shared::auth::{LoginRequest, UserInfo, CSRF_HEADER};
 use shared::files::{FileItem, UploadFromUrl};
 use shared::live::LiveHistory;
 use shared::logs::LogsPage;
@@ -100,6 +101,39 @@ pub async fn get_config() -> Result<PublicConfig, ClientError> {
     get_json(routes::CONFIG).await
 }
 
+/// `POST /api/auth/login`: the session cookie is set by the answer.
+pub async fn login(username: String, password: String) -> Result<UserInfo, ClientError> {
+    let resp = Request::post(routes::LOGIN)
+        .header(CSRF_HEADER, "1")
+        .json(&LoginRequest { username, password })
+        .map_err(|e| ClientError::Decode(e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| ClientError::Network(e.to_string()))?;
+    decode(resp).await
+}
+
+/// Reloads the page (after signing in or out, so every view refetches with the new session).
+pub fn reload() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+}
+
+/// `POST /api/auth/logout`.
+pub async fn logout() -> Result<(), ClientError> {
+    let resp = Request::post(routes::LOGOUT)
+        .header(CSRF_HEADER, "1")
+        .send()
+        .await
+        .map_err(|e| ClientError::Network(e.to_string()))?;
+    if resp.ok() {
+        Ok(())
+    } else {
+        decode::<serde_json::Value>(resp).await.map(drop)
+    }
+}
+
 /// `GET /api/ws/{ws}/live`.
 pub async fn get_live(workspace: &str) -> Result<Fetched<LiveSnapshot>, ClientError> {
     get_json(&ws::path(ws::LIVE, workspace)).await
@@ -169,7 +203,7 @@ pub async fn get_files(workspace: &str, dir: &str) -> Result<Fetched<Vec<FileIte
 /// `POST /api/ws/{ws}/files/upload-url`.
 pub async fn upload_from_url(workspace: &str, body: &UploadFromUrl) -> Result<(), ClientError> {
     let resp = Request::post(&ws::path(ws::FILE_UPLOAD_URL, workspace))
-        .header("x-falscope-csrf", "1")
+        .header(CSRF_HEADER, "1")
         .json(body)
         .map_err(|e| ClientError::Decode(e.to_string()))?
         .send()
@@ -192,7 +226,7 @@ pub async fn upload_file(
     let url = url(ws::FILE_UPLOAD, workspace, &[("path", path.to_owned())]);
     let xhr = web_sys::XmlHttpRequest::new().map_err(js)?;
     xhr.open("POST", &url).map_err(js)?;
-    xhr.set_request_header("x-falscope-csrf", "1").map_err(js)?;
+    xhr.set_request_header(CSRF_HEADER, "1").map_err(js)?;
     let progress =
         Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
             if e.length_computable() && e.total() > 0.0 {

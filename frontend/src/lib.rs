@@ -13,6 +13,7 @@ pub mod theme;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
+use shared::auth::{AuthMode, Role};
 
 /// The whole app: the router around the shell.
 #[component]
@@ -22,6 +23,19 @@ pub fn App() -> impl IntoView {
             <Shell />
         </Router>
     }
+}
+
+/// What the main area shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// The config has not arrived yet.
+    Loading,
+    /// falscope did not answer with its config.
+    Failed,
+    /// Not signed in (token or proxy mode).
+    SignIn(AuthMode),
+    /// The routed pages.
+    Pages,
 }
 
 /// Top bar, demo banner and the routed pages. Contexts are provided here, inside the router,
@@ -50,10 +64,35 @@ fn Shell() -> impl IntoView {
             .collect();
         format!("{path}{}", api::query_string(&keep))
     };
-    let nav = routes::Page::NAV
-        .map(|p| view! { <A href=move || carry(p.path())>{p.label()}</A> })
-        .into_iter()
-        .collect_view();
+    let loaded = move || config.0.get().and_then(|c| c.ok());
+    let user = move || loaded().and_then(|c| c.auth.user);
+    // Signed out in token/proxy mode: the sign-in screen replaces the pages.
+    // What the main area shows. A memo, so pages are built once the config says who is signed
+    // in, and rebuilt only when that changes (not on every config load).
+    let gate = Memo::new(move |_| match config.0.get() {
+        None => Gate::Loading,
+        Some(Err(_)) => Gate::Failed,
+        Some(Ok(c)) if c.auth.mode != AuthMode::None && c.auth.user.is_none() => {
+            Gate::SignIn(c.auth.mode)
+        }
+        Some(Ok(_)) => Gate::Pages,
+    });
+    let nav = move || {
+        let role = user().map_or(Role::Viewer, |u| u.role);
+        routes::Page::NAV
+            .into_iter()
+            .filter(|p| gate.get() == Gate::Pages && role >= p.min_role())
+            .map(|p| view! { <A href=move || carry(p.path())>{p.label()}</A> })
+            .collect_view()
+    };
+    let sign_out = move |_| {
+        leptos::task::spawn_local(async move {
+            if api::logout().await.is_ok() {
+                api::reload();
+            }
+        });
+    };
+    let token_mode = move || loaded().is_some_and(|c| c.auth.mode == AuthMode::Token);
     view! {
         <header class="topbar">
             <span class="brand">"falscope"</span>
@@ -76,6 +115,12 @@ fn Shell() -> impl IntoView {
                     }}
                 </select>
             </Show>
+            {move || user().filter(|_| loaded().is_some_and(|c| c.auth.mode != AuthMode::None)).map(|u| view! {
+                <span class="user" title="Signed in">{u.name}" · "{u.role.as_str()}</span>
+            })}
+            <Show when=move || token_mode() && user().is_some()>
+                <button id="sign-out" on:click=sign_out>"Sign out"</button>
+            </Show>
             <button class="icon" title="Keyboard shortcuts (?)" on:click=move |_| help.update(|h| *h = !*h)>"?"</button>
             <button id="theme-toggle" class="icon" title="Toggle dark/light theme" on:click=move |_| theme.toggle()>
                 {move || if theme.is_dark() { "☀ Light" } else { "☾ Dark" }}
@@ -88,6 +133,11 @@ fn Shell() -> impl IntoView {
             </div>
         </Show>
         <main>
+          {move || match gate.get() {
+            Gate::Loading => view! { <components::Loading /> }.into_any(),
+            Gate::Failed => config.0.get().and_then(|c| c.err()).map(|error| view! { <components::ErrorPanel error=error /> }).into_any(),
+            Gate::SignIn(mode) => view! { <components::SignIn mode=mode /> }.into_any(),
+            Gate::Pages => view! {
             <Routes fallback=|| view! { <pages::NotFoundPage /> }>
                 <Route path=path!("/") view=pages::OverviewPage />
                 <Route path=path!("/analytics") view=pages::AnalyticsPage />
@@ -97,6 +147,8 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/logs") view=pages::LogsPage />
                 <Route path=path!("/files") view=pages::FilesPage />
             </Routes>
+            }.into_any(),
+          }}
         </main>
     }
 }

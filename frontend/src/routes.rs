@@ -40,6 +40,14 @@ impl Page {
         }
     }
 
+    /// The least role that may open the page (the API enforces it; the nav hides the rest).
+    pub fn min_role(self) -> shared::auth::Role {
+        match self {
+            Self::Usage => shared::auth::Role::Billing,
+            _ => shared::auth::Role::Viewer,
+        }
+    }
+
     /// The navigation label.
     pub fn label(self) -> &'static str {
         match self {

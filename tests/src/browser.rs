@@ -104,6 +104,15 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    /// Types `text` into the element matching `css`.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        self.wait_for(css)
+            .await
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
     /// Waits until the visible text contains `needle`.
     pub async fn wait_for_text(&self, needle: &str) {
         let found = poll(|| async { self.text().await.contains(needle).then_some(()) }).await;
@@ -147,17 +156,26 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
 
-    /// Fails with the messages if the browser console logged any error.
-    pub async fn assert_no_console_errors(&self) {
+    /// Error messages the browser console logged since the last call.
+    pub async fn console_errors(&self) -> Vec<String> {
         let logs = self
             .client
             .issue_cmd(BrowserLog)
             .await
             .expect("read browser log");
-        let errors: Vec<&serde_json::Value> = logs
-            .as_array()
-            .map(|a| a.iter().filter(|e| e["level"] == "SEVERE").collect())
-            .unwrap_or_default();
+        logs.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|e| e["level"] == "SEVERE")
+                    .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Fails with the messages if the browser console logged any error.
+    pub async fn assert_no_console_errors(&self) {
+        let errors = self.console_errors().await;
         assert!(errors.is_empty(), "console errors: {errors:#?}");
     }
 

@@ -2,15 +2,15 @@
 
 use super::params::Params;
 use super::respond::fetched;
+use crate::auth::Caller;
 use crate::cache::{key, Cached};
 use crate::error::AppError;
-use crate::auth::Caller;
 use crate::state::{AppState, SseGuard};
-use axum::Extension;
 use crate::upstream::FalApi;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use chrono::Duration;
 use futures::StreamExt;

@@ -1,9 +1,9 @@
 //! Probes and the public configuration.
 
+use crate::auth::Caller;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::extract::State;
-use crate::auth::Caller;
 use axum::{Extension, Json};
 use shared::config::Health;
 use shared::PublicConfig;

@@ -10,11 +10,11 @@
 use axum::Json;
 use shared::analytics::AnalyticsReport;
 use shared::apps::AppSummary;
+use shared::auth::{AuditEntry, LoginRequest, UserInfo};
 use shared::files::{FileItem, UploadFromUrl};
 use shared::live::{LiveHistory, LiveSnapshot};
 use shared::logs::LogsPage;
 use shared::requests::{RequestDetail, RequestsPage};
-use shared::auth::{AuditEntry, LoginRequest, UserInfo};
 use shared::usage::UsageReport;
 use shared::{ApiError, Fetched, PublicConfig};
 use utoipa::OpenApi;

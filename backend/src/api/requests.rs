@@ -15,8 +15,8 @@ use crate::upstream::{FalApi, UpstreamError};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::Extension;
-use shared::auth::Role;
 use chrono::{Duration, Utc};
+use shared::auth::Role;
 use shared::logs::LogLine;
 use shared::requests::{Cost, RequestDetail, RequestsPage};
 use std::collections::HashMap;
@@ -215,7 +215,12 @@ pub async fn get_request(
             REQUESTS_TTL
         }
     };
-    let cache_key = key(&w.id, priced("request", &caller), &[("id", id.clone())], None);
+    let cache_key = key(
+        &w.id,
+        priced("request", &caller),
+        &[("id", id.clone())],
+        None,
+    );
     let cached =
         state
             .cache

@@ -166,9 +166,11 @@ impl Directory {
             ("token", &tokens, "token_hash"),
         ] {
             for (i, p) in list.iter().enumerate() {
-                if p.name.is_empty() || p.name.len() > 64 || p.name.chars().any(char::is_control)
-                {
-                    return Err(format!("{kind} #{}: name must be 1–64 printable characters", i + 1));
+                if p.name.is_empty() || p.name.len() > 64 || p.name.chars().any(char::is_control) {
+                    return Err(format!(
+                        "{kind} #{}: name must be 1–64 printable characters",
+                        i + 1
+                    ));
                 }
                 if list[..i].iter().any(|q| q.name == p.name) {
                     return Err(format!("{kind} {:?} appears twice", p.name));
@@ -187,7 +189,9 @@ impl Directory {
             ("groups_header", &file.proxy.groups_header),
         ] {
             if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return Err(format!("[proxy] {what} {name:?} is not a valid header name"));
+                return Err(format!(
+                    "[proxy] {what} {name:?} is not a valid header name"
+                ));
             }
         }
         Ok(Self {
@@ -203,7 +207,11 @@ impl Directory {
     /// The role of a proxy user with `groups`: the highest mapped role, else viewer unless
     /// `require_group`.
     pub fn role_of_groups(&self, groups: &[String]) -> Option<Role> {
-        let mapped = groups.iter().filter_map(|g| self.groups.get(g)).max().copied();
+        let mapped = groups
+            .iter()
+            .filter_map(|g| self.groups.get(g))
+            .max()
+            .copied();
         mapped.or((!self.proxy.require_group).then_some(Role::Viewer))
     }
 
@@ -223,9 +231,12 @@ mod tests {
         use argon2::password_hash::{PasswordHasher, SaltString};
         let params = argon2::Params::new(8, 1, 1, None).unwrap();
         let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-        a.hash_password(secret.as_bytes(), &SaltString::encode_b64(b"0123456789abcdef").unwrap())
-            .unwrap()
-            .to_string()
+        a.hash_password(
+            secret.as_bytes(),
+            &SaltString::encode_b64(b"0123456789abcdef").unwrap(),
+        )
+        .unwrap()
+        .to_string()
     }
 
     #[test]
@@ -239,7 +250,10 @@ mod tests {
         assert_eq!(d.users[0].role, Role::Admin);
         assert_eq!(d.tokens[0].name, "prom");
         let g = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert_eq!(d.role_of_groups(&g(&["ops", "finance"])), Some(Role::Billing));
+        assert_eq!(
+            d.role_of_groups(&g(&["ops", "finance"])),
+            Some(Role::Billing)
+        );
         assert_eq!(d.role_of_groups(&g(&["x"])), Some(Role::Viewer));
         assert!(d.may_see("prod", &g(&["ops"])) && !d.may_see("prod", &g(&["finance"])));
         assert!(d.may_see("stage", &[]), "unlisted workspaces are open");
@@ -248,17 +262,30 @@ mod tests {
     #[test]
     fn names_what_to_fix() {
         for (text, hint) in [
-            ("[[user]]\nname = \"a\"\nrole = \"root\"\npassword_hash = \"x\"\n", "unknown variant"),
-            ("[[user]]\nname = \"a\"\nrole = \"admin\"\npassword_hash = \"plain\"\n", "hash-password"),
+            (
+                "[[user]]\nname = \"a\"\nrole = \"root\"\npassword_hash = \"x\"\n",
+                "unknown variant",
+            ),
+            (
+                "[[user]]\nname = \"a\"\nrole = \"admin\"\npassword_hash = \"plain\"\n",
+                "hash-password",
+            ),
             ("[proxy]\nuser_header = \"bad header\"\n", "user_header"),
-            ("[proxy]\nrequire_group = true\n[groups]\nops = \"viewer\"\n", ""),
+            (
+                "[proxy]\nrequire_group = true\n[groups]\nops = \"viewer\"\n",
+                "",
+            ),
             ("session_hours = 0\n", "session_hours"),
             ("password = \"x\"\n", "unknown field"),
         ] {
             match Directory::parse(text) {
                 Ok(d) => {
                     assert!(hint.is_empty(), "{text} should fail");
-                    assert_eq!(d.role_of_groups(&[]), None, "require_group denies the unmapped");
+                    assert_eq!(
+                        d.role_of_groups(&[]),
+                        None,
+                        "require_group denies the unmapped"
+                    );
                 }
                 Err(e) => assert!(e.contains(hint), "{e}"),
             }

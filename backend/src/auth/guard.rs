@@ -128,7 +128,10 @@ pub async fn guard(
         .get::<MatchedPath>()
         .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
     let decision = check(&state, access, &caller, workspace.as_deref()).and_then(|()| {
-        let bearer = caller.identity.as_ref().is_some_and(|i| i.via == Via::Token);
+        let bearer = caller
+            .identity
+            .as_ref()
+            .is_some_and(|i| i.via == Via::Token);
         if changes_state && !bearer && !req.headers().contains_key(CSRF_HEADER) {
             return Err(AppError::CsrfRejected);
         }
@@ -266,13 +269,14 @@ impl tower_governor::key_extractor::KeyExtractor for CallerKey {
 /// The JSON 429 (with `Retry-After`) for a caller over its rate.
 pub fn rate_limited(err: tower_governor::GovernorError) -> Response {
     match err {
-        tower_governor::GovernorError::TooManyRequests { wait_time, .. } => {
-            AppError::RateLimited {
-                retry_after: wait_time.max(1),
-                message: format!("too many requests from you; retry in {} s", wait_time.max(1)),
-            }
-            .into_response()
+        tower_governor::GovernorError::TooManyRequests { wait_time, .. } => AppError::RateLimited {
+            retry_after: wait_time.max(1),
+            message: format!(
+                "too many requests from you; retry in {} s",
+                wait_time.max(1)
+            ),
         }
+        .into_response(),
         other => AppError::Internal(other.to_string()).into_response(),
     }
 }
@@ -286,8 +290,14 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     if let Ok(csp) = HeaderValue::from_str(&state.csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         "cross-origin-opener-policy",
@@ -301,7 +311,10 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     }
     if api && !h.contains_key(header::CACHE_CONTROL) {
         // Per-user data: never kept by a shared cache.
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
     }
     resp
 }
@@ -314,7 +327,10 @@ mod tests {
     fn parses_bearer_cookies_and_loopback_hosts() {
         let mut h = HeaderMap::new();
         h.insert(header::AUTHORIZATION, "Bearer  abc ".parse().unwrap());
-        h.insert(header::COOKIE, "a=1; falscope_session=xyz; b=2".parse().unwrap());
+        h.insert(
+            header::COOKIE,
+            "a=1; falscope_session=xyz; b=2".parse().unwrap(),
+        );
         assert_eq!(bearer(&h), Some("abc"));
         assert_eq!(cookie(&h, "falscope_session"), Some("xyz"));
         assert_eq!(cookie(&h, "c"), None);

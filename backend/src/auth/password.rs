@@ -22,8 +22,11 @@ pub fn is_valid_hash(phc: &str) -> bool {
 /// Verifies `secret` against a PHC string; the cost comes from the string itself. Slow on
 /// purpose: call it off the async threads.
 pub fn verify(secret: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|h| Argon2::default().verify_password(secret.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(secret.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// `N` bytes from the operating system's CSPRNG.

@@ -77,9 +77,7 @@ pub fn identity(dir: &Directory, headers: &HeaderMap) -> Result<Option<Identity>
                 .collect()
         })
         .unwrap_or_default();
-    let role = dir
-        .role_of_groups(&groups)
-        .ok_or_else(|| name.to_owned())?;
+    let role = dir.role_of_groups(&groups).ok_or_else(|| name.to_owned())?;
     Ok(Some(Identity {
         name: name.chars().take(128).collect(),
         role,
@@ -101,10 +99,16 @@ mod tests {
     fn forwarded_for_counts_only_behind_a_trusted_peer() {
         let trusted = nets(&["10.0.0.0/8"]);
         let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", "6.6.6.6, 203.0.113.9, 10.0.0.3".parse().unwrap());
+        h.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 203.0.113.9, 10.0.0.3".parse().unwrap(),
+        );
         let proxy: IpAddr = "10.0.0.2".parse().unwrap();
         let stranger: IpAddr = "198.51.100.1".parse().unwrap();
-        assert_eq!(client_ip(&trusted, proxy, &h), "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            client_ip(&trusted, proxy, &h),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
         assert_eq!(client_ip(&trusted, stranger, &h), stranger);
         assert_eq!(client_ip(&[], proxy, &h), proxy, "empty list trusts nobody");
         let mapped: IpAddr = "::ffff:10.0.0.2".parse().unwrap();
@@ -119,7 +123,10 @@ mod tests {
         h.insert("x-forwarded-email", "ana@example.com".parse().unwrap());
         h.insert("x-forwarded-groups", "eng, finance".parse().unwrap());
         let id = identity(&dir, &h).unwrap().unwrap();
-        assert_eq!((id.name.as_str(), id.role), ("ana@example.com", Role::Billing));
+        assert_eq!(
+            (id.name.as_str(), id.role),
+            ("ana@example.com", Role::Billing)
+        );
         strip_identity_headers(&dir, &mut h);
         assert!(h.is_empty());
     }

@@ -107,7 +107,9 @@ pub fn lines_for(world: &World, r: &SimRequest) -> Vec<Line> {
             labels: labels.clone(),
         });
     };
-    let short = &r.request_id.to_string()[..8];
+    // The id's random tail: its head is the timestamp, shared by every request of a minute.
+    let id = r.request_id.to_string();
+    let short = &id[id.len() - 12..];
     if let Some(cold) = r.cold_boot {
         let boot = r.started_at - (cold * 1000.0) as i64;
         push(

@@ -148,3 +148,46 @@ async fn the_live_tail_streams_pauses_and_resumes() {
     browser.assert_no_console_errors().await;
     browser.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn token_mode_signs_in_shows_the_role_and_signs_out() {
+    use integration_tests::auth::{password, user, AuthFixture};
+    use shared::auth::Role;
+    let auth = AuthFixture::write("");
+    let app = TestApp::spawn_demo(&["--auth", "token", "--auth-file", &auth.arg()]).await;
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/logs?from=now-15m")).await;
+    browser.wait_for("form.sign-in").await;
+    browser.screenshot("sign-in").await;
+    browser.type_into("#username", &user(Role::Viewer)).await;
+    browser.type_into("#password", "wrong").await;
+    browser.click("form.sign-in button[type=submit]").await;
+    browser.wait_for_text("wrong user name or password").await;
+    // The only console error so far is the refused login itself (no page loaded data early).
+    let errors = browser.console_errors().await;
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.contains("/api/auth/login") && e.contains("401")),
+        "{errors:#?}"
+    );
+    browser
+        .type_into("#password", &password(Role::Viewer))
+        .await;
+    browser.click("form.sign-in button[type=submit]").await;
+    // The same view opens once signed in, with the role in the header.
+    browser.wait_for(".log-line").await;
+    browser.wait_for_text("viewer-user · viewer").await;
+    browser.screenshot("signed-in").await;
+    let nav = browser
+        .eval("return document.querySelector('.topbar nav').textContent")
+        .await;
+    let nav = nav.as_str().unwrap_or_default().to_owned();
+    assert!(nav.contains("Logs") && !nav.contains("Usage"), "{nav}");
+    browser.assert_no_console_errors().await;
+    browser.click("#sign-out").await;
+    browser.wait_for("form.sign-in").await;
+    browser.assert_no_console_errors().await;
+    browser.close().await;
+}

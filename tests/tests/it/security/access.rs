@@ -34,11 +34,22 @@ async fn every_route_admits_exactly_the_roles_its_table_entry_names() {
     let app = TestApp::spawn_with_sim(
         &sim,
         true,
-        &["--auth", "token", "--auth-file", &auth.arg(), "--rate-limit", "0"],
+        &[
+            "--auth",
+            "token",
+            "--auth-file",
+            &auth.arg(),
+            "--rate-limit",
+            "0",
+        ],
     )
     .await;
     let table = backend::api::table();
-    assert!(table.len() >= 25, "the table is the router: {} routes", table.len());
+    assert!(
+        table.len() >= 25,
+        "the table is the router: {} routes",
+        table.len()
+    );
     let mut checked = 0;
     for route in &table {
         let path = concrete(route.path);
@@ -84,7 +95,10 @@ async fn every_route_admits_exactly_the_roles_its_table_entry_names() {
     assert_eq!(rule(routes::AUDIT), Access::Role(Role::Admin));
     assert_eq!(rule(ws::REQUESTS), Access::Role(Role::Viewer));
     // A wrong token is refused outright, on public routes too.
-    assert_eq!(call(&app, &Method::GET, routes::CONFIG, Some("fsk_wrong")).await, 401);
+    assert_eq!(
+        call(&app, &Method::GET, routes::CONFIG, Some("fsk_wrong")).await,
+        401
+    );
 }
 
 #[tokio::test]
@@ -133,12 +147,23 @@ async fn proxy_identity_headers_count_only_from_trusted_peers() {
     let untrusted = TestApp::spawn_with_sim(
         &sim,
         true,
-        &["--auth", "proxy", "--trusted-proxies", "10.0.0.0/8", "--auth-file", &auth.arg()],
+        &[
+            "--auth",
+            "proxy",
+            "--trusted-proxies",
+            "10.0.0.0/8",
+            "--auth-file",
+            &auth.arg(),
+        ],
     )
     .await;
     let (status, config) = config_as(&untrusted, &identity).await;
     assert_eq!(status, 200);
-    assert_eq!(config.unwrap().auth.user, None, "headers from an untrusted peer are ignored");
+    assert_eq!(
+        config.unwrap().auth.user,
+        None,
+        "headers from an untrusted peer are ignored"
+    );
     let usage = untrusted
         .http
         .get(untrusted.url(&ws_path(ws::USAGE)))
@@ -151,7 +176,14 @@ async fn proxy_identity_headers_count_only_from_trusted_peers() {
     let trusted = TestApp::spawn_with_sim(
         &sim,
         true,
-        &["--auth", "proxy", "--trusted-proxies", "127.0.0.1/32", "--auth-file", &auth.arg()],
+        &[
+            "--auth",
+            "proxy",
+            "--trusted-proxies",
+            "127.0.0.1/32",
+            "--auth-file",
+            &auth.arg(),
+        ],
     )
     .await;
     let (_, config) = config_as(&trusted, &identity).await;
@@ -166,7 +198,11 @@ async fn proxy_identity_headers_count_only_from_trusted_peers() {
             .send()
     };
     assert_eq!(usage_as("finance").await.unwrap().status(), 200);
-    assert_eq!(usage_as("eng").await.unwrap().status(), 403, "eng maps to viewer");
+    assert_eq!(
+        usage_as("eng").await.unwrap().status(),
+        403,
+        "eng maps to viewer"
+    );
 }
 
 #[tokio::test]
@@ -176,10 +212,24 @@ async fn workspaces_limited_to_groups_are_invisible_to_others() {
     let app = TestApp::spawn_with_sim(
         &sim,
         true,
-        &["--auth", "proxy", "--trusted-proxies", "127.0.0.1/32", "--auth-file", &auth.arg()],
+        &[
+            "--auth",
+            "proxy",
+            "--trusted-proxies",
+            "127.0.0.1/32",
+            "--auth-file",
+            &auth.arg(),
+        ],
     )
     .await;
-    let (_, config) = config_as(&app, &[("x-forwarded-user", "eve"), ("x-forwarded-groups", "finance")]).await;
+    let (_, config) = config_as(
+        &app,
+        &[
+            ("x-forwarded-user", "eve"),
+            ("x-forwarded-groups", "finance"),
+        ],
+    )
+    .await;
     assert!(config.unwrap().workspaces.is_empty());
     let live = |groups: &'static str| {
         app.http

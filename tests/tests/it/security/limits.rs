@@ -17,14 +17,21 @@ async fn a_caller_over_its_rate_gets_429_with_retry_after() {
         let resp = app.get(routes::CONFIG).await;
         statuses.push(resp.status().as_u16());
         if resp.status() == 429 {
-            let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            let retry: u64 = resp.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
             assert!((1..=2).contains(&retry), "{retry}");
             let body: serde_json::Value = resp.json().await.unwrap();
             assert_eq!(body["code"], "rate_limited");
             break;
         }
     }
-    assert!(statuses.iter().filter(|s| **s == 200).count() >= 10, "{statuses:?}");
+    assert!(
+        statuses.iter().filter(|s| **s == 200).count() >= 10,
+        "{statuses:?}"
+    );
     assert_eq!(statuses.last(), Some(&429));
 }
 
@@ -35,7 +42,10 @@ async fn streams_per_caller_are_capped() {
     let path = ws_path(ws::LIVE_STREAM);
     let first = app.get(&path).await;
     let second = app.get(&path).await;
-    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
     let third = app.get(&path).await;
     assert_eq!(third.status(), 429);
     assert!(third.headers().contains_key("retry-after"));
@@ -71,7 +81,10 @@ async fn pages_and_api_answers_carry_security_headers() {
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["referrer-policy"], "no-referrer");
         assert_eq!(h["x-frame-options"], "DENY");
-        assert!(h.get("strict-transport-security").is_none(), "no HSTS without TLS");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "no HSTS without TLS"
+        );
     }
     let https = TestApp::spawn_demo(&["--public-url", "https://falscope.example"]).await;
     let resp = https.get(routes::HEALTHZ).await;
@@ -128,5 +141,8 @@ async fn oversized_or_slow_request_heads_are_cut_off() {
         tcp.read_to_end(&mut buf),
     )
     .await;
-    assert!(closed.is_ok(), "connection still open after the header deadline");
+    assert!(
+        closed.is_ok(),
+        "connection still open after the header deadline"
+    );
 }

@@ -74,9 +74,9 @@ async fn sweep(app: &TestApp, extra: &[String]) -> String {
     for (method, path) in paths {
         let mut req = app.http.request(method.clone(), app.url(&path));
         if method == http::Method::POST {
-            req = req
-                .header(CSRF_HEADER, "1")
-                .json(&serde_json::json!({ "path": "in/x.txt", "url": "https://example.invalid/x" }));
+            req = req.header(CSRF_HEADER, "1").json(
+                &serde_json::json!({ "path": "in/x.txt", "url": "https://example.invalid/x" }),
+            );
         }
         seen += &format!("== {method} {path}\n");
         seen += &everything(req.send().await.unwrap()).await;
@@ -87,7 +87,10 @@ async fn sweep(app: &TestApp, extra: &[String]) -> String {
 /// `index.html` and every file it links.
 async fn frontend(app: &TestApp) -> Vec<String> {
     let index = app.get("/").await.text().await.unwrap();
-    assert!(index.contains("<script"), "the frontend is built (cargo xtask test builds it)");
+    assert!(
+        index.contains("<script"),
+        "the frontend is built (cargo xtask test builds it)"
+    );
     let mut assets = Vec::new();
     for part in index.split(['"', '\'']) {
         if part.starts_with('/') && part.contains('.') && !assets.contains(&part.to_owned()) {
@@ -120,7 +123,10 @@ fn the_fal_keys_appear_in_no_response_and_no_log_line() {
             let app = TestApp::spawn_with_sim_keys(&sim, API_KEY, Some(ADMIN_KEY), &args).await;
             let assets = frontend(&app).await;
             let mut seen = sweep(&app, &assets).await;
-            assert!(seen.contains("acme/chat-llm"), "the sweep reached fal's data");
+            assert!(
+                seen.contains("acme/chat-llm"),
+                "the sweep reached fal's data"
+            );
             // fal failing: 500s and timeouts on every operation.
             sim.faults(serde_json::json!([{ "operation": "*", "status": 500 }]))
                 .await;
@@ -128,14 +134,21 @@ fn the_fal_keys_appear_in_no_response_and_no_log_line() {
             seen += &sweep(&app, &[]).await;
             sim.faults(serde_json::json!([])).await;
             // fal rejecting the key.
-            let rejected = TestApp::spawn_with_sim_keys(&sim, WRONG_KEY, Some(WRONG_KEY), &args).await;
+            let rejected =
+                TestApp::spawn_with_sim_keys(&sim, WRONG_KEY, Some(WRONG_KEY), &args).await;
             seen += &sweep(&rejected, &[]).await;
-            assert!(seen.contains("upstream_credentials"), "the rejected-key path ran");
+            assert!(
+                seen.contains("upstream_credentials"),
+                "the rejected-key path ran"
+            );
             seen
         })
     });
     let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
-    assert!(logs.len() > 10_000 && logs.contains("audit"), "logs were captured");
+    assert!(
+        logs.len() > 10_000 && logs.contains("audit"),
+        "logs were captured"
+    );
     for key in [API_KEY, ADMIN_KEY, WRONG_KEY] {
         assert!(!responses.contains(key), "{key} appeared in a response");
         assert!(!logs.contains(key), "{key} appeared in a log line");

@@ -49,16 +49,28 @@ async fn login_sets_a_strict_cookie_that_expires_and_logout_ends_it() {
     for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
         assert!(set_cookie.contains(attr), "{set_cookie}");
     }
-    assert!(!set_cookie.contains("Secure"), "plain HTTP without --public-url https");
+    assert!(
+        !set_cookie.contains("Secure"),
+        "plain HTTP without --public-url https"
+    );
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
-    assert_eq!(whoami(&app, &cookie).await.as_deref(), Some("operator-user"));
-    let apps = app.http.get(app.url(&ws_path(ws::APPS))).header("cookie", &cookie);
+    assert_eq!(
+        whoami(&app, &cookie).await.as_deref(),
+        Some("operator-user")
+    );
+    let apps = app
+        .http
+        .get(app.url(&ws_path(ws::APPS)))
+        .header("cookie", &cookie);
     assert_eq!(apps.send().await.unwrap().status(), 200);
 
     // Twelve hours later (the default session_hours) the session is gone.
     sim.clock.advance(12 * 3_600_000);
     assert_eq!(whoami(&app, &cookie).await, None);
-    let apps = app.http.get(app.url(&ws_path(ws::APPS))).header("cookie", &cookie);
+    let apps = app
+        .http
+        .get(app.url(&ws_path(ws::APPS)))
+        .header("cookie", &cookie);
     assert_eq!(apps.send().await.unwrap().status(), 401);
 
     // A new session, then logout.
@@ -80,8 +92,15 @@ async fn login_sets_a_strict_cookie_that_expires_and_logout_ends_it() {
         .await
         .unwrap();
     assert_eq!(out.status(), 204);
-    assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
-    assert_eq!(whoami(&app, &cookie).await, None, "the old cookie no longer works");
+    assert!(out.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_eq!(
+        whoami(&app, &cookie).await,
+        None,
+        "the old cookie no longer works"
+    );
 }
 
 #[tokio::test]
