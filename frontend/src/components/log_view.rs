@@ -34,13 +34,15 @@ pub fn LogView(
     Effect::new(move |_| {
         let n = len.get();
         if follow.get() {
-            // Scroll on the next frame, once the spacer has its new height (scrolling now would
-            // be clamped to the old height), and window the rows by where the list really is.
+            // Window the rows at the bottom now; scroll the viewport there on the next frame,
+            // once the spacer has its new height (scrolling now would be clamped to the old
+            // one and leave the viewport above the rendered rows).
+            let bottom = (n as f64 * ROW_HEIGHT - f64::from(height)).max(0.0);
+            set_scroll_top.set(bottom);
             request_animation_frame(move || {
+                // The scroll event this fires keeps `scroll_top` in step.
                 if let Some(el) = viewport.try_get_untracked().flatten() {
-                    let bottom = (n as f64 * ROW_HEIGHT - f64::from(height)).max(0.0);
                     el.set_scroll_top(bottom as i32);
-                    let _ = set_scroll_top.try_set(f64::from(el.scroll_top()));
                 }
             });
         }
