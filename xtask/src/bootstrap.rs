@@ -103,11 +103,22 @@ fn wasm_opt() -> Result<(), String> {
 
 /// Chromium + chromedriver for browser tests, promtool to validate Prometheus text.
 fn apt_tools() -> Result<(), String> {
-    let wanted = [
+    apt_install(&[
         ("chromium", "chromium"),
         ("chromedriver", "chromium-driver"),
         ("promtool", "prometheus"),
-    ];
+    ])
+}
+
+/// What `cargo xtask bench` needs besides the test tools: nginx (the reference proxy) and wrk
+/// (the load generator).
+pub fn bench_tools() -> Result<(), String> {
+    install(true)?;
+    apt_install(&[("nginx", "nginx"), ("wrk", "wrk")])
+}
+
+/// Installs the Debian packages of the `(binary, package)` pairs whose binary is missing.
+fn apt_install(wanted: &[(&str, &str)]) -> Result<(), String> {
     let missing: Vec<&str> = wanted
         .iter()
         .filter(|(bin, _)| {

@@ -4,6 +4,8 @@
 //!   (demo mode without `FAL_KEY`) on http://127.0.0.1:8080.
 //! - `test`: install what is missing, then fmt, clippy (native + wasm32), the trunk build,
 //!   every host test (unit, integration, browser e2e) and the wasm tests in headless Chromium.
+//! - `bench [--soak SECS]`: falscope vs nginx (proxy_cache) on the simulator, plus the frontend's
+//!   size, chart-redraw and log-scroll figures (BENCHMARKS.md records a run).
 //! - `size`: release-build the frontend and print the gzip size of what a browser downloads.
 //! - `bootstrap [--browser]`: only install the toolchain.
 
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         "test" => test(),
         "bootstrap" => bootstrap::install(rest.iter().any(|a| a == "--browser")),
         "size" => size(),
+        "bench" => bench(rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <demo [-- falscope args] | test | bootstrap [--browser]>"
@@ -152,6 +155,64 @@ fn size() -> Result<(), String> {
         "", total
     );
     Ok(())
+}
+
+/// Every performance figure of BENCHMARKS.md: the backend against nginx on loopback, then the
+/// frontend in headless Chromium. Not part of `test`: figures, not pass/fail.
+fn bench(args: &[String]) -> Result<(), String> {
+    let soak = args
+        .iter()
+        .position(|a| a == "--soak")
+        .and_then(|i| args.get(i + 1))
+        .map_or("60", String::as_str);
+    bootstrap::bench_tools()?;
+    build_frontend()?;
+    run(cargo([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "backend",
+        "--bin",
+        "falscope",
+    ]))?;
+    run(cargo([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "integration-tests",
+        "--bin",
+        "bench",
+    ]))?;
+    let root = cmd::root();
+    // 1,000 clients need more descriptors than the usual soft limit of 1,024.
+    run(Cmd::new("sh")
+        .args([
+            "-c".to_owned(),
+            "ulimit -n 65536 2>/dev/null || ulimit -n 8192; exec \"$0\"".to_owned(),
+            root.join("target/release/bench").display().to_string(),
+        ])
+        .env(
+            "FALSCOPE_BIN",
+            &root.join("target/release/falscope").display().to_string(),
+        )
+        .env("BENCH_SOAK_SECS", soak))?;
+    run(cargo([
+        "test",
+        "-p",
+        "frontend",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--release",
+        "--locked",
+        "--test",
+        "bench",
+        "--",
+        "--nocapture",
+    ])
+    .env("FALSCOPE_BENCH", "1"))?;
+    size()
 }
 
 /// `trunk build --release` into `frontend/dist`.
