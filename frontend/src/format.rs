@@ -65,14 +65,21 @@ pub fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
 
-/// A time in UTC: `14:03:10`.
+/// A time in the chosen zone ([`crate::zone`]): `14:03:10`.
 pub fn clock(t: DateTime<Utc>) -> String {
-    t.format("%H:%M:%S").to_string()
+    crate::zone::local(t).format("%H:%M:%S").to_string()
 }
 
-/// A date-time in UTC: `2026-11-23 14:03:10`.
+/// A date-time in the chosen zone: `2026-11-23 14:03:10`.
 pub fn datetime(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
+    crate::zone::local(t)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// The chosen zone's name, for labels ("as of 14:03:10 UTC").
+pub fn zone_name() -> String {
+    crate::zone::current().name()
 }
 
 /// Bytes for people: `1536` → `1.5 KiB`.

@@ -9,6 +9,7 @@ pub mod pages;
 pub mod routes;
 pub mod state;
 pub mod theme;
+pub mod zone;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};
@@ -26,7 +27,7 @@ pub fn App() -> impl IntoView {
 }
 
 /// What the main area shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Gate {
     /// The config has not arrived yet.
     Loading,
@@ -34,8 +35,8 @@ enum Gate {
     Failed,
     /// Not signed in (token or proxy mode).
     SignIn(AuthMode),
-    /// The routed pages.
-    Pages,
+    /// The routed pages, built for one display zone (`tz`).
+    Pages(Option<String>),
 }
 
 /// Top bar, demo banner and the routed pages. Contexts are provided here, inside the router,
@@ -47,6 +48,7 @@ fn Shell() -> impl IntoView {
     let help = RwSignal::new(false);
     let view = state::use_view();
     let set = state::use_set_query();
+    let set_tz = set.clone();
     let demo = move || config.0.get().and_then(|c| c.ok()).is_some_and(|c| c.demo);
     let workspaces = move || {
         config
@@ -58,7 +60,7 @@ fn Shell() -> impl IntoView {
     };
     // Keep `ws` and the time range when moving between pages.
     let carry = move |path: &str| {
-        let keep: Vec<(String, String)> = ["ws", "from", "to", "refresh"]
+        let keep: Vec<(String, String)> = ["ws", "from", "to", "refresh", "tz"]
             .iter()
             .filter_map(|k| view.get(k).map(|v| ((*k).to_owned(), v)))
             .collect();
@@ -69,19 +71,26 @@ fn Shell() -> impl IntoView {
     // Signed out in token/proxy mode: the sign-in screen replaces the pages.
     // What the main area shows. A memo, so pages are built once the config says who is signed
     // in, and rebuilt only when that changes (not on every config load).
+    // The display zone, from the URL; pages are rebuilt when it changes, so every time on
+    // them is redrawn in the new zone.
+    let zone = Memo::new(move |_| {
+        let z = zone::Zone::parse(view.get("tz").as_deref());
+        zone::set(z.clone());
+        z
+    });
     let gate = Memo::new(move |_| match config.0.get() {
         None => Gate::Loading,
         Some(Err(_)) => Gate::Failed,
         Some(Ok(c)) if c.auth.mode != AuthMode::None && c.auth.user.is_none() => {
             Gate::SignIn(c.auth.mode)
         }
-        Some(Ok(_)) => Gate::Pages,
+        Some(Ok(_)) => Gate::Pages(zone.get().param()),
     });
     let nav = move || {
         let role = user().map_or(Role::Viewer, |u| u.role);
         routes::Page::NAV
             .into_iter()
-            .filter(|p| gate.get() == Gate::Pages && role >= p.min_role())
+            .filter(|p| matches!(gate.get(), Gate::Pages(_)) && role >= p.min_role())
             .map(|p| view! { <A href=move || carry(p.path())>{p.label()}</A> })
             .collect_view()
     };
@@ -121,6 +130,32 @@ fn Shell() -> impl IntoView {
             <Show when=move || token_mode() && user().is_some()>
                 <button id="sign-out" on:click=sign_out>"Sign out"</button>
             </Show>
+            <select id="tz" aria-label="Time zone" title="Time zone of every time shown" on:change=move |ev| {
+                let v = event_target_value(&ev);
+                set_tz(&[("tz", (v != "UTC").then_some(v))]);
+            }>
+                {move || {
+                    let current = zone.get();
+                    let mut options: Vec<(String, String)> = vec![
+                        ("UTC".into(), "UTC".into()),
+                        ("local".into(), format!("Browser ({})", zone::Zone::Local.name())),
+                    ];
+                    options.extend(zone::COMMON.iter().map(|z| ((*z).to_owned(), (*z).to_owned())));
+                    if let zone::Zone::Named(n) = &current {
+                        if !zone::COMMON.contains(&n.as_str()) {
+                            options.push((n.clone(), n.clone()));
+                        }
+                    }
+                    let selected = current.param().unwrap_or_else(|| "UTC".into());
+                    options
+                        .into_iter()
+                        .map(|(value, label)| {
+                            let is = value == selected;
+                            view! { <option value=value selected=is>{label}</option> }
+                        })
+                        .collect_view()
+                }}
+            </select>
             <button class="icon" title="Keyboard shortcuts (?)" on:click=move |_| help.update(|h| *h = !*h)>"?"</button>
             <button id="theme-toggle" class="icon" title="Toggle dark/light theme" on:click=move |_| theme.toggle()>
                 {move || if theme.is_dark() { "☀ Light" } else { "☾ Dark" }}
@@ -137,7 +172,7 @@ fn Shell() -> impl IntoView {
             Gate::Loading => view! { <components::Loading /> }.into_any(),
             Gate::Failed => config.0.get().and_then(|c| c.err()).map(|error| view! { <components::ErrorPanel error=error /> }).into_any(),
             Gate::SignIn(mode) => view! { <components::SignIn mode=mode /> }.into_any(),
-            Gate::Pages => view! {
+            Gate::Pages(_) => view! {
             <Routes fallback=|| view! { <pages::NotFoundPage /> }>
                 <Route path=path!("/") view=pages::OverviewPage />
                 <Route path=path!("/analytics") view=pages::AnalyticsPage />

@@ -280,3 +280,24 @@ async fn dragging_across_a_chart_zooms_to_the_selection() {
         "{a}..{b}"
     );
 }
+
+#[wasm_bindgen_test]
+fn zones_come_from_the_browser_with_their_daylight_saving_rules() {
+    use frontend::zone::{self, Zone};
+    let tokyo = Zone::parse(Some("Asia/Tokyo"));
+    assert_eq!(tokyo, Zone::Named("Asia/Tokyo".into()));
+    assert_eq!(
+        Zone::parse(Some("Not/AZone")),
+        Zone::Utc,
+        "unknown names fall back to UTC"
+    );
+    let winter = chrono::DateTime::from_timestamp(1_795_014_000, 0).unwrap(); // 2026-11-18 15:00Z
+    let summer = chrono::DateTime::from_timestamp(1_783_350_000, 0).unwrap(); // 2026-07-06 15:00Z
+    zone::set(tokyo);
+    assert_eq!(frontend::format::clock(winter), "00:00:00");
+    zone::set(Zone::Named("Europe/Berlin".into()));
+    assert_eq!(frontend::format::clock(winter), "16:00:00");
+    assert_eq!(frontend::format::clock(summer), "17:00:00");
+    zone::set(Zone::Utc);
+    assert_eq!(frontend::format::clock(winter), "15:00:00");
+}

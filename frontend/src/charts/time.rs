@@ -1,5 +1,5 @@
 //! Time-series charts: lines (latencies) or stacked bars (counts, spend), with units on the
-//! axis, UTC time labels that fit the span, a legend, and a clear "no data" state.
+//! axis, time labels in the chosen zone that fit the span, a legend, and a clear "no data" state.
 
 use super::palette::Style;
 use chrono::{DateTime, Utc};
@@ -123,7 +123,9 @@ fn at(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
+/// An axis label in the chosen zone ([`crate::zone`]).
 fn time_label(t: &DateTime<Utc>, span_ms: i64) -> String {
+    let t = crate::zone::local(*t);
     if span_ms <= 2 * 86_400_000 {
         t.format("%H:%M").to_string()
     } else {

@@ -20,7 +20,11 @@ pub fn RunnersPanel(
                 .sum::<u32>()
         })
         .sum();
-    let as_of = snapshot.as_of.format("%H:%M:%S UTC").to_string();
+    let as_of = format!(
+        "{} {}",
+        crate::format::clock(snapshot.as_of),
+        crate::format::zone_name()
+    );
     let empty = snapshot.apps.is_empty();
     let apps = Signal::stored(snapshot.apps);
     view! {

@@ -57,15 +57,19 @@ pub fn Freshness(
     /// Whether fal failed and this is the last good copy.
     stale: bool,
 ) -> impl IntoView {
-    let time = crate::format::clock(as_of);
+    let time = format!(
+        "{} {}",
+        crate::format::clock(as_of),
+        crate::format::zone_name()
+    );
     if stale {
         view! {
             <span class="freshness stale" role="status">
-                {format!("as of {time} UTC — fal is not answering; showing the last good data")}
+                {format!("as of {time} — fal is not answering; showing the last good data")}
             </span>
         }
         .into_any()
     } else {
-        view! { <span class="freshness">{format!("as of {time} UTC")}</span> }.into_any()
+        view! { <span class="freshness">{format!("as of {time}")}</span> }.into_any()
     }
 }

@@ -130,7 +130,13 @@ pub fn TimeChartPanel(
         };
         let (unit, values) = shown.with(|c| (c.unit.clone(), charts::time::values_at(c, t)));
         let when = chrono::DateTime::from_timestamp_millis(t)
-            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .map(|t| {
+                format!(
+                    "{} {}",
+                    crate::zone::local(t).format("%Y-%m-%d %H:%M"),
+                    crate::format::zone_name()
+                )
+            })
             .unwrap_or_default();
         let rows = values
             .into_iter()

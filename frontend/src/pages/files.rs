@@ -82,7 +82,7 @@ pub fn FilesPage() -> impl IntoView {
                                 <p class="meta"><Freshness as_of=l.as_of stale=l.stale /></p>
                                 <div class="table-wrap">
                                     <table id="files-table">
-                                        <thead><tr><th>"Name"</th><th>"Size"</th><th>"Updated (UTC)"</th></tr></thead>
+                                        <thead><tr><th>"Name"</th><th>"Size"</th><th>{format!("Updated ({})", crate::format::zone_name())}</th></tr></thead>
                                         <tbody>{rows}</tbody>
                                     </table>
                                 </div>

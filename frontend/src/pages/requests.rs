@@ -159,7 +159,7 @@ pub fn RequestsTable(
         <div class="table-wrap">
             <table id="requests-table">
                 <thead>
-                    <tr><th>"Request"</th><th>"Endpoint"</th><th>"Status"</th><th>"Duration"</th><th>"Queue"</th><th>"Ended (UTC)"</th><th>"Billable units"</th><th>"Cost"</th></tr>
+                    <tr><th>"Request"</th><th>"Endpoint"</th><th>"Status"</th><th>"Duration"</th><th>"Queue"</th><th>{format!("Ended ({})", crate::format::zone_name())}</th><th>"Billable units"</th><th>"Cost"</th></tr>
                 </thead>
                 <tbody>{rows}</tbody>
             </table>

@@ -191,3 +191,29 @@ async fn token_mode_signs_in_shows_the_role_and_signs_out() {
     browser.assert_no_console_errors().await;
     browser.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn the_time_zone_is_chosen_in_the_header_and_kept_in_the_url() {
+    let app = TestApp::spawn_demo(&[]).await;
+    let browser = Browser::start().await;
+    browser
+        .goto(&app.url("/requests?endpoints=acme/flux-studio&from=now-1h&tz=Asia/Tokyo"))
+        .await;
+    browser.wait_for("#requests-table tbody tr").await;
+    browser.wait_for_text("Ended (Asia/Tokyo)").await;
+    let picked = browser
+        .eval("return document.getElementById('tz').value")
+        .await;
+    assert_eq!(picked, "Asia/Tokyo");
+    browser
+        .eval("const s = document.getElementById('tz'); s.value = 'UTC'; s.dispatchEvent(new Event('change', { bubbles: true })); return true;")
+        .await;
+    browser.wait_for_text("Ended (UTC)").await;
+    assert!(
+        !browser.url().await.contains("tz="),
+        "UTC is the default and leaves the URL"
+    );
+    browser.assert_no_console_errors().await;
+    browser.close().await;
+}
