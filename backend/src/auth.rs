@@ -49,8 +49,8 @@ pub struct Identity {
 /// Request extension set on every request by [`guard::authenticate`].
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// Who, when known.
-    pub identity: Option<Identity>,
+    /// Who, when known (shared: cloned per request without copying).
+    pub identity: Option<Arc<Identity>>,
     /// The client's address.
     pub ip: IpAddr,
     /// SHA-256 of the session cookie, when one was sent (logout ends it).
@@ -102,6 +102,8 @@ pub struct Auth {
     pub db: Option<Arc<SqliteStore>>,
     /// Tokens already verified: SHA-256 of the token → index in `directory.tokens`.
     verified: moka::sync::Cache<[u8; 32], Option<usize>>,
+    /// The caller of `--auth none`.
+    pub local: Arc<Identity>,
     /// At most two argon2 verifications at a time: a flood of bad tokens or passwords cannot
     /// take every core.
     verify_slots: tokio::sync::Semaphore,
@@ -135,6 +137,12 @@ impl Auth {
                 .time_to_live(Duration::from_secs(600))
                 .build(),
             verify_slots: tokio::sync::Semaphore::new(2),
+            local: Arc::new(Identity {
+                name: "local".into(),
+                role: Role::Admin,
+                groups: Vec::new(),
+                via: Via::Local,
+            }),
         }
     }
 
@@ -149,7 +157,7 @@ impl Auth {
     }
 
     /// The identity of a bearer token: `Ok(None)` for an unknown token.
-    pub async fn verify_token(&self, token: &str) -> Option<Identity> {
+    pub async fn verify_token(&self, token: &str) -> Option<Arc<Identity>> {
         let digest = password::sha256(token);
         let index = match self.verified.get(&digest) {
             Some(hit) => hit,
@@ -170,7 +178,7 @@ impl Auth {
             }
         };
         let t = self.directory.tokens.get(index?)?;
-        Some(identity_of(t, Via::Token))
+        Some(Arc::new(identity_of(t, Via::Token)))
     }
 
     /// The identity of a password login, or `None`.
@@ -198,12 +206,12 @@ impl Auth {
 
     /// The identity behind a session user name (roles are re-read from the file, so a removed
     /// user's sessions stop working).
-    pub fn session_identity(&self, user: &str) -> Option<Identity> {
+    pub fn session_identity(&self, user: &str) -> Option<Arc<Identity>> {
         self.directory
             .users
             .iter()
             .find(|u| u.name == user)
-            .map(|u| identity_of(u, Via::Session))
+            .map(|u| Arc::new(identity_of(u, Via::Session)))
     }
 
     async fn verify_blocking<T: Send + 'static>(

@@ -33,6 +33,9 @@ pub struct Entry {
     value: Arc<dyn Any + Send + Sync>,
     /// The value as JSON.
     pub json: Bytes,
+    /// The fresh answer's whole body, `{"data":…,"as_of":…,"stale":false}`, rendered once so a
+    /// hit copies nothing.
+    pub envelope: Bytes,
     fetched_at: Instant,
     /// When the value was fetched, wall clock (shown as "as of").
     pub as_of: DateTime<Utc>,
@@ -171,12 +174,14 @@ impl Cache {
             let result = fetch().await.and_then(|value| {
                 let json = serde_json::to_vec(&value)
                     .map_err(|e| UpstreamError::Decode(format!("could not serialise: {e}")))?;
+                let as_of = Utc::now();
                 Ok(Arc::new(Entry {
                     ttl: ttl(&value),
                     value: Arc::new(value),
+                    envelope: envelope(&json, as_of, false),
                     json: Bytes::from(json),
                     fetched_at: Instant::now(),
-                    as_of: Utc::now(),
+                    as_of,
                 }))
             });
             if let Ok(e) = &result {
@@ -246,6 +251,23 @@ impl Cache {
     pub fn weighted_size(&self) -> u64 {
         self.entries.weighted_size()
     }
+}
+
+/// The `Fetched` envelope's JSON: `{"data":<json>,"as_of":"…","stale":bool}`.
+pub fn envelope(json: &[u8], as_of: DateTime<Utc>, stale: bool) -> Bytes {
+    use bytes::BufMut;
+    let as_of = as_of.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut body = bytes::BytesMut::with_capacity(json.len() + 64);
+    body.put_slice(b"{\"data\":");
+    body.put_slice(json);
+    body.put_slice(b",\"as_of\":\"");
+    body.put_slice(as_of.as_bytes());
+    body.put_slice(if stale {
+        b"\",\"stale\":true}"
+    } else {
+        b"\",\"stale\":false}"
+    });
+    body.freeze()
 }
 
 /// A cache key: workspace, operation, and parameters in a canonical order.

@@ -5,6 +5,11 @@ use anyhow::Context;
 use backend::cli::{Cli, Command};
 use clap::Parser;
 
+/// mimalloc: the request path allocates small, short-lived buffers on two threads; glibc's
+/// malloc took ~8% of the cycles of a cached GET under load (perf, BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

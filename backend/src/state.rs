@@ -40,8 +40,8 @@ pub struct Inner {
     pub clock: Arc<dyn crate::clock::Clock>,
     /// Authentication settings, sessions and the audit trail.
     pub auth: Auth,
-    /// The Content-Security-Policy of every response.
-    pub csp: String,
+    /// The Content-Security-Policy of every response, validated once.
+    pub csp: http::HeaderValue,
     /// Open streams per caller key, and the cap.
     streams: Mutex<HashMap<String, u32>>,
     max_streams: u32,
@@ -138,7 +138,8 @@ impl AppState {
             sse_clients: AtomicI64::new(0),
             clock: settings.clock,
             auth: settings.auth,
-            csp: settings.csp,
+            csp: http::HeaderValue::from_str(&settings.csp)
+                .unwrap_or_else(|_| http::HeaderValue::from_static("default-src 'self'")),
             streams: Mutex::new(HashMap::new()),
             max_streams: settings.max_streams,
         }))

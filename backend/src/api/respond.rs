@@ -5,27 +5,16 @@ use crate::cache::Cached;
 use axum::body::Body;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use shared::{fetched::CACHE_HEADER, CacheStatus};
 
-/// The envelope's JSON: `{"data":<json>,"as_of":"…","stale":bool}`.
+/// The envelope's JSON: `{"data":<json>,"as_of":"…","stale":bool}` (pre-rendered unless stale).
 pub fn fetched_json<T>(c: &Cached<T>) -> Bytes {
-    let as_of = c
-        .entry
-        .as_of
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let stale = c.status == CacheStatus::Stale;
-    let mut body = BytesMut::with_capacity(c.entry.json.len() + 64);
-    body.put_slice(b"{\"data\":");
-    body.put_slice(&c.entry.json);
-    body.put_slice(b",\"as_of\":\"");
-    body.put_slice(as_of.as_bytes());
-    body.put_slice(if stale {
-        b"\",\"stale\":true}"
+    if c.status == CacheStatus::Stale {
+        crate::cache::envelope(&c.entry.json, c.entry.as_of, true)
     } else {
-        b"\",\"stale\":false}"
-    });
-    body.freeze()
+        c.entry.envelope.clone()
+    }
 }
 
 /// The envelope as a response, with `X-Cache`.

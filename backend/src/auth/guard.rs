@@ -1,7 +1,7 @@
 //! The middleware: [`authenticate`] on every request, [`guard`] on every `/api` route (role,
 //! workspace, CSRF, audit), per-caller rate limiting, and security headers.
 
-use super::{proxy, Caller, Identity, Via};
+use super::{proxy, Caller, Via};
 use crate::cli::AuthMode;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -49,12 +49,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 )
                 .into_response();
             }
-            Some(Identity {
-                name: "local".into(),
-                role: Role::Admin,
-                groups: Vec::new(),
-                via: Via::Local,
-            })
+            Some(auth.local.clone())
         }
         AuthMode::Token | AuthMode::Proxy => {
             if let Some(token) = bearer(req.headers()) {
@@ -82,7 +77,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 })
             } else if trusted_peer {
                 match proxy::identity(&auth.directory, req.headers()) {
-                    Ok(identity) => identity,
+                    Ok(identity) => identity.map(std::sync::Arc::new),
                     Err(name) => {
                         return AppError::Forbidden(format!(
                             "{name} is signed in but none of their groups has a falscope role; ask an admin to map one in the auth file's [groups]"
@@ -123,10 +118,12 @@ pub async fn guard(
     });
     let method = req.method().clone();
     let changes_state = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
+    // Only state-changing calls are audited; reads skip the allocation.
+    let route = changes_state.then(|| {
+        req.extensions()
+            .get::<MatchedPath>()
+            .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned())
+    });
     let decision = check(&state, access, &caller, workspace.as_deref()).and_then(|()| {
         let bearer = caller
             .identity
@@ -153,7 +150,7 @@ pub async fn guard(
                 who,
                 ip: caller.ip.to_string(),
                 method: method.to_string(),
-                route,
+                route: route.unwrap_or_default(),
                 workspace,
                 status: response.status().as_u16(),
             },
@@ -287,9 +284,7 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     let api = req.uri().path().starts_with("/api/");
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&state.csp) {
-        h.insert(header::CONTENT_SECURITY_POLICY, csp);
-    }
+    h.insert(header::CONTENT_SECURITY_POLICY, state.csp.clone());
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

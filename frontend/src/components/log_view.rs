@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 /// Row height in CSS pixels (rows are single-line; the full message is in the title).
 pub const ROW_HEIGHT: f64 = 22.0;
-/// Rows rendered above and below the viewport.
-const OVERSCAN: usize = 20;
+/// Rows rendered above and below the viewport: enough for a fast wheel flick between frames,
+/// few enough that a scrollbar jump builds a new window within a frame (BENCHMARKS.md).
+const OVERSCAN: usize = 10;
 
 /// The lines a [`LogView`] shows.
 pub type Lines = RwSignal<VecDeque<Arc<LogLine>>>;
