@@ -368,7 +368,7 @@ pub async fn history(
 }
 
 /// How often the live stream looks for new lines.
-const STREAM_TICK: Duration = Duration::from_millis(250);
+const STREAM_TICK: Duration = Duration::from_millis(50);
 
 /// `POST /v1/serverless/logs/stream`.
 pub async fn stream(

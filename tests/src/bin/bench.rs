@@ -289,17 +289,31 @@ async fn throughput(rig: &Rig, t0: DateTime<Utc>) -> anyhow::Result<f64> {
             }
         })
     };
-    let f = wrk(&format!("{}{view}", rig.falscope), 64, 10).await?;
+    // Alternating rounds, median of each: the box's background load drifts over a minute.
+    let (mut fs, mut ns) = (Vec::new(), Vec::new());
+    for round in 1..=3 {
+        let f = wrk(&format!("{}{view}", rig.falscope), 64, 6).await?;
+        let n = wrk(&format!("{}{fal}", rig.nginx), 64, 6).await?;
+        println!(
+            "cached GET round {round}, 64 connections, 6 s: falscope {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms); nginx {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms)",
+            f.rps, f.p50_ms, f.p99_ms, n.rps, n.p50_ms, n.p99_ms
+        );
+        fs.push(f);
+        ns.push(n);
+    }
     sampler.abort();
-    let n = wrk(&format!("{}{fal}", rig.nginx), 64, 10).await?;
+    let median = |v: &mut Vec<Wrk>| {
+        v.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+        v.swap_remove(1)
+    };
+    let (f, n) = (median(&mut fs), median(&mut ns));
     let ratio = f.rps / n.rps;
-    println!(
-        "cached GET, 64 connections, 10 s: falscope {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms); nginx {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms)",
-        f.rps, f.p50_ms, f.p99_ms, n.rps, n.p50_ms, n.p99_ms
-    );
     report(
-        "1 cached throughput ratio falscope/nginx",
-        format!("{ratio:.2}x (p99 {:.2} ms vs {:.2} ms)", f.p99_ms, n.p99_ms),
+        "1 cached throughput ratio falscope/nginx (median rounds)",
+        format!(
+            "{ratio:.2}x ({:.0} vs {:.0} req/s; p99 {:.2} ms vs {:.2} ms)",
+            f.rps, n.rps, f.p99_ms, n.p99_ms
+        ),
         ">= 1.2x",
         ratio >= 1.2,
     );
@@ -488,10 +502,10 @@ async fn live_logs(rig: &Rig) -> anyhow::Result<()> {
         upstream == 1,
     );
     report(
-        "4 live logs delivery lag p99 (falscope's share: minus the simulator's own)",
-        format!("{p99:.1} ms ({:.1} ms added)", p99 - d99),
+        "4 live logs delivery lag p99",
+        format!("{p99:.1} ms (the simulator's own emission lag: {d99:.1} ms)"),
         "<= 100 ms",
-        p99 - d99 <= 100.0,
+        p99 <= 100.0,
     );
     report(
         "4 falscope RSS with 1000 log streams",
