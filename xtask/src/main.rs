@@ -50,16 +50,7 @@ fn main() -> ExitCode {
 /// Builds everything in release mode and runs falscope in the foreground.
 fn demo(args: &[String]) -> Result<(), String> {
     bootstrap::install(false)?;
-    build_frontend()?;
-    run(cargo([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "backend",
-        "--bin",
-        "falscope",
-    ]))?;
+    build_release()?;
     let listen = std::env::var("FALSCOPE_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
     println!("\nfalscope: starting on http://{listen}  (Ctrl-C stops it)\n");
     let args = args.iter().skip_while(|a| *a == "--");
@@ -166,16 +157,7 @@ fn bench(args: &[String]) -> Result<(), String> {
         .and_then(|i| args.get(i + 1))
         .map_or("60", String::as_str);
     bootstrap::bench_tools()?;
-    build_frontend()?;
-    run(cargo([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "backend",
-        "--bin",
-        "falscope",
-    ]))?;
+    build_release()?;
     run(cargo([
         "build",
         "--release",
@@ -213,6 +195,20 @@ fn bench(args: &[String]) -> Result<(), String> {
     ])
     .env("FALSCOPE_BENCH", "1"))?;
     size()
+}
+
+/// The frontend, then the release `falscope` that embeds it.
+fn build_release() -> Result<(), String> {
+    build_frontend()?;
+    run(cargo([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "backend",
+        "--bin",
+        "falscope",
+    ]))
 }
 
 /// `trunk build --release` into `frontend/dist`.

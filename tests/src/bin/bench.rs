@@ -20,6 +20,8 @@ const API_KEY: &str = "bench-api-key";
 const ADMIN_KEY: &str = "bench-admin-key";
 
 struct Rig {
+    /// `nginx -p … -c …`, to stop it gracefully: killing the master leaves its workers behind.
+    nginx_args: [String; 4],
     sim: String,
     falscope: String,
     nginx: String,
@@ -94,6 +96,12 @@ impl Rig {
             .pool_max_idle_per_host(2000)
             .build()?;
         let rig = Self {
+            nginx_args: [
+                "-p".into(),
+                dir.path().display().to_string(),
+                "-c".into(),
+                conf.display().to_string(),
+            ],
             falscope: format!("http://127.0.0.1:{fp}"),
             nginx: format!("http://127.0.0.1:{np}"),
             sim,
@@ -121,6 +129,16 @@ impl Rig {
 
     fn rss_mb(&self) -> f64 {
         rss_mb(self.falscope_pid)
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        // `-s stop` makes the master end its workers; the other children die with their handles.
+        let _ = std::process::Command::new("nginx")
+            .args(&self.nginx_args)
+            .args(["-s", "stop"])
+            .status();
     }
 }
 

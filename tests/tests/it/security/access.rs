@@ -125,6 +125,20 @@ async fn viewers_see_requests_without_cost_and_billing_sees_cost() {
     assert!(viewer.iter().all(|r| r["cost"]["kind"] == "unknown"));
 }
 
+/// falscope in proxy mode, trusting the test client's own address.
+async fn behind_trusted_proxy(sim: &SimHarness, auth: &AuthFixture) -> TestApp {
+    let args = [
+        "--auth",
+        "proxy",
+        "--trusted-proxies",
+        "127.0.0.1/32",
+        "--auth-file",
+    ];
+    let file = auth.arg();
+    let argv: Vec<&str> = args.iter().copied().chain([file.as_str()]).collect();
+    TestApp::spawn_with_sim(sim, true, &argv).await
+}
+
 async fn config_as(app: &TestApp, headers: &[(&str, &str)]) -> (u16, Option<PublicConfig>) {
     let mut req = app.http.get(app.url(routes::CONFIG));
     for (k, v) in headers {
@@ -173,19 +187,7 @@ async fn proxy_identity_headers_count_only_from_trusted_peers() {
         .unwrap();
     assert_eq!(usage.status(), 401);
 
-    let trusted = TestApp::spawn_with_sim(
-        &sim,
-        true,
-        &[
-            "--auth",
-            "proxy",
-            "--trusted-proxies",
-            "127.0.0.1/32",
-            "--auth-file",
-            &auth.arg(),
-        ],
-    )
-    .await;
+    let trusted = behind_trusted_proxy(&sim, &auth).await;
     let (_, config) = config_as(&trusted, &identity).await;
     let user = config.unwrap().auth.user.unwrap();
     assert_eq!((user.name.as_str(), user.role), ("ana", Role::Billing));
@@ -209,19 +211,7 @@ async fn proxy_identity_headers_count_only_from_trusted_peers() {
 async fn workspaces_limited_to_groups_are_invisible_to_others() {
     let sim = SimHarness::start().await;
     let auth = AuthFixture::write("[workspaces]\ndefault = [\"ops\"]\n");
-    let app = TestApp::spawn_with_sim(
-        &sim,
-        true,
-        &[
-            "--auth",
-            "proxy",
-            "--trusted-proxies",
-            "127.0.0.1/32",
-            "--auth-file",
-            &auth.arg(),
-        ],
-    )
-    .await;
+    let app = behind_trusted_proxy(&sim, &auth).await;
     let (_, config) = config_as(
         &app,
         &[

@@ -17,6 +17,12 @@ async fn login(app: &TestApp, name: &str, pw: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// `name=value` of the session cookie a login set.
+fn session_cookie(resp: &reqwest::Response) -> String {
+    let set = resp.headers()["set-cookie"].to_str().unwrap();
+    set.split(';').next().unwrap().to_owned()
+}
+
 async fn whoami(app: &TestApp, cookie: &str) -> Option<String> {
     let config: PublicConfig = app
         .http
@@ -46,6 +52,7 @@ async fn login_sets_a_strict_cookie_that_expires_and_logout_ends_it() {
     let ok = login(&app, &user(Role::Operator), &password(Role::Operator)).await;
     assert_eq!(ok.status(), 200);
     let set_cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let cookie = session_cookie(&ok);
     for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
         assert!(set_cookie.contains(attr), "{set_cookie}");
     }
@@ -53,7 +60,6 @@ async fn login_sets_a_strict_cookie_that_expires_and_logout_ends_it() {
         !set_cookie.contains("Secure"),
         "plain HTTP without --public-url https"
     );
-    let cookie = set_cookie.split(';').next().unwrap().to_owned();
     assert_eq!(
         whoami(&app, &cookie).await.as_deref(),
         Some("operator-user")
@@ -75,13 +81,7 @@ async fn login_sets_a_strict_cookie_that_expires_and_logout_ends_it() {
 
     // A new session, then logout.
     let ok = login(&app, &user(Role::Admin), &password(Role::Admin)).await;
-    let cookie = ok.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = session_cookie(&ok);
     assert_eq!(whoami(&app, &cookie).await.as_deref(), Some("admin-user"));
     let out = app
         .http
@@ -110,13 +110,7 @@ async fn state_changing_calls_need_the_csrf_header_and_all_are_audited() {
     let app =
         TestApp::spawn_with_sim(&sim, true, &["--auth", "token", "--auth-file", &auth.arg()]).await;
     let ok = login(&app, &user(Role::Operator), &password(Role::Operator)).await;
-    let cookie = ok.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = session_cookie(&ok);
     let upload = |csrf: bool| {
         let mut req = app
             .http
