@@ -188,7 +188,13 @@ impl SqliteStore {
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn().execute(
+        let conn = self.conn();
+        // Expired sessions go here, on the rare write, not on every request's lookup.
+        conn.execute(
+            "DELETE FROM sessions WHERE expires <= ?1",
+            params![now.timestamp()],
+        )?;
+        conn.execute(
             "INSERT INTO sessions VALUES (?1, ?2, ?3, ?4)",
             params![
                 token_sha256.as_slice(),
@@ -200,19 +206,16 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// The user of a live session (expired sessions are deleted on the way).
+    /// The user of a live session (a read: every signed-in request asks).
     pub fn session_user(
         &self,
         token_sha256: &[u8; 32],
         now: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError> {
         let conn = self.conn();
-        conn.execute(
-            "DELETE FROM sessions WHERE expires <= ?1",
-            params![now.timestamp()],
-        )?;
-        let mut stmt = conn.prepare_cached("SELECT user FROM sessions WHERE token_sha256 = ?1")?;
-        let mut rows = stmt.query(params![token_sha256.as_slice()])?;
+        let mut stmt = conn
+            .prepare_cached("SELECT user FROM sessions WHERE token_sha256 = ?1 AND expires > ?2")?;
+        let mut rows = stmt.query(params![token_sha256.as_slice(), now.timestamp()])?;
         Ok(match rows.next()? {
             Some(r) => Some(r.get(0)?),
             None => None,

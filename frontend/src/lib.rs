@@ -68,16 +68,15 @@ fn Shell() -> impl IntoView {
     };
     let loaded = move || config.0.get().and_then(|c| c.ok());
     let user = move || loaded().and_then(|c| c.auth.user);
-    // Signed out in token/proxy mode: the sign-in screen replaces the pages.
-    // What the main area shows. A memo, so pages are built once the config says who is signed
-    // in, and rebuilt only when that changes (not on every config load).
-    // The display zone, from the URL; pages are rebuilt when it changes, so every time on
-    // them is redrawn in the new zone.
+    // The display zone, from the URL (set for every formatter before pages render).
     let zone = Memo::new(move |_| {
         let z = zone::Zone::parse(view.get("tz").as_deref());
         zone::set(z.clone());
         z
     });
+    // What the main area shows. A memo, so pages are built once the config says who is signed
+    // in (signed out in token/proxy mode: the sign-in screen) and rebuilt only when that or the
+    // zone changes, so every time on them is redrawn in the new zone.
     let gate = Memo::new(move |_| match config.0.get() {
         None => Gate::Loading,
         Some(Err(_)) => Gate::Failed,
