@@ -3,6 +3,7 @@
 
 mod analytics;
 mod apps;
+mod cost;
 mod export;
 mod files;
 pub(crate) mod live;
@@ -91,6 +92,7 @@ pub fn table() -> Vec<Route> {
         ),
         r(g.clone(), ws::USAGE, billing, get(usage::get_usage)),
         r(g.clone(), ws::USAGE_CSV, billing, get(export::usage_csv)),
+        r(g.clone(), ws::COST, billing, get(cost::get_cost)),
         r(
             g.clone(),
             ws::REQUESTS,

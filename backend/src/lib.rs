@@ -7,6 +7,7 @@ pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod cost;
 pub mod error;
 pub mod live;
 pub mod logs_hub;

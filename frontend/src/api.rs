@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use shared::analytics::AnalyticsReport;
 use shared::apps::AppSummary;
 use shared::auth::{LoginRequest, UserInfo, CSRF_HEADER};
+use shared::cost::CostReport;
 use shared::files::{FileItem, UploadFromUrl};
 use shared::live::LiveHistory;
 use shared::logs::LogsPage;
@@ -132,6 +133,14 @@ pub async fn logout() -> Result<(), ClientError> {
     } else {
         decode::<serde_json::Value>(resp).await.map(drop)
     }
+}
+
+/// `GET /api/ws/{ws}/cost`.
+pub async fn get_cost(
+    workspace: &str,
+    query: &[(&str, String)],
+) -> Result<Fetched<CostReport>, ClientError> {
+    get_json(&url(ws::COST, workspace, query)).await
 }
 
 /// `GET /api/ws/{ws}/live`.

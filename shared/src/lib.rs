@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod apps;
 pub mod auth;
 pub mod config;
+pub mod cost;
 pub mod error;
 pub mod events;
 pub mod fetched;

@@ -36,6 +36,8 @@ pub mod ws {
     pub const USAGE: &str = "/api/ws/{ws}/usage";
     /// Usage as CSV.
     pub const USAGE_CSV: &str = "/api/ws/{ws}/usage.csv";
+    /// [`crate::cost::CostReport`]: spend beside request outcomes, per app (billing role).
+    pub const COST: &str = "/api/ws/{ws}/cost";
     /// [`crate::requests::RequestsPage`].
     pub const REQUESTS: &str = "/api/ws/{ws}/requests";
     /// Requests as CSV.

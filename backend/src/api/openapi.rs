@@ -11,6 +11,7 @@ use axum::Json;
 use shared::analytics::AnalyticsReport;
 use shared::apps::AppSummary;
 use shared::auth::{AuditEntry, LoginRequest, UserInfo};
+use shared::cost::CostReport;
 use shared::files::{FileItem, UploadFromUrl};
 use shared::live::{LiveHistory, LiveSnapshot};
 use shared::logs::LogsPage;
@@ -39,6 +40,7 @@ use utoipa::OpenApi;
         analytics_csv,
         usage,
         usage_csv,
+        cost,
         requests,
         requests_csv,
         request,
@@ -110,6 +112,12 @@ fn analytics_csv() {}
         ("apps" = Option<String>, Query, description = "exact app names, comma-separated (≤ 50)"), ("search" = Option<String>, Query), ("timeframe" = Option<String>, Query), ("tz" = Option<String>, Query)),
     responses((status = 200, body = Fetched<UsageReport>), (status = 409, description = "no ADMIN key configured", body = ApiError)))]
 fn usage() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/cost",
+    params(("ws" = String, Path, description = WS), ("from" = Option<String>, Query, description = "default now-7d; both ends aligned down to whole hours"), ("to" = Option<String>, Query)),
+    description = "Role billing. Spend (usage, surge and non-surge) beside request outcomes (analytics) per app, and cost per successful request.",
+    responses((status = 200, body = Fetched<CostReport>), (status = 409, description = "no ADMIN key configured", body = ApiError)))]
+fn cost() {}
 
 #[utoipa::path(get, path = "/api/ws/{ws}/usage.csv", params(("ws" = String, Path, description = WS)), responses((status = 200, description = "text/csv")))]
 fn usage_csv() {}

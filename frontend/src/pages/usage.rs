@@ -8,6 +8,7 @@ use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimeChartPanel, T
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
+use shared::cost::CostReport;
 use shared::usage::UsageReport;
 use std::collections::BTreeMap;
 
@@ -29,6 +30,12 @@ pub fn UsagePage() -> impl IntoView {
         }
         tick.track();
         async move { api::get_usage(&state::workspace(config, param).await?, &q).await }
+    });
+    let cost = LocalResource::new(move || {
+        let param = view.get("ws");
+        let q = vec![("from", view.from("now-7d")), ("to", view.to())];
+        tick.track();
+        async move { api::get_cost(&state::workspace(config, param).await?, &q).await }
     });
     let set = use_set_query();
     let ws = state::use_workspace(config, view);
@@ -75,6 +82,73 @@ pub fn UsagePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <Suspense fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                match cost.await {
+                    Ok(r) if r.data.apps.is_empty() => view! { <Empty message="No spend or requests in this range." /> }.into_any(),
+                    Ok(r) => view! { <CostPerSuccess report=r.data /> }.into_any(),
+                    // The bill above already explains a missing ADMIN key.
+                    Err(error) if error.code() == Some(shared::ErrorCode::AdminKeyMissing) => ().into_any(),
+                    Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// What one successful request costs per app: spend ÷ 2xx requests over whole hours.
+#[component]
+fn CostPerSuccess(
+    /// The report.
+    report: CostReport,
+) -> impl IntoView {
+    let currency = report.currency.clone();
+    let per = move |c: Option<f64>, cur: &str| {
+        c.map_or_else(|| "–".to_owned(), |c| format::money(c, cur))
+    };
+    let rows = report
+        .apps
+        .iter()
+        .map(|a| {
+            view! {
+                <tr>
+                    <td>{a.app.clone()}</td>
+                    <td class="num">{format::money(a.spend, &currency)}</td>
+                    <td class="num">{format::count(a.success)}</td>
+                    <td class="num">{format::count(a.user_errors)}</td>
+                    <td class="num">{format::count(a.server_errors)}</td>
+                    <td class="num"><strong>{per(a.cost_per_success, &currency)}</strong></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let range = format!(
+        "{} – {}",
+        format::datetime(report.from),
+        format::datetime(report.to)
+    );
+    view! {
+        <section class="panel">
+            <h2>"Cost per successful request"</h2>
+            <p class="meta">{format!("Spend ÷ successful (2xx) requests, whole hours {range} ({}). Failed requests still cost machine time: that is in the spend.", format::zone_name())}</p>
+            <div class="table-wrap">
+                <table id="cost-per-success">
+                    <thead>
+                        <tr><th>"App"</th><th>"Spend"</th><th>"2xx"</th><th>"4xx"</th><th>"5xx"</th><th>"Per successful request"</th></tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                    <tfoot>
+                        <tr>
+                            <th>"All apps"</th>
+                            <th class="num">{format::money(report.total_spend, &currency)}</th>
+                            <th class="num">{format::count(report.total_success)}</th>
+                            <th></th><th></th>
+                            <th class="num">{per(report.cost_per_success, &currency)}</th>
+                        </tr>
+                    </tfoot>
+                </table>
+            </div>
+        </section>
     }
 }
 

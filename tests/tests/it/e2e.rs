@@ -56,6 +56,15 @@ async fn every_page_renders_its_content_in_both_themes() {
             if name == "usage" {
                 let painted = browser.painted_pixels("usage-spend").await;
                 assert!(painted > 2_000, "usage chart drew {painted} pixels");
+                browser.wait_for("#cost-per-success tbody tr").await;
+                browser.wait_for_text("Per successful request").await;
+                browser
+                    .eval("document.getElementById('cost-per-success').scrollIntoView(); return true;")
+                    .await;
+                browser
+                    .screenshot(&format!("usage-cost-{}", if dark { "dark" } else { "light" }))
+                    .await;
+                browser.eval("window.scrollTo(0, 0); return true;").await;
             }
             if dark && name == "overview" {
                 browser.click("#theme-toggle").await;

@@ -2,6 +2,7 @@
 //! resilience, validation, admin-key handling, files.
 
 mod cache;
+mod cost;
 mod export;
 mod files;
 mod live;

@@ -1,0 +1,135 @@
+//! The cost view: spend per app beside request outcomes, checked against fal's (the
+//! simulator's) own usage and analytics numbers fetched independently for the same hours.
+
+use backend::upstream::query::{AnalyticsKind, AnalyticsQuery, UsageQuery, Window};
+use backend::upstream::FalApi;
+use chrono::{DateTime, Duration, Utc};
+use integration_tests::sim::{SimHarness, T0};
+use integration_tests::{ws_path, TestApp};
+use shared::cost::CostReport;
+use shared::routes::ws;
+use shared::Fetched;
+use std::collections::BTreeMap;
+
+#[tokio::test]
+async fn cost_per_successful_request_matches_fals_own_numbers() {
+    let sim = SimHarness::start().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let to = DateTime::<Utc>::from_timestamp_millis(T0).unwrap();
+    let from = to - Duration::hours(6);
+    // Both ends are aligned down to whole hours.
+    let path = format!(
+        "{}?from={}&to={}",
+        ws_path(ws::COST),
+        (from + Duration::minutes(10)).to_rfc3339(),
+        (to + Duration::minutes(1)).to_rfc3339()
+    )
+    .replace('+', "%2B");
+    let resp = app.get(&path).await;
+    assert_eq!(resp.status(), 200);
+    let report: Fetched<CostReport> = resp.json().await.unwrap();
+    let r = report.data;
+    assert_eq!((r.from, r.to), (from, to));
+
+    // The same hours, straight from the simulator.
+    let window = Window {
+        start: Some(from),
+        end: Some(to),
+        ..Window::default()
+    };
+    let usage = sim
+        .client
+        .usage(&UsageQuery {
+            summary: true,
+            window: window.clone(),
+            limit: Some(1000),
+            ..UsageQuery::default()
+        })
+        .await
+        .unwrap();
+    let mut spend: BTreeMap<String, f64> = BTreeMap::new();
+    for row in usage.summary.unwrap() {
+        *spend.entry(row.app.unwrap_or_default()).or_default() += row.cost_total;
+    }
+    let endpoints: Vec<String> = sim
+        .client
+        .list_apps()
+        .await
+        .unwrap()
+        .apps
+        .into_iter()
+        .flat_map(|a| a.endpoints.unwrap_or_else(|| vec![a.endpoint_id]))
+        .collect();
+    let analytics = sim
+        .client
+        .analytics(
+            AnalyticsKind::Serverless,
+            &AnalyticsQuery {
+                endpoint_ids: endpoints,
+                metrics: vec!["success_count".into()],
+                summary: true,
+                window,
+                ..AnalyticsQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut success: BTreeMap<String, u64> = BTreeMap::new();
+    for rec in analytics.summary.unwrap() {
+        let app = rec.endpoint_id.split('/').nth(1).unwrap().to_owned();
+        *success.entry(app).or_default() += rec.metrics["success_count"].as_u64().unwrap_or(0);
+    }
+
+    assert!(
+        r.apps.len() >= 5,
+        "{:?}",
+        r.apps.iter().map(|a| &a.app).collect::<Vec<_>>()
+    );
+    for a in &r.apps {
+        let want_spend = spend.get(&a.app).copied().unwrap_or(0.0);
+        let want_success = success.get(&a.app).copied().unwrap_or(0);
+        assert!(
+            (a.spend - want_spend).abs() < 1e-9 * want_spend.max(1.0),
+            "{}: spend",
+            a.app
+        );
+        assert_eq!(a.success, want_success, "{}: successes", a.app);
+        match a.cost_per_success {
+            Some(c) => assert!(
+                (c - want_spend / want_success as f64).abs() < 1e-12,
+                "{}",
+                a.app
+            ),
+            None => assert_eq!(want_success, 0, "{}", a.app),
+        }
+    }
+    let busy = r.apps.iter().find(|a| a.app == "chat-llm").unwrap();
+    assert!(busy.success > 100 && busy.cost_per_success.unwrap() > 0.0);
+    assert!(
+        r.apps.windows(2).all(|w| w[0].spend >= w[1].spend),
+        "most expensive first"
+    );
+    let total: f64 = spend.values().sum();
+    assert!((r.total_spend - total).abs() < 1e-9 * total);
+}
+
+#[tokio::test]
+async fn the_cost_view_needs_billing_and_an_admin_key_and_a_whole_hour() {
+    let sim = SimHarness::start().await;
+    let without_admin = TestApp::spawn_with_sim(&sim, false, &[]).await;
+    assert_eq!(without_admin.get(&ws_path(ws::COST)).await.status(), 409);
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    // The clock stands at 15:00: 14:40–15:00 widens to 14:00–15:00; 14:40–14:50 is no whole hour.
+    let widened = app
+        .get(&format!("{}?from=now-20m&to=now", ws_path(ws::COST)))
+        .await;
+    assert_eq!(widened.status(), 200);
+    let short = app
+        .get(&format!("{}?from=now-20m&to=now-10m", ws_path(ws::COST)))
+        .await;
+    assert_eq!(short.status(), 400);
+    let bad = app
+        .get(&format!("{}?from=yesterday", ws_path(ws::COST)))
+        .await;
+    assert_eq!(bad.status(), 400);
+}
