@@ -62,7 +62,10 @@ async fn every_page_renders_its_content_in_both_themes() {
                     .eval("document.getElementById('cost-per-success').scrollIntoView(); return true;")
                     .await;
                 browser
-                    .screenshot(&format!("usage-cost-{}", if dark { "dark" } else { "light" }))
+                    .screenshot(&format!(
+                        "usage-cost-{}",
+                        if dark { "dark" } else { "light" }
+                    ))
                     .await;
                 browser.eval("window.scrollTo(0, 0); return true;").await;
             }
