@@ -252,11 +252,16 @@ fn read_workspaces(
 mod tests {
     use super::*;
     use crate::cli::Cli;
-    use clap::Parser;
 
+    /// Parses `args` as the command line, ignoring the environment (a developer's own
+    /// FAL_KEY or FALSCOPE_* must not change what these tests see).
     fn parse(args: &[&str]) -> Result<Config, ConfigError> {
-        let cli = Cli::try_parse_from(std::iter::once("falscope").chain(args.iter().copied()))
+        use clap::{CommandFactory, FromArgMatches};
+        let cmd = Cli::command().mut_args(|a| a.env(None::<&'static str>));
+        let matches = cmd
+            .try_get_matches_from(std::iter::once("falscope").chain(args.iter().copied()))
             .expect("arguments parse");
+        let cli = Cli::from_arg_matches(&matches).expect("arguments map");
         Config::try_from(cli.serve)
     }
 

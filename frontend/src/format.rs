@@ -43,10 +43,11 @@ pub fn money(amount: f64, currency: &str) -> String {
         "GBP" => "£",
         _ => "",
     };
-    let digits = if amount.abs() >= 1.0 || amount == 0.0 {
-        2
-    } else {
-        4
+    // Two significant digits at least: a request that costs $0.000099 is not "$0.0001".
+    let digits = match amount.abs() {
+        a if a >= 1.0 || a == 0.0 => 2,
+        a if a >= 0.001 => 4,
+        _ => 6,
     };
     let text = format!("{:.*}", digits, amount.abs());
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
@@ -116,6 +117,7 @@ mod tests {
         assert_eq!(seconds(95.0), "1 m 35 s");
         assert_eq!(money(1234.567, "USD"), "$1\u{2009}234.57");
         assert_eq!(money(0.00421, "USD"), "$0.0042");
+        assert_eq!(money(0.0000992, "USD"), "$0.000099");
         assert_eq!(money(2.0, "CHF"), "2.00 CHF");
         assert_eq!(percent(0.0312), "3.1%");
         assert_eq!(bytes(1536), "1.5 KiB");

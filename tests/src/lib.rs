@@ -7,7 +7,6 @@ pub mod sim;
 
 use backend::cli::Cli;
 use backend::config::Config;
-use clap::Parser;
 use std::net::SocketAddr;
 
 /// A running falscope for one test; dropping it stops the server and its demo simulator.
@@ -29,7 +28,7 @@ impl TestApp {
     /// falscope in demo mode with the given extra CLI arguments.
     pub async fn spawn_demo(args: &[&str]) -> Self {
         let argv = ["falscope", "--listen", "127.0.0.1:0"].iter().chain(args);
-        let cli = Cli::try_parse_from(argv).expect("test arguments parse");
+        let cli = cli(argv);
         let mut config = Config::try_from(cli.serve).expect("test config is valid");
         // Tests must never see a developer's real key.
         config.upstream = backend::config::Upstream::Demo;
@@ -50,7 +49,7 @@ impl TestApp {
         args: &[&str],
     ) -> Self {
         let argv = ["falscope", "--listen", "127.0.0.1:0"].iter().chain(args);
-        let cli = Cli::try_parse_from(argv).expect("test arguments parse");
+        let cli = cli(argv);
         let mut config = Config::try_from(cli.serve).expect("test config is valid");
         config.upstream = backend::config::Upstream::Fal(vec![backend::config::Account {
             id: "default".into(),
@@ -65,8 +64,7 @@ impl TestApp {
 
     /// falscope serving one workspace per `(id, simulator)`, each with both keys.
     pub async fn spawn_with_workspaces(sims: &[(&str, &sim::SimHarness)]) -> Self {
-        let cli =
-            Cli::try_parse_from(["falscope", "--listen", "127.0.0.1:0"]).expect("arguments parse");
+        let cli = cli(["falscope", "--listen", "127.0.0.1:0"].iter());
         let mut config = Config::try_from(cli.serve).expect("test config is valid");
         config.upstream = backend::config::Upstream::Fal(
             sims.iter()
@@ -134,6 +132,17 @@ impl TestApp {
             .await
             .expect("request reaches falscope")
     }
+}
+
+/// The command line `argv`, ignoring the environment: a developer's own `FAL_KEY` or
+/// `FALSCOPE_*` must not change what a test runs.
+fn cli<'a>(argv: impl Iterator<Item = &'a &'a str>) -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command()
+        .mut_args(|a| a.env(None::<&'static str>))
+        .try_get_matches_from(argv.copied())
+        .expect("test arguments parse");
+    Cli::from_arg_matches(&matches).expect("test arguments map")
 }
 
 /// `/api/ws/default/...` (the workspace of a falscope spawned with a key).
