@@ -1,5 +1,8 @@
 //! The cost model: spend from usage beside request outcomes from analytics, per app, so a team
-//! sees what one successful request really costs. Pure functions over the two reports.
+//! sees what one successful request really costs; and the month-end projection
+//! ([`forecast`]). Pure functions over the reports.
+
+pub mod forecast;
 
 use crate::upstream::convert::app_of_endpoint;
 use chrono::{DateTime, Utc};
