@@ -6,6 +6,7 @@ mod apps;
 mod cost;
 mod export;
 mod files;
+mod forecast;
 pub(crate) mod live;
 mod logs;
 mod meta;
@@ -93,6 +94,12 @@ pub fn table() -> Vec<Route> {
         r(g.clone(), ws::USAGE, billing, get(usage::get_usage)),
         r(g.clone(), ws::USAGE_CSV, billing, get(export::usage_csv)),
         r(g.clone(), ws::COST, billing, get(cost::get_cost)),
+        r(
+            g.clone(),
+            ws::FORECAST,
+            billing,
+            get(forecast::get_forecast),
+        ),
         r(
             g.clone(),
             ws::REQUESTS,

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use shared::analytics::AnalyticsReport;
 use shared::apps::AppSummary;
 use shared::auth::{LoginRequest, UserInfo, CSRF_HEADER};
-use shared::cost::CostReport;
+use shared::cost::{CostReport, Forecast};
 use shared::files::{FileItem, UploadFromUrl};
 use shared::live::LiveHistory;
 use shared::logs::LogsPage;
@@ -141,6 +141,11 @@ pub async fn get_cost(
     query: &[(&str, String)],
 ) -> Result<Fetched<CostReport>, ClientError> {
     get_json(&url(ws::COST, workspace, query)).await
+}
+
+/// `GET /api/ws/{ws}/forecast`.
+pub async fn get_forecast(workspace: &str) -> Result<Fetched<Forecast>, ClientError> {
+    get_json(&ws::path(ws::FORECAST, workspace)).await
 }
 
 /// `GET /api/ws/{ws}/live`.

@@ -44,3 +44,37 @@ pub struct CostReport {
     /// `total_spend ÷ total_success`, when any request succeeded.
     pub cost_per_success: Option<f64>,
 }
+
+/// One day of the month: what was spent, or what is projected.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DailySpend {
+    /// The day's start (UTC midnight).
+    pub day: DateTime<Utc>,
+    /// Spend so far (today: partial).
+    pub actual: Option<f64>,
+    /// Projected spend (today and later days).
+    pub predicted: Option<f64>,
+}
+
+/// Body of `GET /api/ws/{ws}/forecast`: this month's spend so far and where it is heading.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    /// First instant of the month (UTC).
+    pub month_start: DateTime<Utc>,
+    /// First instant of the next month.
+    pub month_end: DateTime<Utc>,
+    /// ISO 4217.
+    pub currency: String,
+    /// Spend from `month_start` until now.
+    pub month_to_date: f64,
+    /// Projected spend for the whole month; `None` with less than a week of history.
+    pub projected: Option<f64>,
+    /// Lower end of the ~95% band.
+    pub low: Option<f64>,
+    /// Upper end of the ~95% band.
+    pub high: Option<f64>,
+    /// Every day of the month.
+    pub daily: Vec<DailySpend>,
+}

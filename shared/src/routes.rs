@@ -38,6 +38,8 @@ pub mod ws {
     pub const USAGE_CSV: &str = "/api/ws/{ws}/usage.csv";
     /// [`crate::cost::CostReport`]: spend beside request outcomes, per app (billing role).
     pub const COST: &str = "/api/ws/{ws}/cost";
+    /// [`crate::cost::Forecast`]: month-to-date spend and the month-end projection (billing).
+    pub const FORECAST: &str = "/api/ws/{ws}/forecast";
     /// [`crate::requests::RequestsPage`].
     pub const REQUESTS: &str = "/api/ws/{ws}/requests";
     /// Requests as CSV.

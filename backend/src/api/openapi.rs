@@ -11,7 +11,7 @@ use axum::Json;
 use shared::analytics::AnalyticsReport;
 use shared::apps::AppSummary;
 use shared::auth::{AuditEntry, LoginRequest, UserInfo};
-use shared::cost::CostReport;
+use shared::cost::{CostReport, Forecast};
 use shared::files::{FileItem, UploadFromUrl};
 use shared::live::{LiveHistory, LiveSnapshot};
 use shared::logs::LogsPage;
@@ -41,6 +41,7 @@ use utoipa::OpenApi;
         usage,
         usage_csv,
         cost,
+        forecast,
         requests,
         requests_csv,
         request,
@@ -118,6 +119,11 @@ fn usage() {}
     description = "Role billing. Spend (usage, surge and non-surge) beside request outcomes (analytics) per app, and cost per successful request.",
     responses((status = 200, body = Fetched<CostReport>), (status = 409, description = "no ADMIN key configured", body = ApiError)))]
 fn cost() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/forecast", params(("ws" = String, Path, description = WS)),
+    description = "Role billing. This month's spend so far (UTC days) and a month-end projection: linear trend × weekly seasonality over the last four weeks of daily usage, with a ~95% band.",
+    responses((status = 200, body = Fetched<Forecast>), (status = 409, description = "no ADMIN key configured", body = ApiError)))]
+fn forecast() {}
 
 #[utoipa::path(get, path = "/api/ws/{ws}/usage.csv", params(("ws" = String, Path, description = WS)), responses((status = 200, description = "text/csv")))]
 fn usage_csv() {}

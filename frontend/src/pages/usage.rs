@@ -8,7 +8,7 @@ use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimeChartPanel, T
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
-use shared::cost::CostReport;
+use shared::cost::{CostReport, Forecast};
 use shared::usage::UsageReport;
 use std::collections::BTreeMap;
 
@@ -36,6 +36,11 @@ pub fn UsagePage() -> impl IntoView {
         let q = vec![("from", view.from("now-7d")), ("to", view.to())];
         tick.track();
         async move { api::get_cost(&state::workspace(config, param).await?, &q).await }
+    });
+    let forecast = LocalResource::new(move || {
+        let param = view.get("ws");
+        tick.track();
+        async move { api::get_forecast(&state::workspace(config, param).await?).await }
     });
     let set = use_set_query();
     let ws = state::use_workspace(config, view);
@@ -70,6 +75,13 @@ pub fn UsagePage() -> impl IntoView {
             </label>
             <a class="button" href=csv download>"CSV"</a>
         </div>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                // The bill below explains errors (a missing ADMIN key, fal down); this row is
+                // simply absent then.
+                forecast.await.ok().map(|f| view! { <MonthEnd forecast=f.data /> })
+            })}
+        </Suspense>
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
                 match report.await {
@@ -93,6 +105,32 @@ pub fn UsagePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// This month so far and where it is heading.
+#[component]
+fn MonthEnd(
+    /// The forecast.
+    forecast: Forecast,
+) -> impl IntoView {
+    let cur = forecast.currency.clone();
+    let projected = match (forecast.projected, forecast.low, forecast.high) {
+        (Some(p), Some(lo), Some(hi)) => format!(
+            "{} ({} – {})",
+            format::money(p, &cur),
+            format::money(lo, &cur),
+            format::money(hi, &cur)
+        ),
+        _ => "needs a week of history".to_owned(),
+    };
+    view! {
+        <div class="stats" id="month-end">
+            <div class="stat"><span class="label">"Month to date"</span><span class="value">{format::money(forecast.month_to_date, &cur)}</span></div>
+            <div class="stat" title="Linear trend × weekly pattern over the last four weeks; the range is a ~95% band">
+                <span class="label">"Projected month end"</span><span class="value">{projected}</span>
+            </div>
+        </div>
     }
 }
 

@@ -57,6 +57,7 @@ async fn every_page_renders_its_content_in_both_themes() {
                 let painted = browser.painted_pixels("usage-spend").await;
                 assert!(painted > 2_000, "usage chart drew {painted} pixels");
                 browser.wait_for("#cost-per-success tbody tr").await;
+                browser.wait_for_text("Projected month end").await;
                 browser.wait_for_text("Per successful request").await;
                 browser
                     .eval("document.getElementById('cost-per-success').scrollIntoView(); return true;")

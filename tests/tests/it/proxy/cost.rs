@@ -133,3 +133,53 @@ async fn the_cost_view_needs_billing_and_an_admin_key_and_a_whole_hour() {
         .await;
     assert_eq!(bad.status(), 400);
 }
+
+#[tokio::test]
+async fn the_month_end_projection_starts_from_what_was_spent() {
+    use shared::cost::Forecast;
+    let sim = SimHarness::start().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let resp = app.get(&ws_path(ws::FORECAST)).await;
+    assert_eq!(resp.status(), 200);
+    let f: Fetched<Forecast> = resp.json().await.unwrap();
+    let f = f.data;
+    // The clock stands at Wednesday 2026-11-18 15:00 UTC.
+    let now = DateTime::<Utc>::from_timestamp_millis(T0).unwrap();
+    assert_eq!(f.month_start.to_rfc3339(), "2026-11-01T00:00:00+00:00");
+    assert_eq!(f.month_end.to_rfc3339(), "2026-12-01T00:00:00+00:00");
+    assert_eq!(f.daily.len(), 30);
+    assert!(f.daily[..18].iter().all(|d| d.actual.is_some()));
+    assert!(f.daily[18..]
+        .iter()
+        .all(|d| d.actual.is_none() && d.predicted.is_some()));
+    // Month to date is fal's own spend since the 1st.
+    let usage = sim
+        .client
+        .usage(&UsageQuery {
+            summary: true,
+            window: Window {
+                start: Some(f.month_start),
+                end: Some(now),
+                ..Window::default()
+            },
+            limit: Some(1000),
+            ..UsageQuery::default()
+        })
+        .await
+        .unwrap();
+    let spent: f64 = usage.summary.unwrap().iter().map(|r| r.cost_total).sum();
+    assert!(
+        (f.month_to_date - spent).abs() / spent < 0.01,
+        "{} vs {spent}",
+        f.month_to_date
+    );
+    let (p, low, high) = (f.projected.unwrap(), f.low.unwrap(), f.high.unwrap());
+    assert!(low <= p && p <= high && low >= f.month_to_date);
+    // A steady world: the projection is near the month-to-date pace.
+    let days_elapsed = (now - f.month_start).num_seconds() as f64 / 86_400.0;
+    let pace = f.month_to_date / days_elapsed * 30.0;
+    assert!(
+        (p / pace - 1.0).abs() < 0.25,
+        "projected {p:.0}, pace {pace:.0}"
+    );
+}
