@@ -5,12 +5,9 @@ use super::params::Params;
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use shared::fetched::CACHE_HEADER;
-use shared::{CacheStatus, Fetched};
+use shared::CacheStatus;
 
 const ALLOWED: &[&str] = &["from", "to"];
 
@@ -61,22 +58,12 @@ pub async fn get_cost(
         stale |= analytics.status == CacheStatus::Stale;
         crate::cost::report(from, to, &usage.value, &analytics.value)
     };
-    let body = Fetched {
-        data: report,
-        as_of,
-        stale,
-    };
-    let mut resp = Json(body).into_response();
     let status = if stale {
         CacheStatus::Stale
     } else {
         usage.status
     };
-    resp.headers_mut()
-        .insert(CACHE_HEADER, HeaderValue::from_static(status.as_str()));
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(super::respond::derived(report, as_of, status))
 }
 
 fn empty_analytics(from: DateTime<Utc>, to: DateTime<Utc>) -> shared::analytics::AnalyticsReport {

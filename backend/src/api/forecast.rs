@@ -7,13 +7,9 @@ use crate::cost::forecast::{project, FIT_DAYS};
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use shared::cost::{DailySpend, Forecast};
-use shared::fetched::CACHE_HEADER;
-use shared::{CacheStatus, Fetched};
 use std::collections::BTreeMap;
 
 /// `GET /api/ws/{ws}/forecast` (no parameters: always the current month, in UTC days).
@@ -89,28 +85,21 @@ pub async fn get_forecast(
             predicted: predicted.get(&d).copied(),
         })
         .collect();
-    let body = Fetched {
-        data: Forecast {
-            month_start: midnight(month_start),
-            month_end: midnight(month_end),
-            currency: usage.value.currency.clone(),
-            month_to_date,
-            projected,
-            low: projected.zip(band).map(|(p, b)| (p - b).max(month_to_date)),
-            high: projected.zip(band).map(|(p, b)| p + b),
-            daily,
-        },
-        as_of: usage.entry.as_of,
-        stale: usage.status == CacheStatus::Stale,
+    let forecast = Forecast {
+        month_start: midnight(month_start),
+        month_end: midnight(month_end),
+        currency: usage.value.currency.clone(),
+        month_to_date,
+        projected,
+        low: projected.zip(band).map(|(p, b)| (p - b).max(month_to_date)),
+        high: projected.zip(band).map(|(p, b)| p + b),
+        daily,
     };
-    let mut resp = Json(body).into_response();
-    resp.headers_mut().insert(
-        CACHE_HEADER,
-        HeaderValue::from_static(usage.status.as_str()),
-    );
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(super::respond::derived(
+        forecast,
+        usage.entry.as_of,
+        usage.status,
+    ))
 }
 
 fn midnight(d: NaiveDate) -> DateTime<Utc> {

@@ -30,3 +30,22 @@ pub fn fetched<T>(c: &Cached<T>) -> Response {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
+
+/// A view computed from cached answers (not cached itself): the envelope around `data`, with
+/// the `as_of` and cache status of its inputs.
+pub fn derived<T: serde::Serialize>(
+    data: T,
+    as_of: chrono::DateTime<chrono::Utc>,
+    status: CacheStatus,
+) -> Response {
+    let body = shared::Fetched {
+        data,
+        as_of,
+        stale: status == CacheStatus::Stale,
+    };
+    let mut resp = axum::Json(body).into_response();
+    let h = resp.headers_mut();
+    h.insert(CACHE_HEADER, HeaderValue::from_static(status.as_str()));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
