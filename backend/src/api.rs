@@ -3,10 +3,10 @@
 
 mod analytics;
 mod apps;
-mod cost;
+pub(crate) mod cost;
 mod export;
 mod files;
-mod forecast;
+pub(crate) mod forecast;
 pub(crate) mod live;
 mod logs;
 mod meta;

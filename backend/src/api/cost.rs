@@ -29,6 +29,18 @@ pub async fn get_cost(
             "the cost view needs at least one whole hour between `from` and `to`",
         ));
     }
+    let (report, as_of, status) = compute(&state, &ws, from, to).await?;
+    Ok(super::respond::derived(report, as_of, status))
+}
+
+/// The report over `[from, to)` (whole hours), with the `as_of` and cache status of its
+/// inputs. `/metrics` shares it.
+pub(crate) async fn compute(
+    state: &AppState,
+    ws: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(shared::cost::CostReport, DateTime<Utc>, CacheStatus), AppError> {
     let iso = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let range = [("from", iso(from)), ("to", iso(to))];
     let query = |extra: Option<(&'static str, String)>| {
@@ -37,8 +49,8 @@ pub async fn get_cost(
     };
     let usage_q = query(None);
     let usage_p = Params::parse(Some(&usage_q), super::usage::ALLOWED)?;
-    let usage = super::usage::cached_report(&state, &ws, &usage_p).await?;
-    let endpoints: Vec<String> = super::apps::apps(&state, &ws)
+    let usage = super::usage::cached_report(state, ws, &usage_p).await?;
+    let endpoints: Vec<String> = super::apps::apps(state, ws)
         .await?
         .value
         .iter()
@@ -53,7 +65,7 @@ pub async fn get_cost(
     } else {
         let analytics_q = query(Some(("endpoints", endpoints.join(","))));
         let analytics_p = Params::parse(Some(&analytics_q), super::analytics::ALLOWED)?;
-        let analytics = super::analytics::cached_report(&state, &ws, &analytics_p).await?;
+        let analytics = super::analytics::cached_report(state, ws, &analytics_p).await?;
         as_of = as_of.min(analytics.entry.as_of);
         stale |= analytics.status == CacheStatus::Stale;
         crate::cost::report(from, to, &usage.value, &analytics.value)
@@ -63,7 +75,7 @@ pub async fn get_cost(
     } else {
         usage.status
     };
-    Ok(super::respond::derived(report, as_of, status))
+    Ok((report, as_of, status))
 }
 
 fn empty_analytics(from: DateTime<Utc>, to: DateTime<Utc>) -> shared::analytics::AnalyticsReport {

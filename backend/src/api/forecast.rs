@@ -19,6 +19,16 @@ pub async fn get_forecast(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     Params::parse(raw.as_deref(), &[])?;
+    let (forecast, as_of, status) = compute(&state, &ws).await?;
+    Ok(super::respond::derived(forecast, as_of, status))
+}
+
+/// This month's forecast with the `as_of` and cache status of the usage it rests on.
+/// `/metrics` shares it.
+pub(crate) async fn compute(
+    state: &AppState,
+    ws: &str,
+) -> Result<(Forecast, DateTime<Utc>, shared::CacheStatus), AppError> {
     let now = state.now();
     let today = now.date_naive();
     let month_start = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
@@ -32,12 +42,9 @@ pub async fn get_forecast(
         ("timeframe", "day".to_owned()),
     ])
     .unwrap_or_default();
-    let usage = super::usage::cached_report(
-        &state,
-        &ws,
-        &Params::parse(Some(&q), super::usage::ALLOWED)?,
-    )
-    .await?;
+    let usage =
+        super::usage::cached_report(state, ws, &Params::parse(Some(&q), super::usage::ALLOWED)?)
+            .await?;
     let mut by_day: BTreeMap<NaiveDate, f64> = BTreeMap::new();
     for p in &usage.value.series {
         *by_day.entry(p.t.date_naive()).or_default() += p.cost;
@@ -95,11 +102,7 @@ pub async fn get_forecast(
         high: projected.zip(band).map(|(p, b)| p + b),
         daily,
     };
-    Ok(super::respond::derived(
-        forecast,
-        usage.entry.as_of,
-        usage.status,
-    ))
+    Ok((forecast, usage.entry.as_of, usage.status))
 }
 
 fn midnight(d: NaiveDate) -> DateTime<Utc> {

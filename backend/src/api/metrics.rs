@@ -19,6 +19,7 @@ pub async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
     own(&state, &mut w);
     fal_live(&state, &mut w);
     fal_cost(&state, &mut w).await;
+    derived_cost(&state, &mut w).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -293,6 +294,82 @@ async fn fal_cost(state: &AppState, w: &mut Writer) {
                 ],
                 cost / 24.0,
             );
+        }
+    }
+}
+
+/// falscope's own cost figures (the same computations as `/api/ws/{ws}/cost` and `/forecast`,
+/// through the same caches): cost per successful request over the last 24 whole hours, and this
+/// month's spend and projection.
+async fn derived_cost(state: &AppState, w: &mut Writer) {
+    let admin: Vec<_> = state
+        .workspaces
+        .iter()
+        .filter(|w| w.fal.has_admin_key())
+        .collect();
+    let hour = chrono::Duration::hours(1);
+    let to = chrono::DurationRound::duration_trunc(state.now(), hour).unwrap_or(state.now());
+    w.family(
+        "falscope_cost_per_successful_request",
+        "Spend divided by successful (2xx) requests over the last 24 whole hours, per app",
+        Kind::Gauge,
+    );
+    for ws in &admin {
+        let Ok((report, _, _)) =
+            super::cost::compute(state, &ws.id, to - chrono::Duration::hours(24), to).await
+        else {
+            continue;
+        };
+        for a in &report.apps {
+            if let Some(c) = a.cost_per_success {
+                w.sample(
+                    "falscope_cost_per_successful_request",
+                    &[
+                        ("workspace", &ws.id),
+                        ("app", &a.app),
+                        ("currency", &report.currency),
+                    ],
+                    c,
+                );
+            }
+        }
+    }
+    let mut forecasts = Vec::new();
+    for ws in &admin {
+        if let Ok((f, _, _)) = super::forecast::compute(state, &ws.id).await {
+            forecasts.push((ws.id.clone(), f));
+        }
+    }
+    w.family(
+        "falscope_month_to_date_spend",
+        "Spend since the first of this month (UTC)",
+        Kind::Gauge,
+    );
+    for (id, f) in &forecasts {
+        w.sample(
+            "falscope_month_to_date_spend",
+            &[("workspace", id), ("currency", &f.currency)],
+            f.month_to_date,
+        );
+    }
+    w.family(
+        "falscope_projected_month_spend",
+        "Projected spend of this whole month: expected, and the low and high ends of its ~95% band",
+        Kind::Gauge,
+    );
+    for (id, f) in &forecasts {
+        for (estimate, v) in [("expected", f.projected), ("low", f.low), ("high", f.high)] {
+            if let Some(v) = v {
+                w.sample(
+                    "falscope_projected_month_spend",
+                    &[
+                        ("workspace", id),
+                        ("currency", &f.currency),
+                        ("estimate", estimate),
+                    ],
+                    v,
+                );
+            }
         }
     }
 }

@@ -53,6 +53,12 @@ async fn own_metrics_report_cache_upstream_and_fal_numbers_with_cost() {
         .iter()
         .any(|s| s.name == "fal_app_request_latency_estimate_seconds"));
     assert!(value("fal_app_cost_per_hour", ("app", "flux-studio")).is_some_and(|v| v > 0.0));
+    assert!(
+        value("falscope_cost_per_successful_request", ("app", "chat-llm")).is_some_and(|v| v > 0.0)
+    );
+    let mtd = value("falscope_month_to_date_spend", ("workspace", "default")).unwrap();
+    let expected = value("falscope_projected_month_spend", ("estimate", "expected")).unwrap();
+    assert!(mtd > 0.0 && expected >= mtd);
     assert!(!text.contains(API_KEY) && !text.contains(ADMIN_KEY));
 }
 
