@@ -101,6 +101,7 @@ pub async fn build_with_clock(
         anyhow::bail!("--auth-file (FALSCOPE_AUTH_FILE): [workspaces] names {unknown:?}, which is not a configured workspace");
     }
     let store = db.clone().map(|s| s as Arc<dyn store::SampleStore>);
+    let history_db = db.clone();
     let auth = auth::Auth::new(
         config.auth,
         config.directory.clone(),
@@ -113,6 +114,7 @@ pub async fn build_with_clock(
         demo: demo.is_some(),
         max_upload: config.max_upload_bytes,
         store,
+        db: history_db,
         retention: chrono::Duration::days(i64::from(config.retention_days)),
         clock,
         auth,

@@ -30,6 +30,8 @@ pub struct Inner {
     pub max_upload: u64,
     /// falscope's stored samples, when a data directory is usable.
     pub store: Option<Arc<dyn SampleStore>>,
+    /// The embedded database itself (daily cost history), when the data directory is usable.
+    pub db: Option<Arc<crate::store::SqliteStore>>,
     /// How long samples are kept.
     pub retention: chrono::Duration,
     /// Cancelled on shutdown: background tasks stop, SSE streams end cleanly.
@@ -100,6 +102,8 @@ pub struct Settings {
     pub max_upload: u64,
     /// Sample store.
     pub store: Option<Arc<dyn SampleStore>>,
+    /// The embedded database itself (daily cost history), when the data directory is usable.
+    pub db: Option<Arc<crate::store::SqliteStore>>,
     /// Sample retention.
     pub retention: chrono::Duration,
     /// The clock relative times are resolved against.
@@ -133,6 +137,7 @@ impl AppState {
             public,
             max_upload: settings.max_upload,
             store: settings.store,
+            db: settings.db,
             retention: settings.retention,
             shutdown: CancellationToken::new(),
             sse_clients: AtomicI64::new(0),

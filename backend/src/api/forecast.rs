@@ -6,6 +6,7 @@ use super::params::Params;
 use crate::cost::forecast::{project, FIT_DAYS};
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::store::DailyCost;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
@@ -48,6 +49,33 @@ pub(crate) async fn compute(
     let mut by_day: BTreeMap<NaiveDate, f64> = BTreeMap::new();
     for p in &usage.value.series {
         *by_day.entry(p.t.date_naive()).or_default() += p.cost;
+    }
+    if let Some(db) = &state.db {
+        // Complete days go into the history, which outlives fal's query windows; days fal no
+        // longer returns come back from it.
+        let complete: Vec<DailyCost> = usage
+            .value
+            .series
+            .iter()
+            .filter(|p| p.t.date_naive() < today)
+            .map(|p| DailyCost {
+                day: p.t.date_naive(),
+                app: p.app.clone(),
+                cost: p.cost,
+                seconds: p.seconds,
+            })
+            .collect();
+        if let Err(err) = db.upsert_daily_cost(ws, &complete) {
+            tracing::warn!(%err, "cannot store daily cost history");
+        }
+        match db.daily_cost_totals(ws, from, today) {
+            Ok(stored) => {
+                for (day, total) in stored {
+                    by_day.entry(day).or_insert(total);
+                }
+            }
+            Err(err) => tracing::warn!(%err, "cannot read daily cost history"),
+        }
     }
     let history: Vec<(NaiveDate, f64)> = by_day
         .iter()

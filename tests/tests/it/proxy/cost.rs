@@ -176,6 +176,22 @@ async fn the_month_end_projection_starts_from_what_was_spent() {
     let (p, low, high) = (f.projected.unwrap(), f.low.unwrap(), f.high.unwrap());
     assert!(low <= p && p <= high && low >= f.month_to_date);
     // A steady world: the projection is near the month-to-date pace.
+    // The complete days are now in falscope's own history, equal to what the view showed.
+    let db = app
+        .state
+        .db
+        .clone()
+        .expect("the test data directory is usable");
+    let day = |n: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+    let stored = db.daily_cost_totals("default", day(1), day(19)).unwrap();
+    assert_eq!(stored.len(), 17, "Nov 1–17, not today");
+    for (d, total) in &stored {
+        let shown = f.daily[chrono::Datelike::day0(d) as usize].actual.unwrap();
+        assert!(
+            (total - shown).abs() < 1e-9,
+            "{d}: stored {total} shown {shown}"
+        );
+    }
     let days_elapsed = (now - f.month_start).num_seconds() as f64 / 86_400.0;
     let pace = f.month_to_date / days_elapsed * 30.0;
     assert!(
