@@ -14,12 +14,18 @@ use shared::{LiveSnapshot, RunnerState};
 use std::sync::atomic::Ordering;
 
 /// Handler.
-pub async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn get_metrics(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+) -> impl IntoResponse {
     let mut w = Writer::new();
     own(&state, &mut w);
     fal_live(&state, &mut w);
-    fal_cost(&state, &mut w).await;
-    derived_cost(&state, &mut w).await;
+    // Spend is billing data: a viewer's scrape (or token) gets everything else.
+    if super::requests::may_see_cost(&caller) {
+        fal_cost(&state, &mut w).await;
+        derived_cost(&state, &mut w).await;
+    }
     (
         [(
             header::CONTENT_TYPE,

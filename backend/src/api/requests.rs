@@ -44,7 +44,8 @@ fn has_pending(page: &RequestsPage) -> bool {
         .any(|r| r.cost == Cost::Pending || r.ended_at.is_none())
 }
 
-/// Whether `caller` may see costs (they come from usage, read with the ADMIN key).
+/// Whether `caller` may see spend and costs (billing and up: they come from usage, read with
+/// the ADMIN key). Requests, `/metrics` and the cost views ask.
 pub fn may_see_cost(caller: &Caller) -> bool {
     caller.role() >= Some(Role::Billing)
 }

@@ -231,3 +231,32 @@ async fn workspaces_limited_to_groups_are_invisible_to_others() {
     assert_eq!(live("finance").await.unwrap().status(), 403);
     assert_eq!(live("ops").await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn metrics_show_spend_only_to_billing() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let app =
+        TestApp::spawn_with_sim(&sim, true, &["--auth", "token", "--auth-file", &auth.arg()]).await;
+    let scrape = |role| {
+        let req = app
+            .http
+            .get(app.url(routes::METRICS))
+            .bearer_auth(token(role));
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let viewer = scrape(Role::Viewer).await;
+    assert!(
+        viewer.contains("fal_app_queue_size_current"),
+        "live numbers for viewers"
+    );
+    assert!(
+        !viewer.contains("cost") && !viewer.contains("spend"),
+        "no spend for viewers"
+    );
+    let billing = scrape(Role::Billing).await;
+    assert!(
+        billing.contains("fal_app_cost_per_hour{")
+            && billing.contains("falscope_projected_month_spend{")
+    );
+}
