@@ -17,6 +17,9 @@ pub struct Workspace {
     pub live: crate::live::LiveFeed,
     /// Shared live log streams.
     pub logs: Arc<crate::logs_hub::LogHub>,
+    /// `as_of` of the usage last written to the daily cost history (each copy is written once,
+    /// however many views and scrapes read it).
+    pub history_as_of: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 impl Workspace {
@@ -28,6 +31,7 @@ impl Workspace {
             fal: Arc::new(Resilient::new(client, crate::upstream::Policy::default())),
             live: tokio::sync::watch::Sender::new(None),
             logs: Arc::default(),
+            history_as_of: std::sync::Mutex::new(None),
         }
     }
 

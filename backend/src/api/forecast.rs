@@ -65,9 +65,18 @@ pub(crate) async fn compute(
                 seconds: p.seconds,
             })
             .collect();
-        if let Err(err) = db.upsert_daily_cost(ws, &complete) {
-            tracing::warn!(%err, "cannot store daily cost history");
+        let workspace = state.workspace(ws)?;
+        let mut written = workspace
+            .history_as_of
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if *written != Some(usage.entry.as_of) {
+            match db.upsert_daily_cost(ws, &complete) {
+                Ok(()) => *written = Some(usage.entry.as_of),
+                Err(err) => tracing::warn!(%err, "cannot store daily cost history"),
+            }
         }
+        drop(written);
         match db.daily_cost_totals(ws, from, today) {
             Ok(stored) => {
                 for (day, total) in stored {
