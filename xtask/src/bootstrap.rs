@@ -122,7 +122,9 @@ fn apt_install(wanted: &[(&str, &str)]) -> Result<(), String> {
     let missing: Vec<&str> = wanted
         .iter()
         .filter(|(bin, _)| {
-            output(Cmd::new("sh").args(["-c", &format!("command -v {bin}")])).is_none()
+            // /usr/sbin: Debian's nginx lives there, off a non-root user's PATH.
+            let probe = format!("command -v {bin} || test -x /usr/sbin/{bin}");
+            output(Cmd::new("sh").args(["-c", &probe])).is_none()
         })
         .map(|(_, pkg)| *pkg)
         .collect();

@@ -85,7 +85,7 @@ impl Rig {
         let conf = dir.path().join("nginx.conf");
         std::fs::write(&conf, nginx_conf(dir.path(), np, sp))?;
         children.push(
-            Command::new("nginx")
+            Command::new(nginx_bin())
                 .args(["-p", &dir.path().display().to_string(), "-c"])
                 .arg(&conf)
                 .kill_on_drop(true)
@@ -135,10 +135,19 @@ impl Rig {
 impl Drop for Rig {
     fn drop(&mut self) {
         // `-s stop` makes the master end its workers; the other children die with their handles.
-        let _ = std::process::Command::new("nginx")
+        let _ = std::process::Command::new(nginx_bin())
             .args(&self.nginx_args)
             .args(["-s", "stop"])
             .status();
+    }
+}
+
+/// Debian installs nginx in /usr/sbin, which is not on a non-root user's PATH.
+fn nginx_bin() -> &'static str {
+    if Path::new("/usr/sbin/nginx").exists() {
+        "/usr/sbin/nginx"
+    } else {
+        "nginx"
     }
 }
 
