@@ -72,6 +72,12 @@ impl ViewState {
         self.get("to").unwrap_or_else(|| "now".to_owned())
     }
 
+    /// The display zone's IANA name for the API's `tz` (`None` for UTC, the default), so day
+    /// and week buckets start at midnight in the zone the dashboard shows.
+    pub fn tz(self) -> Option<String> {
+        crate::zone::Zone::parse(self.get("tz").as_deref()).iana()
+    }
+
     /// Auto-refresh period in seconds (0 = off).
     pub fn refresh(self) -> u32 {
         self.get("refresh")

@@ -46,15 +46,7 @@ fn host() -> web_sys::HtmlElement {
 
 /// Counts pixels of the canvas whose colour is the "running" series colour.
 fn running_pixels(canvas: &web_sys::HtmlCanvasElement) -> usize {
-    let ctx: web_sys::CanvasRenderingContext2d =
-        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
-    let data = ctx
-        .get_image_data(0.0, 0.0, canvas.width().into(), canvas.height().into())
-        .unwrap()
-        .data();
-    data.chunks(4)
-        .filter(|p| p[0] == 79 && p[1] == 70 && p[2] == 229)
-        .count()
+    pixels_of(canvas, (79, 70, 229))
 }
 
 #[wasm_bindgen_test]

@@ -24,8 +24,7 @@ pub fn UsagePage() -> impl IntoView {
         if let Some(s) = view.get("search") {
             q.push(("search", s));
         }
-        // Day and week buckets start at midnight in the zone the dashboard shows.
-        if let Some(tz) = crate::zone::Zone::parse(view.get("tz").as_deref()).iana() {
+        if let Some(tz) = view.tz() {
             q.push(("tz", tz));
         }
         tick.track();
