@@ -52,25 +52,25 @@ pub(crate) async fn compute(
     }
     if let Some(db) = &state.db {
         // Complete days go into the history, which outlives fal's query windows; days fal no
-        // longer returns come back from it.
-        let complete: Vec<DailyCost> = usage
-            .value
-            .series
-            .iter()
-            .filter(|p| p.t.date_naive() < today)
-            .map(|p| DailyCost {
-                day: p.t.date_naive(),
-                app: p.app.clone(),
-                cost: p.cost,
-                seconds: p.seconds,
-            })
-            .collect();
+        // longer returns come back from it. Each copy of the usage is written once.
         let workspace = state.workspace(ws)?;
         let mut written = workspace
             .history_as_of
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if *written != Some(usage.entry.as_of) {
+            let complete: Vec<DailyCost> = usage
+                .value
+                .series
+                .iter()
+                .filter(|p| p.t.date_naive() < today)
+                .map(|p| DailyCost {
+                    day: p.t.date_naive(),
+                    app: p.app.clone(),
+                    cost: p.cost,
+                    seconds: p.seconds,
+                })
+                .collect();
             match db.upsert_daily_cost(ws, &complete) {
                 Ok(()) => *written = Some(usage.entry.as_of),
                 Err(err) => tracing::warn!(%err, "cannot store daily cost history"),
