@@ -1,8 +1,10 @@
 //! The dashboard's JSON API under `/api`: one module per resource, merged here. Every fal-backed
 //! route is scoped by workspace (`/api/ws/{ws}/...`) and answers through the cache.
 
-mod analytics;
-mod apps;
+mod alerts;
+pub(crate) mod analytics;
+pub(crate) mod apps;
+mod budgets;
 pub(crate) mod cost;
 mod export;
 mod files;
@@ -12,17 +14,18 @@ mod logs;
 mod meta;
 mod metrics;
 mod openapi;
-mod params;
+pub(crate) mod params;
 mod requests;
 pub(crate) mod respond;
 mod signin;
-mod usage;
+pub(crate) mod split;
+pub(crate) mod usage;
 
 use crate::auth::guard::{guard, Access};
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::http::Method;
-use axum::routing::{any, get, post, MethodRouter};
+use axum::routing::{any, delete, get, post, put, MethodRouter};
 use axum::Router;
 use shared::auth::Role;
 use shared::routes::{self, ws};
@@ -55,7 +58,7 @@ pub fn table() -> Vec<Route> {
         access,
         handler,
     };
-    let (g, p) = (Method::GET, Method::POST);
+    let (g, p, u) = (Method::GET, Method::POST, Method::PUT);
     vec![
         r(g.clone(), routes::HEALTHZ, Public, get(meta::healthz)),
         r(g.clone(), routes::READYZ, Public, get(meta::readyz)),
@@ -100,6 +103,25 @@ pub fn table() -> Vec<Route> {
             billing,
             get(forecast::get_forecast),
         ),
+        r(g.clone(), ws::SPLIT, billing, get(split::get_split)),
+        r(g.clone(), ws::BUDGETS, billing, get(budgets::list_budgets)),
+        r(u.clone(), ws::BUDGETS, billing, put(budgets::put_budget)),
+        r(g.clone(), ws::PRICES, billing, get(budgets::list_prices)),
+        r(u, ws::PRICES, admin, put(budgets::put_price)),
+        r(g.clone(), ws::ALERTS, viewer, get(alerts::get_alerts)),
+        r(
+            p.clone(),
+            ws::ALERT_RULES,
+            operator,
+            post(alerts::create_rule),
+        ),
+        r(
+            Method::DELETE,
+            ws::ALERT_RULE,
+            operator,
+            delete(alerts::delete_rule),
+        ),
+        r(p.clone(), ws::ALERT_TEST, operator, post(alerts::send_test)),
         r(
             g.clone(),
             ws::REQUESTS,

@@ -79,6 +79,10 @@ pub struct ServeArgs {
     /// (required with `--auth token`).
     #[arg(long, env = "FALSCOPE_AUTH_FILE")]
     pub auth_file: Option<PathBuf>,
+    /// TOML file of alert rules, webhooks (URLs and HMAC keys from environment variables)
+    /// and delivery retries; rules can also be made on the Alerts page.
+    #[arg(long, env = "FALSCOPE_ALERTS_FILE")]
+    pub alerts_file: Option<PathBuf>,
     /// The URL users reach falscope at. `https://` turns on Secure cookies and HSTS.
     #[arg(long, env = "FALSCOPE_PUBLIC_URL")]
     pub public_url: Option<url::Url>,

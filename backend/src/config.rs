@@ -76,6 +76,8 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Days of stored samples to keep.
     pub retention_days: u32,
+    /// Alert rules, webhooks and delivery settings of `--alerts-file`.
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 /// A configuration error, naming what to fix.
@@ -93,6 +95,14 @@ pub enum ConfigError {
     /// The auth file is unreadable or invalid.
     #[error("--auth-file (FALSCOPE_AUTH_FILE) {path}: {reason}")]
     AuthFile {
+        /// The file.
+        path: String,
+        /// What to fix.
+        reason: String,
+    },
+    /// The alerts file is unreadable or invalid.
+    #[error("--alerts-file (FALSCOPE_ALERTS_FILE) {path}: {reason}")]
+    AlertsFile {
         /// The file.
         path: String,
         /// What to fix.
@@ -142,6 +152,14 @@ impl TryFrom<ServeArgs> for Config {
         {
             return Err(ConfigError::TokenWithoutUsers);
         }
+        let alerts = match &args.alerts_file {
+            Some(path) => crate::alerts::AlertsConfig::load(path, |k| std::env::var(k).ok())
+                .map_err(|reason| ConfigError::AlertsFile {
+                    path: path.display().to_string(),
+                    reason,
+                })?,
+            None => crate::alerts::AlertsConfig::default(),
+        };
         if !matches!(args.fal_base_url.scheme(), "http" | "https") {
             return Err(ConfigError::BaseUrlScheme(
                 args.fal_base_url.scheme().into(),
@@ -179,6 +197,7 @@ impl TryFrom<ServeArgs> for Config {
             dist_dir: args.dist_dir,
             max_upload_bytes: args.max_upload_mb.saturating_mul(1024 * 1024),
             retention_days: args.retention_days,
+            alerts,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! ([`forecast`]). Pure functions over the reports.
 
 pub mod forecast;
+pub mod split;
 
 use crate::upstream::convert::app_of_endpoint;
 use chrono::{DateTime, Utc};
@@ -66,6 +67,7 @@ fn app_entry<'a>(apps: &'a mut BTreeMap<String, AppCost>, app: &str) -> &'a mut 
         user_errors: 0,
         server_errors: 0,
         cost_per_success: None,
+        previous_spend: None,
     })
 }
 
@@ -104,6 +106,8 @@ mod tests {
             prepare: Percentiles::default(),
             execution: Percentiles::default(),
             cold_starts: 0,
+            cold_start_p50: None,
+            billable_seconds: None,
         }
     }
 

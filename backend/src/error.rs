@@ -39,6 +39,9 @@ pub enum AppError {
     /// No such resource.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The resource cannot change this way; the message says where to change it.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// The request body is larger than allowed.
     #[error("payload too large: {0}")]
     TooLarge(String),
@@ -87,6 +90,10 @@ impl AppError {
             Self::NotFound(what) => (
                 StatusCode::NOT_FOUND,
                 ApiError::new(ErrorCode::NotFound, format!("{what} was not found")),
+            ),
+            Self::Conflict(message) => (
+                StatusCode::CONFLICT,
+                ApiError::new(ErrorCode::Conflict, message.clone()),
             ),
             Self::TooLarge(message) => (
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,6 +1,7 @@
 //! falscope's server: the fal client (`upstream`), the dashboard API (`api`), the SPA server
 //! (`spa`) and the fal simulator (`simulator`) that demo mode and every test run against.
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod cache;
@@ -120,11 +121,20 @@ pub async fn build_with_clock(
         auth,
         csp,
         max_streams: config.max_streams,
+        alerts: config.alerts.clone(),
     };
     let state = state::AppState::new(workspaces, settings);
+    if let Some(unknown) = state
+        .alerts
+        .file_workspaces()
+        .find(|id| state.workspace(id).is_err())
+    {
+        anyhow::bail!("--alerts-file (FALSCOPE_ALERTS_FILE): a rule names workspace {unknown:?}, which is not configured");
+    }
     for w in &state.workspaces {
         tokio::spawn(live::poll(state.clone(), w.clone()));
     }
+    tokio::spawn(alerts::Alerts::run(state.clone()));
     let router = app(state.clone(), assets, config.rate_limit);
     Ok(Server {
         router,

@@ -44,6 +44,8 @@ pub struct Inner {
     pub auth: Auth,
     /// The Content-Security-Policy of every response, validated once.
     pub csp: http::HeaderValue,
+    /// Alert rules, states and history.
+    pub alerts: crate::alerts::Alerts,
     /// Open streams per caller key, and the cap.
     streams: Mutex<HashMap<String, u32>>,
     max_streams: u32,
@@ -114,6 +116,8 @@ pub struct Settings {
     pub csp: String,
     /// Open streams per caller.
     pub max_streams: u32,
+    /// Alert rules, webhooks and delivery settings.
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 /// Default cache budget: 64 MiB of serialized values.
@@ -131,6 +135,7 @@ impl AppState {
                 user: None,
             },
         };
+        let alerts = crate::alerts::Alerts::new(settings.alerts, settings.db.as_deref());
         Self(Arc::new(Inner {
             workspaces,
             cache: Cache::new(CACHE_BYTES),
@@ -145,6 +150,7 @@ impl AppState {
             auth: settings.auth,
             csp: http::HeaderValue::from_str(&settings.csp)
                 .unwrap_or_else(|_| http::HeaderValue::from_static("default-src 'self'")),
+            alerts,
             streams: Mutex::new(HashMap::new()),
             max_streams: settings.max_streams,
         }))

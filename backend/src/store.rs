@@ -76,6 +76,31 @@ const MIGRATIONS: &[&str] = &[
         seconds REAL NOT NULL,
         PRIMARY KEY (workspace, day, app)
     ) WITHOUT ROWID;",
+    // Alert rules made in the UI, the history of firings, budgets and the admin's prices.
+    "CREATE TABLE alert_rules (
+        id TEXT PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        rule_json TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE alert_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        workspace TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        event_json TEXT NOT NULL
+    );
+    CREATE INDEX alert_events_ws ON alert_events (workspace, id);
+    CREATE TABLE budgets (
+        workspace TEXT NOT NULL,
+        app TEXT NOT NULL,             -- '' = the whole workspace
+        monthly REAL NOT NULL,
+        PRIMARY KEY (workspace, app)
+    ) WITHOUT ROWID;
+    CREATE TABLE prices (
+        workspace TEXT NOT NULL,
+        app TEXT NOT NULL,
+        unit_price REAL NOT NULL,
+        PRIMARY KEY (workspace, app)
+    ) WITHOUT ROWID;",
 ];
 
 /// SQLite in the data directory.
@@ -245,6 +270,159 @@ impl SqliteStore {
             let (day, total) = row?;
             if let Ok(d) = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
                 out.push((d, total));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Alert rules, their history, budgets and price overrides.
+impl SqliteStore {
+    /// Every stored rule (as the JSON it was saved as).
+    pub fn alert_rules(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT rule_json FROM alert_rules ORDER BY id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stores a rule.
+    pub fn insert_alert_rule(
+        &self,
+        id: &str,
+        workspace: &str,
+        json: &str,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO alert_rules VALUES (?1, ?2, ?3)",
+            params![id, workspace, json],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes a rule; false when there was none.
+    pub fn delete_alert_rule(&self, id: &str, workspace: &str) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "DELETE FROM alert_rules WHERE id = ?1 AND workspace = ?2",
+            params![id, workspace],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Appends an alert event.
+    pub fn insert_alert_event(
+        &self,
+        workspace: &str,
+        at: DateTime<Utc>,
+        json: &str,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO alert_events (workspace, at_ms, event_json) VALUES (?1, ?2, ?3)",
+            params![workspace, at.timestamp_millis(), json],
+        )?;
+        Ok(())
+    }
+
+    /// The newest `limit` events of `workspace`, newest first.
+    pub fn alert_events(&self, workspace: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT event_json FROM alert_events WHERE workspace = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![workspace, limit], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Budgets of `workspace`: `(app or "", monthly)`.
+    pub fn budgets(&self, workspace: &str) -> Result<Vec<(String, f64)>, StoreError> {
+        self.pairs(
+            "SELECT app, monthly FROM budgets WHERE workspace = ?1 ORDER BY app",
+            workspace,
+        )
+    }
+
+    /// Sets a budget (`app` "" for the workspace); `None` removes it.
+    pub fn set_budget(
+        &self,
+        workspace: &str,
+        app: &str,
+        monthly: Option<f64>,
+    ) -> Result<(), StoreError> {
+        self.set_or_clear("budgets", workspace, app, monthly)
+    }
+
+    /// Price overrides of `workspace`: `(app, unit price)`.
+    pub fn prices(&self, workspace: &str) -> Result<Vec<(String, f64)>, StoreError> {
+        self.pairs(
+            "SELECT app, unit_price FROM prices WHERE workspace = ?1 ORDER BY app",
+            workspace,
+        )
+    }
+
+    /// Sets an app's price; `None` removes the override.
+    pub fn set_price(
+        &self,
+        workspace: &str,
+        app: &str,
+        price: Option<f64>,
+    ) -> Result<(), StoreError> {
+        self.set_or_clear("prices", workspace, app, price)
+    }
+
+    fn pairs(&self, sql: &str, workspace: &str) -> Result<Vec<(String, f64)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params![workspace], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// `table` is one of this module's own names, never input.
+    fn set_or_clear(
+        &self,
+        table: &'static str,
+        workspace: &str,
+        app: &str,
+        value: Option<f64>,
+    ) -> Result<(), StoreError> {
+        let conn = self.conn();
+        match value {
+            Some(v) => conn.execute(
+                &format!("INSERT OR REPLACE INTO {table} VALUES (?1, ?2, ?3)"),
+                params![workspace, app, v],
+            )?,
+            None => conn.execute(
+                &format!("DELETE FROM {table} WHERE workspace = ?1 AND app = ?2"),
+                params![workspace, app],
+            )?,
+        };
+        Ok(())
+    }
+
+    /// Spend per stored day and app of `workspace` in `[from, to)`, oldest first.
+    pub fn daily_cost_by_app(
+        &self,
+        workspace: &str,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<Vec<(chrono::NaiveDate, String, f64)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT day, app, cost FROM daily_cost WHERE workspace = ?1 AND day >= ?2 AND day < ?3
+             ORDER BY day, app",
+        )?;
+        let fmt = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        let rows = stmt.query_map(params![workspace, fmt(from), fmt(to)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, f64>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (day, app, cost) = row?;
+            if let Ok(d) = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
+                out.push((d, app, cost));
             }
         }
         Ok(out)

@@ -110,6 +110,12 @@ pub struct AnalyticsSummary {
     pub execution: Percentiles,
     /// Requests with a cold start.
     pub cold_starts: u64,
+    /// Median cold-start seconds (cold starts only).
+    #[serde(default)]
+    pub cold_start_p50: Option<f64>,
+    /// Σ billed request durations, seconds (fal's `total_billable_duration`).
+    #[serde(default)]
+    pub billable_seconds: Option<f64>,
 }
 
 /// Body of `GET /api/ws/{ws}/analytics`.

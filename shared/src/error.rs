@@ -62,6 +62,8 @@ pub enum ErrorCode {
     NotFound,
     /// 409: the operation needs an ADMIN-scoped fal key that is not configured.
     AdminKeyMissing,
+    /// 409: the resource cannot change this way (a rule from the alerts file, no data directory).
+    Conflict,
     /// 413: the upload is larger than the configured cap.
     PayloadTooLarge,
     /// 429: too many requests from this client.

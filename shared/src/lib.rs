@@ -3,6 +3,7 @@
 //! Nothing here knows about fal's own wire shapes (those live in `backend::upstream::models`)
 //! and nothing here may depend on tokio, axum, reqwest or web-sys: this crate builds for wasm32.
 
+pub mod alerts;
 pub mod analytics;
 pub mod apps;
 pub mod auth;

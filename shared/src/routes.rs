@@ -40,6 +40,20 @@ pub mod ws {
     pub const COST: &str = "/api/ws/{ws}/cost";
     /// [`crate::cost::Forecast`]: month-to-date spend and the month-end projection (billing).
     pub const FORECAST: &str = "/api/ws/{ws}/forecast";
+    /// [`crate::cost::SplitReport`]: running / idle / setup / failed machine time per app.
+    pub const SPLIT: &str = "/api/ws/{ws}/split";
+    /// [`crate::cost::PriceLine`] list (GET); [`crate::cost::PriceOverride`] (PUT, admin).
+    pub const PRICES: &str = "/api/ws/{ws}/prices";
+    /// [`crate::alerts::Budget`] list (GET); one budget (PUT, billing; `monthly: 0` removes).
+    pub const BUDGETS: &str = "/api/ws/{ws}/budgets";
+    /// [`crate::alerts::AlertsView`]: rules, states, history, webhooks.
+    pub const ALERTS: &str = "/api/ws/{ws}/alerts";
+    /// POST [`crate::alerts::NewRule`] (operator).
+    pub const ALERT_RULES: &str = "/api/ws/{ws}/alerts/rules";
+    /// DELETE one rule created in the UI (operator).
+    pub const ALERT_RULE: &str = "/api/ws/{ws}/alerts/rules/{id}";
+    /// POST: send a test notification to every webhook (operator).
+    pub const ALERT_TEST: &str = "/api/ws/{ws}/alerts/test";
     /// [`crate::requests::RequestsPage`].
     pub const REQUESTS: &str = "/api/ws/{ws}/requests";
     /// Requests as CSV.

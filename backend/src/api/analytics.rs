@@ -5,7 +5,9 @@ use super::respond::fetched;
 use crate::cache::{key, Cached};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::upstream::convert::{analytics_numbers, cold_starts, instant, ANALYTICS_METRICS};
+use crate::upstream::convert::{
+    analytics_numbers, billable_seconds, cold_starts, instant, ANALYTICS_METRICS,
+};
 use crate::upstream::models::{AnalyticsRecord, Bucket};
 use crate::upstream::query::{AnalyticsKind, AnalyticsQuery, Timeframe as FalTimeframe, Window};
 use crate::upstream::{FalApi, UpstreamError};
@@ -149,7 +151,9 @@ pub async fn report(
                 },
                 prepare,
                 execution,
-                cold_starts: cold_starts(r),
+                cold_starts: cold_starts(r).0,
+                cold_start_p50: cold_starts(r).1,
+                billable_seconds: billable_seconds(r),
             }
         })
         .collect();

@@ -10,7 +10,7 @@ use crate::store::DailyCost;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
-use shared::cost::{DailySpend, Forecast};
+use shared::cost::{AppForecast, DailySpend, Forecast};
 use std::collections::BTreeMap;
 
 /// `GET /api/ws/{ws}/forecast` (no parameters: always the current month, in UTC days).
@@ -46,100 +46,175 @@ pub(crate) async fn compute(
     let usage =
         super::usage::cached_report(state, ws, &Params::parse(Some(&q), super::usage::ALLOWED)?)
             .await?;
-    let mut by_day: BTreeMap<NaiveDate, f64> = BTreeMap::new();
+    // Spend per app and day: fal's answer, then the stored history for days it no longer has.
+    let mut by_app: BTreeMap<String, BTreeMap<NaiveDate, f64>> = BTreeMap::new();
     for p in &usage.value.series {
-        *by_day.entry(p.t.date_naive()).or_default() += p.cost;
+        *by_app
+            .entry(p.app.clone())
+            .or_default()
+            .entry(p.t.date_naive())
+            .or_default() += p.cost;
     }
+    let mut budgets: BTreeMap<String, f64> = BTreeMap::new();
     if let Some(db) = &state.db {
-        // Complete days go into the history, which outlives fal's query windows; days fal no
-        // longer returns come back from it. Each copy of the usage is written once.
-        let workspace = state.workspace(ws)?;
-        let mut written = workspace
-            .history_as_of
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if *written != Some(usage.entry.as_of) {
-            let complete: Vec<DailyCost> = usage
-                .value
-                .series
-                .iter()
-                .filter(|p| p.t.date_naive() < today)
-                .map(|p| DailyCost {
-                    day: p.t.date_naive(),
-                    app: p.app.clone(),
-                    cost: p.cost,
-                    seconds: p.seconds,
-                })
-                .collect();
-            match db.upsert_daily_cost(ws, &complete) {
-                Ok(()) => *written = Some(usage.entry.as_of),
-                Err(err) => tracing::warn!(%err, "cannot store daily cost history"),
-            }
-        }
-        drop(written);
-        match db.daily_cost_totals(ws, from, today) {
+        store_history(state, db, ws, &usage, today)?;
+        match db.daily_cost_by_app(ws, from, today) {
             Ok(stored) => {
-                for (day, total) in stored {
-                    by_day.entry(day).or_insert(total);
+                for (day, app, cost) in stored {
+                    by_app.entry(app).or_default().entry(day).or_insert(cost);
                 }
             }
             Err(err) => tracing::warn!(%err, "cannot read daily cost history"),
         }
+        budgets = db.budgets(ws).unwrap_or_default().into_iter().collect();
     }
-    let history: Vec<(NaiveDate, f64)> = by_day
-        .iter()
-        .filter(|(d, _)| **d < today)
-        .map(|(d, v)| (*d, *v))
-        .collect();
-    let future: Vec<NaiveDate> = month_start
-        .iter_days()
-        .take_while(|d| *d < month_end)
-        .filter(|d| *d >= today)
-        .collect();
-    let month_to_date: f64 = by_day
-        .iter()
-        .filter(|(d, _)| **d >= month_start)
-        .map(|(_, v)| v)
-        .sum();
-    let projection = project(&history, &future);
-    // Today is part spent, part projected: only the rest of today is added.
-    let elapsed_today = (now - midnight(today)).num_seconds() as f64 / 86_400.0;
-    let predicted: BTreeMap<NaiveDate, f64> = projection
-        .as_ref()
-        .map(|p| p.days.iter().copied().collect())
-        .unwrap_or_default();
-    let rest: f64 = predicted
-        .iter()
-        .map(|(d, v)| {
-            if *d == today {
-                v * (1.0 - elapsed_today)
-            } else {
-                *v
-            }
-        })
-        .sum();
-    let projected = projection.as_ref().map(|_| month_to_date + rest);
-    let band = projection.as_ref().map(|p| p.band);
+    let mut by_day: BTreeMap<NaiveDate, f64> = BTreeMap::new();
+    for days in by_app.values() {
+        for (d, v) in days {
+            *by_day.entry(*d).or_default() += v;
+        }
+    }
+    let calendar = Month {
+        start: month_start,
+        end: month_end,
+        today,
+        elapsed_today: (now - midnight(today)).num_seconds() as f64 / 86_400.0,
+    };
+    let total = calendar.project(&by_day);
     let daily = month_start
         .iter_days()
         .take_while(|d| *d < month_end)
         .map(|d| DailySpend {
             day: midnight(d),
             actual: (d <= today).then(|| by_day.get(&d).copied().unwrap_or(0.0)),
-            predicted: predicted.get(&d).copied(),
+            predicted: total.predicted.get(&d).copied(),
         })
         .collect();
+    let mut apps: Vec<AppForecast> = by_app
+        .iter()
+        .map(|(app, days)| {
+            let m = calendar.project(days);
+            AppForecast {
+                app: app.clone(),
+                month_to_date: m.month_to_date,
+                projected: m.projected,
+                budget: budgets.get(app).copied(),
+            }
+        })
+        .filter(|a| a.month_to_date > 0.0 || a.projected.is_some_and(|p| p > 0.0))
+        .collect();
+    apps.sort_by(|a, b| b.month_to_date.total_cmp(&a.month_to_date));
     let forecast = Forecast {
         month_start: midnight(month_start),
         month_end: midnight(month_end),
         currency: usage.value.currency.clone(),
-        month_to_date,
-        projected,
-        low: projected.zip(band).map(|(p, b)| (p - b).max(month_to_date)),
-        high: projected.zip(band).map(|(p, b)| p + b),
+        month_to_date: total.month_to_date,
+        projected: total.projected,
+        low: total
+            .projected
+            .zip(total.band)
+            .map(|(p, b)| (p - b).max(total.month_to_date)),
+        high: total.projected.zip(total.band).map(|(p, b)| p + b),
         daily,
+        budget: budgets.get("").copied(),
+        apps,
     };
     Ok((forecast, usage.entry.as_of, usage.status))
+}
+
+/// Writes the complete days of `usage` into the history, once per copy of the usage.
+fn store_history(
+    state: &AppState,
+    db: &crate::store::SqliteStore,
+    ws: &str,
+    usage: &crate::cache::Cached<shared::usage::UsageReport>,
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    let workspace = state.workspace(ws)?;
+    let mut written = workspace
+        .history_as_of
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if *written == Some(usage.entry.as_of) {
+        return Ok(());
+    }
+    let complete: Vec<DailyCost> = usage
+        .value
+        .series
+        .iter()
+        .filter(|p| p.t.date_naive() < today)
+        .map(|p| DailyCost {
+            day: p.t.date_naive(),
+            app: p.app.clone(),
+            cost: p.cost,
+            seconds: p.seconds,
+        })
+        .collect();
+    match db.upsert_daily_cost(ws, &complete) {
+        Ok(()) => *written = Some(usage.entry.as_of),
+        Err(err) => tracing::warn!(%err, "cannot store daily cost history"),
+    }
+    Ok(())
+}
+
+/// The current month's calendar.
+struct Month {
+    start: NaiveDate,
+    end: NaiveDate,
+    today: NaiveDate,
+    /// Share of today already past (0–1).
+    elapsed_today: f64,
+}
+
+/// One series' month: spent so far and where it is heading.
+struct MonthProjection {
+    month_to_date: f64,
+    projected: Option<f64>,
+    band: Option<f64>,
+    predicted: BTreeMap<NaiveDate, f64>,
+}
+
+impl Month {
+    fn project(&self, by_day: &BTreeMap<NaiveDate, f64>) -> MonthProjection {
+        let history: Vec<(NaiveDate, f64)> = by_day
+            .iter()
+            .filter(|(d, _)| **d < self.today)
+            .map(|(d, v)| (*d, *v))
+            .collect();
+        let future: Vec<NaiveDate> = self
+            .start
+            .iter_days()
+            .take_while(|d| *d < self.end)
+            .filter(|d| *d >= self.today)
+            .collect();
+        let month_to_date: f64 = by_day
+            .iter()
+            .filter(|(d, _)| **d >= self.start)
+            .map(|(_, v)| v)
+            .sum();
+        let projection = project(&history, &future);
+        let predicted: BTreeMap<NaiveDate, f64> = projection
+            .as_ref()
+            .map(|p| p.days.iter().copied().collect())
+            .unwrap_or_default();
+        // Today is part spent, part projected: only the rest of today is added.
+        let rest: f64 = predicted
+            .iter()
+            .map(|(d, v)| {
+                if *d == self.today {
+                    v * (1.0 - self.elapsed_today)
+                } else {
+                    *v
+                }
+            })
+            .sum();
+        MonthProjection {
+            month_to_date,
+            projected: projection.as_ref().map(|_| month_to_date + rest),
+            band: projection.as_ref().map(|p| p.band),
+            predicted,
+        }
+    }
 }
 
 fn midnight(d: NaiveDate) -> DateTime<Utc> {

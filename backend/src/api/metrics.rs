@@ -21,6 +21,7 @@ pub async fn get_metrics(
     let mut w = Writer::new();
     own(&state, &mut w);
     fal_live(&state, &mut w);
+    alert_states(&state, &mut w);
     // Spend is billing data: a viewer's scrape (or token) gets everything else.
     if super::requests::may_see_cost(&caller) {
         fal_cost(&state, &mut w).await;
@@ -340,6 +341,27 @@ async fn derived_cost(state: &AppState, w: &mut Writer) {
             }
         }
     }
+    w.family(
+        "falscope_overhead_ratio",
+        "Share of billed machine time not spent running requests that ended 2xx/4xx (idle, cold starts, 5xx) over the last 24 whole hours, per app (0-1)",
+        Kind::Gauge,
+    );
+    for ws in &admin {
+        let Ok((split, _, _)) =
+            super::split::compute(state, &ws.id, to - chrono::Duration::hours(24), to).await
+        else {
+            continue;
+        };
+        for a in &split.apps {
+            if let Some(r) = a.overhead_share() {
+                w.sample(
+                    "falscope_overhead_ratio",
+                    &[("workspace", &ws.id), ("app", &a.app)],
+                    r,
+                );
+            }
+        }
+    }
     let mut forecasts = Vec::new();
     for ws in &admin {
         if let Ok((f, _, _)) = super::forecast::compute(state, &ws.id).await {
@@ -376,6 +398,36 @@ async fn derived_cost(state: &AppState, w: &mut Writer) {
                     v,
                 );
             }
+        }
+    }
+}
+
+/// Every alert rule's state: 1 when firing (or pending), else 0.
+fn alert_states(state: &AppState, w: &mut Writer) {
+    let states = state.alerts.states();
+    for (family, help, wanted) in [
+        (
+            "falscope_alert_firing",
+            "1 while the alert rule is firing, else 0",
+            shared::alerts::AlertState::Firing,
+        ),
+        (
+            "falscope_alert_pending",
+            "1 while the alert rule's condition holds but not yet for its hold time, else 0",
+            shared::alerts::AlertState::Pending,
+        ),
+    ] {
+        w.family(family, help, Kind::Gauge);
+        for (rule, s) in &states {
+            w.sample(
+                family,
+                &[
+                    ("workspace", &rule.workspace),
+                    ("rule", &rule.id),
+                    ("name", &rule.name),
+                ],
+                if *s == wanted { 1.0 } else { 0.0 },
+            );
         }
     }
 }

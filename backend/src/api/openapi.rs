@@ -8,10 +8,11 @@
 )]
 
 use axum::Json;
+use shared::alerts::{AlertRule, AlertsView, Budget, DeliveryResult, NewRule};
 use shared::analytics::AnalyticsReport;
 use shared::apps::AppSummary;
 use shared::auth::{AuditEntry, LoginRequest, UserInfo};
-use shared::cost::{CostReport, Forecast};
+use shared::cost::{CostReport, Forecast, PriceLine, PriceOverride, SplitReport};
 use shared::files::{FileItem, UploadFromUrl};
 use shared::live::{LiveHistory, LiveSnapshot};
 use shared::logs::LogsPage;
@@ -42,6 +43,15 @@ use utoipa::OpenApi;
         usage_csv,
         cost,
         forecast,
+        split,
+        budgets,
+        put_budget,
+        prices,
+        put_price,
+        alerts,
+        create_rule,
+        delete_rule,
+        alert_test,
         requests,
         requests_csv,
         request,
@@ -124,6 +134,52 @@ fn cost() {}
     description = "Role billing. This month's spend so far (UTC days) and a month-end projection: linear trend × weekly seasonality over the last four weeks of daily usage, with a ~95% band.",
     responses((status = 200, body = Fetched<Forecast>), (status = 409, description = "no ADMIN key configured", body = ApiError)))]
 fn forecast() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/split",
+    params(("ws" = String, Path, description = WS), ("from" = Option<String>, Query, description = "default now-24h; both ends aligned down to whole hours"), ("to" = Option<String>, Query)),
+    description = "Role billing. Each app's billed machine-seconds split into running (Σ durations of 2xx/4xx requests), failed (5xx, from up to 300 requests with billing per app), setup (cold starts × their median) and idle (the rest), with the money of each; `notes` say what is estimated or missing.",
+    responses((status = 200, body = Fetched<SplitReport>), (status = 409, description = "no ADMIN key configured", body = ApiError)))]
+fn split() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/budgets", params(("ws" = String, Path, description = WS)),
+    description = "Role billing. Monthly budgets of the workspace (`app: null`) and its apps.",
+    responses((status = 200, body = Vec<Budget>)))]
+fn budgets() {}
+
+#[utoipa::path(put, path = "/api/ws/{ws}/budgets", params(("ws" = String, Path, description = WS)), request_body = Budget,
+    description = "Role billing. Sets one monthly budget; `monthly: 0` removes it.",
+    responses((status = 204, description = "saved"), (status = 400, body = ApiError)))]
+fn put_budget() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/prices", params(("ws" = String, Path, description = WS)),
+    description = "Role billing. Price per billable unit of each app: derived from 7 days of usage, or the admin's override; `ambiguous` when the app was billed at several unit prices.",
+    responses((status = 200, body = Vec<PriceLine>), (status = 409, description = "no ADMIN key configured", body = ApiError)))]
+fn prices() {}
+
+#[utoipa::path(put, path = "/api/ws/{ws}/prices", params(("ws" = String, Path, description = WS)), request_body = PriceOverride,
+    description = "Role admin. Sets an app's price per billable unit; `unit_price: null` returns to the derived price.",
+    responses((status = 204, description = "saved"), (status = 400, body = ApiError)))]
+fn put_price() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/alerts", params(("ws" = String, Path, description = WS)),
+    description = "Role viewer. Alert rules of the workspace with their states (firing first), the latest 100 state changes and the configured webhooks.",
+    responses((status = 200, body = AlertsView)))]
+fn alerts() {}
+
+#[utoipa::path(post, path = "/api/ws/{ws}/alerts/rules", params(("ws" = String, Path, description = WS)), request_body = NewRule,
+    description = "Role operator. Creates a rule (stored in the data directory).",
+    responses((status = 201, body = AlertRule), (status = 400, body = ApiError), (status = 409, description = "no usable data directory", body = ApiError)))]
+fn create_rule() {}
+
+#[utoipa::path(delete, path = "/api/ws/{ws}/alerts/rules/{id}", params(("ws" = String, Path, description = WS), ("id" = String, Path)),
+    description = "Role operator. Deletes a rule made in the UI; rules of the alerts file answer 409.",
+    responses((status = 204, description = "deleted"), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+fn delete_rule() {}
+
+#[utoipa::path(post, path = "/api/ws/{ws}/alerts/test", params(("ws" = String, Path, description = WS)),
+    description = "Role operator. Sends a test notification to every webhook (with retries) and answers each outcome.",
+    responses((status = 200, body = Vec<DeliveryResult>)))]
+fn alert_test() {}
 
 #[utoipa::path(get, path = "/api/ws/{ws}/usage.csv", params(("ws" = String, Path, description = WS)), responses((status = 200, description = "text/csv")))]
 fn usage_csv() {}

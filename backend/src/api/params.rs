@@ -153,6 +153,13 @@ impl Params {
         }
     }
 
+    /// Parameters built in code, for a derived view that reuses a cached report: the same
+    /// validation and cache key as a browser's query with these pairs.
+    pub fn of(pairs: &[(&str, String)], allowed: &[&str]) -> Result<Self, AppError> {
+        let q = serde_urlencoded::to_string(pairs).unwrap_or_default();
+        Self::parse(Some(&q), allowed)
+    }
+
     /// The wire pairs, for cache keys.
     pub fn pairs(&self) -> Vec<(&str, String)> {
         self.0
@@ -160,6 +167,15 @@ impl Params {
             .map(|(k, v)| (k.as_str(), v.clone()))
             .collect()
     }
+}
+
+/// A JSON request body, or a 400 saying what was wrong and showing an `example` of the shape.
+pub fn json_body<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    example: &str,
+) -> Result<T, AppError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| AppError::invalid("body", format!("{e}; expected JSON like {example}")))
 }
 
 #[cfg(test)]

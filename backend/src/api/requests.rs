@@ -50,21 +50,23 @@ pub fn may_see_cost(caller: &Caller) -> bool {
     caller.role() >= Some(Role::Billing)
 }
 
-/// Effective price per machine-second of each app over the last 7 days (surge included), from
-/// usage. `None` without an ADMIN key, when usage cannot be read, or when `caller`'s role may
-/// not see costs.
-pub async fn unit_prices(
+/// What 7 days of usage say about an app's price per machine-second.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct DerivedPrice {
+    /// Spend ÷ machine-seconds (surge and discounts included).
+    pub price: f64,
+    /// Distinct effective prices of its usage rows, lowest first.
+    pub seen: Vec<f64>,
+    /// Machine types billed.
+    pub machines: Vec<String>,
+}
+
+/// Every app's [`DerivedPrice`] (ADMIN key; cached 10 minutes).
+pub(crate) async fn derived_prices(
     state: &AppState,
     ws: &str,
-    caller: &Caller,
-) -> Option<Arc<HashMap<String, f64>>> {
-    if !may_see_cost(caller) {
-        return None;
-    }
-    let w = state.workspace(ws).ok()?;
-    if !w.fal.has_admin_key() {
-        return None;
-    }
+) -> Result<Arc<HashMap<String, DerivedPrice>>, AppError> {
+    let w = state.workspace(ws)?;
     let fal: Arc<dyn FalApi> = w.fal.clone();
     let clock = state.clock.clone();
     let cached = state
@@ -85,21 +87,56 @@ pub async fn unit_prices(
                     ..UsageQuery::default()
                 };
                 let rows = fal.usage(&q).await?.summary.unwrap_or_default();
-                let mut totals: HashMap<String, (f64, f64)> = HashMap::new();
+                let mut totals: HashMap<String, (f64, f64, Vec<f64>, Vec<String>)> = HashMap::new();
                 for r in rows.iter().filter(|r| r.quantity > 0.0) {
                     let e = totals.entry(r.app.clone().unwrap_or_default()).or_default();
                     e.0 += r.cost_total;
                     e.1 += r.quantity;
+                    // Rounded so float noise does not count as a second price.
+                    e.2.push((r.cost_total / r.quantity * 1e9).round() / 1e9);
+                    e.3.push(r.machine_type.clone());
                 }
                 Ok(totals
                     .into_iter()
-                    .map(|(app, (cost, qty))| (app, cost / qty))
+                    .map(|(app, (cost, qty, mut seen, mut machines))| {
+                        seen.sort_by(f64::total_cmp);
+                        seen.dedup_by(|a, b| (*a - *b).abs() <= 1e-6 * b.abs());
+                        machines.sort();
+                        machines.dedup();
+                        let price = DerivedPrice {
+                            price: cost / qty,
+                            seen,
+                            machines,
+                        };
+                        (app, price)
+                    })
                     .collect::<HashMap<_, _>>())
             },
         )
-        .await
-        .ok()?;
-    Some(cached.value)
+        .await?;
+    Ok(cached.value)
+}
+
+/// Effective price per billable unit (machine-second) of each app: the admin's price table
+/// first, else 7 days of usage. `None` without an ADMIN key, when usage cannot be read, or when
+/// `caller`'s role may not see costs.
+pub async fn unit_prices(
+    state: &AppState,
+    ws: &str,
+    caller: &Caller,
+) -> Option<Arc<HashMap<String, f64>>> {
+    if !may_see_cost(caller) || !state.workspace(ws).ok()?.fal.has_admin_key() {
+        return None;
+    }
+    let derived = derived_prices(state, ws).await.ok()?;
+    let mut prices: HashMap<String, f64> = derived
+        .iter()
+        .map(|(app, d)| (app.clone(), d.price))
+        .collect();
+    if let Some(db) = &state.db {
+        prices.extend(db.prices(ws).unwrap_or_default());
+    }
+    Some(Arc::new(prices))
 }
 
 /// `GET /api/ws/{ws}/requests`.

@@ -28,7 +28,7 @@ fn count(r: &AnalyticsRecord, key: &str) -> u64 {
 }
 
 /// The analytics metrics falscope asks for.
-pub const ANALYTICS_METRICS: [&str; 11] = [
+pub const ANALYTICS_METRICS: [&str; 13] = [
     "request_count",
     "success_count",
     "user_error_count",
@@ -40,6 +40,8 @@ pub const ANALYTICS_METRICS: [&str; 11] = [
     "p50_duration",
     "p75_duration",
     "p90_duration",
+    "p50_cold_boot_duration",
+    "total_billable_duration",
 ];
 
 /// Counts and percentiles of one analytics record.
@@ -62,9 +64,17 @@ pub fn analytics_numbers(r: &AnalyticsRecord) -> (u64, u64, u64, u64, Percentile
     )
 }
 
-/// Cold starts of a record.
-pub fn cold_starts(r: &AnalyticsRecord) -> u64 {
-    count(r, "cold_boot_count")
+/// Cold starts of a record: how many, and their median seconds.
+pub fn cold_starts(r: &AnalyticsRecord) -> (u64, Option<f64>) {
+    (
+        count(r, "cold_boot_count"),
+        num(r, "p50_cold_boot_duration"),
+    )
+}
+
+/// Σ billed request durations of a record, seconds.
+pub fn billable_seconds(r: &AnalyticsRecord) -> Option<f64> {
+    num(r, "total_billable_duration")
 }
 
 /// A usage row as a cost line.

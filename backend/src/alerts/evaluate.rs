@@ -1,0 +1,358 @@
+//! Measuring a rule's condition from the data falscope already caches: the live snapshot the
+//! poller publishes, and the analytics, usage, cost and forecast reports of the other views
+//! (windows aligned to whole minutes or hours, so repeated evaluations hit the same cache
+//! entries and cost no fal calls beyond those caches' TTLs).
+
+use super::detect::{grew_for, robust_score};
+use super::machine::Verdict;
+use crate::api::params::Params;
+use crate::error::AppError;
+use crate::state::AppState;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use shared::alerts::{AlertRule, AnomalyMetric, Condition, ThresholdMetric};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Samples of the queue kept per growth rule.
+pub type QueueSamples = VecDeque<(DateTime<Utc>, f64)>;
+
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn unknown(err: &AppError) -> Verdict {
+    Verdict::Unknown {
+        detail: match err {
+            AppError::Upstream(_) => {
+                "fal could not be read; judged again at the next evaluation".into()
+            }
+            other => other.to_string(),
+        },
+    }
+}
+
+/// Judges `rule` now. `samples` is the rule's own queue history (growth rules).
+pub async fn judge(state: &AppState, rule: &AlertRule, samples: &mut QueueSamples) -> Verdict {
+    match measure(state, rule, samples).await {
+        Ok(v) => v,
+        Err(e) => unknown(&e),
+    }
+}
+
+fn verdict(holds: bool, value: f64, detail: String) -> Verdict {
+    if holds {
+        Verdict::Holds { value, detail }
+    } else {
+        Verdict::Clear {
+            value: Some(value),
+            detail,
+        }
+    }
+}
+
+async fn measure(
+    state: &AppState,
+    rule: &AlertRule,
+    samples: &mut QueueSamples,
+) -> Result<Verdict, AppError> {
+    let ws = rule.workspace.as_str();
+    let app = rule.app.as_deref();
+    let now = state.now();
+    let scope = app.unwrap_or("all apps");
+    match &rule.condition {
+        Condition::Threshold {
+            metric,
+            above,
+            window_minutes,
+            min_requests,
+        } => match metric {
+            ThresholdMetric::QueueSize => {
+                let Some((_, queue)) = queue(state, ws, app)? else {
+                    return Ok(Verdict::Unknown {
+                        detail: "no live metrics yet".into(),
+                    });
+                };
+                Ok(verdict(
+                    queue > *above,
+                    queue,
+                    format!("queue of {scope} is {queue} (threshold {above})"),
+                ))
+            }
+            ThresholdMetric::ErrorRate | ThresholdMetric::P90Latency => {
+                let to = now.duration_trunc(Duration::minutes(1)).unwrap_or(now);
+                let from = to - Duration::minutes(i64::from(*window_minutes));
+                let Some(report) = analytics(state, ws, app, from, to, None).await? else {
+                    return Ok(no_endpoints(scope));
+                };
+                let requests: u64 = report.summary.iter().map(|s| s.requests).sum();
+                if requests < *min_requests.max(&1) {
+                    return Ok(Verdict::Clear {
+                        value: None,
+                        detail: format!(
+                            "{requests} requests in the last {window_minutes} min, fewer than the {} needed to judge",
+                            min_requests.max(&1)
+                        ),
+                    });
+                }
+                if *metric == ThresholdMetric::ErrorRate {
+                    let errors: u64 = report.summary.iter().map(|s| s.server_errors).sum();
+                    let rate = errors as f64 / requests as f64;
+                    Ok(verdict(
+                        rate > *above,
+                        rate,
+                        format!(
+                            "{:.1}% of {requests} requests of {scope} failed 5xx in the last {window_minutes} min (threshold {:.1}%)",
+                            rate * 100.0,
+                            above * 100.0
+                        ),
+                    ))
+                } else {
+                    let p90 = report
+                        .summary
+                        .iter()
+                        .filter_map(|s| s.execution.p90)
+                        .fold(0.0f64, f64::max);
+                    Ok(verdict(
+                        p90 > *above,
+                        p90,
+                        format!("p90 latency of {scope} is {p90:.2} s over the last {window_minutes} min (threshold {above} s)"),
+                    ))
+                }
+            }
+            ThresholdMetric::SpendPerDay => {
+                let to = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
+                let (report, _, _) =
+                    crate::api::cost::compute(state, ws, to - Duration::hours(24), to).await?;
+                let spend = match app {
+                    Some(a) => report
+                        .apps
+                        .iter()
+                        .find(|c| c.app == a)
+                        .map_or(0.0, |c| c.spend),
+                    None => report.total_spend,
+                };
+                Ok(verdict(
+                    spend > *above,
+                    spend,
+                    format!(
+                        "{scope} spent {spend:.2} {} in the last 24 h (threshold {above})",
+                        report.currency
+                    ),
+                ))
+            }
+        },
+        Condition::QueueGrowing { minutes } => {
+            let Some((at, queue)) = queue(state, ws, app)? else {
+                return Ok(Verdict::Unknown {
+                    detail: "no live metrics yet".into(),
+                });
+            };
+            if samples.back().is_none_or(|(t, _)| *t < at) {
+                samples.push_back((at, queue));
+            }
+            let keep = Duration::minutes(i64::from(*minutes) + 2);
+            while samples.front().is_some_and(|(t, _)| at - *t > keep) {
+                samples.pop_front();
+            }
+            let window = Duration::minutes(i64::from(*minutes));
+            // The newest sample at least `minutes` old starts the judged window.
+            let start = samples
+                .iter()
+                .rposition(|(t, _)| at - *t >= window)
+                .unwrap_or(0);
+            let series: Vec<(f64, f64)> = samples
+                .iter()
+                .skip(start)
+                .map(|(t, q)| ((at - *t).num_seconds() as f64 / 60.0, *q))
+                .collect();
+            let grew = grew_for(&series, f64::from(*minutes));
+            let first = series.first().map_or(queue, |s| s.1);
+            Ok(verdict(
+                grew,
+                queue,
+                if grew {
+                    format!("queue of {scope} grew from {first} to {queue} over {minutes} min")
+                } else {
+                    format!("queue of {scope} is {queue}, not growing for {minutes} min")
+                },
+            ))
+        }
+        Condition::OverBudgetPace => {
+            let budget = state
+                .db
+                .as_ref()
+                .and_then(|db| db.budgets(ws).ok())
+                .and_then(|b| {
+                    b.into_iter()
+                        .find(|(a, _)| a == app.unwrap_or(""))
+                        .map(|(_, m)| m)
+                });
+            let Some(budget) = budget else {
+                return Ok(Verdict::Unknown {
+                    detail: format!(
+                        "no monthly budget is set for {scope}; set one on the Usage & cost page"
+                    ),
+                });
+            };
+            let (f, _, _) = crate::api::forecast::compute(state, ws).await?;
+            let mtd = match app {
+                Some(a) => f
+                    .apps
+                    .iter()
+                    .find(|x| x.app == a)
+                    .map_or(0.0, |x| x.month_to_date),
+                None => f.month_to_date,
+            };
+            let elapsed = (now - f.month_start).num_seconds() as f64
+                / (f.month_end - f.month_start).num_seconds().max(1) as f64;
+            if elapsed < 1.0 / 31.0 {
+                return Ok(Verdict::Clear {
+                    value: None,
+                    detail: "less than a day of the month has passed".into(),
+                });
+            }
+            let pace = mtd / elapsed;
+            Ok(verdict(
+                pace > budget,
+                pace,
+                format!(
+                    "{scope} is on pace for {pace:.2} {} this month ({mtd:.2} so far), budget {budget:.2}",
+                    f.currency
+                ),
+            ))
+        }
+        Condition::Anomaly {
+            metric,
+            lookback_hours,
+            sensitivity,
+        } => {
+            let to = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
+            let from = to - Duration::hours(i64::from(*lookback_hours) + 1);
+            let hourly: Vec<f64> = match metric {
+                AnomalyMetric::HourlyCost => {
+                    let mut pairs = vec![
+                        ("from", iso(from)),
+                        ("to", iso(to)),
+                        ("timeframe", "hour".to_owned()),
+                    ];
+                    if let Some(a) = app {
+                        pairs.push(("apps", a.to_owned()));
+                    }
+                    let p = Params::of(&pairs, crate::api::usage::ALLOWED)?;
+                    let usage = crate::api::usage::cached_report(state, ws, &p).await?;
+                    let mut by_hour: BTreeMap<DateTime<Utc>, f64> = BTreeMap::new();
+                    for point in &usage.value.series {
+                        *by_hour.entry(point.t).or_default() += point.cost;
+                    }
+                    hours(from, to)
+                        .map(|h| by_hour.get(&h).copied().unwrap_or(0.0))
+                        .collect()
+                }
+                AnomalyMetric::ErrorRate => {
+                    let Some(report) = analytics(state, ws, app, from, to, Some("hour")).await?
+                    else {
+                        return Ok(no_endpoints(scope));
+                    };
+                    let mut by_hour: BTreeMap<DateTime<Utc>, (u64, u64)> = BTreeMap::new();
+                    for point in &report.series {
+                        let e = by_hour.entry(point.t).or_default();
+                        e.0 += point.server_errors;
+                        e.1 += point.requests;
+                    }
+                    hours(from, to)
+                        .filter_map(|h| by_hour.get(&h).filter(|(_, n)| *n > 0))
+                        .map(|(e, n)| *e as f64 / *n as f64)
+                        .collect()
+                }
+            };
+            let Some((latest, history)) = hourly.split_last() else {
+                return Ok(Verdict::Unknown {
+                    detail: "no complete hour yet".into(),
+                });
+            };
+            let Some(score) = robust_score(history, *latest) else {
+                return Ok(Verdict::Unknown {
+                    detail: format!(
+                        "{} hours of history, {} needed",
+                        history.len(),
+                        super::detect::MIN_HISTORY
+                    ),
+                });
+            };
+            let median = super::detect::median(history).unwrap_or(0.0);
+            Ok(verdict(
+                score > *sensitivity,
+                *latest,
+                format!(
+                    "{} of {scope} in the last hour: {latest:.4} against a median of {median:.4} ({score:.1} MADs, sensitivity {sensitivity})",
+                    metric.label()
+                ),
+            ))
+        }
+    }
+}
+
+fn no_endpoints(scope: &str) -> Verdict {
+    Verdict::Unknown {
+        detail: format!("{scope} has no endpoints"),
+    }
+}
+
+/// Every hour start in `[from, to)`.
+fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> impl Iterator<Item = DateTime<Utc>> {
+    std::iter::successors(Some(from), |h| Some(*h + Duration::hours(1)))
+        .take_while(move |h| *h < to)
+}
+
+/// The queue of `app` (or of every app), with the time fal measured it.
+fn queue(
+    state: &AppState,
+    ws: &str,
+    app: Option<&str>,
+) -> Result<Option<(DateTime<Utc>, f64)>, AppError> {
+    let w = state.workspace(ws)?;
+    let published = w.live.borrow();
+    Ok(published.as_ref().map(|p| {
+        let q: u64 = p
+            .snapshot
+            .apps
+            .iter()
+            .filter(|a| app.is_none_or(|name| a.application == name))
+            .map(|a| a.queue_size)
+            .sum();
+        (p.snapshot.as_of, q as f64)
+    }))
+}
+
+/// The analytics report of `app`'s endpoints (or every app's) over `[from, to)`; `None` when
+/// there are no endpoints.
+async fn analytics(
+    state: &AppState,
+    ws: &str,
+    app: Option<&str>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    timeframe: Option<&str>,
+) -> Result<Option<std::sync::Arc<shared::analytics::AnalyticsReport>>, AppError> {
+    let endpoints: Vec<String> = crate::api::apps::apps(state, ws)
+        .await?
+        .value
+        .iter()
+        .filter(|a| app.is_none_or(|name| a.name == name))
+        .flat_map(|a| a.endpoints.iter().cloned())
+        .take(50)
+        .collect();
+    if endpoints.is_empty() {
+        return Ok(None);
+    }
+    let mut pairs = vec![
+        ("endpoints", endpoints.join(",")),
+        ("from", iso(from)),
+        ("to", iso(to)),
+    ];
+    if let Some(t) = timeframe {
+        pairs.push(("timeframe", t.to_owned()));
+    }
+    let p = Params::of(&pairs, crate::api::analytics::ALLOWED)?;
+    let report = crate::api::analytics::cached_report(state, ws, &p).await?;
+    Ok(Some(report.value))
+}

@@ -1,0 +1,63 @@
+//! The Alerts page's API: rules with their states and history, new rules, deleting rules made
+//! in the UI, and "send test".
+
+use super::params::{json_body, Params};
+use crate::auth::Caller;
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use shared::alerts::NewRule;
+
+/// `GET /api/ws/{ws}/alerts`.
+pub async fn get_alerts(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    Params::parse(raw.as_deref(), &[])?;
+    state.workspace(&ws)?;
+    Ok(Json(state.alerts.view(&state, &ws)).into_response())
+}
+
+/// `POST /api/ws/{ws}/alerts/rules` (operator): a [`NewRule`]; answers 201 with the rule.
+pub async fn create_rule(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    state.workspace(&ws)?;
+    let new: NewRule = json_body(
+        &body,
+        r#"{"name": "...", "app": null, "for_minutes": 5, "condition": {"kind": "threshold", "metric": "queue_size", "above": 50}}"#,
+    )?;
+    let rule = state.alerts.add(&state, &ws, new)?;
+    Ok((StatusCode::CREATED, Json(rule)).into_response())
+}
+
+/// `DELETE /api/ws/{ws}/alerts/rules/{id}` (operator).
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    Path((ws, id)): Path<(String, String)>,
+) -> Result<StatusCode, AppError> {
+    state.workspace(&ws)?;
+    state.alerts.remove(&state, &ws, &id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/ws/{ws}/alerts/test` (operator): one test notification per webhook; answers
+/// with each delivery's outcome.
+pub async fn send_test(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, AppError> {
+    state.workspace(&ws)?;
+    let who = caller
+        .identity
+        .as_ref()
+        .map_or_else(|| "anonymous".to_owned(), |i| i.name.clone());
+    Ok(Json(state.alerts.send_test(&state, &ws, &who).await).into_response())
+}

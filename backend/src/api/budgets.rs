@@ -1,0 +1,134 @@
+//! Cost settings of a workspace: monthly budgets (billing) and the price table (admin).
+
+use super::params::{json_body, Params};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::SqliteStore;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use shared::alerts::Budget;
+use shared::cost::{PriceLine, PriceOverride};
+use std::collections::BTreeMap;
+
+fn db(state: &AppState) -> Result<&SqliteStore, AppError> {
+    state.db.as_deref().ok_or_else(|| {
+        AppError::Conflict(
+            "budgets and prices are stored in --data-dir (FALSCOPE_DATA_DIR), which is not usable"
+                .into(),
+        )
+    })
+}
+
+fn stored<T>(r: Result<T, crate::store::StoreError>) -> Result<T, AppError> {
+    r.map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// `GET /api/ws/{ws}/budgets`.
+pub async fn list_budgets(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    Params::parse(raw.as_deref(), &[])?;
+    state.workspace(&ws)?;
+    let budgets: Vec<Budget> = match &state.db {
+        Some(db) => stored(db.budgets(&ws))?
+            .into_iter()
+            .map(|(app, monthly)| Budget {
+                app: (!app.is_empty()).then_some(app),
+                monthly,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(Json(budgets).into_response())
+}
+
+/// `PUT /api/ws/{ws}/budgets` (billing): sets one budget; `monthly: 0` removes it.
+pub async fn put_budget(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, AppError> {
+    state.workspace(&ws)?;
+    let b: Budget = json_body(&body, r#"{"app": null, "monthly": 500.0}"#)?;
+    if !b.monthly.is_finite() || b.monthly < 0.0 || b.monthly > 1e9 {
+        return Err(AppError::invalid(
+            "monthly",
+            "a monthly amount from 0 (removes the budget) to 1,000,000,000",
+        ));
+    }
+    let app = b.app.as_deref().map(str::trim).unwrap_or("");
+    if app.len() > 200 {
+        return Err(AppError::invalid(
+            "app",
+            "an app name of at most 200 characters",
+        ));
+    }
+    stored(db(&state)?.set_budget(&ws, app, (b.monthly > 0.0).then_some(b.monthly)))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/ws/{ws}/prices` (billing): each app's price per billable unit, derived from 7
+/// days of usage and overridden by the admin's table, with ambiguous apps flagged.
+pub async fn list_prices(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    Params::parse(raw.as_deref(), &[])?;
+    let derived = super::requests::derived_prices(&state, &ws).await?;
+    let overrides: BTreeMap<String, f64> = match &state.db {
+        Some(db) => stored(db.prices(&ws))?.into_iter().collect(),
+        None => BTreeMap::new(),
+    };
+    let mut apps: Vec<&String> = derived.keys().chain(overrides.keys()).collect();
+    apps.sort();
+    apps.dedup();
+    let lines: Vec<PriceLine> = apps
+        .into_iter()
+        .map(|app| {
+            let d = derived.get(app);
+            let o = overrides.get(app).copied();
+            PriceLine {
+                app: app.clone(),
+                derived: d.map(|d| d.price),
+                override_price: o,
+                effective: o.or(d.map(|d| d.price)),
+                ambiguous: d.is_some_and(|d| d.seen.len() > 1),
+                prices_seen: d.map(|d| d.seen.clone()).unwrap_or_default(),
+                machine_types: d.map(|d| d.machines.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(Json(lines).into_response())
+}
+
+/// `PUT /api/ws/{ws}/prices` (admin): sets or clears one app's price.
+pub async fn put_price(
+    State(state): State<AppState>,
+    Path(ws): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, AppError> {
+    state.workspace(&ws)?;
+    let o: PriceOverride = json_body(&body, r#"{"app": "my-app", "unit_price": 0.00125}"#)?;
+    let app = o.app.trim();
+    if app.is_empty() || app.len() > 200 {
+        return Err(AppError::invalid(
+            "app",
+            "an app name of 1 to 200 characters",
+        ));
+    }
+    if o.unit_price
+        .is_some_and(|p| !p.is_finite() || p <= 0.0 || p > 1e6)
+    {
+        return Err(AppError::invalid(
+            "unit_price",
+            "a price per billable unit above 0 (or null to use the derived price)",
+        ));
+    }
+    stored(db(&state)?.set_price(&ws, app, o.unit_price))?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,289 @@
+//! Alert rules, their live state and their history; budgets.
+//!
+//! A rule is evaluated by the backend on data it already caches. Its state moves
+//! inactive → pending → firing → resolved; a notification goes out on the move to firing and on
+//! the move to resolved, never on a repeated evaluation of the same state.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What a threshold rule compares.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdMetric {
+    /// Requests waiting in the queue now (fal's metrics, per app or summed).
+    QueueSize,
+    /// Share of requests answered 5xx over the look-back window (0–1).
+    ErrorRate,
+    /// p90 execution seconds over the look-back window (the worst endpoint of the app).
+    P90Latency,
+    /// Spend over the last 24 whole hours (needs the ADMIN key).
+    SpendPerDay,
+}
+
+impl ThresholdMetric {
+    /// Every metric.
+    pub const ALL: [Self; 4] = [
+        Self::QueueSize,
+        Self::ErrorRate,
+        Self::P90Latency,
+        Self::SpendPerDay,
+    ];
+
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::QueueSize => "queue_size",
+            Self::ErrorRate => "error_rate",
+            Self::P90Latency => "p90_latency",
+            Self::SpendPerDay => "spend_per_day",
+        }
+    }
+
+    /// What a person reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::QueueSize => "queue size",
+            Self::ErrorRate => "5xx rate",
+            Self::P90Latency => "p90 latency (s)",
+            Self::SpendPerDay => "spend per day",
+        }
+    }
+}
+
+/// What an anomaly rule watches, hour by hour.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyMetric {
+    /// Spend of each complete hour (needs the ADMIN key).
+    HourlyCost,
+    /// 5xx share of each complete hour.
+    ErrorRate,
+}
+
+impl AnomalyMetric {
+    /// What a person reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::HourlyCost => "hourly cost",
+            Self::ErrorRate => "hourly 5xx rate",
+        }
+    }
+}
+
+/// The condition of a rule.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Condition {
+    /// `metric > above` over the last `window_minutes`, judged only when at least
+    /// `min_requests` requests ended in the window (error rate and latency).
+    Threshold {
+        /// What is compared.
+        metric: ThresholdMetric,
+        /// Fires above this value.
+        above: f64,
+        /// Look-back window, minutes (error rate and latency).
+        #[serde(default = "default_window")]
+        window_minutes: u32,
+        /// Fewer requests than this in the window: not judged.
+        #[serde(default)]
+        min_requests: u64,
+    },
+    /// The queue grew over the whole of the last `minutes` (never fell, ended higher).
+    QueueGrowing {
+        /// How long it must have grown.
+        minutes: u32,
+    },
+    /// Spend this month runs faster than the monthly budget allows (needs a budget).
+    OverBudgetPace,
+    /// The latest complete hour is more than `sensitivity` scaled MADs above the median of the
+    /// `lookback_hours` before it.
+    Anomaly {
+        /// What is watched.
+        metric: AnomalyMetric,
+        /// Hours of history the median and MAD are taken over.
+        #[serde(default = "default_lookback")]
+        lookback_hours: u32,
+        /// How many scaled MADs above the median count as an anomaly.
+        #[serde(default = "default_sensitivity")]
+        sensitivity: f64,
+    },
+}
+
+fn default_window() -> u32 {
+    15
+}
+fn default_lookback() -> u32 {
+    72
+}
+fn default_sensitivity() -> f64 {
+    4.0
+}
+
+/// Where a rule was defined.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleSource {
+    /// The alerts file (`--alerts-file`); edit it there.
+    File,
+    /// Created in the UI or through the API; stored in the data directory.
+    Ui,
+}
+
+/// A rule as the API returns it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRule {
+    /// Stable id.
+    pub id: String,
+    /// What people call it.
+    pub name: String,
+    /// Workspace it watches.
+    pub workspace: String,
+    /// App it watches; `None`: the whole workspace.
+    pub app: Option<String>,
+    /// The condition.
+    pub condition: Condition,
+    /// Minutes the condition must hold before the rule fires (0: at once).
+    pub for_minutes: u32,
+    /// Where it was defined.
+    pub source: RuleSource,
+}
+
+/// Body of `POST /api/ws/{ws}/alerts/rules`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewRule {
+    /// What people call it (1–80 characters).
+    pub name: String,
+    /// App it watches; absent: the whole workspace.
+    #[serde(default)]
+    pub app: Option<String>,
+    /// The condition.
+    pub condition: Condition,
+    /// Minutes the condition must hold before the rule fires.
+    #[serde(default)]
+    pub for_minutes: u32,
+}
+
+/// Where a rule stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertState {
+    /// The condition does not hold.
+    Inactive,
+    /// The condition holds, not yet for `for_minutes`.
+    Pending,
+    /// The condition has held for `for_minutes`; notified.
+    Firing,
+    /// Was firing, no longer holds; notified.
+    Resolved,
+}
+
+impl AlertState {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inactive => "inactive",
+            Self::Pending => "pending",
+            Self::Firing => "firing",
+            Self::Resolved => "resolved",
+        }
+    }
+}
+
+/// A rule with its current state.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleStatus {
+    /// The rule.
+    pub rule: AlertRule,
+    /// Its state.
+    pub state: AlertState,
+    /// Since when it is in that state.
+    pub since: Option<DateTime<Utc>>,
+    /// The value last measured.
+    pub value: Option<f64>,
+    /// What the last evaluation found, in words (also why it could not judge).
+    pub detail: String,
+    /// When it was last evaluated.
+    pub evaluated_at: Option<DateTime<Utc>>,
+}
+
+/// One notification-worthy change of a rule.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertEvent {
+    /// Rule id.
+    pub rule_id: String,
+    /// Rule name at the time.
+    pub rule_name: String,
+    /// Workspace.
+    pub workspace: String,
+    /// `firing` or `resolved`.
+    pub state: AlertState,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The value measured.
+    pub value: Option<f64>,
+    /// In words.
+    pub detail: String,
+}
+
+/// A delivery target as the browser may see it (never its URL's secret parts or signing key).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookInfo {
+    /// Name from the alerts file.
+    pub name: String,
+    /// `generic` (signed JSON) or `slack`.
+    pub format: String,
+    /// Host it posts to.
+    pub host: String,
+}
+
+/// Body of `GET /api/ws/{ws}/alerts`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertsView {
+    /// Every rule of the workspace with its state, firing first.
+    pub rules: Vec<RuleStatus>,
+    /// The latest changes, newest first.
+    pub history: Vec<AlertEvent>,
+    /// Where notifications go.
+    pub webhooks: Vec<WebhookInfo>,
+    /// Rules can be created here (false without a usable data directory).
+    pub editable: bool,
+    /// Evaluations run since start (all workspaces).
+    pub evaluations: u64,
+}
+
+/// Body of `POST /api/ws/{ws}/alerts/test`'s answer: one line per webhook.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryResult {
+    /// Webhook name.
+    pub webhook: String,
+    /// Delivered (a 2xx answer).
+    pub ok: bool,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Last HTTP status or transport error.
+    pub detail: String,
+}
+
+/// A monthly budget of a workspace or one of its apps.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    /// App; `None`: the whole workspace.
+    #[serde(default)]
+    pub app: Option<String>,
+    /// Amount per calendar month (UTC), in the usage currency.
+    pub monthly: f64,
+}
