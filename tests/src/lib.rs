@@ -111,7 +111,12 @@ impl TestApp {
         let server = tokio::spawn(backend::server::serve(listener, router, shutdown));
         Self {
             addr,
-            http: reqwest::Client::new(),
+            // Idle connections are dropped before the server's header deadline closes them
+            // (a reused connection the server just closed fails with IncompleteMessage).
+            http: reqwest::Client::builder()
+                .pool_idle_timeout(backend::server::HEADER_TIMEOUT / 2)
+                .build()
+                .expect("an HTTP client"),
             server,
             demo: built.demo,
             state: built.state,

@@ -135,19 +135,26 @@ pub async fn usage_csv(
     single("usage", chunk(Some(&header), records))
 }
 
-/// Streams pages produced by `next(cursor)` until the last page or [`MAX_ROWS`].
-fn paged<F, Fut>(
+/// Streams pages produced by `next(cursor)` until the last page or [`MAX_ROWS`]. The first
+/// page is read before anything is sent, so a fal failure at the start is a JSON error with
+/// its status, not a download that breaks off.
+async fn paged<F, Fut>(
     header: &'static [&'static str],
     next: F,
-) -> BoxStream<'static, Result<Bytes, std::io::Error>>
+) -> Result<BoxStream<'static, Result<Bytes, std::io::Error>>, UpstreamError>
 where
     F: Fn(Option<String>) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(Vec<Vec<String>>, Option<String>), UpstreamError>>
         + Send
         + 'static,
 {
-    let head = stream::once(async move { chunk(Some(header), Vec::new()) });
-    let pages = stream::unfold((Some(None::<String>), 0usize), move |(cursor, written)| {
+    let (first, cursor) = next(None).await?;
+    let written = first.len().min(MAX_ROWS);
+    let head = stream::once(std::future::ready(chunk(
+        Some(header),
+        first.into_iter().take(MAX_ROWS),
+    )));
+    let pages = stream::unfold((cursor.map(Some), written), move |(cursor, written)| {
         let fut = cursor.map(&next);
         async move {
             let fut = fut?;
@@ -167,7 +174,7 @@ where
             }
         }
     });
-    head.chain(pages).boxed()
+    Ok(head.chain(pages).boxed())
 }
 
 /// `GET /api/ws/{ws}/requests.csv`: every page of the filtered requests.
@@ -229,7 +236,8 @@ pub async fn requests_csv(
                 .collect();
             Ok((records, page.next_cursor))
         }
-    });
+    })
+    .await?;
     Ok(csv_response("requests", Body::from_stream(body)))
 }
 
@@ -274,6 +282,7 @@ pub async fn logs_csv(
                 .collect();
             Ok((records, page.next_cursor))
         }
-    });
+    })
+    .await?;
     Ok(csv_response("logs", Body::from_stream(body)))
 }
