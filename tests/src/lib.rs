@@ -48,9 +48,23 @@ impl TestApp {
         admin_key: Option<&str>,
         args: &[&str],
     ) -> Self {
+        Self::spawn_with_sim_edited(sim, api_key, admin_key, args, |_| {}).await
+    }
+
+    /// [`TestApp::spawn_with_sim_keys`], with `edit` applied to the parsed config (settings a
+    /// command line cannot carry in a test, such as an alerts file read with a test's own
+    /// environment).
+    pub async fn spawn_with_sim_edited(
+        sim: &sim::SimHarness,
+        api_key: &str,
+        admin_key: Option<&str>,
+        args: &[&str],
+        edit: impl FnOnce(&mut Config),
+    ) -> Self {
         let argv = ["falscope", "--listen", "127.0.0.1:0"].iter().chain(args);
         let cli = cli(argv);
         let mut config = Config::try_from(cli.serve).expect("test config is valid");
+        edit(&mut config);
         config.upstream = backend::config::Upstream::Fal(vec![backend::config::Account {
             id: "default".into(),
             name: "default".into(),

@@ -1,0 +1,325 @@
+//! Alerts end to end: rules made through the API are evaluated on the simulator's data, fire
+//! once, notify once (signed), show on `/metrics` and in the history; webhook deliveries are
+//! signed by the documented recipe and retried.
+
+use backend::alerts::AlertsConfig;
+use hmac::{Hmac, Mac};
+use integration_tests::sim::SimHarness;
+use integration_tests::{ws_path, TestApp};
+use sha2::Sha256;
+use shared::alerts::{AlertState, AlertsView, DeliveryResult};
+use shared::auth::CSRF_HEADER;
+use shared::routes::ws;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const SECRET: &str = "whsec-test-4f1c";
+
+/// One request a webhook receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    timestamp: Option<String>,
+    signature: Option<String>,
+    body: String,
+}
+
+/// A local webhook receiver: `/flaky` fails twice with 500 then accepts, `/ok` accepts,
+/// `/reject` answers 400.
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    async fn start() -> Self {
+        let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let seen = got.clone();
+        let handler = move |uri: http::Uri, headers: http::HeaderMap, body: String| {
+            let seen = seen.clone();
+            async move {
+                let header = |n: &str| {
+                    headers
+                        .get(n)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                };
+                let mut all = seen.lock().unwrap();
+                all.push(Received {
+                    path: uri.path().to_owned(),
+                    timestamp: header("x-falscope-timestamp"),
+                    signature: header("x-falscope-signature"),
+                    body,
+                });
+                let flaky_calls = all.iter().filter(|r| r.path == "/flaky").count();
+                match uri.path() {
+                    "/flaky" if flaky_calls <= 2 => http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "/reject" => http::StatusCode::BAD_REQUEST,
+                    _ => http::StatusCode::OK,
+                }
+            }
+        };
+        let router = axum::Router::new().fallback(axum::routing::post(handler));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self { url, got }
+    }
+
+    fn got(&self, path: &str) -> Vec<Received> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+/// The README's recipe: HMAC-SHA256 over `"{timestamp}." + body`, hex, prefixed `sha256=`.
+fn verifies(r: &Received) -> bool {
+    let (Some(t), Some(sig)) = (&r.timestamp, &r.signature) else {
+        return false;
+    };
+    let Some(hex) = sig.strip_prefix("sha256=") else {
+        return false;
+    };
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .filter_map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{t}.{}", r.body).as_bytes());
+    mac.verify_slice(&bytes).is_ok()
+}
+
+/// falscope against `sim` with webhooks to `receiver` (`hooks`: name, path, format).
+async fn app_with_hooks(
+    sim: &SimHarness,
+    receiver: &Receiver,
+    hooks: &[(&str, &str, &str)],
+    evaluate_every: u64,
+) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.toml");
+    let mut text = format!(
+        "evaluate_every_seconds = {evaluate_every}\n[delivery]\nattempts = 4\nbackoff_ms = 10\n"
+    );
+    for (name, p, format) in hooks {
+        text += &format!(
+            "[[webhook]]\nname = \"{name}\"\nurl = \"{}{p}\"\nformat = \"{format}\"\n",
+            receiver.url
+        );
+        if *format == "generic" {
+            text += "secret_env = \"HOOK_SECRET\"\n";
+        }
+    }
+    std::fs::write(&path, text).unwrap();
+    let alerts = AlertsConfig::load(&path, |k| (k == "HOOK_SECRET").then(|| SECRET.to_owned()))
+        .expect("the alerts file is valid");
+    TestApp::spawn_with_sim_edited(
+        sim,
+        integration_tests::sim::API_KEY,
+        Some(integration_tests::sim::ADMIN_KEY),
+        &["--rate-limit", "0"],
+        move |c| c.alerts = alerts,
+    )
+    .await
+}
+
+async fn view(app: &TestApp) -> AlertsView {
+    let resp = app.get(&ws_path(ws::ALERTS)).await;
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+/// Polls the Alerts view until `done` holds (20 s at most).
+async fn until(app: &TestApp, what: &str, done: impl Fn(&AlertsView) -> bool) -> AlertsView {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = view(app).await;
+        if done(&v) {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}: {v:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn test_notifications_are_signed_by_the_documented_recipe_and_retried() {
+    let sim = SimHarness::start().await;
+    let receiver = Receiver::start().await;
+    let hooks = [
+        ("flaky", "/flaky", "generic"),
+        ("slack", "/ok", "slack"),
+        ("broken", "/reject", "generic"),
+    ];
+    let app = app_with_hooks(&sim, &receiver, &hooks, 3600).await;
+    let v = view(&app).await;
+    let names: Vec<&str> = v.webhooks.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["flaky", "slack", "broken"]);
+    assert!(
+        !serde_json::to_string(&v).unwrap().contains(SECRET),
+        "the signing key never reaches the browser"
+    );
+
+    let resp = app
+        .http
+        .post(app.url(&ws_path(ws::ALERT_TEST)))
+        .header(CSRF_HEADER, "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let results: Vec<DeliveryResult> = resp.json().await.unwrap();
+    let by_name = |n: &str| results.iter().find(|r| r.webhook == n).unwrap().clone();
+    let flaky = by_name("flaky");
+    assert!(
+        flaky.ok && flaky.attempts == 3,
+        "two 500s, then delivered: {flaky:?}"
+    );
+    let broken = by_name("broken");
+    assert!(
+        !broken.ok && broken.attempts == 1 && broken.detail == "HTTP 400",
+        "a 400 is not retried: {broken:?}"
+    );
+    assert!(by_name("slack").ok);
+
+    let tries = receiver.got("/flaky");
+    assert_eq!(tries.len(), 3);
+    for r in &tries {
+        assert!(verifies(r), "signature verifies: {r:?}");
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["type"], "test");
+        assert_eq!(body["workspace"], "default");
+    }
+    // The signature covers the body: a changed body does not verify.
+    let mut forged = tries[0].clone();
+    forged.body = forged.body.replace("test", "alert");
+    assert!(!verifies(&forged));
+
+    let slack = &receiver.got("/ok")[0];
+    let body: serde_json::Value = serde_json::from_str(&slack.body).unwrap();
+    assert!(body["text"].as_str().unwrap().contains("test notification"));
+}
+
+#[tokio::test]
+async fn a_rule_fires_once_notifies_once_and_keeps_firing_while_fal_is_down() {
+    let sim = SimHarness::start().await;
+    let receiver = Receiver::start().await;
+    let app = app_with_hooks(&sim, &receiver, &[("ops", "/ok", "generic")], 1).await;
+    let post = |body: serde_json::Value| {
+        app.http
+            .post(app.url(&ws_path(ws::ALERT_RULES)))
+            .header(CSRF_HEADER, "1")
+            .json(&body)
+            .send()
+    };
+    // Bad input: a 400 naming the field.
+    let resp = post(serde_json::json!({
+        "name": "bad", "condition": {"kind": "threshold", "metric": "error_rate", "above": 7}
+    }))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 400);
+    let err: shared::ApiError = resp.json().await.unwrap();
+    assert_eq!(err.param.as_deref(), Some("condition.above"));
+
+    // chat-llm fails 1.5% of its requests: "any 5xx in the last two hours" holds.
+    let resp = post(serde_json::json!({
+        "name": "chat-llm failing", "app": "chat-llm",
+        "condition": {"kind": "threshold", "metric": "error_rate", "above": 0.0,
+                      "window_minutes": 120, "min_requests": 20}
+    }))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 201);
+    let rule: shared::alerts::AlertRule = resp.json().await.unwrap();
+    // A steady, seeded world: the hourly-cost anomaly rule judges and stays quiet.
+    let resp = post(serde_json::json!({
+        "name": "cost anomaly",
+        "condition": {"kind": "anomaly", "metric": "hourly_cost", "lookback_hours": 48}
+    }))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 201);
+
+    let v = until(&app, "the rule to fire and the other to be judged", |v| {
+        v.rules
+            .iter()
+            .any(|r| r.rule.id == rule.id && r.state == AlertState::Firing)
+            && v.rules.iter().all(|r| r.evaluated_at.is_some())
+    })
+    .await;
+    let fired = v.rules.iter().find(|r| r.rule.id == rule.id).unwrap();
+    assert!(fired.detail.contains("failed 5xx"), "{}", fired.detail);
+    let calm = v
+        .rules
+        .iter()
+        .find(|r| r.rule.name == "cost anomaly")
+        .unwrap();
+    assert_eq!(calm.state, AlertState::Inactive, "{}", calm.detail);
+    assert!(
+        calm.detail.contains("MADs"),
+        "it was judged: {}",
+        calm.detail
+    );
+
+    // Several more evaluations: still one firing in the history, one notification.
+    let after = v.evaluations + 3;
+    let v = until(&app, "three more evaluations", |v| v.evaluations >= after).await;
+    assert_eq!(v.history.len(), 1, "{:?}", v.history);
+    assert_eq!(v.history[0].state, AlertState::Firing);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while receiver.got("/ok").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no notification");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sent = receiver.got("/ok");
+    assert_eq!(sent.len(), 1, "notified once");
+    assert!(verifies(&sent[0]));
+    let body: serde_json::Value = serde_json::from_str(&sent[0].body).unwrap();
+    assert_eq!(
+        (body["type"].as_str(), body["event"]["state"].as_str()),
+        (Some("alert"), Some("firing"))
+    );
+    assert_eq!(body["rule"]["id"], rule.id.as_str());
+
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "falscope_alert_firing{{workspace=\"default\",rule=\"{}\",name=\"chat-llm failing\"}} 1",
+            rule.id
+        )),
+        "{metrics}"
+    );
+
+    // fal down: the rule cannot be judged, and missing data changes nothing.
+    sim.faults(serde_json::json!([{ "operation": "*", "status": 500 }]))
+        .await;
+    app.state.cache.expire_all();
+    let after = view(&app).await.evaluations + 3;
+    let v = until(&app, "evaluations while fal is down", |v| {
+        v.evaluations >= after
+    })
+    .await;
+    let still = v.rules.iter().find(|r| r.rule.id == rule.id).unwrap();
+    assert_eq!(still.state, AlertState::Firing);
+    assert_eq!(v.history.len(), 1);
+
+    // A rule from the UI can be deleted; it then is gone.
+    let resp = app
+        .http
+        .delete(app.url(&format!("{}/{}", ws_path(ws::ALERT_RULES), rule.id)))
+        .header(CSRF_HEADER, "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert!(view(&app).await.rules.iter().all(|r| r.rule.id != rule.id));
+}
