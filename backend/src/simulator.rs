@@ -20,7 +20,7 @@ mod queue;
 mod requests;
 pub mod rng;
 mod timeframe;
-mod usage;
+pub mod usage;
 pub mod world;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};

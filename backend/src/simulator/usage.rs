@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Share of busy time runners stay warm afterwards (keep-alive tail).
-const KEEP_ALIVE_SHARE: f64 = 0.35;
+pub const KEEP_ALIVE_SHARE: f64 = 0.35;
 
 /// Handler.
 pub async fn usage(

@@ -199,3 +199,195 @@ async fn the_month_end_projection_starts_from_what_was_spent() {
         "projected {p:.0}, pace {pace:.0}"
     );
 }
+
+/// The true machine time of one app over `[from, to)`, computed from the seeded world the
+/// simulator serves: seconds running (2xx/4xx), failed (5xx), setup (cold starts) and idle.
+fn true_split(app: usize, from_ms: i64, to_ms: i64) -> [f64; 4] {
+    use backend::simulator::world::World;
+    let world = World::new(42);
+    let spec = &world.apps[app];
+    let requests = world.requests_between(app, from_ms, to_ms);
+    let (mut running, mut failed, mut setup, mut busy) = (0.0, 0.0, 0.0, 0.0);
+    for r in &requests {
+        if r.outcome.is_server_error() {
+            failed += r.billable_units();
+        } else {
+            running += r.billable_units();
+        }
+        if r.runner_id.is_some() {
+            busy += r.duration;
+        }
+        setup += r.cold_boot.unwrap_or(0.0);
+    }
+    let minutes = ((to_ms - from_ms) / 60_000) as f64;
+    let idle = f64::from(spec.min_concurrency) * 60.0 * minutes
+        + busy * backend::simulator::usage::KEEP_ALIVE_SHARE;
+    [running, failed, setup, idle]
+}
+
+#[tokio::test]
+async fn where_the_money_goes_matches_the_seeded_worlds_true_figures() {
+    let sim = SimHarness::start().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let to = DateTime::<Utc>::from_timestamp_millis(T0).unwrap();
+    let from = to - Duration::hours(6);
+    let path = format!(
+        "{}?from={}&to={}",
+        ws_path(ws::SPLIT),
+        from.to_rfc3339(),
+        to.to_rfc3339()
+    )
+    .replace('+', "%2B");
+    let resp = app.get(&path).await;
+    assert_eq!(resp.status(), 200);
+    let split: Fetched<shared::cost::SplitReport> = resp.json().await.unwrap();
+    let world = backend::simulator::world::World::new(42);
+    let mut checked = 0;
+    for s in &split.data.apps {
+        let i = world.app_index(&s.app).expect("a simulated app");
+        let [running, failed, setup, idle] = true_split(i, from.timestamp_millis(), T0);
+        let got = |x: Option<shared::cost::Share>| x.expect("every share is known").seconds;
+        let within = |what: &str, got: f64, want: f64, rel: f64, abs: f64| {
+            assert!(
+                (got - want).abs() <= (want * rel).max(abs),
+                "{}: {what} {got:.1} s, true {want:.1} s ({:?})",
+                s.app,
+                s.notes
+            );
+        };
+        // Requests at the range's edges are counted by when they end (fal's analytics)
+        // rather than when they were sent (usage): a few percent.
+        within("running", got(s.running), running, 0.03, 60.0);
+        within("failed", got(s.failed), failed, 0.15, 120.0);
+        // Estimated from the cold starts' median.
+        within("setup", got(s.setup), setup, 0.35, 60.0);
+        within("idle", got(s.idle), idle, 0.05, 0.02 * s.machine_seconds);
+        let shares = got(s.running) + got(s.failed) + got(s.setup) + got(s.idle);
+        assert!(
+            (shares - s.machine_seconds).abs() < 1e-6 * s.machine_seconds.max(1.0)
+                || s.notes.iter().any(|n| n.contains("idle shown as 0")),
+            "the shares add up to the billed time"
+        );
+        let money: f64 = [s.running, s.failed, s.setup, s.idle]
+            .iter()
+            .map(|x| x.unwrap().cost)
+            .sum();
+        assert!(
+            (money - s.spend).abs() < 1e-6 * s.spend.max(1.0),
+            "{}: the money adds up",
+            s.app
+        );
+        assert!(
+            s.failed_sampled > 0 || s.failed_requests == 0,
+            "{}: the failed share is measured on billed 5xx requests",
+            s.app
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, world.apps.len(), "every app is split");
+
+    // The overhead share reaches /metrics.
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("falscope_overhead_ratio{workspace=\"default\",app=\"chat-llm\"}"));
+
+    // Without the ADMIN key: a 409 that says so, not a wrong number.
+    let api_only = TestApp::spawn_with_sim(&sim, false, &[]).await;
+    let resp = api_only.get(&path).await;
+    assert_eq!(resp.status(), 409);
+}
+
+#[tokio::test]
+async fn budgets_and_the_price_table_reach_the_forecast_and_the_prices() {
+    let sim = SimHarness::start().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let put = |path: &str, body: serde_json::Value| {
+        app.http
+            .put(app.url(&ws_path(path)))
+            .header(shared::auth::CSRF_HEADER, "1")
+            .json(&body)
+            .send()
+    };
+    let resp = put(ws::BUDGETS, serde_json::json!({"monthly": -5}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = put(ws::BUDGETS, serde_json::json!({"monthly": "lots"}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let err: shared::ApiError = resp.json().await.unwrap();
+    assert!(
+        err.message.contains("expected JSON like"),
+        "{}",
+        err.message
+    );
+    for body in [
+        serde_json::json!({"monthly": 9000.0}),
+        serde_json::json!({"app": "video-gen", "monthly": 1200.0}),
+    ] {
+        assert_eq!(put(ws::BUDGETS, body).await.unwrap().status(), 204);
+    }
+    let forecast: Fetched<shared::cost::Forecast> =
+        app.get(&ws_path(ws::FORECAST)).await.json().await.unwrap();
+    assert_eq!(forecast.data.budget, Some(9000.0));
+    let video = forecast
+        .data
+        .apps
+        .iter()
+        .find(|a| a.app == "video-gen")
+        .unwrap();
+    assert_eq!(video.budget, Some(1200.0));
+    let per_app: f64 = forecast.data.apps.iter().map(|a| a.month_to_date).sum();
+    assert!(
+        (per_app - forecast.data.month_to_date).abs() < 1e-6 * per_app,
+        "the apps' months add up to the workspace's"
+    );
+
+    let prices: Vec<shared::cost::PriceLine> =
+        app.get(&ws_path(ws::PRICES)).await.json().await.unwrap();
+    let line = |app: &str| prices.iter().find(|p| p.app == app).unwrap().clone();
+    assert!(
+        line("flux-studio").ambiguous,
+        "H100 is billed with and without surge"
+    );
+    assert!(!line("upscaler").ambiguous, "A10G has one price");
+    assert_eq!(line("upscaler").effective, line("upscaler").derived);
+
+    assert_eq!(
+        put(
+            ws::PRICES,
+            serde_json::json!({"app": "upscaler", "unit_price": 0.0004})
+        )
+        .await
+        .unwrap()
+        .status(),
+        204
+    );
+    let prices: Vec<shared::cost::PriceLine> =
+        app.get(&ws_path(ws::PRICES)).await.json().await.unwrap();
+    let up = prices.iter().find(|p| p.app == "upscaler").unwrap();
+    assert_eq!(
+        (up.override_price, up.effective),
+        (Some(0.0004), Some(0.0004))
+    );
+    // Requests are priced with it.
+    let page: Fetched<shared::requests::RequestsPage> = app
+        .get(&format!(
+            "{}?endpoints=acme/upscaler&from=now-6h",
+            ws_path(ws::REQUESTS)
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let priced = page
+        .data
+        .items
+        .iter()
+        .find_map(|r| match r.cost {
+            shared::requests::Cost::Known { unit_price, .. } => Some(unit_price),
+            _ => None,
+        })
+        .expect("a billed request");
+    assert_eq!(priced, 0.0004);
+}
