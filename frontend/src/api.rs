@@ -4,10 +4,11 @@ pub mod events;
 
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
+use shared::alerts::{AlertRule, AlertsView, Budget, DeliveryResult, NewRule};
 use shared::analytics::AnalyticsReport;
 use shared::apps::AppSummary;
 use shared::auth::{LoginRequest, UserInfo, CSRF_HEADER};
-use shared::cost::{CostReport, Forecast};
+use shared::cost::{CostReport, Forecast, PriceLine, PriceOverride, SplitReport};
 use shared::files::{FileItem, UploadFromUrl};
 use shared::live::LiveHistory;
 use shared::logs::LogsPage;
@@ -146,6 +147,84 @@ pub async fn get_cost(
 /// `GET /api/ws/{ws}/forecast`.
 pub async fn get_forecast(workspace: &str) -> Result<Fetched<Forecast>, ClientError> {
     get_json(&ws::path(ws::FORECAST, workspace)).await
+}
+
+/// `GET /api/ws/{ws}/split`.
+pub async fn get_split(
+    workspace: &str,
+    query: &[(&str, String)],
+) -> Result<Fetched<SplitReport>, ClientError> {
+    get_json(&url(ws::SPLIT, workspace, query)).await
+}
+
+/// `GET /api/ws/{ws}/prices`.
+pub async fn get_prices(workspace: &str) -> Result<Vec<PriceLine>, ClientError> {
+    get_json(&ws::path(ws::PRICES, workspace)).await
+}
+
+/// `PUT /api/ws/{ws}/prices` (admin).
+pub async fn put_price(workspace: &str, body: &PriceOverride) -> Result<(), ClientError> {
+    send(Request::put(&ws::path(ws::PRICES, workspace)), Some(body)).await
+}
+
+/// `PUT /api/ws/{ws}/budgets` (billing).
+pub async fn put_budget(workspace: &str, body: &Budget) -> Result<(), ClientError> {
+    send(Request::put(&ws::path(ws::BUDGETS, workspace)), Some(body)).await
+}
+
+/// `GET /api/ws/{ws}/alerts`.
+pub async fn get_alerts(workspace: &str) -> Result<AlertsView, ClientError> {
+    get_json(&ws::path(ws::ALERTS, workspace)).await
+}
+
+/// `POST /api/ws/{ws}/alerts/rules` (operator).
+pub async fn create_rule(workspace: &str, rule: &NewRule) -> Result<AlertRule, ClientError> {
+    let resp = Request::post(&ws::path(ws::ALERT_RULES, workspace))
+        .header(CSRF_HEADER, "1")
+        .json(rule)
+        .map_err(|e| ClientError::Decode(e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| ClientError::Network(e.to_string()))?;
+    decode(resp).await
+}
+
+/// `DELETE /api/ws/{ws}/alerts/rules/{id}` (operator).
+pub async fn delete_rule(workspace: &str, id: &str) -> Result<(), ClientError> {
+    let path = ws::path_with_id(ws::ALERT_RULE, workspace, &encode(id));
+    send::<()>(Request::delete(&path), None).await
+}
+
+/// `POST /api/ws/{ws}/alerts/test` (operator).
+pub async fn send_test(workspace: &str) -> Result<Vec<DeliveryResult>, ClientError> {
+    let resp = Request::post(&ws::path(ws::ALERT_TEST, workspace))
+        .header(CSRF_HEADER, "1")
+        .send()
+        .await
+        .map_err(|e| ClientError::Network(e.to_string()))?;
+    decode(resp).await
+}
+
+/// A state-changing call whose answer has no body (204).
+async fn send<B: serde::Serialize>(
+    req: gloo_net::http::RequestBuilder,
+    body: Option<&B>,
+) -> Result<(), ClientError> {
+    let req = req.header(CSRF_HEADER, "1");
+    let req = match body {
+        Some(b) => req.json(b),
+        None => req.build(),
+    }
+    .map_err(|e| ClientError::Decode(e.to_string()))?;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| ClientError::Network(e.to_string()))?;
+    if resp.ok() {
+        Ok(())
+    } else {
+        decode::<serde_json::Value>(resp).await.map(drop)
+    }
 }
 
 /// `GET /api/ws/{ws}/live`.

@@ -3,8 +3,10 @@
 //! the theme or the element's size changes. The bitmap is sized in device pixels, so charts
 //! stay crisp on HiDPI screens.
 
+pub mod forecast;
 pub mod palette;
 pub mod runners;
+pub mod split;
 pub mod time;
 
 use crate::theme::use_theme;

@@ -101,11 +101,48 @@ fn Shell() -> impl IntoView {
         });
     };
     let token_mode = move || loaded().is_some_and(|c| c.auth.mode == AuthMode::Token);
+    // Firing alerts of the workspace, looked at every 30 s while pages are shown.
+    let alerts_tick = state::use_tick(|| 30);
+    let firing = LocalResource::new(move || {
+        let param = view.get("ws");
+        let shown = matches!(gate.get(), Gate::Pages(_));
+        alerts_tick.track();
+        async move {
+            if !shown {
+                return Vec::new();
+            }
+            let Ok(ws) = state::workspace(config, param).await else {
+                return Vec::new();
+            };
+            api::get_alerts(&ws).await.map_or_else(
+                |_| Vec::new(),
+                |v| {
+                    v.rules
+                        .into_iter()
+                        .filter(|r| r.state == shared::alerts::AlertState::Firing)
+                        .map(|r| r.rule.name)
+                        .collect()
+                },
+            )
+        }
+    });
+    let firing_badge = move || {
+        let names = firing.get().unwrap_or_default();
+        (!names.is_empty()).then(|| {
+            let title = format!("Firing: {}", names.join(", "));
+            view! {
+                <A href=move || carry(routes::Page::Alerts.path()) attr:class="alert-badge" attr:title=title attr:id="firing-alerts">
+                    {format!("{} firing", names.len())}
+                </A>
+            }
+        })
+    };
     view! {
         <header class="topbar">
             <span class="brand">"falscope"</span>
             <nav>{nav}</nav>
             <span class="spacer"></span>
+            {firing_badge}
             <Show when=move || { workspaces().len() > 1 }>
                 <select id="workspace" aria-label="Workspace" on:change={
                     let set = set.clone();
@@ -176,6 +213,8 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/") view=pages::OverviewPage />
                 <Route path=path!("/analytics") view=pages::AnalyticsPage />
                 <Route path=path!("/usage") view=pages::UsagePage />
+                <Route path=path!("/cost") view=pages::CostPage />
+                <Route path=path!("/alerts") view=pages::AlertsPage />
                 <Route path=path!("/requests") view=pages::RequestsPage />
                 <Route path=path!("/requests/:id") view=pages::RequestDetailPage />
                 <Route path=path!("/logs") view=pages::LogsPage />

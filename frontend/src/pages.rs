@@ -1,6 +1,8 @@
 //! Routed pages: each owns its data (resources) and lays out components.
 
+mod alerts;
 mod analytics;
+mod cost;
 mod files;
 mod logs;
 mod not_found;
@@ -9,7 +11,9 @@ mod request_detail;
 mod requests;
 mod usage;
 
+pub use alerts::AlertsPage;
 pub use analytics::AnalyticsPage;
+pub use cost::CostPage;
 pub use files::FilesPage;
 pub use logs::LogsPage;
 pub use not_found::NotFoundPage;

@@ -7,25 +7,31 @@ pub enum Page {
     Overview,
     /// `/analytics`.
     Analytics,
-    /// `/usage`: usage and cost.
+    /// `/usage`: usage (the bill).
     Usage,
+    /// `/cost`: cost per request, where the money goes, forecast and budgets.
+    Cost,
     /// `/requests`.
     Requests,
     /// `/logs`.
     Logs,
     /// `/files`.
     Files,
+    /// `/alerts`: rules, states and history.
+    Alerts,
 }
 
 impl Page {
     /// Pages in navigation order.
-    pub const NAV: [Page; 6] = [
+    pub const NAV: [Page; 8] = [
         Self::Overview,
         Self::Analytics,
         Self::Usage,
+        Self::Cost,
         Self::Requests,
         Self::Logs,
         Self::Files,
+        Self::Alerts,
     ];
 
     /// The page's path.
@@ -37,13 +43,15 @@ impl Page {
             Self::Requests => "/requests",
             Self::Logs => "/logs",
             Self::Files => "/files",
+            Self::Cost => "/cost",
+            Self::Alerts => "/alerts",
         }
     }
 
     /// The least role that may open the page (the API enforces it; the nav hides the rest).
     pub fn min_role(self) -> shared::auth::Role {
         match self {
-            Self::Usage => shared::auth::Role::Billing,
+            Self::Usage | Self::Cost => shared::auth::Role::Billing,
             _ => shared::auth::Role::Viewer,
         }
     }
@@ -53,7 +61,9 @@ impl Page {
         match self {
             Self::Overview => "Overview",
             Self::Analytics => "Analytics",
-            Self::Usage => "Usage & cost",
+            Self::Usage => "Usage",
+            Self::Cost => "Cost",
+            Self::Alerts => "Alerts",
             Self::Requests => "Requests",
             Self::Logs => "Logs",
             Self::Files => "Files",

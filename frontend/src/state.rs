@@ -123,11 +123,17 @@ pub fn use_set_query() -> impl Fn(&[(&str, Option<String>)]) + Clone + 'static {
 /// A counter that increases every `refresh` seconds of the view state (never while off), for
 /// resources to depend on.
 pub fn use_refresh_tick(view: ViewState) -> ReadSignal<u32> {
+    use_tick(move || view.refresh())
+}
+
+/// A counter that increases every `period()` seconds (never while 0), for resources to depend
+/// on; the interval follows `period` and stops with the owner.
+pub fn use_tick(period: impl Fn() -> u32 + 'static) -> ReadSignal<u32> {
     let (tick, set_tick) = signal(0u32);
     // The running interval, cleared when the period changes and when the page goes away.
     let current = StoredValue::new_local(None::<IntervalHandle>);
     Effect::new(move |_| {
-        let period = view.refresh();
+        let period = period();
         if let Some(handle) = current.try_update_value(Option::take).flatten() {
             handle.clear();
         }
@@ -182,4 +188,22 @@ pub fn use_zoom() -> Callback<(i64, i64)> {
             ("cursor", None),
         ]);
     })
+}
+
+/// The signed-in user's role (viewer until the config says otherwise; `--auth none` is admin).
+pub fn use_role(config: ConfigContext) -> Signal<shared::auth::Role> {
+    Signal::derive(move || {
+        config
+            .0
+            .get()
+            .and_then(|c| c.ok())
+            .and_then(|c| c.auth.user)
+            .map_or(shared::auth::Role::Viewer, |u| u.role)
+    })
+}
+
+/// Share of the current UTC day already past (0–1).
+pub fn today_elapsed() -> f64 {
+    let now = js_sys::Date::now();
+    (now.rem_euclid(86_400_000.0)) / 86_400_000.0
 }

@@ -113,6 +113,17 @@ impl Browser {
             .unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
+    /// Replaces the value of the input at `css` with `text`, typed.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let el = self.wait_for(css).await;
+        el.clear()
+            .await
+            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        el.send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
     /// Waits until the visible text contains `needle`.
     pub async fn wait_for_text(&self, needle: &str) {
         let found = poll(|| async { self.text().await.contains(needle).then_some(()) }).await;

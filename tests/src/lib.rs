@@ -27,9 +27,15 @@ pub struct TestApp {
 impl TestApp {
     /// falscope in demo mode with the given extra CLI arguments.
     pub async fn spawn_demo(args: &[&str]) -> Self {
+        Self::spawn_demo_edited(args, |_| {}).await
+    }
+
+    /// [`TestApp::spawn_demo`] with `edit` applied to the parsed config.
+    pub async fn spawn_demo_edited(args: &[&str], edit: impl FnOnce(&mut Config)) -> Self {
         let argv = ["falscope", "--listen", "127.0.0.1:0"].iter().chain(args);
         let cli = cli(argv);
         let mut config = Config::try_from(cli.serve).expect("test config is valid");
+        edit(&mut config);
         // Tests must never see a developer's real key.
         config.upstream = backend::config::Upstream::Demo;
         Self::spawn(config).await

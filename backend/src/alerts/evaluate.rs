@@ -189,7 +189,7 @@ async fn measure(
             let Some(budget) = budget else {
                 return Ok(Verdict::Unknown {
                     detail: format!(
-                        "no monthly budget is set for {scope}; set one on the Usage & cost page"
+                        "no monthly budget is set for {scope}; set one on the Cost page"
                     ),
                 });
             };

@@ -1,5 +1,6 @@
 //! `/usage`: spend over time stacked by app, and the bill by app × machine type × surge with
-//! totals (ADMIN key; the page explains how to add it when it is missing).
+//! totals (ADMIN key; the page explains how to add it when it is missing). What the spend
+//! buys is on `/cost`.
 
 use crate::api;
 use crate::charts;
@@ -8,7 +9,6 @@ use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimeChartPanel, T
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
-use shared::cost::{CostReport, Forecast};
 use shared::usage::UsageReport;
 use std::collections::BTreeMap;
 
@@ -30,17 +30,6 @@ pub fn UsagePage() -> impl IntoView {
         tick.track();
         async move { api::get_usage(&state::workspace(config, param).await?, &q).await }
     });
-    let cost = LocalResource::new(move || {
-        let param = view.get("ws");
-        let q = vec![("from", view.from("now-7d")), ("to", view.to())];
-        tick.track();
-        async move { api::get_cost(&state::workspace(config, param).await?, &q).await }
-    });
-    let forecast = LocalResource::new(move || {
-        let param = view.get("ws");
-        tick.track();
-        async move { api::get_forecast(&state::workspace(config, param).await?).await }
-    });
     let set = use_set_query();
     let ws = state::use_workspace(config, view);
     let csv = move || {
@@ -55,7 +44,7 @@ pub fn UsagePage() -> impl IntoView {
     };
     view! {
         <div class="page-head">
-            <h1>"Usage & cost"</h1>
+            <h1>"Usage"</h1>
             <TimePicker default_from="now-7d" />
         </div>
         <div class="toolbar">
@@ -74,13 +63,6 @@ pub fn UsagePage() -> impl IntoView {
             </label>
             <a class="button" href=csv download>"CSV"</a>
         </div>
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                // The bill below explains errors (a missing ADMIN key, fal down); this row is
-                // simply absent then.
-                forecast.await.ok().map(|f| view! { <MonthEnd forecast=f.data /> })
-            })}
-        </Suspense>
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
                 match report.await {
@@ -93,99 +75,6 @@ pub fn UsagePage() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <Suspense fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match cost.await {
-                    Ok(r) if r.data.apps.is_empty() => view! { <Empty message="No spend or requests in this range." /> }.into_any(),
-                    Ok(r) => view! { <CostPerSuccess report=r.data /> }.into_any(),
-                    // The bill above already explains a missing ADMIN key.
-                    Err(error) if error.code() == Some(shared::ErrorCode::AdminKeyMissing) => ().into_any(),
-                    Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-/// This month so far and where it is heading.
-#[component]
-fn MonthEnd(
-    /// The forecast.
-    forecast: Forecast,
-) -> impl IntoView {
-    let cur = forecast.currency.clone();
-    let projected = match (forecast.projected, forecast.low, forecast.high) {
-        (Some(p), Some(lo), Some(hi)) => format!(
-            "{} ({} – {})",
-            format::money(p, &cur),
-            format::money(lo, &cur),
-            format::money(hi, &cur)
-        ),
-        _ => "needs a week of history".to_owned(),
-    };
-    view! {
-        <div class="stats" id="month-end">
-            <div class="stat"><span class="label">"Month to date"</span><span class="value">{format::money(forecast.month_to_date, &cur)}</span></div>
-            <div class="stat" title="Linear trend × weekly pattern over the last four weeks; the range is a ~95% band">
-                <span class="label">"Projected month end"</span><span class="value">{projected}</span>
-            </div>
-        </div>
-    }
-}
-
-/// What one successful request costs per app: spend ÷ 2xx requests over whole hours.
-#[component]
-fn CostPerSuccess(
-    /// The report.
-    report: CostReport,
-) -> impl IntoView {
-    let currency = report.currency.clone();
-    let per = move |c: Option<f64>, cur: &str| {
-        c.map_or_else(|| "–".to_owned(), |c| format::money(c, cur))
-    };
-    let rows = report
-        .apps
-        .iter()
-        .map(|a| {
-            view! {
-                <tr>
-                    <td>{a.app.clone()}</td>
-                    <td class="num">{format::money(a.spend, &currency)}</td>
-                    <td class="num">{format::count(a.success)}</td>
-                    <td class="num">{format::count(a.user_errors)}</td>
-                    <td class="num">{format::count(a.server_errors)}</td>
-                    <td class="num"><strong>{per(a.cost_per_success, &currency)}</strong></td>
-                </tr>
-            }
-        })
-        .collect_view();
-    let range = format!(
-        "{} – {}",
-        format::datetime(report.from),
-        format::datetime(report.to)
-    );
-    view! {
-        <section class="panel">
-            <h2>"Cost per successful request"</h2>
-            <p class="meta">{format!("Spend ÷ successful (2xx) requests, whole hours {range} ({}). Failed requests still cost machine time: that is in the spend.", format::zone_name())}</p>
-            <div class="table-wrap">
-                <table id="cost-per-success">
-                    <thead>
-                        <tr><th>"App"</th><th>"Spend"</th><th>"2xx"</th><th>"4xx"</th><th>"5xx"</th><th>"Per successful request"</th></tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                    <tfoot>
-                        <tr>
-                            <th>"All apps"</th>
-                            <th class="num">{format::money(report.total_spend, &currency)}</th>
-                            <th class="num">{format::count(report.total_success)}</th>
-                            <th></th><th></th>
-                            <th class="num">{per(report.cost_per_success, &currency)}</th>
-                        </tr>
-                    </tfoot>
-                </table>
-            </div>
-        </section>
     }
 }
 

@@ -25,7 +25,7 @@ async fn overview_draws_the_runners_chart_without_console_errors() {
 async fn every_page_renders_its_content_in_both_themes() {
     let app = TestApp::spawn_demo(&[]).await;
     let browser = Browser::start().await;
-    let pages: [(&str, &str, &str); 6] = [
+    let pages: [(&str, &str, &str); 8] = [
         ("overview", "/", "#history-runners"),
         (
             "analytics",
@@ -33,6 +33,8 @@ async fn every_page_renders_its_content_in_both_themes() {
             "#analytics-summary tbody tr",
         ),
         ("usage", "/usage", "#usage-lines tbody tr"),
+        ("cost", "/cost", "#split-table tbody tr"),
+        ("alerts", "/alerts", "#new-rule"),
         (
             "requests",
             "/requests?endpoints=acme/flux-studio&from=now-1h",
@@ -56,7 +58,15 @@ async fn every_page_renders_its_content_in_both_themes() {
             if name == "usage" {
                 let painted = browser.painted_pixels("usage-spend").await;
                 assert!(painted > 2_000, "usage chart drew {painted} pixels");
+            }
+            if name == "cost" {
+                for chart in ["forecast-chart", "split-chart"] {
+                    let painted = browser.painted_pixels(chart).await;
+                    assert!(painted > 2_000, "{chart} drew {painted} pixels");
+                }
                 browser.wait_for("#cost-per-success tbody tr").await;
+                browser.wait_for("#top-movers tbody tr").await;
+                browser.wait_for("#prices tbody tr").await;
                 browser.wait_for_text("Projected month end").await;
                 browser.wait_for_text("Per successful request").await;
                 browser
@@ -227,6 +237,67 @@ async fn the_time_zone_is_chosen_in_the_header_and_kept_in_the_url() {
         !browser.url().await.contains("tz="),
         "UTC is the default and leaves the URL"
     );
+    browser.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn an_alert_rule_made_in_the_form_fires_and_shows_in_the_header() {
+    use shared::alerts::{AlertState, AlertsView};
+    let app = TestApp::spawn_demo_edited(&[], |c| {
+        c.alerts.evaluate_every = std::time::Duration::from_millis(500);
+    })
+    .await;
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/alerts")).await;
+    browser.wait_for("#new-rule").await;
+    browser.wait_for_text("No rules yet").await;
+    let choose = |id: &str, value: &str| {
+        format!("const s = document.getElementById('{id}'); s.value = '{value}'; s.dispatchEvent(new Event('change', {{ bubbles: true }})); return true;")
+    };
+    browser.eval(&choose("rule-app", "chat-llm")).await;
+    browser.eval(&choose("rule-metric", "error_rate")).await;
+    // An error rate is a share: 5 is refused with the field named.
+    browser.type_into("#rule-name", "chat-llm failing").await;
+    browser.fill("#rule-above", "5").await;
+    browser.click("#new-rule button[type=submit]").await;
+    browser.wait_for_text("condition.above").await;
+    browser.fill("#rule-above", "0").await;
+    browser.fill("#rule-window", "120").await;
+    browser.fill("#rule-hold", "0").await;
+    browser.click("#new-rule button[type=submit]").await;
+    browser.wait_for("#alert-rules tbody tr").await;
+    browser
+        .wait_for_text("5xx rate above 0.0% over 120 min")
+        .await;
+    // The backend evaluates twice a second here; once it fires, a fresh page shows it in the
+    // header and in the history.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let v: AlertsView = app
+            .get(&shared::routes::ws::path(
+                shared::routes::ws::ALERTS,
+                "demo",
+            ))
+            .await
+            .json()
+            .await
+            .unwrap();
+        if v.rules.iter().any(|r| r.state == AlertState::Firing) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never fired: {v:#?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    browser.goto(&app.url("/alerts")).await;
+    browser.wait_for("#firing-alerts").await;
+    browser.wait_for("#alert-history tbody tr").await;
+    browser.wait_for_text("1 firing").await;
+    browser.screenshot("alerts").await;
     browser.assert_no_console_errors().await;
     browser.close().await;
 }

@@ -1,0 +1,412 @@
+//! `/alerts`: every rule of the workspace with its state (firing first), a form for new rules
+//! (operators), the webhooks with "Send test", and the history of firings.
+
+use crate::api;
+use crate::components::{ErrorPanel, Loading};
+use crate::format;
+use crate::state::{self, use_config, use_view};
+use leptos::prelude::*;
+use shared::alerts::{
+    AlertEvent, AlertState, AlertsView, AnomalyMetric, Condition, NewRule, RuleSource, RuleStatus,
+    ThresholdMetric,
+};
+use shared::auth::Role;
+
+/// How often the page looks again (the backend evaluates every 30 s by default).
+const REFRESH_SECONDS: u32 = 15;
+
+/// The alerts page.
+#[component]
+pub fn AlertsPage() -> impl IntoView {
+    let config = use_config();
+    let view = use_view();
+    let tick = state::use_tick(|| REFRESH_SECONDS);
+    let changed = RwSignal::new(0u32);
+    let role = state::use_role(config);
+    let ws = state::use_workspace(config, view);
+    let alerts = LocalResource::new(move || {
+        let param = view.get("ws");
+        tick.track();
+        changed.track();
+        async move { api::get_alerts(&state::workspace(config, param).await?).await }
+    });
+    let apps = LocalResource::new(move || {
+        let param = view.get("ws");
+        async move { api::get_apps(&state::workspace(config, param).await?).await }
+    });
+    let operator = Signal::derive(move || role.get() >= Role::Operator);
+    view! {
+        <div class="page-head"><h1>"Alerts"</h1></div>
+        <Suspense fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                match alerts.await {
+                    Ok(v) => view! { <Rules view=v ws=ws operator=operator changed=changed /> }.into_any(),
+                    Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <Show when=move || operator.get()>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let names: Vec<String> = apps.await.map(|a| a.data.into_iter().map(|a| a.name).collect()).unwrap_or_default();
+                    view! { <NewRuleForm apps=names ws=ws changed=changed /> }
+                })}
+            </Suspense>
+        </Show>
+    }
+}
+
+fn badge(state: AlertState) -> impl IntoView {
+    let class = match state {
+        AlertState::Firing => "badge firing",
+        AlertState::Pending => "badge pending",
+        AlertState::Resolved => "badge resolved",
+        AlertState::Inactive => "badge inactive",
+    };
+    view! { <span class=class>{state.as_str()}</span> }
+}
+
+/// A rule's condition in words.
+pub fn describe(c: &Condition, for_minutes: u32) -> String {
+    let base = match c {
+        Condition::Threshold {
+            metric,
+            above,
+            window_minutes,
+            min_requests,
+        } => {
+            let value = match metric {
+                ThresholdMetric::ErrorRate => format::percent(*above),
+                _ => format!("{above}"),
+            };
+            let window = match metric {
+                ThresholdMetric::ErrorRate | ThresholdMetric::P90Latency => {
+                    format!(" over {window_minutes} min (≥ {min_requests} requests)")
+                }
+                ThresholdMetric::SpendPerDay => " over the last 24 h".to_owned(),
+                ThresholdMetric::QueueSize => String::new(),
+            };
+            format!("{} above {value}{window}", metric.label())
+        }
+        Condition::QueueGrowing { minutes } => format!("queue growing for {minutes} min"),
+        Condition::OverBudgetPace => "spending faster than the monthly budget allows".to_owned(),
+        Condition::Anomaly {
+            metric,
+            lookback_hours,
+            sensitivity,
+        } => format!(
+            "{} above {sensitivity} MADs of the last {lookback_hours} h's median",
+            metric.label()
+        ),
+    };
+    if for_minutes > 0 {
+        format!("{base}, for {for_minutes} min")
+    } else {
+        base
+    }
+}
+
+#[component]
+fn Rules(
+    view: AlertsView,
+    ws: Signal<Option<String>>,
+    operator: Signal<bool>,
+    changed: RwSignal<u32>,
+) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let rows = view
+        .rules
+        .iter()
+        .map(|r: &RuleStatus| {
+            let id = r.rule.id.clone();
+            let deletable = r.rule.source == RuleSource::Ui;
+            let delete = move |_| {
+                let (Some(ws), id) = (ws.get_untracked(), id.clone()) else { return };
+                leptos::task::spawn_local(async move {
+                    match api::delete_rule(&ws, &id).await {
+                        Ok(()) => changed.update(|n| *n += 1),
+                        Err(e) => error.set(Some(e.to_string())),
+                    }
+                });
+            };
+            view! {
+                <tr class=format!("rule {}", r.state.as_str())>
+                    <td>{badge(r.state)}</td>
+                    <td>{r.rule.name.clone()}</td>
+                    <td>{r.rule.app.clone().unwrap_or_else(|| "all apps".into())}</td>
+                    <td>{describe(&r.rule.condition, r.rule.for_minutes)}</td>
+                    <td class="detail">{r.detail.clone()}</td>
+                    <td>{r.since.map(format::datetime).unwrap_or_default()}</td>
+                    <td>
+                        {match r.rule.source {
+                            RuleSource::File => view! { <span class="meta" title="Defined in --alerts-file">"file"</span> }.into_any(),
+                            RuleSource::Ui => view! {
+                                <Show when=move || operator.get() && deletable>
+                                    <button class="small-button" on:click=delete.clone()>"Delete"</button>
+                                </Show>
+                            }.into_any(),
+                        }}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let empty = view.rules.is_empty();
+    let webhooks = view.webhooks.clone();
+    let no_hooks = webhooks.is_empty();
+    let results = RwSignal::new(Vec::<shared::alerts::DeliveryResult>::new());
+    let sending = RwSignal::new(false);
+    let send_test = move |_| {
+        let Some(ws) = ws.get_untracked() else { return };
+        sending.set(true);
+        leptos::task::spawn_local(async move {
+            match api::send_test(&ws).await {
+                Ok(r) => results.set(r),
+                Err(e) => error.set(Some(e.to_string())),
+            }
+            sending.set(false);
+        });
+    };
+    view! {
+        <p class="meta">{format!("Evaluated every 30 s on the data falscope already caches ({} evaluations so far).", view.evaluations)}</p>
+        {move || error.get().map(|e| view! { <p class="status warn">{e}</p> })}
+        <section class="panel">
+            <h2>"Rules"</h2>
+            {empty.then(|| view! { <p class="state-empty">"No rules yet. Add one below, or in --alerts-file."</p> })}
+            <div class="table-wrap">
+                <table id="alert-rules">
+                    <thead><tr><th>"State"</th><th>"Rule"</th><th>"App"</th><th>"Condition"</th><th>"Last evaluation"</th><th>"Since"</th><th></th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
+        <section class="panel">
+            <div class="panel-head">
+                <h2>"Notifications"</h2>
+                <span class="spacer"></span>
+                <Show when=move || operator.get() && !no_hooks>
+                    <button id="send-test" on:click=send_test disabled=move || sending.get()>"Send test"</button>
+                </Show>
+            </div>
+            {if webhooks.is_empty() {
+                view! { <p class="meta">"No webhooks: add [[webhook]] entries to --alerts-file (generic JSON signed with HMAC-SHA256, or Slack)."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="webhooks">
+                        {webhooks.into_iter().map(|w| view! { <li><strong>{w.name}</strong>" · "{w.format}" → "{w.host}</li> }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            <ul id="test-results">
+                {move || results.get().into_iter().map(|r| {
+                    let class = if r.ok { "status ok" } else { "status warn" };
+                    view! { <li class=class>{format!("{}: {} after {} attempt(s) — {}", r.webhook, if r.ok { "delivered" } else { "failed" }, r.attempts, r.detail)}</li> }
+                }).collect_view()}
+            </ul>
+        </section>
+        <History events=view.history />
+    }
+}
+
+#[component]
+fn History(events: Vec<AlertEvent>) -> impl IntoView {
+    let empty = events.is_empty();
+    let rows = events
+        .into_iter()
+        .map(|e| {
+            view! {
+                <tr>
+                    <td>{format::datetime(e.at)}</td>
+                    <td>{badge(e.state)}</td>
+                    <td>{e.rule_name}</td>
+                    <td class="detail">{e.detail}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="panel">
+            <h2>"History"</h2>
+            {empty.then(|| view! { <p class="state-empty">"Nothing has fired yet."</p> })}
+            <div class="table-wrap">
+                <table id="alert-history">
+                    <thead><tr><th>"When"</th><th>"State"</th><th>"Rule"</th><th>"What was measured"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+/// The kinds of rule the form offers.
+const KINDS: [(&str, &str); 4] = [
+    ("threshold", "Threshold"),
+    ("queue_growing", "Queue growing"),
+    ("over_budget_pace", "Over budget pace"),
+    ("anomaly", "Anomaly"),
+];
+
+#[component]
+fn NewRuleForm(
+    apps: Vec<String>,
+    ws: Signal<Option<String>>,
+    changed: RwSignal<u32>,
+) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let app = RwSignal::new(String::new());
+    let kind = RwSignal::new("threshold".to_owned());
+    let metric = RwSignal::new("queue_size".to_owned());
+    let anomaly = RwSignal::new("hourly_cost".to_owned());
+    let above = RwSignal::new("50".to_owned());
+    let window = RwSignal::new("15".to_owned());
+    let min_requests = RwSignal::new("20".to_owned());
+    let minutes = RwSignal::new("10".to_owned());
+    let lookback = RwSignal::new("72".to_owned());
+    let sensitivity = RwSignal::new("4".to_owned());
+    let hold = RwSignal::new("5".to_owned());
+    let error = RwSignal::new(None::<String>);
+    let num = |s: RwSignal<String>, what: &str| -> Result<f64, String> {
+        s.get_untracked()
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| format!("{what} must be a number"))
+    };
+    let build = move || -> Result<NewRule, String> {
+        let condition = match kind.get_untracked().as_str() {
+            "threshold" => Condition::Threshold {
+                metric: ThresholdMetric::ALL
+                    .into_iter()
+                    .find(|m| m.as_str() == metric.get_untracked())
+                    .unwrap_or(ThresholdMetric::QueueSize),
+                above: num(above, "the threshold")?,
+                window_minutes: num(window, "the window")? as u32,
+                min_requests: num(min_requests, "the minimum requests")? as u64,
+            },
+            "queue_growing" => Condition::QueueGrowing {
+                minutes: num(minutes, "the minutes")? as u32,
+            },
+            "over_budget_pace" => Condition::OverBudgetPace,
+            _ => Condition::Anomaly {
+                metric: if anomaly.get_untracked() == "error_rate" {
+                    AnomalyMetric::ErrorRate
+                } else {
+                    AnomalyMetric::HourlyCost
+                },
+                lookback_hours: num(lookback, "the look-back")? as u32,
+                sensitivity: num(sensitivity, "the sensitivity")?,
+            },
+        };
+        Ok(NewRule {
+            name: name.get_untracked(),
+            app: Some(app.get_untracked()).filter(|a| !a.is_empty()),
+            condition,
+            for_minutes: num(hold, "the hold time")? as u32,
+        })
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(ws) = ws.get_untracked() else { return };
+        let rule = match build() {
+            Ok(r) => r,
+            Err(e) => return error.set(Some(e)),
+        };
+        leptos::task::spawn_local(async move {
+            match api::create_rule(&ws, &rule).await {
+                Ok(_) => {
+                    error.set(None);
+                    name.set(String::new());
+                    changed.update(|n| *n += 1);
+                }
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        });
+    };
+    let field = |id: &'static str,
+                 label: &'static str,
+                 sig: RwSignal<String>,
+                 hint: &'static str| {
+        view! {
+            <label>{label}
+                <input id=id type="number" step="any" prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev)) title=hint />
+            </label>
+        }
+    };
+    let is = move |k: &'static str| move || kind.get() == k;
+    let threshold_hint = move || match metric.get().as_str() {
+        "error_rate" => "share of requests, 0.05 = 5%",
+        "p90_latency" => "seconds",
+        "spend_per_day" => "amount in the usage currency",
+        _ => "requests waiting",
+    };
+    view! {
+        <section class="panel">
+            <h2>"New rule"</h2>
+            <form id="new-rule" class="rule-form" on:submit=submit>
+                <label>"Name"
+                    <input id="rule-name" type="text" required maxlength="80" placeholder="e.g. Queue backing up" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+                </label>
+                <label>"App"
+                    <select id="rule-app" on:change=move |ev| app.set(event_target_value(&ev))>
+                        <option value="">"All apps"</option>
+                        {apps.into_iter().map(|a| view! { <option value=a.clone()>{a.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Kind"
+                    <select id="rule-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                        {KINDS.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
+                    </select>
+                </label>
+                <Show when=is("threshold")>
+                    <label>"Metric"
+                        <select id="rule-metric" on:change=move |ev| metric.set(event_target_value(&ev))>
+                            {ThresholdMetric::ALL.iter().map(|m| view! { <option value=m.as_str()>{m.label()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Fires above"
+                        <input id="rule-above" type="number" step="any" prop:value=move || above.get() on:input=move |ev| above.set(event_target_value(&ev)) />
+                        <span class="meta">{threshold_hint}</span>
+                    </label>
+                    {field("rule-window", "Window (min)", window, "look-back for 5xx rate and latency")}
+                    {field("rule-min-requests", "Min. requests", min_requests, "fewer requests in the window: not judged")}
+                </Show>
+                <Show when=is("queue_growing")>{field("rule-minutes", "Growing for (min)", minutes, "the queue never fell and ended higher")}</Show>
+                <Show when=is("anomaly")>
+                    <label>"Metric"
+                        <select on:change=move |ev| anomaly.set(event_target_value(&ev))>
+                            <option value="hourly_cost">"hourly cost"</option>
+                            <option value="error_rate">"hourly 5xx rate"</option>
+                        </select>
+                    </label>
+                    {field("rule-lookback", "Look-back (h)", lookback, "24 to 720 hours of history")}
+                    {field("rule-sensitivity", "Sensitivity (MADs)", sensitivity, "how unusual, in scaled median absolute deviations")}
+                </Show>
+                {field("rule-hold", "Hold (min)", hold, "the condition must hold this long before the rule fires")}
+                <button type="submit">"Add rule"</button>
+            </form>
+            {move || error.get().map(|e| view! { <p class="status warn" role="alert">{e}</p> })}
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_read_as_sentences() {
+        let c = Condition::Threshold {
+            metric: ThresholdMetric::ErrorRate,
+            above: 0.05,
+            window_minutes: 15,
+            min_requests: 20,
+        };
+        assert_eq!(
+            describe(&c, 5),
+            "5xx rate above 5.0% over 15 min (≥ 20 requests), for 5 min"
+        );
+        assert_eq!(
+            describe(&Condition::QueueGrowing { minutes: 10 }, 0),
+            "queue growing for 10 min"
+        );
+    }
+}
