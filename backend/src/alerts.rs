@@ -328,6 +328,7 @@ impl Alerts {
             webhooks: self.config.webhooks.iter().map(Webhook::info).collect(),
             editable: state.db.is_some(),
             evaluations: self.evaluations.load(Ordering::Relaxed),
+            evaluate_every_seconds: self.config.evaluate_every.as_secs_f64(),
         }
     }
 

@@ -261,6 +261,9 @@ pub struct AlertsView {
     pub editable: bool,
     /// Evaluations run since start (all workspaces).
     pub evaluations: u64,
+    /// Seconds between evaluations.
+    #[serde(default)]
+    pub evaluate_every_seconds: f64,
 }
 
 /// Body of `POST /api/ws/{ws}/alerts/test`'s answer: one line per webhook.

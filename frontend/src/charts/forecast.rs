@@ -88,16 +88,23 @@ pub fn draw<DB: DrawingBackend>(
     let money = |v: f64| unit.label(v);
     let mut c = ChartBuilder::on(area)
         .margin(style.px(12.0))
-        .x_label_area_size(style.px(28.0))
-        .y_label_area_size(style.px(64.0))
+        .x_label_area_size(style.px(44.0))
+        .y_label_area_size(style.px(72.0))
         .build_cartesian_2d(0.0..days, 0.0..y_max)?;
-    let month_day = |x: &f64| format!("{}", (*x as i64) + 1);
+    // Ticks sit at day starts; the month's end has no day of its own.
+    let month_day = |x: &f64| {
+        if *x < days {
+            format!("{}", (*x as i64) + 1)
+        } else {
+            String::new()
+        }
+    };
     c.configure_mesh()
         .light_line_style(style.grid().mix(0.5))
         .bold_line_style(style.grid())
         .axis_style(style.grid())
         .label_style(font.clone())
-        .x_labels(10)
+        .x_labels(16)
         .y_labels(6)
         .x_label_formatter(&month_day)
         .y_label_formatter(&|v| money(*v))

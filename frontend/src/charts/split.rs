@@ -4,7 +4,7 @@
 use super::palette::Style;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use shared::cost::{AppSplit, Share};
+use shared::cost::{AppSplit, Share, SplitReport};
 
 /// The four shares in drawing order, with their labels and colours.
 pub fn shares(a: &AppSplit) -> Option<[(&'static str, Share, RGBColor); 4]> {
@@ -24,9 +24,10 @@ pub fn height(n: usize) -> u32 {
 /// Draws the bars (money on the x axis).
 pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    apps: &[AppSplit],
+    report: &SplitReport,
     style: &Style,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (apps, currency) = (&report.apps, report.currency.as_str());
     area.fill(&TRANSPARENT)?;
     let text = style.text();
     let font = ("sans-serif", style.font(12.0)).into_font().color(&text);
@@ -37,7 +38,7 @@ pub fn draw<DB: DrawingBackend>(
     let (w, px) = (w as i32, |v: f64| style.px(v) as i32);
     let label_w = px(130.0);
     let bar_x0 = label_w + px(8.0);
-    let bar_w = (w - bar_x0 - px(16.0)).max(1);
+    let bar_w = (w - bar_x0 - px(90.0)).max(1);
     let max = apps.iter().map(|a| a.spend).fold(0.0, f64::max);
     let row = px(34.0);
     let top = px(34.0);
@@ -91,6 +92,12 @@ pub fn draw<DB: DrawingBackend>(
             }
             x += width;
         }
+        let total = super::time::Unit::Money(currency.to_owned()).label(a.spend);
+        area.draw(&Text::new(
+            total,
+            (x.round() as i32 + px(6.0), y + px(6.0)),
+            font.clone(),
+        ))?;
     }
     area.present()
 }
@@ -126,15 +133,17 @@ mod tests {
         {
             let area =
                 plotters_svg::SVGBackend::with_string(&mut svg, (800, 200)).into_drawing_area();
-            draw(
-                &area,
-                &[app("img", true), app("llm", false)],
-                &Style::default(),
-            )
-            .unwrap();
+            let report = SplitReport {
+                from: chrono::DateTime::default(),
+                to: chrono::DateTime::default(),
+                currency: "USD".into(),
+                apps: vec![app("img", true), app("llm", false)],
+            };
+            draw(&area, &report, &Style::default()).unwrap();
         }
         assert!(svg.contains("55%") && svg.contains("30%"), "share labels");
         assert!(svg.contains("cannot be split"));
         assert!(svg.contains("setup (cold starts)"), "legend");
+        assert!(svg.contains("$10.00"), "each bar ends with its spend");
     }
 }

@@ -168,7 +168,7 @@ fn Rules(
         });
     };
     view! {
-        <p class="meta">{format!("Evaluated every 30 s on the data falscope already caches ({} evaluations so far).", view.evaluations)}</p>
+        <p class="meta">{format!("Evaluated every {} s on the data falscope already caches ({} evaluations so far).", view.evaluate_every_seconds, view.evaluations)}</p>
         {move || error.get().map(|e| view! { <p class="status warn">{e}</p> })}
         <section class="panel">
             <h2>"Rules"</h2>
@@ -333,7 +333,7 @@ fn NewRuleForm(
     };
     let is = move |k: &'static str| move || kind.get() == k;
     let threshold_hint = move || match metric.get().as_str() {
-        "error_rate" => "share of requests, 0.05 = 5%",
+        "error_rate" => "share, 0.05 = 5%",
         "p90_latency" => "seconds",
         "spend_per_day" => "amount in the usage currency",
         _ => "requests waiting",
@@ -362,9 +362,8 @@ fn NewRuleForm(
                             {ThresholdMetric::ALL.iter().map(|m| view! { <option value=m.as_str()>{m.label()}</option> }).collect_view()}
                         </select>
                     </label>
-                    <label>"Fires above"
+                    <label>{move || format!("Fires above ({})", threshold_hint())}
                         <input id="rule-above" type="number" step="any" prop:value=move || above.get() on:input=move |ev| above.set(event_target_value(&ev)) />
-                        <span class="meta">{threshold_hint}</span>
                     </label>
                     {field("rule-window", "Window (min)", window, "look-back for 5xx rate and latency")}
                     {field("rule-min-requests", "Min. requests", min_requests, "fewer requests in the window: not judged")}

@@ -277,7 +277,7 @@ fn Split(report: SplitReport) -> impl IntoView {
         <section class="panel">
             <h2>"Where the money goes"</h2>
             <p class="meta">{format!("Billed machine time per app, {range}: running requests that ended 2xx/4xx, failed (5xx) requests, cold starts and idle warm runners. Bars are spend; labels are shares of machine time.")}</p>
-            <Chart id="split-chart" label="Spend per app split into running, failed, setup and idle" data=Signal::stored(report.apps.clone()) draw=charts::split::draw height=height />
+            <Chart id="split-chart" label="Spend per app split into running, failed, setup and idle" data=Signal::stored(report.clone()) draw=charts::split::draw height=height />
             <div class="table-wrap">
                 <table id="split-table">
                     <thead><tr><th>"App"</th><th>"Machine"</th><th>"Machine time"</th><th>"Running"</th><th>"Failed"</th><th>"Setup"</th><th>"Idle"</th><th>"Overhead"</th></tr></thead>
@@ -358,7 +358,7 @@ fn TopMovers(report: CostReport) -> impl IntoView {
         .map(|(app, now, before)| {
             let change = now - before;
             let pct = if before > 0.0 {
-                format!("{:+.0}%", change / before * 100.0)
+                format!("{:+.1}%", change / before * 100.0)
             } else {
                 "new".to_owned()
             };

@@ -67,6 +67,15 @@ async fn every_page_renders_its_content_in_both_themes() {
                 browser.wait_for("#cost-per-success tbody tr").await;
                 browser.wait_for("#top-movers tbody tr").await;
                 browser.wait_for("#prices tbody tr").await;
+                browser
+                    .eval("document.getElementById('split-chart').scrollIntoView(); return true;")
+                    .await;
+                browser
+                    .screenshot(&format!(
+                        "cost-split-{}",
+                        if dark { "dark" } else { "light" }
+                    ))
+                    .await;
                 browser.wait_for_text("Projected month end").await;
                 browser.wait_for_text("Per successful request").await;
                 browser
@@ -74,7 +83,7 @@ async fn every_page_renders_its_content_in_both_themes() {
                     .await;
                 browser
                     .screenshot(&format!(
-                        "usage-cost-{}",
+                        "cost-per-success-{}",
                         if dark { "dark" } else { "light" }
                     ))
                     .await;
@@ -263,6 +272,13 @@ async fn an_alert_rule_made_in_the_form_fires_and_shows_in_the_header() {
     browser.fill("#rule-above", "5").await;
     browser.click("#new-rule button[type=submit]").await;
     browser.wait_for_text("condition.above").await;
+    let errors = browser.console_errors().await;
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.contains("/alerts/rules") && e.contains("400")),
+        "only the refused rule: {errors:#?}"
+    );
     browser.fill("#rule-above", "0").await;
     browser.fill("#rule-window", "120").await;
     browser.fill("#rule-hold", "0").await;
