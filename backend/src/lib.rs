@@ -135,6 +135,7 @@ pub async fn build_with_clock(
         tokio::spawn(live::poll(state.clone(), w.clone()));
     }
     tokio::spawn(alerts::Alerts::run(state.clone()));
+    tokio::spawn(cost::keep_history(state.clone()));
     let router = app(state.clone(), assets, config.rate_limit);
     Ok(Server {
         router,

@@ -391,3 +391,26 @@ async fn budgets_and_the_price_table_reach_the_forecast_and_the_prices() {
         .expect("a billed request");
     assert_eq!(priced, 0.0004);
 }
+
+#[tokio::test]
+async fn the_daily_history_fills_without_anyone_looking() {
+    let sim = SimHarness::start().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let db = app.state.db.clone().expect("a usable data directory");
+    let day = |n: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
+    // No page, no scrape: the background job writes the month's complete days by itself.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let stored = db.daily_cost_totals("default", day(1), day(19)).unwrap();
+        if stored.len() == 17 {
+            assert!(stored.iter().all(|(_, total)| *total > 0.0));
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "history has {} days",
+            stored.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
