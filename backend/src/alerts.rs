@@ -23,6 +23,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+/// Rules made in the UI per workspace at most (each is evaluated every interval).
+pub const MAX_UI_RULES: usize = 100;
 /// Events kept in memory when there is no data directory.
 const MEMORY_HISTORY: usize = 200;
 /// Events the API lists.
@@ -367,6 +369,16 @@ impl Alerts {
             source: RuleSource::Ui,
         };
         check(&rule).map_err(|(field, msg)| AppError::invalid(field, msg))?;
+        if lock(&self.ui_rules)
+            .iter()
+            .filter(|r| r.workspace == ws)
+            .count()
+            >= MAX_UI_RULES
+        {
+            return Err(AppError::Conflict(format!(
+                "this workspace has {MAX_UI_RULES} rules made in the UI already; delete some first"
+            )));
+        }
         let json = serde_json::to_string(&rule).map_err(|e| AppError::Internal(e.to_string()))?;
         db.insert_alert_rule(&rule.id, ws, &json)
             .map_err(|e| AppError::Internal(e.to_string()))?;

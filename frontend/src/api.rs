@@ -103,16 +103,39 @@ pub async fn get_config() -> Result<PublicConfig, ClientError> {
     get_json(routes::CONFIG).await
 }
 
+/// A state-changing call: with the CSRF header and an optional JSON body.
+async fn call<B: serde::Serialize>(
+    req: gloo_net::http::RequestBuilder,
+    body: Option<&B>,
+) -> Result<Response, ClientError> {
+    let req = req.header(CSRF_HEADER, "1");
+    let req = match body {
+        Some(b) => req.json(b),
+        None => req.build(),
+    }
+    .map_err(|e| ClientError::Decode(e.to_string()))?;
+    req.send()
+        .await
+        .map_err(|e| ClientError::Network(e.to_string()))
+}
+
+/// A state-changing call whose answer has no body to read (204).
+async fn send<B: serde::Serialize>(
+    req: gloo_net::http::RequestBuilder,
+    body: Option<&B>,
+) -> Result<(), ClientError> {
+    let resp = call(req, body).await?;
+    if resp.ok() {
+        Ok(())
+    } else {
+        decode::<serde_json::Value>(resp).await.map(drop)
+    }
+}
+
 /// `POST /api/auth/login`: the session cookie is set by the answer.
 pub async fn login(username: String, password: String) -> Result<UserInfo, ClientError> {
-    let resp = Request::post(routes::LOGIN)
-        .header(CSRF_HEADER, "1")
-        .json(&LoginRequest { username, password })
-        .map_err(|e| ClientError::Decode(e.to_string()))?
-        .send()
-        .await
-        .map_err(|e| ClientError::Network(e.to_string()))?;
-    decode(resp).await
+    let body = LoginRequest { username, password };
+    decode(call(Request::post(routes::LOGIN), Some(&body)).await?).await
 }
 
 /// Reloads the page (after signing in or out, so every view refetches with the new session).
@@ -124,16 +147,7 @@ pub fn reload() {
 
 /// `POST /api/auth/logout`.
 pub async fn logout() -> Result<(), ClientError> {
-    let resp = Request::post(routes::LOGOUT)
-        .header(CSRF_HEADER, "1")
-        .send()
-        .await
-        .map_err(|e| ClientError::Network(e.to_string()))?;
-    if resp.ok() {
-        Ok(())
-    } else {
-        decode::<serde_json::Value>(resp).await.map(drop)
-    }
+    send::<()>(Request::post(routes::LOGOUT), None).await
 }
 
 /// `GET /api/ws/{ws}/cost`.
@@ -179,14 +193,8 @@ pub async fn get_alerts(workspace: &str) -> Result<AlertsView, ClientError> {
 
 /// `POST /api/ws/{ws}/alerts/rules` (operator).
 pub async fn create_rule(workspace: &str, rule: &NewRule) -> Result<AlertRule, ClientError> {
-    let resp = Request::post(&ws::path(ws::ALERT_RULES, workspace))
-        .header(CSRF_HEADER, "1")
-        .json(rule)
-        .map_err(|e| ClientError::Decode(e.to_string()))?
-        .send()
-        .await
-        .map_err(|e| ClientError::Network(e.to_string()))?;
-    decode(resp).await
+    let req = Request::post(&ws::path(ws::ALERT_RULES, workspace));
+    decode(call(req, Some(rule)).await?).await
 }
 
 /// `DELETE /api/ws/{ws}/alerts/rules/{id}` (operator).
@@ -197,34 +205,8 @@ pub async fn delete_rule(workspace: &str, id: &str) -> Result<(), ClientError> {
 
 /// `POST /api/ws/{ws}/alerts/test` (operator).
 pub async fn send_test(workspace: &str) -> Result<Vec<DeliveryResult>, ClientError> {
-    let resp = Request::post(&ws::path(ws::ALERT_TEST, workspace))
-        .header(CSRF_HEADER, "1")
-        .send()
-        .await
-        .map_err(|e| ClientError::Network(e.to_string()))?;
-    decode(resp).await
-}
-
-/// A state-changing call whose answer has no body (204).
-async fn send<B: serde::Serialize>(
-    req: gloo_net::http::RequestBuilder,
-    body: Option<&B>,
-) -> Result<(), ClientError> {
-    let req = req.header(CSRF_HEADER, "1");
-    let req = match body {
-        Some(b) => req.json(b),
-        None => req.build(),
-    }
-    .map_err(|e| ClientError::Decode(e.to_string()))?;
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| ClientError::Network(e.to_string()))?;
-    if resp.ok() {
-        Ok(())
-    } else {
-        decode::<serde_json::Value>(resp).await.map(drop)
-    }
+    let req = Request::post(&ws::path(ws::ALERT_TEST, workspace));
+    decode(call::<()>(req, None).await?).await
 }
 
 /// `GET /api/ws/{ws}/live`.
@@ -295,14 +277,11 @@ pub async fn get_files(workspace: &str, dir: &str) -> Result<Fetched<Vec<FileIte
 
 /// `POST /api/ws/{ws}/files/upload-url`.
 pub async fn upload_from_url(workspace: &str, body: &UploadFromUrl) -> Result<(), ClientError> {
-    let resp = Request::post(&ws::path(ws::FILE_UPLOAD_URL, workspace))
-        .header(CSRF_HEADER, "1")
-        .json(body)
-        .map_err(|e| ClientError::Decode(e.to_string()))?
-        .send()
-        .await
-        .map_err(|e| ClientError::Network(e.to_string()))?;
-    decode::<serde_json::Value>(resp).await.map(drop)
+    send(
+        Request::post(&ws::path(ws::FILE_UPLOAD_URL, workspace)),
+        Some(body),
+    )
+    .await
 }
 
 /// `POST /api/ws/{ws}/files/upload?path=`: uploads `file` with XHR so progress (0–1) can be

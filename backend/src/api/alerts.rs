@@ -33,6 +33,15 @@ pub async fn create_rule(
         &body,
         r#"{"name": "...", "app": null, "for_minutes": 5, "condition": {"kind": "threshold", "metric": "queue_size", "above": 50}}"#,
     )?;
+    if let Some(app) = new.app.as_deref().filter(|a| !a.trim().is_empty()) {
+        let apps = super::apps::apps(&state, &ws).await?;
+        if !apps.value.iter().any(|a| a.name == app) {
+            return Err(AppError::invalid(
+                "app",
+                format!("{app:?} is not an app of this workspace; leave it empty for all apps"),
+            ));
+        }
+    }
     let rule = state.alerts.add(&state, &ws, new)?;
     Ok((StatusCode::CREATED, Json(rule)).into_response())
 }

@@ -229,6 +229,19 @@ async fn a_rule_fires_once_notifies_once_and_keeps_firing_while_fal_is_down() {
     assert_eq!(resp.status(), 400);
     let err: shared::ApiError = resp.json().await.unwrap();
     assert_eq!(err.param.as_deref(), Some("condition.above"));
+    let resp = post(serde_json::json!({
+        "name": "typo", "app": "flux-studoi",
+        "condition": {"kind": "threshold", "metric": "queue_size", "above": 5}
+    }))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 400);
+    let err: shared::ApiError = resp.json().await.unwrap();
+    assert_eq!(err.param.as_deref(), Some("app"));
+    let resp = post(serde_json::json!({"name": "no condition"}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
 
     // chat-llm fails 1.5% of its requests: "any 5xx in the last two hours" holds.
     let resp = post(serde_json::json!({
