@@ -144,6 +144,25 @@ impl TestApp {
         }
     }
 
+    /// Waits (20 s at most) until the background job has written the daily cost history of the
+    /// `default` workspace once (it reads usage at start, then hourly).
+    pub async fn wait_for_cost_history(&self) {
+        let db = self.state.db.clone().expect("a usable data directory");
+        let since = chrono::NaiveDate::MIN;
+        let today = self.state.now().date_naive();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        while db
+            .daily_cost_totals("default", since, today)
+            .map_or(true, |d| d.is_empty())
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the daily cost history was never written"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// `http://addr` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
