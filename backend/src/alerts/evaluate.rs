@@ -22,6 +22,10 @@ fn iso(t: DateTime<Utc>) -> String {
 fn unknown(err: &AppError) -> Verdict {
     Verdict::Unknown {
         detail: match err {
+            AppError::Upstream(crate::upstream::UpstreamError::AdminKeyMissing) => {
+                "this rule reads usage, which needs the workspace's ADMIN key (FAL_ADMIN_KEY)"
+                    .into()
+            }
             AppError::Upstream(_) => {
                 "fal could not be read; judged again at the next evaluation".into()
             }

@@ -28,13 +28,16 @@ pub async fn get_cost(
     let (from, to) = p.range(state.now(), Duration::days(7))?;
     let (from, to) = whole_hours(from, to)?;
     let (mut report, as_of, status) = compute(&state, &ws, from, to).await?;
-    let previous = usage(&state, &ws, from - (to - from), from).await?;
-    let mut before: HashMap<&str, f64> = HashMap::new();
-    for line in &previous.value.lines {
-        *before.entry(line.app.as_str()).or_default() += line.cost;
-    }
-    for app in &mut report.apps {
-        app.previous_spend = Some(before.get(app.app.as_str()).copied().unwrap_or(0.0));
+    // Top movers: a failure here (fal, or a range reaching too far back) leaves them out
+    // rather than failing the view.
+    if let Ok(previous) = usage(&state, &ws, from - (to - from), from).await {
+        let mut before: HashMap<&str, f64> = HashMap::new();
+        for line in &previous.value.lines {
+            *before.entry(line.app.as_str()).or_default() += line.cost;
+        }
+        for app in &mut report.apps {
+            app.previous_spend = Some(before.get(app.app.as_str()).copied().unwrap_or(0.0));
+        }
     }
     Ok(super::respond::derived(report, as_of, status))
 }
