@@ -257,10 +257,28 @@ impl Alerts {
             .iter()
             .filter_map(|json| serde_json::from_str::<AlertRule>(json).ok())
             .collect();
+        // A rule left firing before a restart is still firing: it is not notified again.
+        let runtimes: HashMap<String, Runtime> = db
+            .and_then(|db| db.last_alert_events().ok())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|json| serde_json::from_str::<AlertEvent>(json).ok())
+            .filter(|e| e.state == AlertState::Firing)
+            .map(|e| {
+                let rt = Runtime {
+                    state: AlertState::Firing,
+                    since: Some(e.at),
+                    value: e.value,
+                    detail: e.detail,
+                    evaluated_at: None,
+                };
+                (e.rule_id, rt)
+            })
+            .collect();
         Self {
             config,
             ui_rules: Mutex::new(ui_rules),
-            runtimes: Mutex::default(),
+            runtimes: Mutex::new(runtimes),
             queue_samples: Mutex::default(),
             memory_history: Mutex::default(),
             evaluations: AtomicU64::new(0),
@@ -450,7 +468,7 @@ impl Alerts {
         tracing::info!(target: "falscope::alerts", rule = %event.rule_id, workspace = %event.workspace, state = event.state.as_str(), detail = %event.detail, "alert {}", event.state.as_str());
         let stored = state.db.as_ref().is_some_and(|db| {
             serde_json::to_string(event).ok().is_some_and(|j| {
-                db.insert_alert_event(&event.workspace, event.at, &j)
+                db.insert_alert_event(&event.workspace, &event.rule_id, event.at, &j)
                     .is_ok()
             })
         });
@@ -526,6 +544,60 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rule_left_firing_is_not_notified_again_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::SqliteStore::open(dir.path()).unwrap();
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let event = |state| AlertEvent {
+            rule_id: "queue".into(),
+            rule_name: "Queue".into(),
+            workspace: "default".into(),
+            state,
+            at,
+            value: Some(60.0),
+            detail: "queue is 60".into(),
+        };
+        for e in [
+            event(AlertState::Firing),
+            event(AlertState::Resolved),
+            event(AlertState::Firing),
+        ] {
+            let json = serde_json::to_string(&e).unwrap();
+            db.insert_alert_event("default", "queue", e.at, &json)
+                .unwrap();
+        }
+        let rule = AlertRule {
+            id: "queue".into(),
+            name: "Queue".into(),
+            workspace: "default".into(),
+            app: None,
+            condition: Condition::QueueGrowing { minutes: 5 },
+            for_minutes: 0,
+            source: RuleSource::File,
+        };
+        let config = AlertsConfig {
+            rules: vec![rule],
+            ..AlertsConfig::default()
+        };
+        let alerts = Alerts::new(config, Some(&db));
+        assert_eq!(
+            alerts.states()[0].1,
+            AlertState::Firing,
+            "the last event wins"
+        );
+        let mut rt = lock(&alerts.runtimes).get("queue").cloned().unwrap();
+        let holds = machine::Verdict::Holds {
+            value: 61.0,
+            detail: "still".into(),
+        };
+        assert_eq!(
+            rt.step(holds, at, Duration::zero()),
+            None,
+            "no second notification"
+        );
+    }
 
     #[test]
     fn the_file_names_what_to_fix() {

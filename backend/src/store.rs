@@ -85,9 +85,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE alert_events (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         workspace TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
         at_ms INTEGER NOT NULL,
         event_json TEXT NOT NULL
     );
+    CREATE INDEX alert_events_rule ON alert_events (rule_id, id);
     CREATE INDEX alert_events_ws ON alert_events (workspace, id);
     CREATE TABLE budgets (
         workspace TEXT NOT NULL,
@@ -313,14 +315,26 @@ impl SqliteStore {
     pub fn insert_alert_event(
         &self,
         workspace: &str,
+        rule_id: &str,
         at: DateTime<Utc>,
         json: &str,
     ) -> Result<(), StoreError> {
         self.conn().execute(
-            "INSERT INTO alert_events (workspace, at_ms, event_json) VALUES (?1, ?2, ?3)",
-            params![workspace, at.timestamp_millis(), json],
+            "INSERT INTO alert_events (workspace, rule_id, at_ms, event_json) VALUES (?1, ?2, ?3, ?4)",
+            params![workspace, rule_id, at.timestamp_millis(), json],
         )?;
         Ok(())
+    }
+
+    /// The newest event of every rule (what state each rule was left in).
+    pub fn last_alert_events(&self) -> Result<Vec<String>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT event_json FROM alert_events
+             WHERE id IN (SELECT MAX(id) FROM alert_events GROUP BY rule_id)",
+        )?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The newest `limit` events of `workspace`, newest first.

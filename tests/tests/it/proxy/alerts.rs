@@ -99,13 +99,11 @@ async fn app_with_hooks(
     sim: &SimHarness,
     receiver: &Receiver,
     hooks: &[(&str, &str, &str)],
-    evaluate_every: u64,
+    evaluate_every: Duration,
 ) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("alerts.toml");
-    let mut text = format!(
-        "evaluate_every_seconds = {evaluate_every}\n[delivery]\nattempts = 4\nbackoff_ms = 10\n"
-    );
+    let mut text = "[delivery]\nattempts = 4\nbackoff_ms = 10\n".to_owned();
     for (name, p, format) in hooks {
         text += &format!(
             "[[webhook]]\nname = \"{name}\"\nurl = \"{}{p}\"\nformat = \"{format}\"\n",
@@ -116,8 +114,9 @@ async fn app_with_hooks(
         }
     }
     std::fs::write(&path, text).unwrap();
-    let alerts = AlertsConfig::load(&path, |k| (k == "HOOK_SECRET").then(|| SECRET.to_owned()))
+    let mut alerts = AlertsConfig::load(&path, |k| (k == "HOOK_SECRET").then(|| SECRET.to_owned()))
         .expect("the alerts file is valid");
+    alerts.evaluate_every = evaluate_every;
     TestApp::spawn_with_sim_edited(
         sim,
         integration_tests::sim::API_KEY,
@@ -159,7 +158,7 @@ async fn test_notifications_are_signed_by_the_documented_recipe_and_retried() {
         ("slack", "/ok", "slack"),
         ("broken", "/reject", "generic"),
     ];
-    let app = app_with_hooks(&sim, &receiver, &hooks, 3600).await;
+    let app = app_with_hooks(&sim, &receiver, &hooks, Duration::from_secs(3600)).await;
     let v = view(&app).await;
     let names: Vec<&str> = v.webhooks.iter().map(|w| w.name.as_str()).collect();
     assert_eq!(names, ["flaky", "slack", "broken"]);
@@ -212,7 +211,13 @@ async fn test_notifications_are_signed_by_the_documented_recipe_and_retried() {
 async fn a_rule_fires_once_notifies_once_and_keeps_firing_while_fal_is_down() {
     let sim = SimHarness::start().await;
     let receiver = Receiver::start().await;
-    let app = app_with_hooks(&sim, &receiver, &[("ops", "/ok", "generic")], 1).await;
+    let app = app_with_hooks(
+        &sim,
+        &receiver,
+        &[("ops", "/ok", "generic")],
+        Duration::from_millis(200),
+    )
+    .await;
     let post = |body: serde_json::Value| {
         app.http
             .post(app.url(&ws_path(ws::ALERT_RULES)))
@@ -335,4 +340,34 @@ async fn a_rule_fires_once_notifies_once_and_keeps_firing_while_fal_is_down() {
         .unwrap();
     assert_eq!(resp.status(), 204);
     assert!(view(&app).await.rules.iter().all(|r| r.rule.id != rule.id));
+}
+
+#[tokio::test]
+async fn evaluations_read_the_caches_not_fal() {
+    let sim = SimHarness::start().await;
+    let receiver = Receiver::start().await;
+    let app = app_with_hooks(&sim, &receiver, &[], Duration::from_millis(50)).await;
+    // Two rules over the same app and window share one analytics report.
+    for (name, metric, above) in [("errors", "error_rate", 0.5), ("slow", "p90_latency", 60.0)] {
+        let resp = app
+            .http
+            .post(app.url(&ws_path(ws::ALERT_RULES)))
+            .header(CSRF_HEADER, "1")
+            .json(&serde_json::json!({
+                "name": name, "app": "chat-llm",
+                "condition": {"kind": "threshold", "metric": metric, "above": above, "window_minutes": 30}
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+    }
+    let start = view(&app).await.evaluations;
+    until(&app, "20 evaluations", |v| v.evaluations >= start + 20).await;
+    let stats = sim.stats().await;
+    assert_eq!(
+        stats["analytics"], 1,
+        "20 evaluations of two rules, one analytics call within its TTL: {stats}"
+    );
+    assert_eq!(stats["apps"], 1, "{stats}");
 }
