@@ -24,7 +24,7 @@ pub mod usage;
 pub mod world;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
-pub use faults::{FaultRule, FaultSet};
+pub use faults::{CostSpike, FaultRule, FaultSet};
 
 use crate::cli::SimulateArgs;
 use crate::upstream::Scope;

@@ -43,6 +43,19 @@ async fn set_faults(State(sim): State<Arc<Sim>>, Json(set): Json<FaultSet>) -> R
         )
             .into_response();
     }
+    let mut set = set;
+    if let Some(spike) = &mut set.cost_spike {
+        if sim.world.app_index(&spike.app).is_none() {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({ "error": format!("cost_spike.app {:?} is not a simulated app", spike.app) })),
+            )
+                .into_response();
+        }
+        // Absent `from`: from now, on the simulator's clock (shown in the answer).
+        let now = chrono::DateTime::from_timestamp_millis(sim.now_ms()).unwrap_or_default();
+        spike.from.get_or_insert_with(|| now.to_rfc3339());
+    }
     sim.faults.set(set);
     Json(sim.faults.get()).into_response()
 }

@@ -17,9 +17,42 @@ pub struct FaultSet {
     /// `x-ratelimit-reset` (seconds until the window resets). Off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit_per_minute: Option<u32>,
+    /// A cost spike: extra idle runners billed to one app from a time on (usage only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_spike: Option<CostSpike>,
 }
 
 /// One fault rule.
+/// Extra warm runners billed to `app` from `from` on, as when someone raises an app's minimum
+/// concurrency by mistake: usage (and so spend) jumps while requests stay the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostSpike {
+    /// App name (`flux-studio`).
+    pub app: String,
+    /// Runners billed idle on top of the app's own.
+    pub extra_idle_runners: u32,
+    /// From when (RFC 3339); absent: from the moment it is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+impl CostSpike {
+    /// Extra idle machine-seconds of `app` in the minute starting at `minute_ms`.
+    pub fn extra_in_minute(&self, app: &str, minute_ms: i64) -> f64 {
+        let start = self
+            .from
+            .as_deref()
+            .and_then(|f| chrono::DateTime::parse_from_rfc3339(f).ok())
+            .map_or(i64::MAX, |t| t.timestamp_millis());
+        if app == self.app && minute_ms >= start {
+            60.0 * f64::from(self.extra_idle_runners)
+        } else {
+            0.0
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
@@ -103,6 +136,7 @@ pub struct Faults {
     rules: Mutex<Vec<(FaultRule, u32)>>,
     draws: AtomicU64,
     rate_limit: Mutex<Option<u32>>,
+    cost_spike: Mutex<Option<CostSpike>>,
     /// Per key: (window index, calls in it).
     windows: Mutex<std::collections::HashMap<String, (i64, u32)>>,
 }
@@ -113,6 +147,7 @@ impl Faults {
         let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
         *rules = set.rules.into_iter().map(|r| (r, 0)).collect();
         *self.rate_limit.lock().unwrap_or_else(|e| e.into_inner()) = set.rate_limit_per_minute;
+        *self.cost_spike.lock().unwrap_or_else(|e| e.into_inner()) = set.cost_spike;
         self.windows
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -139,7 +174,16 @@ impl Faults {
         FaultSet {
             rules: rules.iter().map(|(r, _)| r.clone()).collect(),
             rate_limit_per_minute: *self.rate_limit.lock().unwrap_or_else(|e| e.into_inner()),
+            cost_spike: self.cost_spike(),
         }
+    }
+
+    /// The cost spike, when one is set.
+    pub fn cost_spike(&self) -> Option<CostSpike> {
+        self.cost_spike
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Rolls every matching rule for one call of `op`.
@@ -184,6 +228,7 @@ mod tests {
                 ..rule("metrics")
             }],
             rate_limit_per_minute: None,
+            cost_spike: None,
         });
         assert_eq!(faults.draw("apps"), Effects::default());
         assert_eq!(faults.draw("metrics").status, Some(503));
@@ -201,6 +246,7 @@ mod tests {
                 ..rule("*")
             }],
             rate_limit_per_minute: None,
+            cost_spike: None,
         });
         let hits = (0..2000)
             .filter(|_| faults.draw("x").status.is_some())
@@ -215,6 +261,7 @@ mod tests {
         faults.set(FaultSet {
             rules: vec![],
             rate_limit_per_minute: Some(2),
+            cost_spike: None,
         });
         assert_eq!(faults.rate_limited("k", 15_000), None);
         assert_eq!(faults.rate_limited("k", 16_000), None);

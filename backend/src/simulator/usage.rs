@@ -53,12 +53,13 @@ pub async fn usage(
         })
         .collect();
 
+    let spike = sim.faults.cost_spike();
     let mut summary: BTreeMap<Key, f64> = BTreeMap::new();
     let mut series = Vec::new();
     for (label, from, to) in range.buckets() {
         let mut bucket: BTreeMap<Key, f64> = BTreeMap::new();
         for &app in &selected {
-            for (key, seconds) in app_usage(&sim.world, app, from, to.min(now)) {
+            for (key, seconds) in app_usage(&sim.world, app, from, to.min(now), spike.as_ref()) {
                 *bucket.entry(key).or_default() += seconds;
                 *summary.entry(key).or_default() += seconds;
             }
@@ -94,7 +95,13 @@ pub async fn usage(
 type Key = (usize, bool);
 
 /// Machine-seconds of `app` in whole minutes of `[from, to)`, by surge flag.
-pub fn app_usage(world: &World, app: usize, from: i64, to: i64) -> Vec<(Key, f64)> {
+pub fn app_usage(
+    world: &World,
+    app: usize,
+    from: i64,
+    to: i64,
+    spike: Option<&super::faults::CostSpike>,
+) -> Vec<(Key, f64)> {
     let spec = &world.apps[app];
     let mut out: BTreeMap<Key, f64> = BTreeMap::new();
     let first = from.div_euclid(MINUTE_MS);
@@ -107,7 +114,8 @@ pub fn app_usage(world: &World, app: usize, from: i64, to: i64) -> Vec<(Key, f64
             .map(|r| r.duration)
             .sum();
         let setup: f64 = requests.iter().filter_map(|r| r.cold_boot).sum();
-        let idle = f64::from(spec.min_concurrency) * 60.0 + busy * KEEP_ALIVE_SHARE;
+        let extra = spike.map_or(0.0, |s| s.extra_in_minute(spec.name, minute * MINUTE_MS));
+        let idle = f64::from(spec.min_concurrency) * 60.0 + busy * KEEP_ALIVE_SHARE + extra;
         let total = busy + setup + idle;
         if total > 0.0 {
             *out.entry((app, world.is_surge(&spec.machine, minute)))

@@ -371,3 +371,55 @@ async fn evaluations_read_the_caches_not_fal() {
     );
     assert_eq!(stats["apps"], 1, "{stats}");
 }
+
+#[tokio::test]
+async fn an_injected_cost_spike_fires_the_anomaly_rule_and_a_steady_app_does_not() {
+    let sim = SimHarness::start().await;
+    // Someone left 20 extra H100 runners warm on flux-studio two hours ago.
+    let from = chrono::DateTime::from_timestamp_millis(integration_tests::sim::T0).unwrap()
+        - chrono::Duration::hours(2);
+    let resp = sim
+        .http
+        .post(sim.url("/_sim/faults"))
+        .json(&serde_json::json!({
+            "rules": [],
+            "cost_spike": {"app": "flux-studio", "extra_idle_runners": 20, "from": from.to_rfc3339()}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let receiver = Receiver::start().await;
+    let app = app_with_hooks(&sim, &receiver, &[], Duration::from_millis(100)).await;
+    for target in ["flux-studio", "chat-llm"] {
+        let resp = app
+            .http
+            .post(app.url(&ws_path(ws::ALERT_RULES)))
+            .header(CSRF_HEADER, "1")
+            .json(&serde_json::json!({
+                "name": format!("{target} cost anomaly"), "app": target,
+                "condition": {"kind": "anomaly", "metric": "hourly_cost", "lookback_hours": 48}
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+    }
+    let v = until(&app, "both rules judged", |v| {
+        v.rules.len() == 2 && v.rules.iter().all(|r| r.evaluated_at.is_some())
+    })
+    .await;
+    let state = |app: &str| {
+        let r = v
+            .rules
+            .iter()
+            .find(|r| r.rule.app.as_deref() == Some(app))
+            .unwrap();
+        (r.state, r.detail.clone())
+    };
+    let (spiked, detail) = state("flux-studio");
+    assert_eq!(spiked, AlertState::Firing, "{detail}");
+    let (steady, detail) = state("chat-llm");
+    assert_eq!(steady, AlertState::Inactive, "{detail}");
+    assert!(detail.contains("MADs"), "judged: {detail}");
+}
