@@ -404,8 +404,45 @@ impl Alerts {
         Ok(rule)
     }
 
-    /// Deletes a rule made in the UI.
-    pub fn remove(&self, state: &AppState, ws: &str, id: &str) -> Result<(), AppError> {
+    /// Replaces the settings of a rule made in the UI. Its state carries over: a firing rule
+    /// whose new condition no longer holds resolves (and says so) at the next evaluation.
+    pub fn update(
+        &self,
+        state: &AppState,
+        ws: &str,
+        id: &str,
+        new: NewRule,
+    ) -> Result<AlertRule, AppError> {
+        self.refuse_file_rule(ws, id)?;
+        let db = state
+            .db
+            .as_ref()
+            .ok_or_else(|| AppError::NotFound(format!("alert rule {id:?}")))?;
+        let rule = AlertRule {
+            id: id.to_owned(),
+            name: new.name.trim().to_owned(),
+            workspace: ws.to_owned(),
+            app: new.app.filter(|a| !a.trim().is_empty()),
+            condition: new.condition,
+            for_minutes: new.for_minutes,
+            source: RuleSource::Ui,
+        };
+        check(&rule).map_err(|(field, msg)| AppError::invalid(field, msg))?;
+        let json = serde_json::to_string(&rule).map_err(|e| AppError::Internal(e.to_string()))?;
+        if !db
+            .update_alert_rule(id, ws, &json)
+            .map_err(|e| AppError::Internal(e.to_string()))?
+        {
+            return Err(AppError::NotFound(format!("alert rule {id:?}")));
+        }
+        for r in lock(&self.ui_rules).iter_mut().filter(|r| r.id == id) {
+            *r = rule.clone();
+        }
+        lock(&self.queue_samples).remove(id);
+        Ok(rule)
+    }
+
+    fn refuse_file_rule(&self, ws: &str, id: &str) -> Result<(), AppError> {
         if self
             .config
             .rules
@@ -413,9 +450,15 @@ impl Alerts {
             .any(|r| r.id == id && r.workspace == ws)
         {
             return Err(AppError::Conflict(format!(
-                "rule {id:?} is defined in --alerts-file (FALSCOPE_ALERTS_FILE); remove it there"
+                "rule {id:?} is defined in --alerts-file (FALSCOPE_ALERTS_FILE); change it there"
             )));
         }
+        Ok(())
+    }
+
+    /// Deletes a rule made in the UI.
+    pub fn remove(&self, state: &AppState, ws: &str, id: &str) -> Result<(), AppError> {
+        self.refuse_file_rule(ws, id)?;
         let Some(db) = &state.db else {
             return Err(AppError::NotFound(format!("alert rule {id:?}")));
         };

@@ -121,6 +121,12 @@ pub fn table() -> Vec<Route> {
             operator,
             delete(alerts::delete_rule),
         ),
+        r(
+            Method::PUT,
+            ws::ALERT_RULE,
+            operator,
+            put(alerts::update_rule),
+        ),
         r(p.clone(), ws::ALERT_TEST, operator, post(alerts::send_test)),
         r(
             g.clone(),

@@ -302,6 +302,20 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Replaces a rule; false when there was none.
+    pub fn update_alert_rule(
+        &self,
+        id: &str,
+        workspace: &str,
+        json: &str,
+    ) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "UPDATE alert_rules SET rule_json = ?3 WHERE id = ?1 AND workspace = ?2",
+            params![id, workspace, json],
+        )?;
+        Ok(n > 0)
+    }
+
     /// Deletes a rule; false when there was none.
     pub fn delete_alert_rule(&self, id: &str, workspace: &str) -> Result<bool, StoreError> {
         let n = self.conn().execute(

@@ -197,6 +197,16 @@ pub async fn create_rule(workspace: &str, rule: &NewRule) -> Result<AlertRule, C
     decode(call(req, Some(rule)).await?).await
 }
 
+/// `PUT /api/ws/{ws}/alerts/rules/{id}` (operator).
+pub async fn update_rule(
+    workspace: &str,
+    id: &str,
+    rule: &NewRule,
+) -> Result<AlertRule, ClientError> {
+    let path = ws::path_with_id(ws::ALERT_RULE, workspace, &encode(id));
+    decode(call(Request::put(&path), Some(rule)).await?).await
+}
+
 /// `DELETE /api/ws/{ws}/alerts/rules/{id}` (operator).
 pub async fn delete_rule(workspace: &str, id: &str) -> Result<(), ClientError> {
     let path = ws::path_with_id(ws::ALERT_RULE, workspace, &encode(id));

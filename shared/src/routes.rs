@@ -50,7 +50,7 @@ pub mod ws {
     pub const ALERTS: &str = "/api/ws/{ws}/alerts";
     /// POST [`crate::alerts::NewRule`] (operator).
     pub const ALERT_RULES: &str = "/api/ws/{ws}/alerts/rules";
-    /// DELETE one rule created in the UI (operator).
+    /// PUT [`crate::alerts::NewRule`] or DELETE: one rule created in the UI (operator).
     pub const ALERT_RULE: &str = "/api/ws/{ws}/alerts/rules/{id}";
     /// POST: send a test notification to every webhook (operator).
     pub const ALERT_TEST: &str = "/api/ws/{ws}/alerts/test";

@@ -28,13 +28,20 @@ pub async fn create_rule(
     Path(ws): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
-    state.workspace(&ws)?;
+    let new = parse_rule(&state, &ws, &body).await?;
+    let rule = state.alerts.add(&state, &ws, new)?;
+    Ok((StatusCode::CREATED, Json(rule)).into_response())
+}
+
+/// A [`NewRule`] body whose app (when named) is one of the workspace's.
+async fn parse_rule(state: &AppState, ws: &str, body: &[u8]) -> Result<NewRule, AppError> {
+    state.workspace(ws)?;
     let new: NewRule = json_body(
-        &body,
+        body,
         r#"{"name": "...", "app": null, "for_minutes": 5, "condition": {"kind": "threshold", "metric": "queue_size", "above": 50}}"#,
     )?;
     if let Some(app) = new.app.as_deref().filter(|a| !a.trim().is_empty()) {
-        let apps = super::apps::apps(&state, &ws).await?;
+        let apps = super::apps::apps(state, ws).await?;
         if !apps.value.iter().any(|a| a.name == app) {
             return Err(AppError::invalid(
                 "app",
@@ -42,8 +49,17 @@ pub async fn create_rule(
             ));
         }
     }
-    let rule = state.alerts.add(&state, &ws, new)?;
-    Ok((StatusCode::CREATED, Json(rule)).into_response())
+    Ok(new)
+}
+
+/// `PUT /api/ws/{ws}/alerts/rules/{id}` (operator): new settings for a rule made in the UI.
+pub async fn update_rule(
+    State(state): State<AppState>,
+    Path((ws, id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let new = parse_rule(&state, &ws, &body).await?;
+    Ok(Json(state.alerts.update(&state, &ws, &id, new)?).into_response())
 }
 
 /// `DELETE /api/ws/{ws}/alerts/rules/{id}` (operator).

@@ -51,6 +51,7 @@ use utoipa::OpenApi;
         alerts,
         create_rule,
         delete_rule,
+        update_rule,
         alert_test,
         requests,
         requests_csv,
@@ -175,6 +176,11 @@ fn create_rule() {}
     description = "Role operator. Deletes a rule made in the UI; rules of the alerts file answer 409.",
     responses((status = 204, description = "deleted"), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
 fn delete_rule() {}
+
+#[utoipa::path(put, path = "/api/ws/{ws}/alerts/rules/{id}", params(("ws" = String, Path, description = WS), ("id" = String, Path)), request_body = NewRule,
+    description = "Role operator. New settings for a rule made in the UI; its state carries over (a firing rule that no longer holds resolves at the next evaluation). Rules of the alerts file answer 409.",
+    responses((status = 200, body = AlertRule), (status = 400, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+fn update_rule() {}
 
 #[utoipa::path(post, path = "/api/ws/{ws}/alerts/test", params(("ws" = String, Path, description = WS)),
     description = "Role operator. Sends a test notification to every webhook (with retries) and answers each outcome.",

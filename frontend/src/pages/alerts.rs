@@ -7,8 +7,8 @@ use crate::format;
 use crate::state::{self, use_config, use_view};
 use leptos::prelude::*;
 use shared::alerts::{
-    AlertEvent, AlertState, AlertsView, AnomalyMetric, Condition, NewRule, RuleSource, RuleStatus,
-    ThresholdMetric,
+    AlertEvent, AlertRule, AlertState, AlertsView, AnomalyMetric, Condition, NewRule, RuleSource,
+    RuleStatus, ThresholdMetric,
 };
 use shared::auth::Role;
 
@@ -35,12 +35,14 @@ pub fn AlertsPage() -> impl IntoView {
         async move { api::get_apps(&state::workspace(config, param).await?).await }
     });
     let operator = Signal::derive(move || role.get() >= Role::Operator);
+    // The rule being edited in the form (none: the form makes a new one).
+    let editing = RwSignal::new(None::<AlertRule>);
     view! {
         <div class="page-head"><h1>"Alerts"</h1></div>
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
                 match alerts.await {
-                    Ok(v) => view! { <Rules view=v ws=ws operator=operator changed=changed /> }.into_any(),
+                    Ok(v) => view! { <Rules view=v ws=ws operator=operator changed=changed editing=editing /> }.into_any(),
                     Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
                 }
             })}
@@ -49,7 +51,7 @@ pub fn AlertsPage() -> impl IntoView {
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let names: Vec<String> = apps.await.map(|a| a.data.into_iter().map(|a| a.name).collect()).unwrap_or_default();
-                    view! { <NewRuleForm apps=names ws=ws changed=changed /> }
+                    view! { <NewRuleForm apps=names ws=ws changed=changed editing=editing /> }
                 })}
             </Suspense>
         </Show>
@@ -112,6 +114,7 @@ fn Rules(
     ws: Signal<Option<String>>,
     operator: Signal<bool>,
     changed: RwSignal<u32>,
+    editing: RwSignal<Option<AlertRule>>,
 ) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let rows = view
@@ -120,6 +123,16 @@ fn Rules(
         .map(|r: &RuleStatus| {
             let id = r.rule.id.clone();
             let deletable = r.rule.source == RuleSource::Ui;
+            let rule = r.rule.clone();
+            let edit = move |_| {
+                editing.set(Some(rule.clone()));
+                if let Some(form) = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.get_element_by_id("new-rule"))
+                {
+                    form.scroll_into_view();
+                }
+            };
             let delete = move |_| {
                 let (Some(ws), id) = (ws.get_untracked(), id.clone()) else { return };
                 leptos::task::spawn_local(async move {
@@ -142,6 +155,8 @@ fn Rules(
                             RuleSource::File => view! { <span class="meta" title="Defined in --alerts-file">"file"</span> }.into_any(),
                             RuleSource::Ui => view! {
                                 <Show when=move || operator.get() && deletable>
+                                    <button class="small-button edit-rule" on:click=edit.clone()>"Edit"</button>
+                                    " "
                                     <button class="small-button" on:click=delete.clone()>"Delete"</button>
                                 </Show>
                             }.into_any(),
@@ -251,6 +266,7 @@ fn NewRuleForm(
     apps: Vec<String>,
     ws: Signal<Option<String>>,
     changed: RwSignal<u32>,
+    editing: RwSignal<Option<AlertRule>>,
 ) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let app = RwSignal::new(String::new());
@@ -265,6 +281,46 @@ fn NewRuleForm(
     let sensitivity = RwSignal::new("4".to_owned());
     let hold = RwSignal::new("5".to_owned());
     let error = RwSignal::new(None::<String>);
+    // Editing a rule fills the form with its settings.
+    Effect::new(move |_| {
+        let Some(r) = editing.get() else { return };
+        name.set(r.name.clone());
+        app.set(r.app.clone().unwrap_or_default());
+        hold.set(r.for_minutes.to_string());
+        match r.condition {
+            Condition::Threshold {
+                metric: m,
+                above: a,
+                window_minutes,
+                min_requests: n,
+            } => {
+                kind.set("threshold".into());
+                metric.set(m.as_str().into());
+                above.set(a.to_string());
+                window.set(window_minutes.to_string());
+                min_requests.set(n.to_string());
+            }
+            Condition::QueueGrowing { minutes: m } => {
+                kind.set("queue_growing".into());
+                minutes.set(m.to_string());
+            }
+            Condition::OverBudgetPace => kind.set("over_budget_pace".into()),
+            Condition::Anomaly {
+                metric: m,
+                lookback_hours,
+                sensitivity: s,
+            } => {
+                kind.set("anomaly".into());
+                let m = match m {
+                    AnomalyMetric::HourlyCost => "hourly_cost",
+                    AnomalyMetric::ErrorRate => "error_rate",
+                };
+                anomaly.set(m.into());
+                lookback.set(lookback_hours.to_string());
+                sensitivity.set(s.to_string());
+            }
+        }
+    });
     let num = |s: RwSignal<String>, what: &str| -> Result<f64, String> {
         s.get_untracked()
             .trim()
@@ -310,11 +366,17 @@ fn NewRuleForm(
             Ok(r) => r,
             Err(e) => return error.set(Some(e)),
         };
+        let id = editing.get_untracked().map(|r| r.id);
         leptos::task::spawn_local(async move {
-            match api::create_rule(&ws, &rule).await {
+            let saved = match &id {
+                Some(id) => api::update_rule(&ws, id, &rule).await,
+                None => api::create_rule(&ws, &rule).await,
+            };
+            match saved {
                 Ok(_) => {
                     error.set(None);
                     name.set(String::new());
+                    editing.set(None);
                     changed.update(|n| *n += 1);
                 }
                 Err(e) => error.set(Some(e.to_string())),
@@ -340,25 +402,25 @@ fn NewRuleForm(
     };
     view! {
         <section class="panel">
-            <h2>"New rule"</h2>
+            <h2>{move || if editing.get().is_some() { "Edit rule" } else { "New rule" }}</h2>
             <form id="new-rule" class="rule-form" on:submit=submit>
                 <label>"Name"
                     <input id="rule-name" type="text" required maxlength="80" placeholder="e.g. Queue backing up" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
                 </label>
                 <label>"App"
-                    <select id="rule-app" on:change=move |ev| app.set(event_target_value(&ev))>
+                    <select id="rule-app" prop:value=move || app.get() on:change=move |ev| app.set(event_target_value(&ev))>
                         <option value="">"All apps"</option>
                         {apps.into_iter().map(|a| view! { <option value=a.clone()>{a.clone()}</option> }).collect_view()}
                     </select>
                 </label>
                 <label>"Kind"
-                    <select id="rule-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                    <select id="rule-kind" prop:value=move || kind.get() on:change=move |ev| kind.set(event_target_value(&ev))>
                         {KINDS.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
                     </select>
                 </label>
                 <Show when=is("threshold")>
                     <label>"Metric"
-                        <select id="rule-metric" on:change=move |ev| metric.set(event_target_value(&ev))>
+                        <select id="rule-metric" prop:value=move || metric.get() on:change=move |ev| metric.set(event_target_value(&ev))>
                             {ThresholdMetric::ALL.iter().map(|m| view! { <option value=m.as_str()>{m.label()}</option> }).collect_view()}
                         </select>
                     </label>
@@ -371,7 +433,7 @@ fn NewRuleForm(
                 <Show when=is("queue_growing")>{field("rule-minutes", "Growing for (min)", minutes, "the queue never fell and ended higher")}</Show>
                 <Show when=is("anomaly")>
                     <label>"Metric"
-                        <select on:change=move |ev| anomaly.set(event_target_value(&ev))>
+                        <select prop:value=move || anomaly.get() on:change=move |ev| anomaly.set(event_target_value(&ev))>
                             <option value="hourly_cost">"hourly cost"</option>
                             <option value="error_rate">"hourly 5xx rate"</option>
                         </select>
@@ -380,7 +442,10 @@ fn NewRuleForm(
                     {field("rule-sensitivity", "Sensitivity (MADs)", sensitivity, "how unusual, in scaled median absolute deviations")}
                 </Show>
                 {field("rule-hold", "Hold (min)", hold, "the condition must hold this long before the rule fires")}
-                <button type="submit">"Add rule"</button>
+                <button type="submit">{move || if editing.get().is_some() { "Save rule" } else { "Add rule" }}</button>
+                <Show when=move || editing.get().is_some()>
+                    <button type="button" on:click=move |_| { editing.set(None); name.set(String::new()); }>"Cancel"</button>
+                </Show>
             </form>
             {move || error.get().map(|e| view! { <p class="status warn" role="alert">{e}</p> })}
         </section>

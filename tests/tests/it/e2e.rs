@@ -314,6 +314,19 @@ async fn an_alert_rule_made_in_the_form_fires_and_shows_in_the_header() {
     browser.wait_for("#alert-history tbody tr").await;
     browser.wait_for_text("1 firing").await;
     browser.screenshot("alerts").await;
+    // Edit it: the form fills with the rule, saving renames it in place.
+    browser.click(".edit-rule").await;
+    browser.wait_for_text("Edit rule").await;
+    let window = browser
+        .eval("return document.getElementById('rule-window').value")
+        .await;
+    assert_eq!(window, "120", "the form shows the rule's settings");
+    browser
+        .fill("#rule-name", "chat-llm failing (edited)")
+        .await;
+    browser.click("#new-rule button[type=submit]").await;
+    browser.wait_for_text("chat-llm failing (edited)").await;
+    browser.wait_for_text("New rule").await;
     browser.assert_no_console_errors().await;
     browser.close().await;
 }

@@ -330,6 +330,41 @@ async fn a_rule_fires_once_notifies_once_and_keeps_firing_while_fal_is_down() {
     assert_eq!(still.state, AlertState::Firing);
     assert_eq!(v.history.len(), 1);
 
+    // Edited so it no longer holds: it resolves, once, and says so to the webhook.
+    sim.faults(serde_json::json!([])).await;
+    let rule_path = format!("{}/{}", ws_path(ws::ALERT_RULES), rule.id);
+    let resp = app
+        .http
+        .put(app.url(&rule_path))
+        .header(CSRF_HEADER, "1")
+        .json(&serde_json::json!({
+            "name": "chat-llm failing badly", "app": "chat-llm",
+            "condition": {"kind": "threshold", "metric": "error_rate", "above": 0.9,
+                          "window_minutes": 120, "min_requests": 20}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let v = until(&app, "the edited rule to resolve", |v| {
+        v.rules
+            .iter()
+            .any(|r| r.rule.id == rule.id && r.state == AlertState::Resolved)
+    })
+    .await;
+    assert_eq!(v.history.len(), 2, "{:?}", v.history);
+    assert_eq!(v.history[0].rule_name, "chat-llm failing badly");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while receiver.got("/ok").len() < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no resolved notification"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let body: serde_json::Value = serde_json::from_str(&receiver.got("/ok")[1].body).unwrap();
+    assert_eq!(body["event"]["state"], "resolved");
+
     // A rule from the UI can be deleted; it then is gone.
     let resp = app
         .http
