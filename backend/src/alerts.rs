@@ -315,8 +315,9 @@ impl Alerts {
             .collect()
     }
 
-    /// What the Alerts page shows for `ws`.
-    pub fn view(&self, state: &AppState, ws: &str) -> AlertsView {
+    /// What the Alerts page shows for `ws`. Without `show_spend` (a caller below billing), the
+    /// values and findings of rules that read spend are withheld, in the rules and the history.
+    pub fn view(&self, state: &AppState, ws: &str, show_spend: bool) -> AlertsView {
         let runtimes = lock(&self.runtimes);
         let mut rules: Vec<RuleStatus> = self
             .rules()
@@ -342,9 +343,31 @@ impl Alerts {
             AlertState::Inactive => 3,
         };
         rules.sort_by_key(|r| rank(r.state));
+        let mut history = self.history(state, ws);
+        if !show_spend {
+            let spend_rules: std::collections::HashSet<&str> = rules
+                .iter()
+                .filter(|r| r.rule.condition.reads_spend())
+                .map(|r| r.rule.id.as_str())
+                .collect();
+            let known: std::collections::HashSet<&str> =
+                rules.iter().map(|r| r.rule.id.as_str()).collect();
+            for e in &mut history {
+                // A deleted rule's kind is unknown: withheld too.
+                let rule = e.rule_id.as_str();
+                if spend_rules.contains(rule) || !known.contains(rule) {
+                    e.value = None;
+                    e.detail = shared::alerts::SPEND_HIDDEN.into();
+                }
+            }
+            for r in rules.iter_mut().filter(|r| r.rule.condition.reads_spend()) {
+                r.value = None;
+                r.detail = shared::alerts::SPEND_HIDDEN.into();
+            }
+        }
         AlertsView {
             rules,
-            history: self.history(state, ws),
+            history,
             webhooks: self.config.webhooks.iter().map(Webhook::info).collect(),
             editable: state.db.is_some(),
             evaluations: self.evaluations.load(Ordering::Relaxed),

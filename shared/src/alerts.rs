@@ -113,6 +113,26 @@ pub enum Condition {
     },
 }
 
+impl Condition {
+    /// Whether judging it reads spend (usage): its values and findings are billing data.
+    pub fn reads_spend(&self) -> bool {
+        matches!(
+            self,
+            Self::Threshold {
+                metric: ThresholdMetric::SpendPerDay,
+                ..
+            } | Self::OverBudgetPace
+                | Self::Anomaly {
+                    metric: AnomalyMetric::HourlyCost,
+                    ..
+                }
+        )
+    }
+}
+
+/// What a caller below the billing role reads instead of a spend rule's finding.
+pub const SPEND_HIDDEN: &str = "spend figures are shown to the billing role and up";
+
 fn default_window() -> u32 {
     15
 }

@@ -11,15 +11,17 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use shared::alerts::NewRule;
 
-/// `GET /api/ws/{ws}/alerts`.
+/// `GET /api/ws/{ws}/alerts`. Spend rules' values and findings only for billing and up.
 pub async fn get_alerts(
     State(state): State<AppState>,
     Path(ws): Path<String>,
     RawQuery(raw): RawQuery,
+    Extension(caller): Extension<Caller>,
 ) -> Result<Response, AppError> {
     Params::parse(raw.as_deref(), &[])?;
     state.workspace(&ws)?;
-    Ok(Json(state.alerts.view(&state, &ws)).into_response())
+    let show_spend = super::requests::may_see_cost(&caller);
+    Ok(Json(state.alerts.view(&state, &ws, show_spend)).into_response())
 }
 
 /// `POST /api/ws/{ws}/alerts/rules` (operator): a [`NewRule`]; answers 201 with the rule.

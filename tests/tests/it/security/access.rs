@@ -260,3 +260,76 @@ async fn metrics_show_spend_only_to_billing() {
             && billing.contains("falscope_projected_month_spend{")
     );
 }
+
+#[tokio::test]
+async fn spend_alerts_show_their_figures_only_to_billing() {
+    use shared::alerts::{AlertState, AlertsView, SPEND_HIDDEN};
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let args = [
+        "--auth",
+        "token",
+        "--auth-file",
+        &auth.arg(),
+        "--rate-limit",
+        "0",
+    ];
+    let app = TestApp::spawn_with_sim_edited(
+        &sim,
+        integration_tests::sim::API_KEY,
+        Some(integration_tests::sim::ADMIN_KEY),
+        &args,
+        |c| c.alerts.evaluate_every = std::time::Duration::from_millis(100),
+    )
+    .await;
+    let resp = app
+        .http
+        .post(app.url(&ws_path(ws::ALERT_RULES)))
+        .bearer_auth(token(Role::Operator))
+        .json(&serde_json::json!({
+            "name": "spending", "condition": {"kind": "threshold", "metric": "spend_per_day", "above": 1}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let get = |role: Role| {
+        let req = app
+            .http
+            .get(app.url(&ws_path(ws::ALERTS)))
+            .bearer_auth(token(role));
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let billing = loop {
+        let text = get(Role::Billing).await;
+        let v: AlertsView = serde_json::from_str(&text).unwrap();
+        if v.rules[0].state == AlertState::Firing {
+            break text;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never fired: {text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(billing.contains("USD in the last 24 h"), "{billing}");
+    for role in [Role::Viewer, Role::Operator] {
+        let text = get(role).await;
+        let v: AlertsView = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v.rules[0].state,
+            AlertState::Firing,
+            "the state is not secret"
+        );
+        assert_eq!(
+            (v.rules[0].value, v.rules[0].detail.as_str()),
+            (None, SPEND_HIDDEN)
+        );
+        assert!(v
+            .history
+            .iter()
+            .all(|e| e.value.is_none() && e.detail == SPEND_HIDDEN));
+        assert!(!text.contains("USD"), "{role}: {text}");
+    }
+}
