@@ -5,6 +5,15 @@
 pub mod forecast;
 pub mod split;
 
+/// The price of one billable unit of an app, as per-request costs use it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnitPrice {
+    /// Per billable unit (machine-second).
+    pub price: f64,
+    /// Blended from several unit prices (the app's requests were not all billed alike).
+    pub blended: bool,
+}
+
 /// How often the daily cost history is brought up to date without anyone looking.
 pub const HISTORY_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 

@@ -52,6 +52,10 @@ pub enum Cost {
         amount: f64,
         /// Price per unit used.
         unit_price: f64,
+        /// The app was billed at several unit prices (surge, machine types): the price is their
+        /// blend and the amount approximate.
+        #[serde(default)]
+        blended: bool,
     },
     /// fal has not billed it yet (`billable_units` is null).
     Pending,

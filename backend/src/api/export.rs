@@ -203,6 +203,7 @@ pub async fn requests_csv(
         "billable_units",
         "cost",
         "cost_state",
+        "price_blended",
     ];
     let body = paged(HEADER, move |cursor| {
         let (fal, prices, mut q) = (fal.clone(), prices.clone(), q.clone());
@@ -213,10 +214,12 @@ pub async fn requests_csv(
             let records = rows
                 .iter()
                 .map(|r| {
-                    let (cost, cost_state) = match r.cost {
-                        Cost::Known { amount, .. } => (amount.to_string(), "known"),
-                        Cost::Pending => (String::new(), "pending"),
-                        Cost::Unknown => (String::new(), "unknown"),
+                    let (cost, cost_state, blended) = match r.cost {
+                        Cost::Known {
+                            amount, blended, ..
+                        } => (amount.to_string(), "known", blended.to_string()),
+                        Cost::Pending => (String::new(), "pending", String::new()),
+                        Cost::Unknown => (String::new(), "unknown", String::new()),
                     };
                     vec![
                         r.id.clone(),
@@ -231,6 +234,7 @@ pub async fn requests_csv(
                         opt(r.billable_units),
                         cost,
                         cost_state.to_owned(),
+                        blended,
                     ]
                 })
                 .collect();

@@ -5,6 +5,7 @@ use super::params::Params;
 use super::respond::fetched;
 use crate::auth::Caller;
 use crate::cache::key;
+use crate::cost::UnitPrice;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::upstream::convert::{app_of_endpoint, request_row};
@@ -124,17 +125,37 @@ pub async fn unit_prices(
     state: &AppState,
     ws: &str,
     caller: &Caller,
-) -> Option<Arc<HashMap<String, f64>>> {
+) -> Option<Arc<HashMap<String, UnitPrice>>> {
     if !may_see_cost(caller) || !state.workspace(ws).ok()?.fal.has_admin_key() {
         return None;
     }
     let derived = derived_prices(state, ws).await.ok()?;
-    let mut prices: HashMap<String, f64> = derived
+    let mut prices: HashMap<String, UnitPrice> = derived
         .iter()
-        .map(|(app, d)| (app.clone(), d.price))
+        .map(|(app, d)| {
+            let price = UnitPrice {
+                price: d.price,
+                blended: d.seen.len() > 1,
+            };
+            (app.clone(), price)
+        })
         .collect();
     if let Some(db) = &state.db {
-        prices.extend(db.prices(ws).unwrap_or_default());
+        // The admin's price is one price: not a blend.
+        prices.extend(
+            db.prices(ws)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(app, price)| {
+                    (
+                        app,
+                        UnitPrice {
+                            price,
+                            blended: false,
+                        },
+                    )
+                }),
+        );
     }
     Some(Arc::new(prices))
 }
@@ -187,7 +208,7 @@ fn priced(kind: &'static str, caller: &Caller) -> &'static str {
 /// Rows with costs from `prices` (per app).
 pub fn rows(
     items: &[crate::upstream::models::RequestItem],
-    prices: Option<&HashMap<String, f64>>,
+    prices: Option<&HashMap<String, UnitPrice>>,
 ) -> Vec<shared::requests::RequestRow> {
     let price = |endpoint: &str| prices.and_then(|p| p.get(app_of_endpoint(endpoint)).copied());
     items

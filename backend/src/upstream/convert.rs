@@ -94,14 +94,15 @@ impl From<&UsageRow> for UsageLine {
 }
 
 /// A request row with its cost from `unit_price` (per billable unit), when known.
-pub fn request_row(r: &RequestItem, unit_price: Option<f64>) -> RequestRow {
+pub fn request_row(r: &RequestItem, unit_price: Option<crate::cost::UnitPrice>) -> RequestRow {
     let sent_at = instant(&r.sent_at);
     let started_at = instant(&r.started_at);
     let billable_units = r.billable_units.flatten();
     let cost = match (r.billable_units, unit_price) {
         (Some(Some(units)), Some(price)) => Cost::Known {
-            amount: units * price,
-            unit_price: price,
+            amount: units * price.price,
+            unit_price: price.price,
+            blended: price.blended,
         },
         (Some(None), _) => Cost::Pending,
         _ => Cost::Unknown,

@@ -120,6 +120,12 @@ pub fn short_id(id: &str) -> String {
 /// A cost cell.
 pub fn cost_text(c: &Cost) -> String {
     match c {
+        // A blended price (several unit prices billed): the amount is approximate.
+        Cost::Known {
+            amount,
+            blended: true,
+            ..
+        } => format!("≈{}", format::money(*amount, "USD")),
         Cost::Known { amount, .. } => format::money(*amount, "USD"),
         Cost::Pending => "pending".into(),
         Cost::Unknown => "–".into(),

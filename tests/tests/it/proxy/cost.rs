@@ -385,11 +385,30 @@ async fn budgets_and_the_price_table_reach_the_forecast_and_the_prices() {
         .items
         .iter()
         .find_map(|r| match r.cost {
-            shared::requests::Cost::Known { unit_price, .. } => Some(unit_price),
+            shared::requests::Cost::Known {
+                unit_price,
+                blended,
+                ..
+            } => Some((unit_price, blended)),
             _ => None,
         })
         .expect("a billed request");
-    assert_eq!(priced, 0.0004);
+    assert_eq!(priced, (0.0004, false), "the admin's price is not a blend");
+    // flux-studio is billed with and without surge: its request costs say they are a blend.
+    let page: Fetched<shared::requests::RequestsPage> = app
+        .get(&format!(
+            "{}?endpoints=acme/flux-studio&from=now-6h",
+            ws_path(ws::REQUESTS)
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page
+        .data
+        .items
+        .iter()
+        .any(|r| matches!(r.cost, shared::requests::Cost::Known { blended: true, .. })));
 }
 
 #[tokio::test]
