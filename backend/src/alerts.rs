@@ -290,6 +290,11 @@ impl Alerts {
         }
     }
 
+    /// How often every rule is evaluated.
+    pub fn interval(&self) -> std::time::Duration {
+        self.config.evaluate_every
+    }
+
     /// Workspaces named by the file's rules (checked against the configured ones at start).
     pub fn file_workspaces(&self) -> impl Iterator<Item = &str> {
         self.config.rules.iter().map(|r| r.workspace.as_str())
@@ -591,7 +596,7 @@ impl Alerts {
 
     /// Evaluates every `evaluate_every` until shutdown.
     pub async fn run(state: AppState) {
-        let mut tick = tokio::time::interval(state.alerts.config.evaluate_every);
+        let mut tick = tokio::time::interval(state.alerts.interval());
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {

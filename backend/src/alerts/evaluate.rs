@@ -153,7 +153,9 @@ async fn measure(
             if samples.back().is_none_or(|(t, _)| *t < at) {
                 samples.push_back((at, queue));
             }
-            let keep = Duration::minutes(i64::from(*minutes) + 2);
+            // Enough samples to reach back over the window even when evaluations are sparse.
+            let every = Duration::from_std(state.alerts.interval()).unwrap_or(Duration::zero());
+            let keep = Duration::minutes(i64::from(*minutes) + 2) + every * 2;
             while samples.front().is_some_and(|(t, _)| at - *t > keep) {
                 samples.pop_front();
             }

@@ -121,8 +121,10 @@ pub enum Message<'a> {
 }
 
 impl Message<'_> {
+    /// The Slack text. Slack reads `<…>` as links and mentions (`<!channel>`), so `&`, `<` and
+    /// `>` in names and findings are escaped as its docs ask.
     fn text(&self) -> String {
-        match self {
+        let text = match self {
             Message::Alert { event, rule } => {
                 let mark = match event.state {
                     AlertState::Firing => ":rotating_light: FIRING",
@@ -142,7 +144,10 @@ impl Message<'_> {
             Message::Test { workspace, sent_by } => {
                 format!("falscope test notification from workspace {workspace} (sent by {sent_by})")
             }
-        }
+        };
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
     }
 }
 
@@ -227,9 +232,7 @@ mod tests {
 
     #[test]
     fn signature_matches_a_known_vector() {
-        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
-        // Our message is "{t}." + body, so split the data accordingly is not possible; instead
-        // check against an independently computed value of the recipe.
+        // The documented recipe, computed independently: HMAC-SHA256 over "{t}." + body.
         let sig = signature(b"Jefe", 1_700_000_000, b"{}");
         assert!(sig.starts_with("sha256=") && sig.len() == 7 + 64);
         let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
@@ -241,6 +244,16 @@ mod tests {
             signature(b"Jefe", 1_700_000_001, b"{}"),
             "the time is signed"
         );
+    }
+
+    #[test]
+    fn slack_text_cannot_mention_the_channel() {
+        let m = Message::Test {
+            workspace: "prod",
+            sent_by: "<!channel> & co",
+        };
+        let t = m.text();
+        assert!(t.contains("&lt;!channel&gt; &amp; co"), "{t}");
     }
 
     fn hex(s: &str) -> Vec<u8> {
