@@ -2,25 +2,28 @@
 
 use integration_tests::TestApp;
 
-fn dist_fixture(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("falscope-spa-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+/// A dist folder with an index.html and one hashed asset, removed when dropped.
+fn dist_fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(
-        dir.join("index.html"),
+        dir.path().join("index.html"),
         "<!doctype html><title>fixture</title>",
     )
     .expect("write index.html");
-    std::fs::write(dir.join("frontend-0123456789abcdef.js"), "export {}").expect("write asset");
+    std::fs::write(dir.path().join("frontend-0123456789abcdef.js"), "export {}")
+        .expect("write asset");
     dir
 }
 
 #[tokio::test]
 async fn client_routes_get_index_html_without_caching() {
-    let dist = dist_fixture("routes");
-    let app = TestApp::spawn_demo(&["--dist-dir", dist.to_str().unwrap()]).await;
+    let dist = dist_fixture();
+    let app = TestApp::spawn_demo(&["--dist-dir", dist.path().to_str().unwrap()]).await;
     for path in [
         "/",
         "/analytics",
+        "/cost",
+        "/alerts",
         "/requests/0193a0b2-0000-7000-8000-000000000000",
     ] {
         let resp = app.get(path).await;
@@ -32,8 +35,8 @@ async fn client_routes_get_index_html_without_caching() {
 
 #[tokio::test]
 async fn hashed_assets_are_immutable_and_missing_assets_404() {
-    let dist = dist_fixture("assets");
-    let app = TestApp::spawn_demo(&["--dist-dir", dist.to_str().unwrap()]).await;
+    let dist = dist_fixture();
+    let app = TestApp::spawn_demo(&["--dist-dir", dist.path().to_str().unwrap()]).await;
     let resp = app.get("/frontend-0123456789abcdef.js").await;
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["cache-control"]
