@@ -509,6 +509,10 @@ impl Alerts {
                 .remove(&rule.id)
                 .unwrap_or_default();
             let verdict = evaluate::judge(state, &rule, &mut samples).await;
+            // Deleted while it was being judged: nothing to record.
+            if !self.rules().iter().any(|r| r.id == rule.id) {
+                continue;
+            }
             lock(&self.queue_samples).insert(rule.id.clone(), samples);
             let now = state.now();
             let hold = Duration::minutes(i64::from(rule.for_minutes));
