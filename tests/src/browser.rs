@@ -14,15 +14,20 @@ const WAIT: Duration = Duration::from_secs(60);
 pub struct Browser {
     client: Client,
     _driver: Child,
+    /// chromedriver's and Chromium's TMPDIR (profiles, crash dumps): removed with the browser,
+    /// so failed runs leave nothing in /tmp.
+    _scratch: tempfile::TempDir,
 }
 
 impl Browser {
     /// Starts chromedriver on a free port and opens a headless session.
     pub async fn start() -> Self {
         let port = free_port();
+        let scratch = tempfile::tempdir().expect("a scratch directory for Chromium");
         let driver =
             Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
                 .arg(format!("--port={port}"))
+                .env("TMPDIR", scratch.path())
                 .kill_on_drop(true)
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
@@ -51,6 +56,7 @@ impl Browser {
         Self {
             client,
             _driver: driver,
+            _scratch: scratch,
         }
     }
 
