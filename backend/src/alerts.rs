@@ -237,6 +237,21 @@ fn check(rule: &AlertRule) -> Result<(), (&'static str, String)> {
     Ok(())
 }
 
+/// A checked rule of the UI from its form.
+fn ui_rule(id: String, ws: &str, new: NewRule) -> Result<AlertRule, AppError> {
+    let rule = AlertRule {
+        id,
+        name: new.name.trim().to_owned(),
+        workspace: ws.to_owned(),
+        app: new.app.filter(|a| !a.trim().is_empty()),
+        condition: new.condition,
+        for_minutes: new.for_minutes,
+        source: RuleSource::Ui,
+    };
+    check(&rule).map_err(|(field, msg)| AppError::invalid(field, msg))?;
+    Ok(rule)
+}
+
 /// Rules, their live states and the history.
 pub struct Alerts {
     config: AlertsConfig,
@@ -405,16 +420,7 @@ impl Alerts {
                 "rules made in the UI are stored in --data-dir (FALSCOPE_DATA_DIR), which is not usable; fix it or add the rule to --alerts-file".into(),
             ));
         };
-        let rule = AlertRule {
-            id: format!("ui-{}", uuid::Uuid::new_v4().simple()),
-            name: new.name.trim().to_owned(),
-            workspace: ws.to_owned(),
-            app: new.app.filter(|a| !a.trim().is_empty()),
-            condition: new.condition,
-            for_minutes: new.for_minutes,
-            source: RuleSource::Ui,
-        };
-        check(&rule).map_err(|(field, msg)| AppError::invalid(field, msg))?;
+        let rule = ui_rule(format!("ui-{}", uuid::Uuid::new_v4().simple()), ws, new)?;
         if lock(&self.ui_rules)
             .iter()
             .filter(|r| r.workspace == ws)
@@ -446,16 +452,7 @@ impl Alerts {
             .db
             .as_ref()
             .ok_or_else(|| AppError::NotFound(format!("alert rule {id:?}")))?;
-        let rule = AlertRule {
-            id: id.to_owned(),
-            name: new.name.trim().to_owned(),
-            workspace: ws.to_owned(),
-            app: new.app.filter(|a| !a.trim().is_empty()),
-            condition: new.condition,
-            for_minutes: new.for_minutes,
-            source: RuleSource::Ui,
-        };
-        check(&rule).map_err(|(field, msg)| AppError::invalid(field, msg))?;
+        let rule = ui_rule(id.to_owned(), ws, new)?;
         let json = serde_json::to_string(&rule).map_err(|e| AppError::Internal(e.to_string()))?;
         if !db
             .update_alert_rule(id, ws, &json)
