@@ -432,8 +432,7 @@ impl Alerts {
             )));
         }
         let json = serde_json::to_string(&rule).map_err(|e| AppError::Internal(e.to_string()))?;
-        db.insert_alert_rule(&rule.id, ws, &json)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        db.insert_alert_rule(&rule.id, ws, &json)?;
         lock(&self.ui_rules).push(rule.clone());
         Ok(rule)
     }
@@ -454,10 +453,7 @@ impl Alerts {
             .ok_or_else(|| AppError::NotFound(format!("alert rule {id:?}")))?;
         let rule = ui_rule(id.to_owned(), ws, new)?;
         let json = serde_json::to_string(&rule).map_err(|e| AppError::Internal(e.to_string()))?;
-        if !db
-            .update_alert_rule(id, ws, &json)
-            .map_err(|e| AppError::Internal(e.to_string()))?
-        {
+        if !db.update_alert_rule(id, ws, &json)? {
             return Err(AppError::NotFound(format!("alert rule {id:?}")));
         }
         for r in lock(&self.ui_rules).iter_mut().filter(|r| r.id == id) {
@@ -487,10 +483,7 @@ impl Alerts {
         let Some(db) = &state.db else {
             return Err(AppError::NotFound(format!("alert rule {id:?}")));
         };
-        if !db
-            .delete_alert_rule(id, ws)
-            .map_err(|e| AppError::Internal(e.to_string()))?
-        {
+        if !db.delete_alert_rule(id, ws)? {
             return Err(AppError::NotFound(format!("alert rule {id:?}")));
         }
         lock(&self.ui_rules).retain(|r| r.id != id);

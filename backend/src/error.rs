@@ -53,6 +53,13 @@ pub enum AppError {
     Internal(String),
 }
 
+/// A storage failure is falscope's own fault: logged, answered as a generic 500.
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
 impl AppError {
     /// Shorthand for [`AppError::InvalidParam`].
     pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {

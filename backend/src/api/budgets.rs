@@ -21,10 +21,6 @@ fn db(state: &AppState) -> Result<&SqliteStore, AppError> {
     })
 }
 
-fn stored<T>(r: Result<T, crate::store::StoreError>) -> Result<T, AppError> {
-    r.map_err(|e| AppError::Internal(e.to_string()))
-}
-
 /// `GET /api/ws/{ws}/budgets`.
 pub async fn list_budgets(
     State(state): State<AppState>,
@@ -34,7 +30,8 @@ pub async fn list_budgets(
     Params::parse(raw.as_deref(), &[])?;
     state.workspace(&ws)?;
     let budgets: Vec<Budget> = match &state.db {
-        Some(db) => stored(db.budgets(&ws))?
+        Some(db) => db
+            .budgets(&ws)?
             .into_iter()
             .map(|(app, monthly)| Budget {
                 app: (!app.is_empty()).then_some(app),
@@ -67,7 +64,7 @@ pub async fn put_budget(
             "an app name of at most 200 characters",
         ));
     }
-    stored(db(&state)?.set_budget(&ws, app, (b.monthly > 0.0).then_some(b.monthly)))?;
+    db(&state)?.set_budget(&ws, app, (b.monthly > 0.0).then_some(b.monthly))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -81,7 +78,7 @@ pub async fn list_prices(
     Params::parse(raw.as_deref(), &[])?;
     let derived = super::requests::derived_prices(&state, &ws).await?;
     let overrides: BTreeMap<String, f64> = match &state.db {
-        Some(db) => stored(db.prices(&ws))?.into_iter().collect(),
+        Some(db) => db.prices(&ws)?.into_iter().collect(),
         None => BTreeMap::new(),
     };
     let mut apps: Vec<&String> = derived.keys().chain(overrides.keys()).collect();
@@ -129,6 +126,6 @@ pub async fn put_price(
             "a price per billable unit above 0 (or null to use the derived price)",
         ));
     }
-    stored(db(&state)?.set_price(&ws, app, o.unit_price))?;
+    db(&state)?.set_price(&ws, app, o.unit_price)?;
     Ok(StatusCode::NO_CONTENT)
 }

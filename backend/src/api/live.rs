@@ -90,7 +90,6 @@ pub async fn live_history(
     let id = w.id.clone();
     let samples = tokio::task::spawn_blocking(move || store.query(&id, from, to, step))
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(|e| AppError::Internal(e.to_string()))??;
     Ok(Json(LiveHistory { samples }))
 }

@@ -47,8 +47,7 @@ pub async fn login(
     let token = password::new_secret("fss_").map_err(AppError::Internal)?;
     let now = state.now();
     let ttl = state.auth.session_ttl();
-    db.create_session(&password::sha256(&token), &identity.name, now, now + ttl)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    db.create_session(&password::sha256(&token), &identity.name, now, now + ttl)?;
     let cookie = format!(
         "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
         cookie_name(state.auth.tls),
@@ -73,8 +72,7 @@ pub async fn logout(
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, AppError> {
     if let (Some(digest), Some(db)) = (caller.session, state.auth.db.as_ref()) {
-        db.delete_session(&digest)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        db.delete_session(&digest)?;
     }
     let cookie = format!(
         "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
@@ -98,7 +96,5 @@ pub async fn list_audit(
     let db = state.auth.db.as_ref().ok_or_else(|| {
         AppError::NotFound("the audit trail (the data directory is not usable)".into())
     })?;
-    db.audit_list(limit)
-        .map(Json)
-        .map_err(|e| AppError::Internal(e.to_string()))
+    Ok(Json(db.audit_list(limit)?))
 }
