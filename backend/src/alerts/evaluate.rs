@@ -15,10 +15,6 @@ use std::collections::{BTreeMap, VecDeque};
 /// Samples of the queue kept per growth rule.
 pub type QueueSamples = VecDeque<(DateTime<Utc>, f64)>;
 
-fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 fn unknown(err: &AppError) -> Verdict {
     Verdict::Unknown {
         detail: match err {
@@ -236,8 +232,8 @@ async fn measure(
             let hourly: Vec<f64> = match metric {
                 AnomalyMetric::HourlyCost => {
                     let mut pairs = vec![
-                        ("from", iso(from)),
-                        ("to", iso(to)),
+                        ("from", Params::iso(from)),
+                        ("to", Params::iso(to)),
                         ("timeframe", "hour".to_owned()),
                     ];
                     if let Some(a) = app {
@@ -339,21 +335,15 @@ async fn analytics(
     to: DateTime<Utc>,
     timeframe: Option<&str>,
 ) -> Result<Option<std::sync::Arc<shared::analytics::AnalyticsReport>>, AppError> {
-    let endpoints: Vec<String> = crate::api::apps::apps(state, ws)
-        .await?
-        .value
-        .iter()
-        .filter(|a| app.is_none_or(|name| a.name == name))
-        .flat_map(|a| a.endpoints.iter().cloned())
-        .take(50)
-        .collect();
+    let apps = crate::api::apps::apps(state, ws).await?.value;
+    let endpoints = crate::api::apps::endpoints(&apps, app);
     if endpoints.is_empty() {
         return Ok(None);
     }
     let mut pairs = vec![
         ("endpoints", endpoints.join(",")),
-        ("from", iso(from)),
-        ("to", iso(to)),
+        ("from", Params::iso(from)),
+        ("to", Params::iso(to)),
     ];
     if let Some(t) = timeframe {
         pairs.push(("timeframe", t.to_owned()));

@@ -44,6 +44,15 @@ pub async fn apps(
     Ok(cached)
 }
 
+/// The endpoint ids of `app` (or of every app), at most the 50 one analytics call takes.
+pub fn endpoints(apps: &[AppSummary], app: Option<&str>) -> Vec<String> {
+    apps.iter()
+        .filter(|a| app.is_none_or(|name| a.name == name))
+        .flat_map(|a| a.endpoints.iter().cloned())
+        .take(50)
+        .collect()
+}
+
 /// `GET /api/ws/{ws}/apps`.
 pub async fn list_apps(
     State(state): State<AppState>,

@@ -67,14 +67,10 @@ async fn usage(
     to: DateTime<Utc>,
 ) -> Result<crate::cache::Cached<UsageReport>, AppError> {
     let p = Params::of(
-        &[("from", iso(from)), ("to", iso(to))],
+        &[("from", Params::iso(from)), ("to", Params::iso(to))],
         super::usage::ALLOWED,
     )?;
     super::usage::cached_report(state, ws, &p).await
-}
-
-fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// What the cost views join: usage and the analytics of every endpoint of the workspace's
@@ -96,11 +92,7 @@ pub(crate) async fn inputs(
 ) -> Result<Inputs, AppError> {
     let usage = usage(state, ws, from, to).await?;
     let apps = super::apps::apps(state, ws).await?.value;
-    let endpoints: Vec<String> = apps
-        .iter()
-        .flat_map(|a| a.endpoints.iter().cloned())
-        .take(50)
-        .collect();
+    let endpoints = super::apps::endpoints(&apps, None);
     // As fresh as its older input; stale if either input is.
     let mut as_of = usage.entry.as_of;
     let mut stale = usage.status == CacheStatus::Stale;
@@ -109,8 +101,8 @@ pub(crate) async fn inputs(
     } else {
         let p = Params::of(
             &[
-                ("from", iso(from)),
-                ("to", iso(to)),
+                ("from", Params::iso(from)),
+                ("to", Params::iso(to)),
                 ("endpoints", endpoints.join(",")),
             ],
             super::analytics::ALLOWED,

@@ -153,6 +153,11 @@ impl Params {
         }
     }
 
+    /// An instant as derived views pass it (`2026-11-23T20:00:00Z`).
+    pub fn iso(t: DateTime<Utc>) -> String {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+
     /// Parameters built in code, for a derived view that reuses a cached report: the same
     /// validation and cache key as a browser's query with these pairs.
     pub fn of(pairs: &[(&str, String)], allowed: &[&str]) -> Result<Self, AppError> {

@@ -78,11 +78,10 @@ async fn failed_sample(
 ) -> Result<FailedSample, AppError> {
     let w = state.workspace(ws)?;
     let fal: Arc<dyn FalApi> = w.fal.clone();
-    let iso = |t: DateTime<Utc>| t.to_rfc3339();
     let params = [
         ("endpoints", endpoints.join(",")),
-        ("from", iso(from)),
-        ("to", iso(to)),
+        ("from", Params::iso(from)),
+        ("to", Params::iso(to)),
     ];
     let mut q = RequestsQuery {
         endpoint_ids: endpoints.to_vec(),
