@@ -499,8 +499,10 @@ impl Alerts {
                 .remove(&rule.id)
                 .unwrap_or_default();
             let verdict = evaluate::judge(state, &rule, &mut samples).await;
-            // Deleted while it was being judged: nothing to record.
-            if !self.rules().iter().any(|r| r.id == rule.id) {
+            // Deleted while it was being judged: nothing to record. (File rules stay.)
+            let kept = rule.source == RuleSource::File
+                || lock(&self.ui_rules).iter().any(|r| r.id == rule.id);
+            if !kept {
                 continue;
             }
             lock(&self.queue_samples).insert(rule.id.clone(), samples);
