@@ -8,7 +8,8 @@ pub mod machine;
 pub mod notify;
 
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::reports::Reports;
+use crate::store::SqliteStore;
 use chrono::Duration;
 use machine::Runtime;
 use notify::{Format, Message, Retry, Webhook};
@@ -21,6 +22,7 @@ use shared::alerts::{
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 /// Rules made in the UI per workspace at most (each is evaluated every interval).
@@ -261,12 +263,17 @@ pub struct Alerts {
     memory_history: Mutex<VecDeque<AlertEvent>>,
     evaluations: AtomicU64,
     client: reqwest::Client,
+    /// What rules are judged on.
+    reports: Reports,
+    /// Where UI rules and the history are kept, when the data directory is usable.
+    db: Option<Arc<SqliteStore>>,
 }
 
 impl Alerts {
-    /// Alerts of `config`, with the UI's rules read from `db`.
-    pub fn new(config: AlertsConfig, db: Option<&crate::store::SqliteStore>) -> Self {
+    /// Alerts of `config` judged on `reports`, with the UI's rules read from `db`.
+    pub fn new(config: AlertsConfig, reports: Reports, db: Option<Arc<SqliteStore>>) -> Self {
         let ui_rules = db
+            .as_ref()
             .and_then(|db| db.alert_rules().ok())
             .unwrap_or_default()
             .iter()
@@ -274,6 +281,7 @@ impl Alerts {
             .collect();
         // A rule left firing before a restart is still firing: it is not notified again.
         let runtimes: HashMap<String, Runtime> = db
+            .as_ref()
             .and_then(|db| db.last_alert_events().ok())
             .unwrap_or_default()
             .iter()
@@ -302,6 +310,8 @@ impl Alerts {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap_or_default(),
+            reports,
+            db,
         }
     }
 
@@ -337,7 +347,7 @@ impl Alerts {
 
     /// What the Alerts page shows for `ws`. Without `show_spend` (a caller below billing), the
     /// values and findings of rules that read spend are withheld, in the rules and the history.
-    pub fn view(&self, state: &AppState, ws: &str, show_spend: bool) -> AlertsView {
+    pub fn view(&self, ws: &str, show_spend: bool) -> AlertsView {
         let runtimes = lock(&self.runtimes);
         let mut rules: Vec<RuleStatus> = self
             .rules()
@@ -363,7 +373,7 @@ impl Alerts {
             AlertState::Inactive => 3,
         };
         rules.sort_by_key(|r| rank(r.state));
-        let mut history = self.history(state, ws);
+        let mut history = self.history(ws);
         if !show_spend {
             let spend_rules: std::collections::HashSet<&str> = rules
                 .iter()
@@ -389,14 +399,14 @@ impl Alerts {
             rules,
             history,
             webhooks: self.config.webhooks.iter().map(Webhook::info).collect(),
-            editable: state.db.is_some(),
+            editable: self.db.is_some(),
             evaluations: self.evaluations.load(Ordering::Relaxed),
             evaluate_every_seconds: self.config.evaluate_every.as_secs_f64(),
         }
     }
 
-    fn history(&self, state: &AppState, ws: &str) -> Vec<AlertEvent> {
-        match &state.db {
+    fn history(&self, ws: &str) -> Vec<AlertEvent> {
+        match &self.db {
             Some(db) => db
                 .alert_events(ws, HISTORY_LIMIT)
                 .unwrap_or_default()
@@ -414,8 +424,8 @@ impl Alerts {
     }
 
     /// Adds a rule made in the UI.
-    pub fn add(&self, state: &AppState, ws: &str, new: NewRule) -> Result<AlertRule, AppError> {
-        let Some(db) = &state.db else {
+    pub fn add(&self, ws: &str, new: NewRule) -> Result<AlertRule, AppError> {
+        let Some(db) = &self.db else {
             return Err(AppError::Conflict(
                 "rules made in the UI are stored in --data-dir (FALSCOPE_DATA_DIR), which is not usable; fix it or add the rule to --alerts-file".into(),
             ));
@@ -439,15 +449,9 @@ impl Alerts {
 
     /// Replaces the settings of a rule made in the UI. Its state carries over: a firing rule
     /// whose new condition no longer holds resolves (and says so) at the next evaluation.
-    pub fn update(
-        &self,
-        state: &AppState,
-        ws: &str,
-        id: &str,
-        new: NewRule,
-    ) -> Result<AlertRule, AppError> {
+    pub fn update(&self, ws: &str, id: &str, new: NewRule) -> Result<AlertRule, AppError> {
         self.refuse_file_rule(ws, id)?;
-        let db = state
+        let db = self
             .db
             .as_ref()
             .ok_or_else(|| AppError::NotFound(format!("alert rule {id:?}")))?;
@@ -478,9 +482,9 @@ impl Alerts {
     }
 
     /// Deletes a rule made in the UI.
-    pub fn remove(&self, state: &AppState, ws: &str, id: &str) -> Result<(), AppError> {
+    pub fn remove(&self, ws: &str, id: &str) -> Result<(), AppError> {
         self.refuse_file_rule(ws, id)?;
-        let Some(db) = &state.db else {
+        let Some(db) = &self.db else {
             return Err(AppError::NotFound(format!("alert rule {id:?}")));
         };
         if !db.delete_alert_rule(id, ws)? {
@@ -493,12 +497,13 @@ impl Alerts {
     }
 
     /// Evaluates every rule once; notifications are sent in the background.
-    pub async fn evaluate(&self, state: &AppState) {
+    pub async fn evaluate(self: &Arc<Self>) {
         for rule in self.rules() {
             let mut samples = lock(&self.queue_samples)
                 .remove(&rule.id)
                 .unwrap_or_default();
-            let verdict = evaluate::judge(state, &rule, &mut samples).await;
+            let verdict =
+                evaluate::judge(&self.reports, self.interval(), &rule, &mut samples).await;
             // Deleted while it was being judged: nothing to record. (File rules stay.)
             let kept = rule.source == RuleSource::File
                 || lock(&self.ui_rules).iter().any(|r| r.id == rule.id);
@@ -506,7 +511,7 @@ impl Alerts {
                 continue;
             }
             lock(&self.queue_samples).insert(rule.id.clone(), samples);
-            let now = state.now();
+            let now = self.reports.now();
             let hold = Duration::minutes(i64::from(rule.for_minutes));
             let changed = {
                 let mut runtimes = lock(&self.runtimes);
@@ -524,16 +529,16 @@ impl Alerts {
                     value,
                     detail,
                 };
-                self.record(state, &event);
-                self.dispatch(state, rule, event);
+                self.record(&event);
+                self.dispatch(rule, event);
             }
         }
         self.evaluations.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn record(&self, state: &AppState, event: &AlertEvent) {
+    fn record(&self, event: &AlertEvent) {
         tracing::info!(target: "falscope::alerts", rule = %event.rule_id, workspace = %event.workspace, state = event.state.as_str(), detail = %event.detail, "alert {}", event.state.as_str());
-        let stored = state.db.as_ref().is_some_and(|db| {
+        let stored = self.db.as_ref().is_some_and(|db| {
             serde_json::to_string(event).ok().is_some_and(|j| {
                 db.insert_alert_event(&event.workspace, &event.rule_id, event.at, &j)
                     .is_ok()
@@ -548,13 +553,12 @@ impl Alerts {
         }
     }
 
-    fn dispatch(&self, state: &AppState, rule: AlertRule, event: AlertEvent) {
+    fn dispatch(self: &Arc<Self>, rule: AlertRule, event: AlertEvent) {
         if self.config.webhooks.is_empty() {
             return;
         }
-        let state = state.clone();
+        let alerts = Arc::clone(self);
         tokio::spawn(async move {
-            let alerts = &state.alerts;
             let message = Message::Alert {
                 event: &event,
                 rule: &rule,
@@ -562,7 +566,7 @@ impl Alerts {
             for hook in &alerts.config.webhooks {
                 let r =
                     notify::deliver(&alerts.client, hook, &message, alerts.config.retry, || {
-                        state.now().timestamp()
+                        alerts.reports.now().timestamp()
                     })
                     .await;
                 if !r.ok {
@@ -573,7 +577,7 @@ impl Alerts {
     }
 
     /// Sends a test notification to every webhook and waits for the outcomes.
-    pub async fn send_test(&self, state: &AppState, ws: &str, who: &str) -> Vec<DeliveryResult> {
+    pub async fn send_test(&self, ws: &str, who: &str) -> Vec<DeliveryResult> {
         let message = Message::Test {
             workspace: ws,
             sent_by: who,
@@ -582,7 +586,7 @@ impl Alerts {
         for hook in &self.config.webhooks {
             out.push(
                 notify::deliver(&self.client, hook, &message, self.config.retry, || {
-                    state.now().timestamp()
+                    self.reports.now().timestamp()
                 })
                 .await,
             );
@@ -591,15 +595,15 @@ impl Alerts {
     }
 
     /// Evaluates every `evaluate_every` until shutdown.
-    pub async fn run(state: AppState) {
-        let mut tick = tokio::time::interval(state.alerts.interval());
+    pub async fn run(self: Arc<Self>, shutdown: tokio_util::sync::CancellationToken) {
+        let mut tick = tokio::time::interval(self.interval());
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
-                () = state.shutdown.cancelled() => return,
+                () = shutdown.cancelled() => return,
             }
-            state.alerts.evaluate(&state).await;
+            self.evaluate().await;
         }
     }
 }
@@ -648,7 +652,14 @@ mod tests {
             rules: vec![rule],
             ..AlertsConfig::default()
         };
-        let alerts = Alerts::new(config, Some(&db));
+        let reports = Reports::new(
+            Vec::new(),
+            crate::cache::Cache::new(1 << 20),
+            Arc::new(crate::clock::SystemClock),
+            Some(db.clone()),
+            None,
+        );
+        let alerts = Alerts::new(config, reports, Some(db));
         assert_eq!(
             alerts.states()[0].1,
             AlertState::Firing,

@@ -2,27 +2,27 @@
 //! route is scoped by workspace (`/api/ws/{ws}/...`) and answers through the cache.
 
 mod alerts;
-pub(crate) mod analytics;
-pub(crate) mod apps;
+mod analytics;
+mod apps;
 mod budgets;
-pub(crate) mod cost;
+mod cost;
 mod export;
 mod files;
-pub(crate) mod forecast;
-pub(crate) mod live;
+mod forecast;
+mod live;
 mod logs;
 mod meta;
 mod metrics;
 mod openapi;
-pub(crate) mod params;
+pub mod query;
 mod requests;
-pub(crate) mod respond;
+mod respond;
 mod signin;
-pub(crate) mod split;
-pub(crate) mod usage;
+mod split;
+mod usage;
 
-use crate::auth::guard::{guard, Access};
 use crate::error::AppError;
+use crate::guard::{guard, Access};
 use crate::state::AppState;
 use axum::http::Method;
 use axum::routing::{any, delete, get, post, put, MethodRouter};

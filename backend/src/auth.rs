@@ -1,14 +1,13 @@
 //! Who is calling and what they may do.
 //!
-//! Every request passes [`authenticate`](guard::authenticate), which works out the client's
+//! Every request passes [`authenticate`](crate::guard::authenticate), which works out the client's
 //! address (the peer, or the forwarded client when the peer is a trusted proxy) and its
 //! [`Identity`]: the loopback user (`--auth none`), a session cookie or an API token
 //! (`--auth token`), or identity headers from a trusted SSO proxy (`--auth proxy`). Routes then
-//! check a minimum role from the table in `api` ([`guard::guard`]), CSRF on state-changing calls,
+//! check a minimum role from the table in `api` ([`crate::guard::guard`]), CSRF on state-changing calls,
 //! and write the audit trail.
 
 pub mod directory;
-pub mod guard;
 pub mod password;
 pub mod proxy;
 
@@ -46,7 +45,7 @@ pub struct Identity {
     pub via: Via,
 }
 
-/// Request extension set on every request by [`guard::authenticate`].
+/// Request extension set on every request by [`crate::guard::authenticate`].
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// Who, when known (shared: cloned per request without copying).

@@ -52,6 +52,18 @@ pub struct Cached<T> {
     pub status: CacheStatus,
 }
 
+impl<T> Cached<T> {
+    /// The `Fetched` envelope's JSON, `{"data":…,"as_of":…,"stale":bool}` (pre-rendered
+    /// unless stale).
+    pub fn envelope(&self) -> Bytes {
+        if self.status == CacheStatus::Stale {
+            envelope(&self.entry.json, self.entry.as_of, true)
+        } else {
+            self.entry.envelope.clone()
+        }
+    }
+}
+
 type Flight = Shared<BoxFuture<'static, Result<Arc<Entry>, UpstreamError>>>;
 
 /// Counters of cache outcomes, for `/metrics`.

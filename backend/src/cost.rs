@@ -5,41 +5,7 @@
 pub mod forecast;
 pub mod split;
 
-/// The price of one billable unit of an app, as per-request costs use it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct UnitPrice {
-    /// Per billable unit (machine-second).
-    pub price: f64,
-    /// Blended from several unit prices (the app's requests were not all billed alike).
-    pub blended: bool,
-}
-
-/// How often the daily cost history is brought up to date without anyone looking.
-pub const HISTORY_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// Keeps the daily cost history (in the data directory) filled even when nobody opens the
-/// forecast: once at start and then every [`HISTORY_EVERY`], each workspace with an ADMIN key
-/// runs the forecast, which stores the complete days it read (through the usage cache, so this
-/// costs at most one usage call per workspace per hour).
-pub async fn keep_history(state: crate::state::AppState) {
-    use crate::upstream::FalApi as _;
-    if state.db.is_none() {
-        return;
-    }
-    let mut tick = tokio::time::interval(HISTORY_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = state.shutdown.cancelled() => return,
-        }
-        for w in state.workspaces.iter().filter(|w| w.fal.has_admin_key()) {
-            if let Err(err) = crate::api::forecast::compute(&state, &w.id).await {
-                tracing::debug!(workspace = %w.id, error = %err, "daily cost history not updated this hour");
-            }
-        }
-    }
-}
+pub use crate::upstream::convert::UnitPrice;
 
 use crate::upstream::convert::app_of_endpoint;
 use chrono::{DateTime, Utc};

@@ -10,9 +10,12 @@ pub mod clock;
 pub mod config;
 pub mod cost;
 pub mod error;
+pub mod guard;
+pub mod history;
 pub mod live;
 pub mod logs_hub;
 pub mod promtext;
+pub mod reports;
 pub mod router;
 pub mod server;
 pub mod simulator;
@@ -131,11 +134,27 @@ pub async fn build_with_clock(
     {
         anyhow::bail!("--alerts-file (FALSCOPE_ALERTS_FILE): a rule names workspace {unknown:?}, which is not configured");
     }
+    let samples = live::Samples {
+        store: state.store.clone(),
+        retention: state.retention,
+    };
     for w in &state.workspaces {
-        tokio::spawn(live::poll(state.clone(), w.clone()));
+        let poll = live::poll(
+            state.reports.clone(),
+            samples.clone(),
+            state.shutdown.clone(),
+            w.clone(),
+        );
+        tokio::spawn(poll);
     }
-    tokio::spawn(alerts::Alerts::run(state.clone()));
-    tokio::spawn(cost::keep_history(state.clone()));
+    tokio::spawn(state.alerts.clone().run(state.shutdown.clone()));
+    if let Some(db) = state.db.clone() {
+        tokio::spawn(history::keep(
+            state.reports.clone(),
+            db,
+            state.shutdown.clone(),
+        ));
+    }
     let router = app(state.clone(), assets, config.rate_limit);
     Ok(Server {
         router,

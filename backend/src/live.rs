@@ -3,34 +3,35 @@
 //! open overview over SSE, and stores per-app samples for the history charts. A thousand open
 //! overviews share the same single upstream call per interval.
 
-use crate::api::live::snapshot;
-use crate::state::AppState;
-use crate::workspace::Workspace;
-use bytes::Bytes;
+use crate::reports::Reports;
+use crate::store::SampleStore;
+use crate::workspace::{Published, Workspace};
 use shared::live::LiveSample;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// How often the poller reads fal's metrics.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(10);
 /// How often old samples are pruned.
 const PRUNE_EVERY: u32 = 360;
 
-/// The latest snapshot of a workspace: typed (for `/metrics`) and as the JSON of a
-/// `Fetched<LiveSnapshot>` (for SSE viewers), so neither side re-encodes it.
-pub type LiveFeed = tokio::sync::watch::Sender<Option<Published>>;
-
-/// One published snapshot.
-#[derive(Debug, Clone)]
-pub struct Published {
-    /// The snapshot.
-    pub snapshot: std::sync::Arc<shared::LiveSnapshot>,
-    /// Its `Fetched` envelope as JSON.
-    pub json: Bytes,
+/// What the poller writes to besides the workspace's feed.
+#[derive(Clone)]
+pub struct Samples {
+    /// Where samples are kept, when the data directory is usable.
+    pub store: Option<Arc<dyn SampleStore>>,
+    /// How long they are kept.
+    pub retention: chrono::Duration,
 }
 
-/// Runs the poller of `ws` until shutdown.
-pub async fn poll(state: AppState, ws: Arc<Workspace>) {
+/// Runs the poller of `ws` until `shutdown`.
+pub async fn poll(
+    reports: Reports,
+    samples_to: Samples,
+    shutdown: CancellationToken,
+    ws: Arc<Workspace>,
+) {
     let mut tick = tokio::time::interval(POLL_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_as_of = None;
@@ -38,9 +39,9 @@ pub async fn poll(state: AppState, ws: Arc<Workspace>) {
     for round in 0u32.. {
         tokio::select! {
             _ = tick.tick() => {}
-            () = state.shutdown.cancelled() => return,
+            () = shutdown.cancelled() => return,
         }
-        let cached = match snapshot(&state, &ws.id).await {
+        let cached = match reports.live(&ws.id).await {
             Ok(c) => c,
             Err(err) => {
                 if !failing {
@@ -55,17 +56,17 @@ pub async fn poll(state: AppState, ws: Arc<Workspace>) {
             continue;
         }
         last_as_of = Some(cached.entry.as_of);
-        let json = crate::api::respond::fetched_json(&cached);
+        let json = cached.envelope();
         ws.live.send_replace(Some(Published {
             snapshot: cached.value.clone(),
             json,
         }));
         let samples = samples(&cached.value);
-        if let Some(store) = state.store.clone() {
+        if let Some(store) = samples_to.store.clone() {
             let id = ws.id.clone();
             let prune = round % PRUNE_EVERY == 0;
-            let retention = state.retention;
-            let now = state.now();
+            let retention = samples_to.retention;
+            let now = reports.now();
             let result = tokio::task::spawn_blocking(move || {
                 store.insert(&id, &samples)?;
                 if prune {

@@ -1,6 +1,6 @@
 //! Assembles the whole HTTP app: API routes, the SPA fallback and the middleware stack.
 
-use crate::auth::guard::{self, CallerKey};
+use crate::guard::{self, CallerKey};
 use crate::spa::{self, Assets};
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request};

@@ -3,6 +3,7 @@
 use crate::auth::{Auth, Caller};
 use crate::cache::Cache;
 use crate::error::AppError;
+use crate::reports::Reports;
 use crate::store::SampleStore;
 use crate::workspace::Workspace;
 use shared::auth::{AuthInfo, UserInfo};
@@ -45,7 +46,9 @@ pub struct Inner {
     /// The Content-Security-Policy of every response, validated once.
     pub csp: http::HeaderValue,
     /// Alert rules, states and history.
-    pub alerts: crate::alerts::Alerts,
+    pub alerts: Arc<crate::alerts::Alerts>,
+    /// What the dashboard shows, computed from fal through the cache.
+    pub reports: Reports,
     /// Open streams per caller key, and the cap.
     streams: Mutex<HashMap<String, u32>>,
     max_streams: u32,
@@ -135,10 +138,22 @@ impl AppState {
                 user: None,
             },
         };
-        let alerts = crate::alerts::Alerts::new(settings.alerts, settings.db.as_deref());
+        let cache = Cache::new(CACHE_BYTES);
+        let reports = Reports::new(
+            workspaces.clone(),
+            cache.clone(),
+            settings.clock.clone(),
+            settings.db.clone(),
+            settings.store.clone(),
+        );
+        let alerts = Arc::new(crate::alerts::Alerts::new(
+            settings.alerts,
+            reports.clone(),
+            settings.db.clone(),
+        ));
         Self(Arc::new(Inner {
             workspaces,
-            cache: Cache::new(CACHE_BYTES),
+            cache,
             public,
             max_upload: settings.max_upload,
             store: settings.store,
@@ -151,6 +166,7 @@ impl AppState {
             csp: http::HeaderValue::from_str(&settings.csp)
                 .unwrap_or_else(|_| http::HeaderValue::from_static("default-src 'self'")),
             alerts,
+            reports,
             streams: Mutex::new(HashMap::new()),
             max_streams: settings.max_streams,
         }))
@@ -182,11 +198,14 @@ impl AppState {
 
     /// The workspace `id`, or a 404 naming it.
     pub fn workspace(&self, id: &str) -> Result<Arc<Workspace>, AppError> {
-        self.workspaces
-            .iter()
-            .find(|w| w.id == id)
-            .cloned()
-            .ok_or_else(|| AppError::NotFound(format!("workspace {id:?}")))
+        self.reports.workspace(id)
+    }
+}
+
+/// Handlers that only read reports extract `State<Reports>`.
+impl axum::extract::FromRef<AppState> for Reports {
+    fn from_ref(state: &AppState) -> Self {
+        state.reports.clone()
     }
 }
 

@@ -2,8 +2,22 @@
 //! client. Routes and cache keys carry the workspace id.
 
 use crate::upstream::{FalApi, Resilient};
+use bytes::Bytes;
 use shared::WorkspaceInfo;
 use std::sync::Arc;
+
+/// The latest snapshot of a workspace: typed (for `/metrics`) and as the JSON of a
+/// `Fetched<LiveSnapshot>` (for SSE viewers), so neither side re-encodes it.
+pub type LiveFeed = tokio::sync::watch::Sender<Option<Published>>;
+
+/// One published snapshot.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The snapshot.
+    pub snapshot: std::sync::Arc<shared::LiveSnapshot>,
+    /// Its `Fetched` envelope as JSON.
+    pub json: Bytes,
+}
 
 /// One fal account.
 pub struct Workspace {
@@ -14,12 +28,9 @@ pub struct Workspace {
     /// The resilient fal client.
     pub fal: Arc<Resilient>,
     /// The latest live snapshot, pushed by the poller.
-    pub live: crate::live::LiveFeed,
+    pub live: LiveFeed,
     /// Shared live log streams.
     pub logs: Arc<crate::logs_hub::LogHub>,
-    /// `as_of` of the usage last written to the daily cost history (each copy is written once,
-    /// however many views and scrapes read it).
-    pub history_as_of: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 impl Workspace {
@@ -31,7 +42,6 @@ impl Workspace {
             fal: Arc::new(Resilient::new(client, crate::upstream::Policy::default())),
             live: tokio::sync::watch::Sender::new(None),
             logs: Arc::default(),
-            history_as_of: std::sync::Mutex::new(None),
         }
     }
 

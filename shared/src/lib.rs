@@ -15,6 +15,7 @@ pub mod fetched;
 pub mod files;
 pub mod live;
 pub mod logs;
+pub mod query;
 pub mod requests;
 pub mod routes;
 pub mod time;

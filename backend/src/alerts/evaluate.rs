@@ -5,11 +5,12 @@
 
 use super::detect::{grew_for, robust_score};
 use super::machine::Verdict;
-use crate::api::params::Params;
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::reports::Reports;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use shared::alerts::{AlertRule, AnomalyMetric, Condition, ThresholdMetric};
+use shared::analytics::Timeframe;
+use shared::query::{AnalyticsQuery, List, TimeExpr};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Samples of the queue kept per growth rule.
@@ -31,8 +32,14 @@ fn unknown(err: &AppError) -> Verdict {
 }
 
 /// Judges `rule` now. `samples` is the rule's own queue history (growth rules).
-pub async fn judge(state: &AppState, rule: &AlertRule, samples: &mut QueueSamples) -> Verdict {
-    match measure(state, rule, samples).await {
+/// `every` is how often rules are evaluated.
+pub async fn judge(
+    reports: &Reports,
+    every: std::time::Duration,
+    rule: &AlertRule,
+    samples: &mut QueueSamples,
+) -> Verdict {
+    match measure(reports, every, rule, samples).await {
         Ok(v) => v,
         Err(e) => unknown(&e),
     }
@@ -50,13 +57,14 @@ fn verdict(holds: bool, value: f64, detail: String) -> Verdict {
 }
 
 async fn measure(
-    state: &AppState,
+    reports: &Reports,
+    every: std::time::Duration,
     rule: &AlertRule,
     samples: &mut QueueSamples,
 ) -> Result<Verdict, AppError> {
     let ws = rule.workspace.as_str();
     let app = rule.app.as_deref();
-    let now = state.now();
+    let now = reports.now();
     let scope = app.unwrap_or("all apps");
     match &rule.condition {
         Condition::Threshold {
@@ -66,7 +74,7 @@ async fn measure(
             min_requests,
         } => match metric {
             ThresholdMetric::QueueSize => {
-                let Some((_, queue)) = queue(state, ws, app)? else {
+                let Some((_, queue)) = queue(reports, ws, app)? else {
                     return Ok(Verdict::Unknown {
                         detail: "no live metrics yet".into(),
                     });
@@ -80,7 +88,7 @@ async fn measure(
             ThresholdMetric::ErrorRate | ThresholdMetric::P90Latency => {
                 let to = now.duration_trunc(Duration::minutes(1)).unwrap_or(now);
                 let from = to - Duration::minutes(i64::from(*window_minutes));
-                let Some(report) = analytics(state, ws, app, from, to, None).await? else {
+                let Some(report) = analytics(reports, ws, app, from, to, None).await? else {
                     return Ok(no_endpoints(scope));
                 };
                 let requests: u64 = report.summary.iter().map(|s| s.requests).sum();
@@ -120,8 +128,10 @@ async fn measure(
             }
             ThresholdMetric::SpendPerDay => {
                 let to = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
-                let (report, _, _) =
-                    crate::api::cost::compute(state, ws, to - Duration::hours(24), to).await?;
+                let report = reports
+                    .cost_between(ws, to - Duration::hours(24), to)
+                    .await?
+                    .value;
                 let spend = match app {
                     Some(a) => report
                         .apps
@@ -141,7 +151,7 @@ async fn measure(
             }
         },
         Condition::QueueGrowing { minutes } => {
-            let Some((at, queue)) = queue(state, ws, app)? else {
+            let Some((at, queue)) = queue(reports, ws, app)? else {
                 return Ok(Verdict::Unknown {
                     detail: "no live metrics yet".into(),
                 });
@@ -150,7 +160,7 @@ async fn measure(
                 samples.push_back((at, queue));
             }
             // Enough samples to reach back over the window even when evaluations are sparse.
-            let every = Duration::from_std(state.alerts.interval()).unwrap_or(Duration::zero());
+            let every = Duration::from_std(every).unwrap_or(Duration::zero());
             let keep = Duration::minutes(i64::from(*minutes) + 2) + every * 2;
             while samples.front().is_some_and(|(t, _)| at - *t > keep) {
                 samples.pop_front();
@@ -179,15 +189,7 @@ async fn measure(
             ))
         }
         Condition::OverBudgetPace => {
-            let budget = state
-                .db
-                .as_ref()
-                .and_then(|db| db.budgets(ws).ok())
-                .and_then(|b| {
-                    b.into_iter()
-                        .find(|(a, _)| a == app.unwrap_or(""))
-                        .map(|(_, m)| m)
-                });
+            let budget = reports.budget(ws, app);
             let Some(budget) = budget else {
                 return Ok(Verdict::Unknown {
                     detail: format!(
@@ -195,7 +197,7 @@ async fn measure(
                     ),
                 });
             };
-            let (f, _, _) = crate::api::forecast::compute(state, ws).await?;
+            let f = reports.forecast(ws).await?.value;
             let mtd = match app {
                 Some(a) => f
                     .apps
@@ -231,16 +233,14 @@ async fn measure(
             let from = to - Duration::hours(i64::from(*lookback_hours) + 1);
             let hourly: Vec<f64> = match metric {
                 AnomalyMetric::HourlyCost => {
-                    let mut pairs = vec![
-                        ("from", Params::iso(from)),
-                        ("to", Params::iso(to)),
-                        ("timeframe", "hour".to_owned()),
-                    ];
-                    if let Some(a) = app {
-                        pairs.push(("apps", a.to_owned()));
-                    }
-                    let p = Params::of(&pairs, crate::api::usage::ALLOWED)?;
-                    let usage = crate::api::usage::cached_report(state, ws, &p).await?;
+                    let q = shared::query::UsageQuery {
+                        from: Some(TimeExpr::at(from)),
+                        to: Some(TimeExpr::at(to)),
+                        apps: List::of(&app.into_iter().collect::<Vec<_>>()),
+                        timeframe: Some(Timeframe::Hour),
+                        ..Default::default()
+                    };
+                    let usage = reports.usage(ws, &q).await?;
                     let mut by_hour: BTreeMap<DateTime<Utc>, f64> = BTreeMap::new();
                     for point in &usage.value.series {
                         *by_hour.entry(point.t).or_default() += point.cost;
@@ -250,7 +250,8 @@ async fn measure(
                         .collect()
                 }
                 AnomalyMetric::ErrorRate => {
-                    let Some(report) = analytics(state, ws, app, from, to, Some("hour")).await?
+                    let Some(report) =
+                        analytics(reports, ws, app, from, to, Some(Timeframe::Hour)).await?
                     else {
                         return Ok(no_endpoints(scope));
                     };
@@ -307,11 +308,11 @@ fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> impl Iterator<Item = DateTim
 
 /// The queue of `app` (or of every app), with the time fal measured it.
 fn queue(
-    state: &AppState,
+    reports: &Reports,
     ws: &str,
     app: Option<&str>,
 ) -> Result<Option<(DateTime<Utc>, f64)>, AppError> {
-    let w = state.workspace(ws)?;
+    let w = reports.workspace(ws)?;
     let published = w.live.borrow();
     Ok(published.as_ref().map(|p| {
         let q: u64 = p
@@ -328,27 +329,24 @@ fn queue(
 /// The analytics report of `app`'s endpoints (or every app's) over `[from, to)`; `None` when
 /// there are no endpoints.
 async fn analytics(
-    state: &AppState,
+    reports: &Reports,
     ws: &str,
     app: Option<&str>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    timeframe: Option<&str>,
+    timeframe: Option<Timeframe>,
 ) -> Result<Option<std::sync::Arc<shared::analytics::AnalyticsReport>>, AppError> {
-    let apps = crate::api::apps::apps(state, ws).await?.value;
-    let endpoints = crate::api::apps::endpoints(&apps, app);
+    let apps = reports.apps(ws).await?.value;
+    let endpoints = crate::reports::endpoints(&apps, app);
     if endpoints.is_empty() {
         return Ok(None);
     }
-    let mut pairs = vec![
-        ("endpoints", endpoints.join(",")),
-        ("from", Params::iso(from)),
-        ("to", Params::iso(to)),
-    ];
-    if let Some(t) = timeframe {
-        pairs.push(("timeframe", t.to_owned()));
-    }
-    let p = Params::of(&pairs, crate::api::analytics::ALLOWED)?;
-    let report = crate::api::analytics::cached_report(state, ws, &p).await?;
-    Ok(Some(report.value))
+    let q = AnalyticsQuery {
+        endpoints: List::of(&endpoints),
+        from: Some(TimeExpr::at(from)),
+        to: Some(TimeExpr::at(to)),
+        timeframe,
+        tz: None,
+    };
+    Ok(Some(reports.analytics(ws, &q).await?.value))
 }

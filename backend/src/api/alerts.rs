@@ -1,27 +1,27 @@
 //! The Alerts page's API: rules with their states and history, new rules, deleting rules made
 //! in the UI, and "send test".
 
-use super::params::{json_body, Params};
+use super::query::{json_body, Query};
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::state::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use shared::alerts::NewRule;
+use shared::query::NoQuery;
 
 /// `GET /api/ws/{ws}/alerts`. Spend rules' values and findings only for billing and up.
 pub async fn get_alerts(
     State(state): State<AppState>,
     Path(ws): Path<String>,
-    RawQuery(raw): RawQuery,
     Extension(caller): Extension<Caller>,
+    _: Query<NoQuery>,
 ) -> Result<Response, AppError> {
-    Params::parse(raw.as_deref(), &[])?;
     state.workspace(&ws)?;
     let show_spend = super::requests::may_see_cost(&caller);
-    Ok(Json(state.alerts.view(&state, &ws, show_spend)).into_response())
+    Ok(Json(state.alerts.view(&ws, show_spend)).into_response())
 }
 
 /// `POST /api/ws/{ws}/alerts/rules` (operator): a [`NewRule`]; answers 201 with the rule.
@@ -31,7 +31,7 @@ pub async fn create_rule(
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
     let new = parse_rule(&state, &ws, &body).await?;
-    let rule = state.alerts.add(&state, &ws, new)?;
+    let rule = state.alerts.add(&ws, new)?;
     Ok((StatusCode::CREATED, Json(rule)).into_response())
 }
 
@@ -43,7 +43,7 @@ async fn parse_rule(state: &AppState, ws: &str, body: &[u8]) -> Result<NewRule, 
         r#"{"name": "...", "app": null, "for_minutes": 5, "condition": {"kind": "threshold", "metric": "queue_size", "above": 50}}"#,
     )?;
     if let Some(app) = new.app.as_deref().filter(|a| !a.trim().is_empty()) {
-        let apps = super::apps::apps(state, ws).await?;
+        let apps = state.reports.apps(ws).await?;
         if !apps.value.iter().any(|a| a.name == app) {
             return Err(AppError::invalid(
                 "app",
@@ -61,7 +61,7 @@ pub async fn update_rule(
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
     let new = parse_rule(&state, &ws, &body).await?;
-    Ok(Json(state.alerts.update(&state, &ws, &id, new)?).into_response())
+    Ok(Json(state.alerts.update(&ws, &id, new)?).into_response())
 }
 
 /// `DELETE /api/ws/{ws}/alerts/rules/{id}` (operator).
@@ -70,7 +70,7 @@ pub async fn delete_rule(
     Path((ws, id)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
     state.workspace(&ws)?;
-    state.alerts.remove(&state, &ws, &id)?;
+    state.alerts.remove(&ws, &id)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -86,5 +86,5 @@ pub async fn send_test(
         .identity
         .as_ref()
         .map_or_else(|| "anonymous".to_owned(), |i| i.name.clone());
-    Ok(Json(state.alerts.send_test(&state, &ws, &who).await).into_response())
+    Ok(Json(state.alerts.send_test(&ws, &who).await).into_response())
 }

@@ -1,62 +1,15 @@
-//! The workspace's apps and their endpoint ids.
+//! `GET /api/ws/{ws}/apps`: the workspace's apps and their endpoint ids (`reports::apps`).
 
 use super::respond::fetched;
-use crate::cache::key;
 use crate::error::AppError;
-use crate::state::AppState;
-use crate::upstream::FalApi;
+use crate::reports::Reports;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use shared::apps::AppSummary;
-use std::sync::Arc;
-use std::time::Duration;
-
-/// Deployments change rarely.
-const APPS_TTL: Duration = Duration::from_secs(300);
-
-/// Fetches (through the cache) the workspace's apps.
-pub async fn apps(
-    state: &AppState,
-    ws: &str,
-) -> Result<crate::cache::Cached<Vec<AppSummary>>, AppError> {
-    let w = state.workspace(ws)?;
-    let fal: Arc<dyn FalApi> = w.fal.clone();
-    let cached = state
-        .cache
-        .get_or_fetch(
-            key(&w.id, "apps", &[], None),
-            |_| APPS_TTL,
-            move || async move {
-                let list = fal.list_apps().await?;
-                Ok(list
-                    .apps
-                    .into_iter()
-                    .map(|a| AppSummary {
-                        endpoints: a.endpoints.unwrap_or_else(|| vec![a.endpoint_id.clone()]),
-                        id: a.endpoint_id,
-                        name: a.name,
-                        machine_type: a.machine_type,
-                    })
-                    .collect::<Vec<_>>())
-            },
-        )
-        .await?;
-    Ok(cached)
-}
-
-/// The endpoint ids of `app` (or of every app), at most the 50 one analytics call takes.
-pub fn endpoints(apps: &[AppSummary], app: Option<&str>) -> Vec<String> {
-    apps.iter()
-        .filter(|a| app.is_none_or(|name| a.name == name))
-        .flat_map(|a| a.endpoints.iter().cloned())
-        .take(50)
-        .collect()
-}
 
 /// `GET /api/ws/{ws}/apps`.
 pub async fn list_apps(
-    State(state): State<AppState>,
+    State(reports): State<Reports>,
     Path(ws): Path<String>,
 ) -> Result<Response, AppError> {
-    Ok(fetched(&apps(&state, &ws).await?))
+    Ok(fetched(&reports.apps(&ws).await?))
 }

@@ -1,15 +1,16 @@
 //! Cost settings of a workspace: monthly budgets (billing) and the price table (admin).
 
-use super::params::{json_body, Params};
+use super::query::{json_body, Query};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::SqliteStore;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use shared::alerts::Budget;
 use shared::cost::{PriceLine, PriceOverride};
+use shared::query::NoQuery;
 use std::collections::BTreeMap;
 
 fn db(state: &AppState) -> Result<&SqliteStore, AppError> {
@@ -25,9 +26,8 @@ fn db(state: &AppState) -> Result<&SqliteStore, AppError> {
 pub async fn list_budgets(
     State(state): State<AppState>,
     Path(ws): Path<String>,
-    RawQuery(raw): RawQuery,
+    _: Query<NoQuery>,
 ) -> Result<Response, AppError> {
-    Params::parse(raw.as_deref(), &[])?;
     state.workspace(&ws)?;
     let budgets: Vec<Budget> = match &state.db {
         Some(db) => db
@@ -73,10 +73,9 @@ pub async fn put_budget(
 pub async fn list_prices(
     State(state): State<AppState>,
     Path(ws): Path<String>,
-    RawQuery(raw): RawQuery,
+    _: Query<NoQuery>,
 ) -> Result<Response, AppError> {
-    Params::parse(raw.as_deref(), &[])?;
-    let derived = super::requests::derived_prices(&state, &ws).await?;
+    let derived = state.reports.derived_prices(&ws).await?;
     let overrides: BTreeMap<String, f64> = match &state.db {
         Some(db) => db.prices(&ws)?.into_iter().collect(),
         None => BTreeMap::new(),

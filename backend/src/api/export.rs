@@ -2,20 +2,24 @@
 //! cached reports as the JSON views; requests and logs walk fal's pages and stream each page
 //! out as it arrives (capped at [`MAX_ROWS`]).
 
-use super::params::Params;
+use super::query::Query;
+use super::requests::may_see_cost;
+use crate::auth::Caller;
 use crate::error::AppError;
-use crate::state::AppState;
-use crate::upstream::{FalApi, UpstreamError};
+use crate::reports::{Pages, Reports};
+use crate::upstream::UpstreamError;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
 use shared::analytics::AnalyticsReport;
-use shared::requests::Cost;
+use shared::logs::LogLine;
+use shared::query::{AnalyticsQuery, LogsQuery, RequestsQuery, UsageQuery};
+use shared::requests::{Cost, RequestRow};
 use shared::usage::UsageReport;
-use std::sync::Arc;
 
 /// Most rows a paged export writes.
 pub const MAX_ROWS: usize = 100_000;
@@ -61,12 +65,11 @@ fn single(name: &str, bytes: Result<Bytes, std::io::Error>) -> Result<Response, 
 
 /// `GET /api/ws/{ws}/analytics.csv`.
 pub async fn analytics_csv(
-    State(state): State<AppState>,
+    State(reports): State<Reports>,
     Path(ws): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(q): Query<AnalyticsQuery>,
 ) -> Result<Response, AppError> {
-    let p = Params::parse(raw.as_deref(), super::analytics::ALLOWED)?;
-    let report = super::analytics::cached_report(&state, &ws, &p).await?;
+    let report = reports.analytics(&ws, &q).await?;
     let r: &AnalyticsReport = &report.value;
     let header = [
         "bucket",
@@ -103,12 +106,11 @@ pub async fn analytics_csv(
 
 /// `GET /api/ws/{ws}/usage.csv`.
 pub async fn usage_csv(
-    State(state): State<AppState>,
+    State(reports): State<Reports>,
     Path(ws): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(q): Query<UsageQuery>,
 ) -> Result<Response, AppError> {
-    let p = Params::parse(raw.as_deref(), super::usage::ALLOWED)?;
-    let report = super::usage::cached_report(&state, &ws, &p).await?;
+    let report = reports.usage(&ws, &q).await?;
     let r: &UsageReport = &report.value;
     let header = [
         "app",
@@ -135,38 +137,32 @@ pub async fn usage_csv(
     single("usage", chunk(Some(&header), records))
 }
 
-/// Streams pages produced by `next(cursor)` until the last page or [`MAX_ROWS`]. The first
-/// page is read before anything is sent, so a fal failure at the start is a JSON error with
-/// its status, not a download that breaks off.
-async fn paged<F, Fut>(
+/// Streams `pages` as CSV (each row by `record`) until the last page or [`MAX_ROWS`]. The
+/// first page is read before anything is sent, so a fal failure at the start is a JSON error
+/// with its status, not a download that breaks off.
+async fn paged<T: Send + 'static>(
     header: &'static [&'static str],
-    next: F,
-) -> Result<BoxStream<'static, Result<Bytes, std::io::Error>>, UpstreamError>
-where
-    F: Fn(Option<String>) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(Vec<Vec<String>>, Option<String>), UpstreamError>>
-        + Send
-        + 'static,
-{
-    let (first, cursor) = next(None).await?;
+    pages: Pages<T>,
+    record: fn(T) -> Vec<String>,
+) -> Result<BoxStream<'static, Result<Bytes, std::io::Error>>, UpstreamError> {
+    let (first, cursor) = pages(None).await?;
     let written = first.len().min(MAX_ROWS);
     let head = stream::once(std::future::ready(chunk(
         Some(header),
-        first.into_iter().take(MAX_ROWS),
+        first.into_iter().take(MAX_ROWS).map(record),
     )));
-    let pages = stream::unfold((cursor.map(Some), written), move |(cursor, written)| {
-        let fut = cursor.map(&next);
+    let rest = stream::unfold((cursor, written), move |(cursor, written)| {
+        let pages = pages.clone();
         async move {
-            let fut = fut?;
+            let cursor = cursor?;
             if written >= MAX_ROWS {
                 return None;
             }
-            match fut.await {
-                Ok((records, next_cursor)) => {
-                    let n = records.len();
-                    let bytes = chunk(None, records.into_iter().take(MAX_ROWS - written));
-                    let state = (next_cursor.map(Some), written + n);
-                    Some((bytes, state))
+            match pages(Some(cursor)).await {
+                Ok((rows, next_cursor)) => {
+                    let n = rows.len();
+                    let bytes = chunk(None, rows.into_iter().take(MAX_ROWS - written).map(record));
+                    Some((bytes, (next_cursor, written + n)))
                 }
                 // Headers are already sent: end the body with an error so the download fails
                 // visibly instead of looking complete.
@@ -174,22 +170,16 @@ where
             }
         }
     });
-    Ok(head.chain(pages).boxed())
+    Ok(head.chain(rest).boxed())
 }
 
 /// `GET /api/ws/{ws}/requests.csv`: every page of the filtered requests.
 pub async fn requests_csv(
-    State(state): State<AppState>,
+    State(reports): State<Reports>,
     Path(ws): Path<String>,
-    RawQuery(raw): RawQuery,
-    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<RequestsQuery>,
 ) -> Result<Response, AppError> {
-    let p = Params::parse(raw.as_deref(), super::requests::ALLOWED)?;
-    let mut q = super::requests::query(&p, state.now())?;
-    q.limit = Some(100);
-    let w = state.workspace(&ws)?;
-    let prices = super::requests::unit_prices(&state, &ws, &caller).await;
-    let fal: Arc<dyn FalApi> = w.fal.clone();
     const HEADER: &[&str] = &[
         "id",
         "endpoint",
@@ -205,57 +195,44 @@ pub async fn requests_csv(
         "cost_state",
         "price_blended",
     ];
-    let body = paged(HEADER, move |cursor| {
-        let (fal, prices, mut q) = (fal.clone(), prices.clone(), q.clone());
-        q.cursor = cursor;
-        async move {
-            let page = fal.requests(&q).await?;
-            let rows = super::requests::rows(&page.items, prices.as_deref());
-            let records = rows
-                .iter()
-                .map(|r| {
-                    let (cost, cost_state, blended) = match r.cost {
-                        Cost::Known {
-                            amount, blended, ..
-                        } => (amount.to_string(), "known", blended.to_string()),
-                        Cost::Pending => (String::new(), "pending", String::new()),
-                        Cost::Unknown => (String::new(), "unknown", String::new()),
-                    };
-                    vec![
-                        r.id.clone(),
-                        r.endpoint.clone(),
-                        r.status_code.map(|s| s.to_string()).unwrap_or_default(),
-                        r.status.as_str().to_owned(),
-                        r.sent_at.to_rfc3339(),
-                        r.started_at.to_rfc3339(),
-                        r.ended_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-                        r.queue_seconds.to_string(),
-                        opt(r.duration_seconds),
-                        opt(r.billable_units),
-                        cost,
-                        cost_state.to_owned(),
-                        blended,
-                    ]
-                })
-                .collect();
-            Ok((records, page.next_cursor))
-        }
-    })
-    .await?;
+    let pages = reports
+        .requests_pages(&ws, &q, may_see_cost(&caller))
+        .await?;
+    let body = paged(HEADER, pages, request_record).await?;
     Ok(csv_response("requests", Body::from_stream(body)))
+}
+
+fn request_record(r: RequestRow) -> Vec<String> {
+    let (cost, cost_state, blended) = match r.cost {
+        Cost::Known {
+            amount, blended, ..
+        } => (amount.to_string(), "known", blended.to_string()),
+        Cost::Pending => (String::new(), "pending", String::new()),
+        Cost::Unknown => (String::new(), "unknown", String::new()),
+    };
+    vec![
+        r.id,
+        r.endpoint,
+        r.status_code.map(|s| s.to_string()).unwrap_or_default(),
+        r.status.as_str().to_owned(),
+        r.sent_at.to_rfc3339(),
+        r.started_at.to_rfc3339(),
+        r.ended_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        r.queue_seconds.to_string(),
+        opt(r.duration_seconds),
+        opt(r.billable_units),
+        cost,
+        cost_state.to_owned(),
+        blended,
+    ]
 }
 
 /// `GET /api/ws/{ws}/logs.csv`: every page of the filtered history.
 pub async fn logs_csv(
-    State(state): State<AppState>,
+    State(reports): State<Reports>,
     Path(ws): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(q): Query<LogsQuery>,
 ) -> Result<Response, AppError> {
-    let p = Params::parse(raw.as_deref(), super::logs::ALLOWED)?;
-    let (mut q, labels) = super::logs::filters(&p, state.now())?;
-    q.limit = Some(1000);
-    let w = state.workspace(&ws)?;
-    let fal: Arc<dyn FalApi> = w.fal.clone();
     const HEADER: &[&str] = &[
         "timestamp",
         "level",
@@ -264,29 +241,17 @@ pub async fn logs_csv(
         "request_id",
         "message",
     ];
-    let body = paged(HEADER, move |cursor| {
-        let (fal, labels, mut q) = (fal.clone(), labels.clone(), q.clone());
-        q.cursor = cursor;
-        async move {
-            let page = fal.logs_history(&q, &labels).await?;
-            let records = page
-                .items
-                .into_iter()
-                .map(shared::logs::LogLine::from)
-                .map(|l| {
-                    vec![
-                        l.ts.to_rfc3339(),
-                        l.level.as_str().to_owned(),
-                        l.app,
-                        l.revision,
-                        l.request_id.unwrap_or_default(),
-                        l.message,
-                    ]
-                })
-                .collect();
-            Ok((records, page.next_cursor))
-        }
-    })
-    .await?;
+    let body = paged(HEADER, reports.logs_pages(&ws, &q)?, log_record).await?;
     Ok(csv_response("logs", Body::from_stream(body)))
+}
+
+fn log_record(l: LogLine) -> Vec<String> {
+    vec![
+        l.ts.to_rfc3339(),
+        l.level.as_str().to_owned(),
+        l.app,
+        l.revision,
+        l.request_id.unwrap_or_default(),
+        l.message,
+    ]
 }

@@ -1,19 +1,20 @@
 //! The shared `/data` storage: list, download (streamed), upload (streamed, size-capped) and
 //! upload from an http(s) URL. Paths are validated before anything reaches fal.
 
-use super::params::Params;
+use super::query::Query;
 use super::respond::fetched;
 use crate::cache::key;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::upstream::{FalApi, UpstreamError};
 use axum::body::Body;
-use axum::extract::{Multipart, Path, RawQuery, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
 use shared::files::{FileItem, UploadFromUrl};
+use shared::query::{FileQuery, FilesQuery};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -38,10 +39,9 @@ pub fn valid_path(param: &str, raw: &str) -> Result<String, AppError> {
 pub async fn list_files(
     State(state): State<AppState>,
     Path(ws): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(q): Query<FilesQuery>,
 ) -> Result<Response, AppError> {
-    let p = Params::parse(raw.as_deref(), &["dir"])?;
-    let dir = p.get("dir").map(|d| valid_path("dir", d)).transpose()?;
+    let dir = q.dir.as_deref().map(|d| valid_path("dir", d)).transpose()?;
     let w = state.workspace(&ws)?;
     let fal: Arc<dyn FalApi> = w.fal.clone();
     let cache_key = key(
@@ -74,10 +74,9 @@ pub async fn list_files(
 pub async fn download_file(
     State(state): State<AppState>,
     Path(ws): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(q): Query<FileQuery>,
 ) -> Result<Response, AppError> {
-    let p = Params::parse(raw.as_deref(), &["path"])?;
-    let path = valid_path("path", p.get("path").unwrap_or_default())?;
+    let path = valid_path("path", &q.path)?;
     let w = state.workspace(&ws)?;
     let download = w.fal.download_file(&path).await.map_err(|e| match e {
         UpstreamError::Status { status: 404, .. } => AppError::NotFound(format!("file {path}")),
@@ -115,12 +114,11 @@ pub async fn download_file(
 pub async fn upload_file(
     State(state): State<AppState>,
     Path(ws): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(q): Query<FileQuery>,
     headers: HeaderMap,
     mut form: Multipart,
 ) -> Result<Response, AppError> {
-    let p = Params::parse(raw.as_deref(), &["path"])?;
-    let path = valid_path("path", p.get("path").unwrap_or_default())?;
+    let path = valid_path("path", &q.path)?;
     let max = state.max_upload;
     let too_large = || {
         AppError::TooLarge(format!(

@@ -1,49 +1,27 @@
 //! Live per-app numbers: the latest snapshot, its SSE stream, and the stored history.
 
-use super::params::Params;
+use super::query::Query;
 use super::respond::fetched;
 use crate::auth::Caller;
-use crate::cache::{key, Cached};
 use crate::error::AppError;
+use crate::reports::Reports;
 use crate::state::{AppState, SseGuard};
-use crate::upstream::FalApi;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use axum::Json;
-use chrono::Duration;
 use futures::StreamExt;
 use shared::live::LiveHistory;
-use shared::LiveSnapshot;
+use shared::query::LiveHistoryQuery;
 use tokio_stream::wrappers::WatchStream;
-
-/// fal caches metrics for 10 s; asking more often only repeats the same numbers.
-pub const METRICS_TTL: std::time::Duration = std::time::Duration::from_secs(10);
-/// Points per app a history chart needs at most.
-const HISTORY_POINTS: i64 = 600;
-
-/// The workspace's snapshot through the cache (shared by the handler and the poller).
-pub async fn snapshot(state: &AppState, ws: &str) -> Result<Cached<LiveSnapshot>, AppError> {
-    let w = state.workspace(ws)?;
-    let fal = w.fal.clone();
-    let clock = state.clock.clone();
-    Ok(state
-        .cache
-        .get_or_fetch(
-            key(&w.id, "metrics", &[], None),
-            |_| METRICS_TTL,
-            move || async move { Ok(fal.metrics().await?.to_live(clock.now())) },
-        )
-        .await?)
-}
 
 /// `GET /api/ws/{ws}/live`.
 pub async fn get_live(
-    State(state): State<AppState>,
+    State(reports): State<Reports>,
     Path(ws): Path<String>,
 ) -> Result<Response, AppError> {
-    Ok(fetched(&snapshot(&state, &ws).await?))
+    Ok(fetched(&reports.live(&ws).await?))
 }
 
 /// `GET /api/ws/{ws}/live/stream`: the current snapshot, then every new one (event
@@ -73,23 +51,9 @@ pub async fn live_stream(
 
 /// `GET /api/ws/{ws}/live/history?from=&to=`: stored samples, averaged to ≤ 600 points per app.
 pub async fn live_history(
-    State(state): State<AppState>,
+    State(reports): State<Reports>,
     Path(ws): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(q): Query<LiveHistoryQuery>,
 ) -> Result<Json<LiveHistory>, AppError> {
-    let p = Params::parse(raw.as_deref(), &["from", "to"])?;
-    let (from, to) = p.range(state.now(), Duration::hours(6))?;
-    let w = state.workspace(&ws)?;
-    let Some(store) = state.store.clone() else {
-        return Ok(Json(LiveHistory {
-            samples: Vec::new(),
-        }));
-    };
-    let step = ((to - from).num_seconds() / HISTORY_POINTS)
-        .max(crate::live::POLL_INTERVAL.as_secs() as i64);
-    let id = w.id.clone();
-    let samples = tokio::task::spawn_blocking(move || store.query(&id, from, to, step))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
-    Ok(Json(LiveHistory { samples }))
+    Ok(Json(reports.live_history(&ws, &q).await?))
 }

@@ -4,7 +4,6 @@
 
 use crate::promtext::{Kind, Writer};
 use crate::state::AppState;
-use crate::upstream::query::{UsageQuery, Window};
 use crate::upstream::resilient::Circuit;
 use crate::upstream::FalApi;
 use axum::extract::State;
@@ -250,46 +249,33 @@ fn fal_live(state: &AppState, w: &mut Writer) {
     }
 }
 
-/// Average cost per hour over the last 24 h, per app (ADMIN key; through the cache, so a scrape
-/// calls fal's usage at most every five minutes).
+/// The last 24 whole hours: the window every cost figure of a scrape shares (and so the same
+/// cache entries as the cost view's and the alert rules').
+fn last_day(state: &AppState) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+    let now = state.now();
+    let to = chrono::DurationRound::duration_trunc(now, chrono::Duration::hours(1)).unwrap_or(now);
+    (to - chrono::Duration::hours(24), to)
+}
+
+/// Average cost per hour over the last 24 whole hours, per app (ADMIN key; through the
+/// usage report's cache, so a scrape calls fal's usage at most once per TTL).
 async fn fal_cost(state: &AppState, w: &mut Writer) {
     w.family(
         "fal_app_cost_per_hour",
         "Average spend per hour over the last 24 hours, from fal usage",
         Kind::Gauge,
     );
+    let (from, to) = last_day(state);
     for ws in state.workspaces.iter().filter(|w| w.fal.has_admin_key()) {
-        let fal: std::sync::Arc<dyn FalApi> = ws.fal.clone();
-        let clock = state.clock.clone();
-        let key = crate::cache::key(&ws.id, "usage_24h", &[], None);
-        let cached = state
-            .cache
-            .get_or_fetch(
-                key,
-                |_| std::time::Duration::from_secs(300),
-                move || async move {
-                    let now = clock.now();
-                    let q = UsageQuery {
-                        summary: true,
-                        window: Window {
-                            start: Some(now - chrono::Duration::hours(24)),
-                            end: Some(now),
-                            ..Window::default()
-                        },
-                        limit: Some(1000),
-                        ..UsageQuery::default()
-                    };
-                    Ok(fal.usage(&q).await?.summary.unwrap_or_default())
-                },
-            )
-            .await;
-        let Ok(rows) = cached else { continue };
+        let Ok(usage) = state.reports.usage_between(&ws.id, from, to, None).await else {
+            continue;
+        };
         let mut per_app: std::collections::BTreeMap<(String, String), f64> =
             std::collections::BTreeMap::new();
-        for r in rows.value.iter() {
+        for l in &usage.lines {
             *per_app
-                .entry((r.app.clone().unwrap_or_default(), r.currency.clone()))
-                .or_default() += r.cost_total;
+                .entry((l.app.clone(), l.currency.clone()))
+                .or_default() += l.cost;
         }
         for ((app, currency), cost) in per_app {
             w.sample(
@@ -314,19 +300,17 @@ async fn derived_cost(state: &AppState, w: &mut Writer) {
         .iter()
         .filter(|w| w.fal.has_admin_key())
         .collect();
-    let hour = chrono::Duration::hours(1);
-    let to = chrono::DurationRound::duration_trunc(state.now(), hour).unwrap_or(state.now());
+    let (from, to) = last_day(state);
     w.family(
         "falscope_cost_per_successful_request",
         "Spend divided by successful (2xx) requests over the last 24 whole hours, per app",
         Kind::Gauge,
     );
     for ws in &admin {
-        let Ok((report, _, _)) =
-            super::cost::compute(state, &ws.id, to - chrono::Duration::hours(24), to).await
-        else {
+        let Ok(report) = state.reports.cost_between(&ws.id, from, to).await else {
             continue;
         };
+        let report = report.value;
         for a in &report.apps {
             if let Some(c) = a.cost_per_success {
                 w.sample(
@@ -347,11 +331,10 @@ async fn derived_cost(state: &AppState, w: &mut Writer) {
         Kind::Gauge,
     );
     for ws in &admin {
-        let Ok((split, _, _)) =
-            super::split::compute(state, &ws.id, to - chrono::Duration::hours(24), to).await
-        else {
+        let Ok(split) = state.reports.split_between(&ws.id, from, to).await else {
             continue;
         };
+        let split = split.value;
         for a in &split.apps {
             if let Some(r) = a.overhead_share() {
                 w.sample(
@@ -364,8 +347,8 @@ async fn derived_cost(state: &AppState, w: &mut Writer) {
     }
     let mut forecasts = Vec::new();
     for ws in &admin {
-        if let Ok((f, _, _)) = super::forecast::compute(state, &ws.id).await {
-            forecasts.push((ws.id.clone(), f));
+        if let Ok(f) = state.reports.forecast(&ws.id).await {
+            forecasts.push((ws.id.clone(), f.value));
         }
     }
     w.family(

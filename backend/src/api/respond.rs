@@ -2,24 +2,15 @@
 //! value's cached JSON (no re-serialisation on hits), plus `X-Cache` and `Cache-Control`.
 
 use crate::cache::Cached;
+use crate::reports::Derived;
 use axum::body::Body;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use shared::{fetched::CACHE_HEADER, CacheStatus};
-
-/// The envelope's JSON: `{"data":<json>,"as_of":"…","stale":bool}` (pre-rendered unless stale).
-pub fn fetched_json<T>(c: &Cached<T>) -> Bytes {
-    if c.status == CacheStatus::Stale {
-        crate::cache::envelope(&c.entry.json, c.entry.as_of, true)
-    } else {
-        c.entry.envelope.clone()
-    }
-}
 
 /// The envelope as a response, with `X-Cache`.
 pub fn fetched<T>(c: &Cached<T>) -> Response {
-    let mut resp = Body::from(fetched_json(c)).into_response();
+    let mut resp = Body::from(c.envelope()).into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -33,14 +24,11 @@ pub fn fetched<T>(c: &Cached<T>) -> Response {
 
 /// A view computed from cached answers (not cached itself): the envelope around `data`, with
 /// the `as_of` and cache status of its inputs.
-pub fn derived<T: serde::Serialize>(
-    data: T,
-    as_of: chrono::DateTime<chrono::Utc>,
-    status: CacheStatus,
-) -> Response {
+pub fn derived<T: serde::Serialize>(d: Derived<T>) -> Response {
+    let status = d.status;
     let body = shared::Fetched {
-        data,
-        as_of,
+        data: d.value,
+        as_of: d.as_of,
         stale: status == CacheStatus::Stale,
     };
     let mut resp = axum::Json(body).into_response();

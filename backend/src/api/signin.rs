@@ -1,16 +1,17 @@
 //! Signing in and out (`--auth token`) and the audit trail.
 
-use super::params::Params;
-use crate::auth::guard::AuditSubject;
+use super::query::Query;
 use crate::auth::{cookie_name, password, Caller};
 use crate::cli::AuthMode;
 use crate::error::AppError;
+use crate::guard::AuditSubject;
 use crate::state::AppState;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use shared::auth::{AuditEntry, LoginRequest, UserInfo};
+use shared::query::AuditQuery;
 
 /// `POST /api/auth/login`: checks the password, starts a session, sets its cookie.
 pub async fn login(
@@ -89,10 +90,9 @@ pub async fn logout(
 /// `GET /api/audit?limit=`: the newest state-changing calls (admin).
 pub async fn list_audit(
     State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
+    Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntry>>, AppError> {
-    let p = Params::parse(raw.as_deref(), &["limit"])?;
-    let limit = p.int("limit", 100, 1, 1000)?;
+    let limit = q.limit.map_or(100, |l| l.get());
     let db = state.auth.db.as_ref().ok_or_else(|| {
         AppError::NotFound("the audit trail (the data directory is not usable)".into())
     })?;

@@ -44,32 +44,58 @@ pub const ANALYTICS_METRICS: [&str; 13] = [
     "total_billable_duration",
 ];
 
+/// What one analytics record counts and measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcomes {
+    /// Requests.
+    pub requests: u64,
+    /// 2xx.
+    pub success: u64,
+    /// 4xx.
+    pub user_errors: u64,
+    /// 5xx.
+    pub server_errors: u64,
+    /// Queue (prepare) latency.
+    pub prepare: Percentiles,
+    /// Execution latency.
+    pub execution: Percentiles,
+}
+
 /// Counts and percentiles of one analytics record.
-pub fn analytics_numbers(r: &AnalyticsRecord) -> (u64, u64, u64, u64, Percentiles, Percentiles) {
-    (
-        count(r, "request_count"),
-        count(r, "success_count"),
-        count(r, "user_error_count"),
-        count(r, "error_count"),
-        Percentiles {
+pub fn outcomes(r: &AnalyticsRecord) -> Outcomes {
+    Outcomes {
+        requests: count(r, "request_count"),
+        success: count(r, "success_count"),
+        user_errors: count(r, "user_error_count"),
+        server_errors: count(r, "error_count"),
+        prepare: Percentiles {
             p50: num(r, "p50_prepare_duration"),
             p75: num(r, "p75_prepare_duration"),
             p90: num(r, "p90_prepare_duration"),
         },
-        Percentiles {
+        execution: Percentiles {
             p50: num(r, "p50_duration"),
             p75: num(r, "p75_duration"),
             p90: num(r, "p90_duration"),
         },
-    )
+    }
 }
 
-/// Cold starts of a record: how many, and their median seconds.
-pub fn cold_starts(r: &AnalyticsRecord) -> (u64, Option<f64>) {
-    (
-        count(r, "cold_boot_count"),
-        num(r, "p50_cold_boot_duration"),
-    )
+/// Cold starts of a record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColdStarts {
+    /// How many.
+    pub count: u64,
+    /// Their median, seconds.
+    pub p50: Option<f64>,
+}
+
+/// Cold starts of a record.
+pub fn cold_starts(r: &AnalyticsRecord) -> ColdStarts {
+    ColdStarts {
+        count: count(r, "cold_boot_count"),
+        p50: num(r, "p50_cold_boot_duration"),
+    }
 }
 
 /// Σ billed request durations of a record, seconds.
@@ -93,8 +119,17 @@ impl From<&UsageRow> for UsageLine {
     }
 }
 
+/// The price of one billable unit of an app, as a request's cost is computed with it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnitPrice {
+    /// Per billable unit (machine-second).
+    pub price: f64,
+    /// Blended from several unit prices (the app's requests were not all billed alike).
+    pub blended: bool,
+}
+
 /// A request row with its cost from `unit_price` (per billable unit), when known.
-pub fn request_row(r: &RequestItem, unit_price: Option<crate::cost::UnitPrice>) -> RequestRow {
+pub fn request_row(r: &RequestItem, unit_price: Option<UnitPrice>) -> RequestRow {
     let sent_at = instant(&r.sent_at);
     let started_at = instant(&r.started_at);
     let billable_units = r.billable_units.flatten();

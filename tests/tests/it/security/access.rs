@@ -1,7 +1,7 @@
 //! The role × route matrix over the router's own table, proxy identity from trusted peers only,
 //! and workspace limits.
 
-use backend::auth::guard::Access;
+use backend::guard::Access;
 use http::Method;
 use integration_tests::auth::{token, AuthFixture};
 use integration_tests::sim::SimHarness;

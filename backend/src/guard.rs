@@ -1,7 +1,7 @@
 //! The middleware: [`authenticate`] on every request, [`guard`] on every `/api` route (role,
 //! workspace, CSRF, audit), per-caller rate limiting, and security headers.
 
-use super::{proxy, Caller, Via};
+use crate::auth::{proxy, Caller, Via};
 use crate::cli::AuthMode;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -63,8 +63,8 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                     }
                 }
             } else if auth.mode == AuthMode::Token {
-                session = cookie(req.headers(), super::cookie_name(auth.tls))
-                    .map(super::password::sha256);
+                session = cookie(req.headers(), crate::auth::cookie_name(auth.tls))
+                    .map(crate::auth::password::sha256);
                 session.and_then(|digest| {
                     let user = auth.db.as_ref()?.session_user(&digest, state.now());
                     match user {

@@ -1,0 +1,166 @@
+//! The reports: what the dashboard shows, computed from fal through the cache. Data flows one
+//! way — fal → `upstream` → `cache` → reports → `api` handlers (and the background jobs:
+//! alerts, the cost history, the live poller, `/metrics`) — and every entry point takes a typed
+//! query from `shared::query`, never query text.
+//!
+//! Cache keys are built from the **resolved** query: relative times are resolved against the
+//! clock and aligned outward to the granularity the data has (usage to the hour, analytics to
+//! its bucket, lists to a few seconds), and the fal call asks for exactly the aligned window
+//! (its end clamped to now), so a value is a function of its key and `now` moving by a
+//! millisecond does not make a new entry.
+//!
+//! Adding a report: a query type in `shared::query`, one function here, one handler line in
+//! `api`, one page in the frontend.
+
+mod analytics;
+mod apps;
+mod cost;
+mod forecast;
+mod live;
+mod logs;
+mod requests;
+mod split;
+mod usage;
+
+pub use apps::endpoints;
+pub use cost::whole_hours;
+pub use requests::{DerivedPrice, Pages};
+
+use crate::cache::Cache;
+use crate::clock::Clock;
+use crate::error::AppError;
+use crate::store::{SampleStore, SqliteStore};
+use crate::workspace::Workspace;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use shared::CacheStatus;
+use std::sync::Arc;
+
+/// Cheap-to-clone handle on what reports read: the workspaces (each with its fal client), the
+/// cache, the clock, and falscope's own stored data.
+#[derive(Clone)]
+pub struct Reports(Arc<Inner>);
+
+struct Inner {
+    workspaces: Vec<Arc<Workspace>>,
+    cache: Arc<Cache>,
+    clock: Arc<dyn Clock>,
+    db: Option<Arc<SqliteStore>>,
+    samples: Option<Arc<dyn SampleStore>>,
+}
+
+/// A view computed from cached reports (not cached itself), with the `as_of` and cache status
+/// of its oldest input.
+#[derive(Debug, Clone)]
+pub struct Derived<T> {
+    /// The view.
+    pub value: T,
+    /// As fresh as its oldest input.
+    pub as_of: DateTime<Utc>,
+    /// STALE if any input is.
+    pub status: CacheStatus,
+}
+
+impl Reports {
+    /// Reports over `workspaces`, read through `cache`.
+    pub fn new(
+        workspaces: Vec<Arc<Workspace>>,
+        cache: Arc<Cache>,
+        clock: Arc<dyn Clock>,
+        db: Option<Arc<SqliteStore>>,
+        samples: Option<Arc<dyn SampleStore>>,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            workspaces,
+            cache,
+            clock,
+            db,
+            samples,
+        }))
+    }
+
+    /// The workspace `id`, or a 404 naming it.
+    pub fn workspace(&self, id: &str) -> Result<Arc<Workspace>, AppError> {
+        self.0
+            .workspaces
+            .iter()
+            .find(|w| w.id == id)
+            .cloned()
+            .ok_or_else(|| AppError::NotFound(format!("workspace {id:?}")))
+    }
+
+    /// Every configured workspace.
+    pub fn workspaces(&self) -> &[Arc<Workspace>] {
+        &self.0.workspaces
+    }
+
+    /// Now, by the injected clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.0.clock.now()
+    }
+
+    fn cache(&self) -> &Arc<Cache> {
+        &self.0.cache
+    }
+
+    fn db(&self) -> Option<&SqliteStore> {
+        self.0.db.as_deref()
+    }
+}
+
+/// `[from, to)` widened to whole `step`s: `from` down, `to` up.
+fn align(from: DateTime<Utc>, to: DateTime<Utc>, step: Duration) -> (DateTime<Utc>, DateTime<Utc>) {
+    let down = |t: DateTime<Utc>| t.duration_trunc(step).unwrap_or(t);
+    let up = |t: DateTime<Utc>| {
+        let d = down(t);
+        if d == t {
+            t
+        } else {
+            d + step
+        }
+    };
+    (down(from), up(to))
+}
+
+/// An instant as cache keys write it.
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// An IANA zone name, or a 400 on `tz` (only the server has the zone database).
+fn zone(tz: Option<&str>) -> Result<Option<String>, AppError> {
+    match tz {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<chrono_tz::Tz>()
+            .map(|_| Some(v.to_owned()))
+            .map_err(|_| AppError::invalid("tz", "must be an IANA time zone such as Europe/Paris")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn align_widens_to_whole_steps_and_keeps_aligned_ends() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let (f, to) = align(
+            t("2026-11-23T10:17:03.5Z"),
+            t("2026-11-24T10:17:03.25Z"),
+            Duration::hours(1),
+        );
+        assert_eq!(
+            (f, to),
+            (t("2026-11-23T10:00:00Z"), t("2026-11-24T11:00:00Z"))
+        );
+        let (f, to) = align(
+            t("2026-11-23T10:00:00Z"),
+            t("2026-11-23T12:00:00Z"),
+            Duration::hours(1),
+        );
+        assert_eq!(
+            (f, to),
+            (t("2026-11-23T10:00:00Z"), t("2026-11-23T12:00:00Z"))
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! Request analytics per endpoint: counts by outcome, error rate, queue vs execution latency.
+
+use super::{align, iso, zone, Reports};
+use crate::cache::{key, Cached};
+use crate::error::AppError;
+use crate::upstream::convert::{
+    billable_seconds, cold_starts, instant, outcomes, ANALYTICS_METRICS,
+};
+use crate::upstream::models::{AnalyticsRecord, Bucket};
+use crate::upstream::query::{self as fal_query, AnalyticsKind, Window};
+use crate::upstream::{FalApi, UpstreamError};
+use chrono::{DateTime, Duration, Utc};
+use shared::analytics::{AnalyticsPoint, AnalyticsReport, AnalyticsSummary, Timeframe};
+use shared::query::{resolve_range, AnalyticsQuery};
+use std::sync::Arc;
+
+/// Analytics move slowly; a minute keeps fal calls rare without hiding news for long.
+const ANALYTICS_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Pages fetched per report at most.
+const MAX_PAGES: usize = 20;
+
+/// An analytics query resolved against the clock: what its cache key and its fal call are made
+/// of.
+#[derive(Debug, Clone)]
+struct Resolved {
+    endpoints: Vec<String>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    timeframe: Timeframe,
+    tz: Option<String>,
+}
+
+impl Resolved {
+    fn key(&self, ws: &str) -> String {
+        let mut pairs = vec![
+            ("endpoints", self.endpoints.join(",")),
+            ("from", iso(self.from)),
+            ("to", iso(self.to)),
+            ("timeframe", self.timeframe.as_str().to_owned()),
+        ];
+        if let Some(tz) = &self.tz {
+            pairs.push(("tz", tz.clone()));
+        }
+        key(ws, "analytics", &pairs, None)
+    }
+}
+
+impl Reports {
+    /// The analytics report of `q` (the JSON view, its CSV, the cost views and alert rules).
+    pub async fn analytics(
+        &self,
+        ws: &str,
+        q: &AnalyticsQuery,
+    ) -> Result<Cached<AnalyticsReport>, AppError> {
+        let now = self.now();
+        let (from, to) = resolve_range(q.from.as_ref(), q.to.as_ref(), now, Duration::hours(24))?;
+        let timeframe = q
+            .timeframe
+            .unwrap_or_else(|| Timeframe::auto((to - from).num_seconds()));
+        // Aligned to its bucket (at most an hour, so zones a whole hour off UTC line up too).
+        let step = if timeframe == Timeframe::Minute {
+            Duration::minutes(1)
+        } else {
+            Duration::hours(1)
+        };
+        let (from, to) = align(from, to, step);
+        let r = Resolved {
+            endpoints: q.endpoints.values().to_vec(),
+            from,
+            to,
+            timeframe,
+            tz: zone(q.tz.as_deref())?,
+        };
+        let w = self.workspace(ws)?;
+        let fal: Arc<dyn FalApi> = w.fal.clone();
+        let clock = self.0.clock.clone();
+        Ok(self
+            .cache()
+            .get_or_fetch(
+                r.key(&w.id),
+                |_| ANALYTICS_TTL,
+                move || {
+                    let to = r.to.min(clock.now());
+                    fetch(fal, Resolved { to, ..r })
+                },
+            )
+            .await?)
+    }
+}
+
+/// Fetches every page and shapes the report.
+async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, UpstreamError> {
+    let mut q = fal_query::AnalyticsQuery {
+        endpoint_ids: p.endpoints.clone(),
+        metrics: ANALYTICS_METRICS.iter().map(|m| (*m).to_owned()).collect(),
+        time_series: true,
+        summary: true,
+        window: Window {
+            start: Some(p.from),
+            end: Some(p.to),
+            timezone: p.tz.clone(),
+            timeframe: Some(fal_timeframe(p.timeframe)),
+            bound_to_timeframe: None,
+        },
+        limit: Some(1000),
+        cursor: None,
+    };
+    let mut buckets: Vec<Bucket<AnalyticsRecord>> = Vec::new();
+    let mut summary_records = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let page = fal.analytics(AnalyticsKind::Serverless, &q).await?;
+        buckets.extend(page.time_series.unwrap_or_default());
+        if summary_records.is_empty() {
+            summary_records = page.summary.unwrap_or_default();
+        }
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => break,
+        }
+    }
+    let series = buckets
+        .iter()
+        .flat_map(|b| {
+            let t = instant(&b.bucket);
+            b.results.iter().map(move |r| {
+                let o = outcomes(r);
+                AnalyticsPoint {
+                    t,
+                    endpoint: r.endpoint_id.clone(),
+                    requests: o.requests,
+                    success: o.success,
+                    user_errors: o.user_errors,
+                    server_errors: o.server_errors,
+                    prepare: o.prepare,
+                    execution: o.execution,
+                }
+            })
+        })
+        .collect();
+    let summary = summary_records
+        .iter()
+        .map(|r| {
+            let o = outcomes(r);
+            let cold = cold_starts(r);
+            AnalyticsSummary {
+                endpoint: r.endpoint_id.clone(),
+                requests: o.requests,
+                success: o.success,
+                user_errors: o.user_errors,
+                server_errors: o.server_errors,
+                error_rate: if o.requests == 0 {
+                    0.0
+                } else {
+                    o.server_errors as f64 / o.requests as f64
+                },
+                prepare: o.prepare,
+                execution: o.execution,
+                cold_starts: cold.count,
+                cold_start_p50: cold.p50,
+                billable_seconds: billable_seconds(r),
+            }
+        })
+        .collect();
+    Ok(AnalyticsReport {
+        from: p.from,
+        to: p.to,
+        timeframe: p.timeframe,
+        series,
+        summary,
+    })
+}
+
+/// The dashboard's timeframe as fal's.
+pub(super) fn fal_timeframe(t: Timeframe) -> fal_query::Timeframe {
+    match t {
+        Timeframe::Minute => fal_query::Timeframe::Minute,
+        Timeframe::Hour => fal_query::Timeframe::Hour,
+        Timeframe::Day => fal_query::Timeframe::Day,
+        Timeframe::Week => fal_query::Timeframe::Week,
+        Timeframe::Month => fal_query::Timeframe::Month,
+    }
+}

@@ -1,0 +1,344 @@
+//! Requests with their cost (billable units × the app's effective unit price), one request with
+//! its logs, and the unit prices behind the costs.
+
+use super::{align, iso, Reports};
+use crate::cache::{key, Cached};
+use crate::error::AppError;
+use crate::upstream::convert::{app_of_endpoint, request_row, UnitPrice};
+use crate::upstream::models::RequestItem;
+use crate::upstream::query::{
+    self as fal_query, LogsQuery, RequestSort, RequestStatus, UsageQuery, Window,
+};
+use crate::upstream::{FalApi, UpstreamError};
+use chrono::Duration;
+use futures::future::BoxFuture;
+use shared::logs::LogLine;
+use shared::query::{resolve_range, RequestOrder, RequestOutcome, RequestsQuery};
+use shared::requests::{Cost, RequestDetail, RequestRow, RequestsPage};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Finished requests do not change, except `billable_units` arriving later.
+const REQUESTS_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// While some row is still unbilled, look again soon.
+const PENDING_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// Unit prices come from a week of usage; they drift slowly.
+const PRICES_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+/// Lists are aligned to this (their ends clamped to now when fetched).
+const LIST_STEP: Duration = Duration::seconds(10);
+
+/// What 7 days of usage say about an app's price per machine-second.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DerivedPrice {
+    /// Spend ÷ machine-seconds (surge and discounts included).
+    pub price: f64,
+    /// Distinct effective prices of its usage rows, lowest first.
+    pub seen: Vec<f64>,
+    /// Machine types billed.
+    pub machines: Vec<String>,
+}
+
+/// Fetches one page of a paged export: its rows and the cursor of the next page.
+pub type Pages<T> = Arc<
+    dyn Fn(Option<String>) -> BoxFuture<'static, Result<(Vec<T>, Option<String>), UpstreamError>>
+        + Send
+        + Sync,
+>;
+
+fn has_pending(page: &RequestsPage) -> bool {
+    page.items
+        .iter()
+        .any(|r| r.cost == Cost::Pending || r.ended_at.is_none())
+}
+
+impl Reports {
+    /// Every app's [`DerivedPrice`] (ADMIN key; cached 10 minutes).
+    pub async fn derived_prices(
+        &self,
+        ws: &str,
+    ) -> Result<Arc<HashMap<String, DerivedPrice>>, AppError> {
+        let w = self.workspace(ws)?;
+        let fal: Arc<dyn FalApi> = w.fal.clone();
+        // A week to the hour: one entry per hour however often it is read.
+        let to = align(self.now(), self.now(), Duration::hours(1)).0;
+        let cached = self
+            .cache()
+            .get_or_fetch(
+                key(&w.id, "unit_prices", &[("to", iso(to))], None),
+                |_| PRICES_TTL,
+                move || async move {
+                    let q = UsageQuery {
+                        summary: true,
+                        window: Window {
+                            start: Some(to - Duration::days(7)),
+                            end: Some(to),
+                            ..Window::default()
+                        },
+                        limit: Some(1000),
+                        ..UsageQuery::default()
+                    };
+                    let rows = fal.usage(&q).await?.summary.unwrap_or_default();
+                    Ok(derive_prices(&rows))
+                },
+            )
+            .await?;
+        Ok(cached.value)
+    }
+
+    /// Effective price per billable unit (machine-second) of each app: the admin's price table
+    /// first, else 7 days of usage. `None` without an ADMIN key, when usage cannot be read, or
+    /// when the caller may not see costs (`priced` false).
+    pub async fn unit_prices(
+        &self,
+        ws: &str,
+        priced: bool,
+    ) -> Option<Arc<HashMap<String, UnitPrice>>> {
+        if !priced || !self.workspace(ws).ok()?.fal.has_admin_key() {
+            return None;
+        }
+        let derived = self.derived_prices(ws).await.ok()?;
+        let mut prices: HashMap<String, UnitPrice> = derived
+            .iter()
+            .map(|(app, d)| {
+                let price = UnitPrice {
+                    price: d.price,
+                    blended: d.seen.len() > 1,
+                };
+                (app.clone(), price)
+            })
+            .collect();
+        if let Some(db) = self.db() {
+            // The admin's price is one price: not a blend.
+            prices.extend(
+                db.prices(ws)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(app, price)| {
+                        let price = UnitPrice {
+                            price,
+                            blended: false,
+                        };
+                        (app, price)
+                    }),
+            );
+        }
+        Some(Arc::new(prices))
+    }
+
+    /// One page of requests, with costs when `priced` (billing role and up).
+    pub async fn requests(
+        &self,
+        ws: &str,
+        q: &RequestsQuery,
+        priced: bool,
+    ) -> Result<Cached<RequestsPage>, AppError> {
+        let mut fq = self.fal_requests(q)?;
+        let w = self.workspace(ws)?;
+        let prices = self.unit_prices(ws, priced).await;
+        let fal: Arc<dyn FalApi> = w.fal.clone();
+        let ttl = |page: &RequestsPage| {
+            if has_pending(page) {
+                PENDING_TTL
+            } else {
+                REQUESTS_TTL
+            }
+        };
+        let mut pairs = vec![
+            ("endpoints", fq.endpoint_ids.join(",")),
+            ("from", fq.start.map(iso).unwrap_or_default()),
+            ("to", fq.end.map(iso).unwrap_or_default()),
+            ("limit", fq.limit.unwrap_or_default().to_string()),
+        ];
+        pairs.extend(q.status.map(|s| ("status", format!("{s:?}"))));
+        pairs.extend(q.sort.map(|s| ("sort", format!("{s:?}"))));
+        pairs.extend(q.cursor.clone().map(|c| ("cursor", c)));
+        let kind = if priced {
+            "requests"
+        } else {
+            "requests_without_cost"
+        };
+        let clock = self.0.clock.clone();
+        Ok(self
+            .cache()
+            .get_or_fetch(key(&w.id, kind, &pairs, None), ttl, move || async move {
+                fq.end = fq.end.map(|e| e.min(clock.now()));
+                let page = fal.requests(&fq).await?;
+                Ok(RequestsPage {
+                    items: rows(&page.items, prices.as_deref()),
+                    next_cursor: page.next_cursor,
+                })
+            })
+            .await?)
+    }
+
+    /// Every page of `q` (100 rows each), for the CSV export: uncached, read as it streams.
+    pub async fn requests_pages(
+        &self,
+        ws: &str,
+        q: &RequestsQuery,
+        priced: bool,
+    ) -> Result<Pages<RequestRow>, AppError> {
+        let mut fq = self.fal_requests(q)?;
+        fq.limit = Some(100);
+        fq.end = fq.end.map(|e| e.min(self.now()));
+        let w = self.workspace(ws)?;
+        let prices = self.unit_prices(ws, priced).await;
+        let fal: Arc<dyn FalApi> = w.fal.clone();
+        Ok(Arc::new(move |cursor| {
+            let (fal, prices, mut fq) = (fal.clone(), prices.clone(), fq.clone());
+            fq.cursor = cursor;
+            Box::pin(async move {
+                let page = fal.requests(&fq).await?;
+                Ok((rows(&page.items, prices.as_deref()), page.next_cursor))
+            })
+        }))
+    }
+
+    /// The fal query of a requests view (aligned to [`LIST_STEP`]).
+    fn fal_requests(&self, q: &RequestsQuery) -> Result<fal_query::RequestsQuery, AppError> {
+        let (from, to) = resolve_range(
+            q.from.as_ref(),
+            q.to.as_ref(),
+            self.now(),
+            Duration::hours(24),
+        )?;
+        let (from, to) = align(from, to, LIST_STEP);
+        Ok(fal_query::RequestsQuery {
+            endpoint_ids: q.endpoints.values().to_vec(),
+            limit: Some(q.limit.map_or(50, |l| l.get())),
+            cursor: q.cursor.clone(),
+            start: Some(from),
+            end: Some(to),
+            status: q.status.map(|s| match s {
+                RequestOutcome::Success => RequestStatus::Success,
+                RequestOutcome::UserError => RequestStatus::UserError,
+                RequestOutcome::Error => RequestStatus::Error,
+            }),
+            request_id: None,
+            payloads: false,
+            billing: true,
+            sort_by: q.sort.map(|s| match s {
+                RequestOrder::EndedAt => RequestSort::EndedAt,
+                RequestOrder::Duration => RequestSort::Duration,
+            }),
+        })
+    }
+
+    /// One request (found across every endpoint of the workspace) and its logs.
+    pub async fn request(
+        &self,
+        ws: &str,
+        id: &str,
+        priced: bool,
+    ) -> Result<Cached<RequestDetail>, AppError> {
+        let id = uuid::Uuid::parse_str(id)
+            .map_err(|_| AppError::invalid("id", "must be a request id (UUID)"))?
+            .to_string();
+        let apps = self.apps(ws).await?;
+        let endpoints: Vec<String> = apps
+            .value
+            .iter()
+            .flat_map(|a| a.endpoints.iter().cloned())
+            .take(50)
+            .collect();
+        let w = self.workspace(ws)?;
+        let prices = self.unit_prices(ws, priced).await;
+        let fal: Arc<dyn FalApi> = w.fal.clone();
+        let ttl = |d: &RequestDetail| {
+            if d.row.cost == Cost::Pending || d.row.ended_at.is_none() {
+                PENDING_TTL
+            } else {
+                REQUESTS_TTL
+            }
+        };
+        let kind = if priced {
+            "request"
+        } else {
+            "request_without_cost"
+        };
+        let cache_key = key(&w.id, kind, &[("id", id.clone())], None);
+        let clock = self.0.clock.clone();
+        self.cache()
+            .get_or_fetch(cache_key, ttl, move || async move {
+                let q = fal_query::RequestsQuery {
+                    endpoint_ids: endpoints,
+                    request_id: Some(id.clone()),
+                    billing: true,
+                    ..fal_query::RequestsQuery::default()
+                };
+                let item = fal.requests(&q).await?.items.into_iter().next().ok_or(
+                    UpstreamError::Status {
+                        status: 404,
+                        kind: "not_found".into(),
+                        message: format!("request {id} was not found"),
+                    },
+                )?;
+                let price = prices
+                    .as_ref()
+                    .and_then(|p| p.get(app_of_endpoint(&item.endpoint_id)).copied());
+                let row = request_row(&item, price);
+                let logs_q = LogsQuery {
+                    request_id: Some(id),
+                    start: Some(row.sent_at - Duration::minutes(15)),
+                    end: Some(row.ended_at.unwrap_or_else(|| clock.now()) + Duration::minutes(1)),
+                    limit: Some(1000),
+                    ..LogsQuery::default()
+                };
+                let mut logs: Vec<LogLine> = fal
+                    .logs_history(&logs_q, &[])
+                    .await?
+                    .items
+                    .into_iter()
+                    .map(LogLine::from)
+                    .collect();
+                logs.reverse();
+                Ok(RequestDetail { row, logs })
+            })
+            .await
+            .map_err(|e| match e {
+                UpstreamError::Status {
+                    status: 404,
+                    message,
+                    ..
+                } => AppError::NotFound(message),
+                other => other.into(),
+            })
+    }
+}
+
+/// Rows with costs from `prices` (per app).
+fn rows(items: &[RequestItem], prices: Option<&HashMap<String, UnitPrice>>) -> Vec<RequestRow> {
+    let price = |endpoint: &str| prices.and_then(|p| p.get(app_of_endpoint(endpoint)).copied());
+    items
+        .iter()
+        .map(|r| request_row(r, price(&r.endpoint_id)))
+        .collect()
+}
+
+/// Each app's price per machine-second from usage rows.
+fn derive_prices(rows: &[crate::upstream::models::UsageRow]) -> HashMap<String, DerivedPrice> {
+    let mut totals: HashMap<String, (f64, f64, Vec<f64>, Vec<String>)> = HashMap::new();
+    for r in rows.iter().filter(|r| r.quantity > 0.0) {
+        let e = totals.entry(r.app.clone().unwrap_or_default()).or_default();
+        e.0 += r.cost_total;
+        e.1 += r.quantity;
+        // Rounded so float noise does not count as a second price.
+        e.2.push((r.cost_total / r.quantity * 1e9).round() / 1e9);
+        e.3.push(r.machine_type.clone());
+    }
+    totals
+        .into_iter()
+        .map(|(app, (cost, qty, mut seen, mut machines))| {
+            seen.sort_by(f64::total_cmp);
+            seen.dedup_by(|a, b| (*a - *b).abs() <= 1e-6 * b.abs());
+            machines.sort();
+            machines.dedup();
+            let price = DerivedPrice {
+                price: cost / qty,
+                seen,
+                machines,
+            };
+            (app, price)
+        })
+        .collect()
+}

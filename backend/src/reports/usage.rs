@@ -1,0 +1,146 @@
+//! Spend per app × machine type × surge, totals, and spend over time (ADMIN key).
+
+use super::analytics::fal_timeframe;
+use super::{align, iso, zone, Reports};
+use crate::cache::{key, Cached};
+use crate::error::AppError;
+use crate::upstream::convert::instant;
+use crate::upstream::query::{self as fal_query, Window};
+use crate::upstream::{FalApi, UpstreamError};
+use chrono::{DateTime, Duration, Utc};
+use shared::analytics::Timeframe;
+use shared::query::{resolve_range, UsageQuery};
+use shared::usage::{UsageLine, UsagePoint, UsageReport};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Usage is settled in fal's billing pipeline; five minutes is plenty fresh.
+const USAGE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+const MAX_PAGES: usize = 20;
+
+/// A usage query resolved against the clock, aligned to whole hours (usage's own grain).
+#[derive(Debug, Clone)]
+struct Resolved {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    apps: Vec<String>,
+    search: Option<String>,
+    timeframe: Timeframe,
+    tz: Option<String>,
+}
+
+impl Reports {
+    /// The usage report of `q`. Refused without an ADMIN key before anything reaches fal.
+    pub async fn usage(&self, ws: &str, q: &UsageQuery) -> Result<Cached<UsageReport>, AppError> {
+        let (from, to) = resolve_range(
+            q.from.as_ref(),
+            q.to.as_ref(),
+            self.now(),
+            Duration::days(7),
+        )?;
+        let timeframe = q
+            .timeframe
+            .unwrap_or_else(|| Timeframe::auto((to - from).num_seconds()));
+        let (from, to) = align(from, to, Duration::hours(1));
+        let r = Resolved {
+            from,
+            to,
+            apps: q.apps.values().to_vec(),
+            search: q.search.clone(),
+            timeframe,
+            tz: zone(q.tz.as_deref())?,
+        };
+        let w = self.workspace(ws)?;
+        if !w.fal.has_admin_key() {
+            return Err(UpstreamError::AdminKeyMissing.into());
+        }
+        let mut pairs = vec![
+            ("from", iso(r.from)),
+            ("to", iso(r.to)),
+            ("apps", r.apps.join(",")),
+            ("timeframe", r.timeframe.as_str().to_owned()),
+        ];
+        pairs.extend(r.search.clone().map(|s| ("search", s)));
+        pairs.extend(r.tz.clone().map(|s| ("tz", s)));
+        let fal: Arc<dyn FalApi> = w.fal.clone();
+        let clock = self.0.clock.clone();
+        Ok(self
+            .cache()
+            .get_or_fetch(
+                key(&w.id, "usage", &pairs, None),
+                |_| USAGE_TTL,
+                move || {
+                    let to = r.to.min(clock.now());
+                    fetch(fal, Resolved { to, ..r })
+                },
+            )
+            .await?)
+    }
+}
+
+/// Fetches every page and shapes the report.
+async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<UsageReport, UpstreamError> {
+    let mut q = fal_query::UsageQuery {
+        apps: p.apps.clone(),
+        search: p.search.clone(),
+        window: Window {
+            start: Some(p.from),
+            end: Some(p.to),
+            timezone: p.tz.clone(),
+            timeframe: Some(fal_timeframe(p.timeframe)),
+            bound_to_timeframe: None,
+        },
+        time_series: true,
+        summary: true,
+        limit: Some(1000),
+        cursor: None,
+    };
+    let mut series: BTreeMap<(DateTime<Utc>, String), (f64, f64)> = BTreeMap::new();
+    let mut lines: Vec<UsageLine> = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let page = fal.usage(&q).await?;
+        for b in page.time_series.unwrap_or_default() {
+            let t = instant(&b.bucket);
+            for r in &b.results {
+                let app = r.app.clone().unwrap_or_else(|| "(unattributed)".into());
+                let e = series.entry((t, app)).or_default();
+                e.0 += r.cost_total;
+                e.1 += r.quantity;
+            }
+        }
+        if lines.is_empty() {
+            lines = page
+                .summary
+                .unwrap_or_default()
+                .iter()
+                .map(UsageLine::from)
+                .collect();
+        }
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => break,
+        }
+    }
+    lines.sort_by(|a, b| b.cost.total_cmp(&a.cost));
+    let currency = lines
+        .first()
+        .map_or_else(|| "USD".to_owned(), |l| l.currency.clone());
+    Ok(UsageReport {
+        from: p.from,
+        to: p.to,
+        timeframe: p.timeframe,
+        total_cost: lines.iter().map(|l| l.cost).sum(),
+        total_seconds: lines.iter().map(|l| l.seconds).sum(),
+        currency,
+        lines,
+        series: series
+            .into_iter()
+            .map(|((t, app), (cost, seconds))| UsagePoint {
+                t,
+                app,
+                cost,
+                seconds,
+            })
+            .collect(),
+    })
+}
