@@ -12,6 +12,10 @@ use shared::cost::{CostReport, Forecast, PriceLine, PriceOverride, SplitReport};
 use shared::files::{FileItem, UploadFromUrl};
 use shared::live::LiveHistory;
 use shared::logs::LogsPage;
+use shared::query::{
+    AnalyticsQuery, FileQuery, FilesQuery, HoursQuery, LiveHistoryQuery, LogsQuery, RequestsQuery,
+    UsageQuery,
+};
 use shared::requests::{RequestDetail, RequestsPage};
 use shared::routes::{self, ws};
 use shared::usage::UsageReport;
@@ -69,9 +73,14 @@ pub fn query_string<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
     }
 }
 
-/// A workspace route with a query.
-pub fn url(template: &str, workspace: &str, query: &[(&str, String)]) -> String {
-    format!("{}{}", ws::path(template, workspace), query_string(query))
+/// A workspace route with its typed query (`shared::query`): the JSON view, its CSV and its
+/// stream are all addressed from the same value.
+pub fn url_of<Q: serde::Serialize>(template: &str, workspace: &str, query: &Q) -> String {
+    let path = ws::path(template, workspace);
+    match serde_urlencoded::to_string(query) {
+        Ok(q) if !q.is_empty() => format!("{path}?{q}"),
+        _ => path,
+    }
 }
 
 async fn get_json<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
@@ -153,9 +162,9 @@ pub async fn logout() -> Result<(), ClientError> {
 /// `GET /api/ws/{ws}/cost`.
 pub async fn get_cost(
     workspace: &str,
-    query: &[(&str, String)],
+    query: &HoursQuery,
 ) -> Result<Fetched<CostReport>, ClientError> {
-    get_json(&url(ws::COST, workspace, query)).await
+    get_json(&url_of(ws::COST, workspace, query)).await
 }
 
 /// `GET /api/ws/{ws}/forecast`.
@@ -166,9 +175,9 @@ pub async fn get_forecast(workspace: &str) -> Result<Fetched<Forecast>, ClientEr
 /// `GET /api/ws/{ws}/split`.
 pub async fn get_split(
     workspace: &str,
-    query: &[(&str, String)],
+    query: &HoursQuery,
 ) -> Result<Fetched<SplitReport>, ClientError> {
-    get_json(&url(ws::SPLIT, workspace, query)).await
+    get_json(&url_of(ws::SPLIT, workspace, query)).await
 }
 
 /// `GET /api/ws/{ws}/prices`.
@@ -227,15 +236,9 @@ pub async fn get_live(workspace: &str) -> Result<Fetched<LiveSnapshot>, ClientEr
 /// `GET /api/ws/{ws}/live/history`.
 pub async fn get_live_history(
     workspace: &str,
-    from: &str,
-    to: &str,
+    query: &LiveHistoryQuery,
 ) -> Result<LiveHistory, ClientError> {
-    get_json(&url(
-        ws::LIVE_HISTORY,
-        workspace,
-        &[("from", from.into()), ("to", to.into())],
-    ))
-    .await
+    get_json(&url_of(ws::LIVE_HISTORY, workspace, query)).await
 }
 
 /// `GET /api/ws/{ws}/apps`.
@@ -246,25 +249,25 @@ pub async fn get_apps(workspace: &str) -> Result<Fetched<Vec<AppSummary>>, Clien
 /// `GET /api/ws/{ws}/analytics`.
 pub async fn get_analytics(
     workspace: &str,
-    query: &[(&str, String)],
+    query: &AnalyticsQuery,
 ) -> Result<Fetched<AnalyticsReport>, ClientError> {
-    get_json(&url(ws::ANALYTICS, workspace, query)).await
+    get_json(&url_of(ws::ANALYTICS, workspace, query)).await
 }
 
 /// `GET /api/ws/{ws}/usage`.
 pub async fn get_usage(
     workspace: &str,
-    query: &[(&str, String)],
+    query: &UsageQuery,
 ) -> Result<Fetched<UsageReport>, ClientError> {
-    get_json(&url(ws::USAGE, workspace, query)).await
+    get_json(&url_of(ws::USAGE, workspace, query)).await
 }
 
 /// `GET /api/ws/{ws}/requests`.
 pub async fn get_requests(
     workspace: &str,
-    query: &[(&str, String)],
+    query: &RequestsQuery,
 ) -> Result<Fetched<RequestsPage>, ClientError> {
-    get_json(&url(ws::REQUESTS, workspace, query)).await
+    get_json(&url_of(ws::REQUESTS, workspace, query)).await
 }
 
 /// `GET /api/ws/{ws}/requests/{id}`.
@@ -275,14 +278,17 @@ pub async fn get_request(workspace: &str, id: &str) -> Result<Fetched<RequestDet
 /// `GET /api/ws/{ws}/logs`.
 pub async fn get_logs(
     workspace: &str,
-    query: &[(&str, String)],
+    query: &LogsQuery,
 ) -> Result<Fetched<LogsPage>, ClientError> {
-    get_json(&url(ws::LOGS, workspace, query)).await
+    get_json(&url_of(ws::LOGS, workspace, query)).await
 }
 
 /// `GET /api/ws/{ws}/files`.
-pub async fn get_files(workspace: &str, dir: &str) -> Result<Fetched<Vec<FileItem>>, ClientError> {
-    get_json(&url(ws::FILES, workspace, &[("dir", dir.to_owned())])).await
+pub async fn get_files(
+    workspace: &str,
+    query: &FilesQuery,
+) -> Result<Fetched<Vec<FileItem>>, ClientError> {
+    get_json(&url_of(ws::FILES, workspace, query)).await
 }
 
 /// `POST /api/ws/{ws}/files/upload-url`.
@@ -305,7 +311,10 @@ pub async fn upload_file(
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
     let js = |e: wasm_bindgen::JsValue| ClientError::Network(format!("{e:?}"));
-    let url = url(ws::FILE_UPLOAD, workspace, &[("path", path.to_owned())]);
+    let query = FileQuery {
+        path: path.to_owned(),
+    };
+    let url = url_of(ws::FILE_UPLOAD, workspace, &query);
     let xhr = web_sys::XmlHttpRequest::new().map_err(js)?;
     xhr.open("POST", &url).map_err(js)?;
     xhr.set_request_header(CSRF_HEADER, "1").map_err(js)?;

@@ -5,6 +5,7 @@ use crate::api::{self, ClientError};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
+use shared::query::{List, TimeExpr};
 use shared::PublicConfig;
 use std::time::Duration;
 
@@ -70,6 +71,27 @@ impl ViewState {
     /// `to`, defaulting to `now`.
     pub fn to(self) -> String {
         self.get("to").unwrap_or_else(|| "now".to_owned())
+    }
+
+    /// `from` as a typed time (checked by the server, which names it if it is bad).
+    pub fn time_from(self, default: &str) -> Option<TimeExpr> {
+        Some(TimeExpr::unchecked(self.from(default)))
+    }
+
+    /// `to` as a typed time.
+    pub fn time_to(self) -> Option<TimeExpr> {
+        Some(TimeExpr::unchecked(self.to()))
+    }
+
+    /// A comma-separated parameter as a list (at most `N` values are sent).
+    pub fn list<const N: usize>(self, key: &str) -> List<N> {
+        let v = self.get(key).unwrap_or_default();
+        List::of(&v.split(',').map(str::trim).collect::<Vec<_>>())
+    }
+
+    /// A parameter naming one of `T`'s values (by its wire name); `None` if absent or unknown.
+    pub fn choice<T: serde::de::DeserializeOwned>(self, key: &str) -> Option<T> {
+        serde_json::from_value(serde_json::Value::String(self.get(key)?)).ok()
     }
 
     /// The display zone's IANA name for the API's `tz` (`None` for UTC, the default), so day

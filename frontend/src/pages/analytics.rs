@@ -9,6 +9,7 @@ use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
 use shared::analytics::{AnalyticsReport, Timeframe};
+use shared::query::AnalyticsQuery;
 use std::collections::BTreeMap;
 
 /// The analytics page.
@@ -17,22 +18,22 @@ pub fn AnalyticsPage() -> impl IntoView {
     let config = use_config();
     let view = use_view();
     let tick = use_refresh_tick(view);
+    // One query for the chart and its CSV, so both show the same buckets.
+    let query = move || AnalyticsQuery {
+        endpoints: view.list("endpoints"),
+        from: view.time_from("now-24h"),
+        to: view.time_to(),
+        timeframe: view.choice("timeframe"),
+        tz: view.tz(),
+    };
     let report = LocalResource::new(move || {
         let param = view.get("ws");
-        let endpoints = view.get("endpoints");
-        let mut q = vec![("from", view.from("now-24h")), ("to", view.to())];
-        if let Some(t) = view.get("timeframe") {
-            q.push(("timeframe", t));
-        }
-        if let Some(tz) = view.tz() {
-            q.push(("tz", tz));
-        }
+        let q = query();
         tick.track();
         async move {
-            let Some(endpoints) = endpoints else {
+            if q.endpoints.is_empty() {
                 return Ok(None);
-            };
-            q.push(("endpoints", endpoints));
+            }
             let ws = state::workspace(config, param).await?;
             api::get_analytics(&ws, &q).await.map(Some)
         }
@@ -40,13 +41,8 @@ pub fn AnalyticsPage() -> impl IntoView {
     let set = use_set_query();
     let ws = state::use_workspace(config, view);
     let csv = move || {
-        let q = [
-            ("endpoints", view.get("endpoints").unwrap_or_default()),
-            ("from", view.from("now-24h")),
-            ("to", view.to()),
-        ];
         ws.get()
-            .map(|ws| api::url(shared::routes::ws::ANALYTICS_CSV, &ws, &q))
+            .map(|ws| api::url_of(shared::routes::ws::ANALYTICS_CSV, &ws, &query()))
             .unwrap_or_default()
     };
     view! {

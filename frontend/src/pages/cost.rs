@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use shared::alerts::Budget;
 use shared::auth::Role;
 use shared::cost::{CostReport, Forecast, PriceLine, PriceOverride, SplitReport};
+use shared::query::HoursQuery;
 use shared::ErrorCode;
 
 /// The cost page.
@@ -24,7 +25,10 @@ pub fn CostPage() -> impl IntoView {
     let ws = state::use_workspace(config, view);
     // Bumped after a budget or price is saved, so the views that show it refetch.
     let saved = RwSignal::new(0u32);
-    let range = move || vec![("from", view.from("now-7d")), ("to", view.to())];
+    let range = move || HoursQuery {
+        from: view.time_from("now-7d"),
+        to: view.time_to(),
+    };
     let forecast = LocalResource::new(move || {
         let param = view.get("ws");
         tick.track();

@@ -7,6 +7,7 @@ use crate::format;
 use crate::state::{self, use_config, use_set_query, use_view};
 use leptos::prelude::*;
 use shared::files::UploadFromUrl;
+use shared::query::{FileQuery, FilesQuery};
 use wasm_bindgen::JsCast;
 
 /// The files page.
@@ -19,9 +20,11 @@ pub fn FilesPage() -> impl IntoView {
     let dir = move || view.get("dir").unwrap_or_default();
     let listing = LocalResource::new(move || {
         let param = view.get("ws");
-        let d = dir();
+        let q = FilesQuery {
+            dir: Some(dir()).filter(|d| !d.is_empty()),
+        };
         reload.track();
-        async move { api::get_files(&state::workspace(config, param).await?, &d).await }
+        async move { api::get_files(&state::workspace(config, param).await?, &q).await }
     });
     let ws = state::use_workspace(config, view);
     let crumbs = move || {
@@ -66,7 +69,7 @@ pub fn FilesPage() -> impl IntoView {
                                         let path = f.path.clone();
                                         view! { <button class="link" on:click=move |_| set(&[("dir", Some(path.clone()))])>{format!("{}/", f.name)}</button> }.into_any()
                                     } else {
-                                        let href = api::url(shared::routes::ws::FILE_CONTENT, &ws, &[("path", f.path.clone())]);
+                                        let href = api::url_of(shared::routes::ws::FILE_CONTENT, &ws, &FileQuery { path: f.path.clone() });
                                         view! { <a href=href download>{f.name.clone()}</a> }.into_any()
                                     };
                                     view! {

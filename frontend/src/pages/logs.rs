@@ -8,6 +8,7 @@ use crate::components::{Empty, ErrorPanel, Freshness, Loading, LogView, TimePick
 use crate::state::{self, use_config, use_set_query, use_view};
 use leptos::prelude::*;
 use shared::logs::{LogLevel, LogLine};
+use shared::query::LogsQuery;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -70,11 +71,18 @@ pub fn LogsPage() -> impl IntoView {
     }
 }
 
-fn filters(view: state::ViewState) -> Vec<(&'static str, String)> {
-    ["search", "apps", "request_id", "level"]
-        .into_iter()
-        .filter_map(|k| view.get(k).map(|v| (k, v)))
-        .collect()
+/// The history query of the view (the live tail takes its filter).
+fn query(view: state::ViewState) -> LogsQuery {
+    LogsQuery {
+        from: view.time_from("now-1h"),
+        to: view.time_to(),
+        apps: view.list("apps"),
+        level: view.get("level").as_deref().and_then(LogLevel::parse),
+        search: view.get("search"),
+        request_id: view.get("request_id"),
+        cursor: view.get("cursor"),
+        ..LogsQuery::default()
+    }
 }
 
 /// Log history with paging.
@@ -85,11 +93,7 @@ fn History() -> impl IntoView {
     let set = use_set_query();
     let page = LocalResource::new(move || {
         let param = view.get("ws");
-        let mut q = filters(view);
-        q.extend([("from", view.from("now-1h")), ("to", view.to())]);
-        if let Some(c) = view.get("cursor") {
-            q.push(("cursor", c));
-        }
+        let q = query(view);
         async move { api::get_logs(&state::workspace(config, param).await?, &q).await }
     });
     view! {
@@ -130,14 +134,14 @@ fn LiveTail() -> impl IntoView {
     let view = use_view();
     let ws = LocalResource::new(move || {
         let param = view.get("ws");
-        let q = filters(view);
+        let q = query(view).filter();
         async move { Ok::<_, ClientError>((state::workspace(config, param).await?, q)) }
     });
     view! {
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
                 match ws.await {
-                    Ok((ws, q)) => view! { <Tail url=api::url(shared::routes::ws::LOGS_STREAM, &ws, &q) /> }.into_any(),
+                    Ok((ws, q)) => view! { <Tail url=api::url_of(shared::routes::ws::LOGS_STREAM, &ws, &q) /> }.into_any(),
                     Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
                 }
             })}

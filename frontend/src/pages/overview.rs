@@ -12,6 +12,7 @@ use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_view};
 use leptos::prelude::*;
 use shared::live::LiveHistory;
+use shared::query::LiveHistoryQuery;
 use shared::{Fetched, LiveSnapshot, RunnerState};
 
 /// The overview page.
@@ -55,12 +56,15 @@ fn LiveOverview(
     let tick = use_refresh_tick(view);
     let ws_for_history = ws.clone();
     let history = LocalResource::new(move || {
-        let (from, to) = (view.from("now-6h"), view.to());
+        let q = LiveHistoryQuery {
+            from: view.time_from("now-6h"),
+            to: view.time_to(),
+        };
         tick.track();
         // Refresh the history whenever a new live snapshot lands.
         live.track();
         let ws = ws_for_history.clone();
-        async move { api::get_live_history(&ws, &from, &to).await }
+        async move { api::get_live_history(&ws, &q).await }
     });
     view! {
         <p class="meta">

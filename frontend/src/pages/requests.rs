@@ -7,6 +7,7 @@ use crate::routes::request_path;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
 use leptos_router::components::A;
+use shared::query::RequestsQuery;
 use shared::requests::{Cost, RequestRow, StatusClass};
 
 /// The requests page.
@@ -15,21 +16,21 @@ pub fn RequestsPage() -> impl IntoView {
     let config = use_config();
     let view = use_view();
     let tick = use_refresh_tick(view);
-    let query = move || {
-        let mut q = vec![("from", view.from("now-24h")), ("to", view.to())];
-        for key in ["endpoints", "status", "sort", "cursor"] {
-            if let Some(v) = view.get(key) {
-                q.push((key, v));
-            }
-        }
-        q
+    let query = move || RequestsQuery {
+        endpoints: view.list("endpoints"),
+        from: view.time_from("now-24h"),
+        to: view.time_to(),
+        status: view.choice("status"),
+        sort: view.choice("sort"),
+        limit: None,
+        cursor: view.get("cursor"),
     };
     let page = LocalResource::new(move || {
         let param = view.get("ws");
         let q = query();
         tick.track();
         async move {
-            if !q.iter().any(|(k, _)| *k == "endpoints") {
+            if q.endpoints.is_empty() {
                 return Ok(None);
             }
             api::get_requests(&state::workspace(config, param).await?, &q)
@@ -39,13 +40,14 @@ pub fn RequestsPage() -> impl IntoView {
     });
     let set = use_set_query();
     let ws = state::use_workspace(config, view);
+    // The CSV has every page of the view's query.
     let csv = move || {
-        let q: Vec<(&str, String)> = query()
-            .into_iter()
-            .filter(|(k, _)| *k != "cursor")
-            .collect();
+        let q = RequestsQuery {
+            cursor: None,
+            ..query()
+        };
         ws.get()
-            .map(|ws| api::url(shared::routes::ws::REQUESTS_CSV, &ws, &q))
+            .map(|ws| api::url_of(shared::routes::ws::REQUESTS_CSV, &ws, &q))
             .unwrap_or_default()
     };
     let select = |key: &'static str, options: &'static [(&'static str, &'static str)]| {

@@ -9,6 +9,7 @@ use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimeChartPanel, T
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
+use shared::query::UsageQuery;
 use shared::usage::UsageReport;
 use std::collections::BTreeMap;
 
@@ -18,28 +19,25 @@ pub fn UsagePage() -> impl IntoView {
     let config = use_config();
     let view = use_view();
     let tick = use_refresh_tick(view);
+    // One query for the view and its CSV.
+    let query = move || UsageQuery {
+        from: view.time_from("now-7d"),
+        to: view.time_to(),
+        search: view.get("search"),
+        tz: view.tz(),
+        ..UsageQuery::default()
+    };
     let report = LocalResource::new(move || {
         let param = view.get("ws");
-        let mut q = vec![("from", view.from("now-7d")), ("to", view.to())];
-        if let Some(s) = view.get("search") {
-            q.push(("search", s));
-        }
-        if let Some(tz) = view.tz() {
-            q.push(("tz", tz));
-        }
+        let q = query();
         tick.track();
         async move { api::get_usage(&state::workspace(config, param).await?, &q).await }
     });
     let set = use_set_query();
     let ws = state::use_workspace(config, view);
     let csv = move || {
-        let q = [
-            ("from", view.from("now-7d")),
-            ("to", view.to()),
-            ("search", view.get("search").unwrap_or_default()),
-        ];
         ws.get()
-            .map(|ws| api::url(shared::routes::ws::USAGE_CSV, &ws, &q))
+            .map(|ws| api::url_of(shared::routes::ws::USAGE_CSV, &ws, &query()))
             .unwrap_or_default()
     };
     view! {
