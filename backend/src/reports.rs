@@ -32,6 +32,7 @@ use crate::error::AppError;
 use crate::store::{SampleStore, SqliteStore};
 use crate::workspace::Workspace;
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use shared::query::TimeExpr;
 use shared::CacheStatus;
 use std::sync::Arc;
 
@@ -121,9 +122,26 @@ fn align(from: DateTime<Utc>, to: DateTime<Utc>, step: Duration) -> (DateTime<Ut
     (down(from), up(to))
 }
 
+/// A list window (logs, requests): its ends that move with the clock (`now…`, or defaulted
+/// from now) aligned outward to `step`, so repeated views share an entry; ends the viewer gave
+/// as instants are kept exactly, as lists are exact to the millisecond.
+fn align_moving(
+    q: (Option<&TimeExpr>, Option<&TimeExpr>),
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    step: Duration,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let to_moves = q.1.is_none_or(TimeExpr::is_relative);
+    let from_moves = q.0.map_or(to_moves, TimeExpr::is_relative);
+    let (aligned_from, aligned_to) = align(from, to, step);
+    (
+        if from_moves { aligned_from } else { from },
+        if to_moves { aligned_to } else { to },
+    )
+}
+
 /// An instant as cache keys write it.
 fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 /// An IANA zone name, or a 400 on `tz` (only the server has the zone database).

@@ -71,6 +71,11 @@ impl TimeExpr {
         crate::time::parse(&self.0, now)
     }
 
+    /// Whether it moves with the clock (`now…`).
+    pub fn is_relative(&self) -> bool {
+        self.0.starts_with("now")
+    }
+
     /// The expression.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -1,7 +1,7 @@
 //! Log history with filters and paging, its CSV pages, and the shared live tail.
 
 use super::requests::Pages;
-use super::{align, iso, Reports};
+use super::{align_moving, iso, Reports};
 use crate::cache::{key, Cached};
 use crate::error::AppError;
 use crate::logs_hub::Subscription;
@@ -118,7 +118,7 @@ impl Reports {
             self.now(),
             Duration::hours(1),
         )?;
-        let (from, to) = align(from, to, LOGS_STEP);
+        let (from, to) = align_moving((q.from.as_ref(), q.to.as_ref()), (from, to), LOGS_STEP);
         let (mut fq, labels) = fal_filter(&q.filter())?;
         fq.start = Some(from);
         fq.end = Some(to);

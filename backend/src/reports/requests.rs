@@ -1,7 +1,7 @@
 //! Requests with their cost (billable units × the app's effective unit price), one request with
 //! its logs, and the unit prices behind the costs.
 
-use super::{align, iso, Reports};
+use super::{align, align_moving, iso, Reports};
 use crate::cache::{key, Cached};
 use crate::error::AppError;
 use crate::upstream::convert::{app_of_endpoint, request_row, UnitPrice};
@@ -202,7 +202,7 @@ impl Reports {
             self.now(),
             Duration::hours(24),
         )?;
-        let (from, to) = align(from, to, LIST_STEP);
+        let (from, to) = align_moving((q.from.as_ref(), q.to.as_ref()), (from, to), LIST_STEP);
         Ok(fal_query::RequestsQuery {
             endpoint_ids: q.endpoints.values().to_vec(),
             limit: Some(q.limit.map_or(50, |l| l.get())),

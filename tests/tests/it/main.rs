@@ -7,6 +7,7 @@
 mod api;
 mod contract;
 mod e2e;
+mod layout;
 mod proxy;
 mod security;
 mod spa;

@@ -8,4 +8,5 @@ mod export;
 mod files;
 mod live;
 mod ops;
+mod reports;
 mod routes;
