@@ -1,0 +1,122 @@
+//! The engine: every rule judged on the reports (`evaluate`), its state machine stepped, changes
+//! recorded in the history and sent to the webhooks, on a fixed interval until shutdown.
+
+use super::notify::{self, Message};
+use super::{evaluate, lock, Alerts, MEMORY_HISTORY};
+use chrono::Duration;
+use shared::alerts::{AlertEvent, AlertRule, DeliveryResult, RuleSource};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+impl Alerts {
+    /// Evaluates every rule once; notifications are sent in the background.
+    pub async fn evaluate(self: &Arc<Self>) {
+        for rule in self.rules() {
+            let mut samples = lock(&self.queue_samples)
+                .remove(&rule.id)
+                .unwrap_or_default();
+            let verdict =
+                evaluate::judge(&self.reports, self.interval(), &rule, &mut samples).await;
+            // Deleted while it was being judged: nothing to record. (File rules stay.)
+            let kept = rule.source == RuleSource::File
+                || lock(&self.ui_rules).iter().any(|r| r.id == rule.id);
+            if !kept {
+                continue;
+            }
+            lock(&self.queue_samples).insert(rule.id.clone(), samples);
+            let now = self.reports.now();
+            let hold = Duration::minutes(i64::from(rule.for_minutes));
+            let changed = {
+                let mut runtimes = lock(&self.runtimes);
+                let rt = runtimes.entry(rule.id.clone()).or_default();
+                rt.step(verdict, now, hold)
+                    .map(|s| (s, rt.value, rt.detail.clone()))
+            };
+            if let Some((state_now, value, detail)) = changed {
+                let event = AlertEvent {
+                    rule_id: rule.id.clone(),
+                    rule_name: rule.name.clone(),
+                    workspace: rule.workspace.clone(),
+                    state: state_now,
+                    at: now,
+                    value,
+                    detail,
+                };
+                self.record(&event);
+                self.dispatch(rule, event);
+            }
+        }
+        self.evaluations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn record(&self, event: &AlertEvent) {
+        tracing::info!(target: "falscope::alerts", rule = %event.rule_id, workspace = %event.workspace, state = event.state.as_str(), detail = %event.detail, "alert {}", event.state.as_str());
+        let stored = self.db.as_ref().is_some_and(|db| {
+            serde_json::to_string(event).ok().is_some_and(|j| {
+                db.insert_alert_event(&event.workspace, &event.rule_id, event.at, &j)
+                    .is_ok()
+            })
+        });
+        if !stored {
+            let mut h = lock(&self.memory_history);
+            h.push_back(event.clone());
+            while h.len() > MEMORY_HISTORY {
+                h.pop_front();
+            }
+        }
+    }
+
+    fn dispatch(self: &Arc<Self>, rule: AlertRule, event: AlertEvent) {
+        if self.config.webhooks.is_empty() {
+            return;
+        }
+        let alerts = Arc::clone(self);
+        tokio::spawn(async move {
+            let message = Message::Alert {
+                event: &event,
+                rule: &rule,
+            };
+            for hook in &alerts.config.webhooks {
+                let r =
+                    notify::deliver(&alerts.client, hook, &message, alerts.config.retry, || {
+                        alerts.reports.now().timestamp()
+                    })
+                    .await;
+                if !r.ok {
+                    tracing::warn!(webhook = %r.webhook, attempts = r.attempts, detail = %r.detail, "alert notification not delivered");
+                }
+            }
+        });
+    }
+
+    /// Sends a test notification to every webhook and waits for the outcomes.
+    pub async fn send_test(&self, ws: &str, who: &str) -> Vec<DeliveryResult> {
+        let message = Message::Test {
+            workspace: ws,
+            sent_by: who,
+        };
+        let mut out = Vec::new();
+        for hook in &self.config.webhooks {
+            out.push(
+                notify::deliver(&self.client, hook, &message, self.config.retry, || {
+                    self.reports.now().timestamp()
+                })
+                .await,
+            );
+        }
+        out
+    }
+
+    /// Evaluates every `evaluate_every` until shutdown.
+    pub async fn run(self: Arc<Self>, shutdown: tokio_util::sync::CancellationToken) {
+        let mut tick = tokio::time::interval(self.interval());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = shutdown.cancelled() => return,
+            }
+            self.evaluate().await;
+        }
+    }
+}
