@@ -324,7 +324,6 @@ mod tests {
             crate::cache::Cache::new(1 << 20),
             Arc::new(crate::clock::SystemClock),
             Some(db.clone()),
-            None,
         );
         let alerts = Alerts::new(config, reports, Some(db));
         assert_eq!(

@@ -104,7 +104,10 @@ pub async fn build_with_clock(
     }) {
         anyhow::bail!("--auth-file (FALSCOPE_AUTH_FILE): [workspaces] names {unknown:?}, which is not a configured workspace");
     }
-    let store = db.clone().map(|s| s as Arc<dyn store::SampleStore>);
+    let samples = live::Samples {
+        store: db.clone().map(|s| s as Arc<dyn store::SampleStore>),
+        retention: chrono::Duration::days(i64::from(config.retention_days)),
+    };
     let history_db = db.clone();
     let auth = auth::Auth::new(
         config.auth,
@@ -117,9 +120,7 @@ pub async fn build_with_clock(
     let settings = state::Settings {
         demo: demo.is_some(),
         max_upload: config.max_upload_bytes,
-        store,
         db: history_db,
-        retention: chrono::Duration::days(i64::from(config.retention_days)),
         clock,
         auth,
         csp,
@@ -134,11 +135,7 @@ pub async fn build_with_clock(
     {
         anyhow::bail!("--alerts-file (FALSCOPE_ALERTS_FILE): a rule names workspace {unknown:?}, which is not configured");
     }
-    let samples = live::Samples {
-        store: state.store.clone(),
-        retention: state.retention,
-    };
-    for w in &state.workspaces {
+    for w in state.reports.workspaces() {
         let poll = live::poll(
             state.reports.clone(),
             samples.clone(),

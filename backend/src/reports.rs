@@ -15,6 +15,7 @@
 mod analytics;
 mod apps;
 mod cost;
+mod files;
 mod forecast;
 mod live;
 mod logs;
@@ -29,7 +30,7 @@ pub use requests::{DerivedPrice, Pages};
 use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::error::AppError;
-use crate::store::{SampleStore, SqliteStore};
+use crate::store::SqliteStore;
 use crate::workspace::Workspace;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use shared::query::TimeExpr;
@@ -46,7 +47,6 @@ struct Inner {
     cache: Arc<Cache>,
     clock: Arc<dyn Clock>,
     db: Option<Arc<SqliteStore>>,
-    samples: Option<Arc<dyn SampleStore>>,
 }
 
 /// A view computed from cached reports (not cached itself), with the `as_of` and cache status
@@ -68,14 +68,12 @@ impl Reports {
         cache: Arc<Cache>,
         clock: Arc<dyn Clock>,
         db: Option<Arc<SqliteStore>>,
-        samples: Option<Arc<dyn SampleStore>>,
     ) -> Self {
         Self(Arc::new(Inner {
             workspaces,
             cache,
             clock,
             db,
-            samples,
         }))
     }
 
@@ -99,7 +97,8 @@ impl Reports {
         self.0.clock.now()
     }
 
-    fn cache(&self) -> &Arc<Cache> {
+    /// The cache in front of fal (`/metrics` reads its counters; tests expire it).
+    pub fn cache(&self) -> &Arc<Cache> {
         &self.0.cache
     }
 

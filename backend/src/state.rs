@@ -1,11 +1,15 @@
-//! Shared application state handed to every handler.
+//! The application state handed to every handler, made of sub-states that say what they hold:
+//! [`Reports`] (workspaces, the cache, the clock: everything fal-backed), [`Auth`] (sessions,
+//! roles, the audit trail), [`Limits`] (uploads and live streams), the alerts engine, and the
+//! database. A handler that needs only one of them extracts it (`State<Reports>`,
+//! `State<Arc<Limits>>`) through `FromRef`, as the axum examples do.
 
 use crate::auth::{Auth, Caller};
-use crate::cache::Cache;
 use crate::error::AppError;
 use crate::reports::Reports;
-use crate::store::SampleStore;
+use crate::store::SqliteStore;
 use crate::workspace::Workspace;
+use axum::extract::FromRef;
 use shared::auth::{AuthInfo, UserInfo};
 use shared::PublicConfig;
 use std::collections::HashMap;
@@ -21,66 +25,65 @@ pub struct AppState(Arc<Inner>);
 
 /// The contents of [`AppState`].
 pub struct Inner {
-    /// Configured workspaces (at least one).
-    pub workspaces: Vec<Arc<Workspace>>,
-    /// The read-through cache in front of fal.
-    pub cache: Arc<Cache>,
-    /// What the SPA is told about this server.
-    pub public: PublicConfig,
-    /// Largest upload in bytes.
-    pub max_upload: u64,
-    /// falscope's stored samples, when a data directory is usable.
-    pub store: Option<Arc<dyn SampleStore>>,
-    /// The embedded database itself (daily cost history), when the data directory is usable.
-    pub db: Option<Arc<crate::store::SqliteStore>>,
-    /// How long samples are kept.
-    pub retention: chrono::Duration,
-    /// Cancelled on shutdown: background tasks stop, SSE streams end cleanly.
-    pub shutdown: CancellationToken,
-    /// Open SSE connections.
-    pub sse_clients: AtomicI64,
-    /// The clock relative times are resolved against.
-    pub clock: Arc<dyn crate::clock::Clock>,
+    /// What the dashboard shows: the workspaces, the cache in front of fal, the clock.
+    pub reports: Reports,
     /// Authentication settings, sessions and the audit trail.
     pub auth: Auth,
-    /// The Content-Security-Policy of every response, validated once.
-    pub csp: http::HeaderValue,
     /// Alert rules, states and history.
     pub alerts: Arc<crate::alerts::Alerts>,
-    /// What the dashboard shows, computed from fal through the cache.
-    pub reports: Reports,
-    /// Open streams per caller key, and the cap.
-    streams: Mutex<HashMap<String, u32>>,
+    /// Upload size and live-stream caps.
+    pub limits: Arc<Limits>,
+    /// falscope's own database (samples, history, rules, budgets), when the data directory is
+    /// usable.
+    pub db: Option<Arc<SqliteStore>>,
+    /// What the SPA is told about this server.
+    pub public: PublicConfig,
+    /// The Content-Security-Policy of every response, validated once.
+    pub csp: http::HeaderValue,
+    /// Cancelled on shutdown: background tasks stop, SSE streams end cleanly.
+    pub shutdown: CancellationToken,
+}
+
+/// What one caller may hold open or send.
+#[derive(Debug)]
+pub struct Limits {
+    /// Largest upload in bytes.
+    pub max_upload: u64,
+    /// Live streams one caller may hold open.
     max_streams: u32,
+    /// Open streams per caller key.
+    streams: Mutex<HashMap<String, u32>>,
+    /// Open SSE connections in all.
+    pub sse_clients: AtomicI64,
 }
 
 /// Counts an open SSE connection (in total and per caller) for as long as it lives.
 pub struct SseGuard {
-    state: AppState,
+    limits: Arc<Limits>,
     key: String,
 }
 
 impl SseGuard {
     /// Opens one more stream for `caller`, or a 429 when they hold `--max-streams` already.
-    pub fn acquire(state: &AppState, caller: &Caller) -> Result<Self, AppError> {
+    pub fn acquire(limits: &Arc<Limits>, caller: &Caller) -> Result<Self, AppError> {
         let key = caller.key();
         {
-            let mut streams = state.streams.lock().unwrap_or_else(|e| e.into_inner());
+            let mut streams = limits.streams.lock().unwrap_or_else(|e| e.into_inner());
             let open = streams.entry(key.clone()).or_default();
-            if *open >= state.max_streams {
+            if *open >= limits.max_streams {
                 return Err(AppError::RateLimited {
                     retry_after: 5,
                     message: format!(
                         "you have {open} live streams open already (the limit is {}); close a tab",
-                        state.max_streams
+                        limits.max_streams
                     ),
                 });
             }
             *open += 1;
         }
-        state.sse_clients.fetch_add(1, Ordering::Relaxed);
+        limits.sse_clients.fetch_add(1, Ordering::Relaxed);
         Ok(Self {
-            state: state.clone(),
+            limits: limits.clone(),
             key,
         })
     }
@@ -88,8 +91,12 @@ impl SseGuard {
 
 impl Drop for SseGuard {
     fn drop(&mut self) {
-        self.state.sse_clients.fetch_sub(1, Ordering::Relaxed);
-        let mut streams = self.state.streams.lock().unwrap_or_else(|e| e.into_inner());
+        self.limits.sse_clients.fetch_sub(1, Ordering::Relaxed);
+        let mut streams = self
+            .limits
+            .streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(open) = streams.get_mut(&self.key) {
             *open = open.saturating_sub(1);
             if *open == 0 {
@@ -105,12 +112,8 @@ pub struct Settings {
     pub demo: bool,
     /// Largest upload in bytes.
     pub max_upload: u64,
-    /// Sample store.
-    pub store: Option<Arc<dyn SampleStore>>,
-    /// The embedded database itself (daily cost history), when the data directory is usable.
-    pub db: Option<Arc<crate::store::SqliteStore>>,
-    /// Sample retention.
-    pub retention: chrono::Duration,
+    /// The embedded database, when the data directory is usable.
+    pub db: Option<Arc<SqliteStore>>,
     /// The clock relative times are resolved against.
     pub clock: Arc<dyn crate::clock::Clock>,
     /// Authentication.
@@ -138,43 +141,39 @@ impl AppState {
                 user: None,
             },
         };
-        let cache = Cache::new(CACHE_BYTES);
         let reports = Reports::new(
-            workspaces.clone(),
-            cache.clone(),
-            settings.clock.clone(),
+            workspaces,
+            crate::cache::Cache::new(CACHE_BYTES),
+            settings.clock,
             settings.db.clone(),
-            settings.store.clone(),
         );
         let alerts = Arc::new(crate::alerts::Alerts::new(
             settings.alerts,
             reports.clone(),
             settings.db.clone(),
         ));
-        Self(Arc::new(Inner {
-            workspaces,
-            cache,
-            public,
+        let limits = Arc::new(Limits {
             max_upload: settings.max_upload,
-            store: settings.store,
-            db: settings.db,
-            retention: settings.retention,
-            shutdown: CancellationToken::new(),
+            max_streams: settings.max_streams,
+            streams: Mutex::new(HashMap::new()),
             sse_clients: AtomicI64::new(0),
-            clock: settings.clock,
+        });
+        Self(Arc::new(Inner {
+            reports,
             auth: settings.auth,
+            alerts,
+            limits,
+            db: settings.db,
+            public,
             csp: http::HeaderValue::from_str(&settings.csp)
                 .unwrap_or_else(|_| http::HeaderValue::from_static("default-src 'self'")),
-            alerts,
-            reports,
-            streams: Mutex::new(HashMap::new()),
-            max_streams: settings.max_streams,
+            shutdown: CancellationToken::new(),
         }))
     }
 
     /// Now, by the injected clock.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.clock.now()
+        self.reports.now()
     }
 
     /// What `/api/config` tells this caller: only the workspaces they may see.
@@ -202,10 +201,15 @@ impl AppState {
     }
 }
 
-/// Handlers that only read reports extract `State<Reports>`.
-impl axum::extract::FromRef<AppState> for Reports {
+impl FromRef<AppState> for Reports {
     fn from_ref(state: &AppState) -> Self {
         state.reports.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Limits> {
+    fn from_ref(state: &AppState) -> Self {
+        state.limits.clone()
     }
 }
 

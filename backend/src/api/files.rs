@@ -3,7 +3,6 @@
 
 use super::query::Query;
 use super::respond::fetched;
-use crate::cache::key;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::upstream::{FalApi, UpstreamError};
@@ -13,13 +12,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::StreamExt;
-use shared::files::{FileItem, UploadFromUrl};
+use shared::files::UploadFromUrl;
 use shared::query::{FileQuery, FilesQuery};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// Listings change when someone uploads; keep them briefly.
-const LIST_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 /// A storage path: relative, `/`-separated, no `.`/`..`/empty segments, no backslashes or
 /// control characters, at most 1,024 bytes. A leading `/` is dropped.
 pub fn valid_path(param: &str, raw: &str) -> Result<String, AppError> {
@@ -42,32 +39,7 @@ pub async fn list_files(
     Query(q): Query<FilesQuery>,
 ) -> Result<Response, AppError> {
     let dir = q.dir.as_deref().map(|d| valid_path("dir", d)).transpose()?;
-    let w = state.workspace(&ws)?;
-    let fal: Arc<dyn FalApi> = w.fal.clone();
-    let cache_key = key(
-        &w.id,
-        "files",
-        &[("dir", dir.clone().unwrap_or_default())],
-        None,
-    );
-    let cached = state
-        .cache
-        .get_or_fetch(
-            cache_key,
-            |_| LIST_TTL,
-            move || async move {
-                let mut items: Vec<FileItem> = fal
-                    .list_files(dir.as_deref())
-                    .await?
-                    .into_iter()
-                    .map(FileItem::from)
-                    .collect();
-                items.sort_by(|a, b| (!a.is_dir, &a.name).cmp(&(!b.is_dir, &b.name)));
-                Ok(items)
-            },
-        )
-        .await?;
-    Ok(fetched::<Vec<FileItem>>(&cached))
+    Ok(fetched(&state.reports.files(&ws, dir).await?))
 }
 
 /// `GET /api/ws/{ws}/files/content?path=`: streamed, as an attachment.
@@ -119,7 +91,7 @@ pub async fn upload_file(
     mut form: Multipart,
 ) -> Result<Response, AppError> {
     let path = valid_path("path", &q.path)?;
-    let max = state.max_upload;
+    let max = state.limits.max_upload;
     let too_large = || {
         AppError::TooLarge(format!(
             "uploads are limited to {} MiB (--max-upload-mb)",

@@ -32,7 +32,7 @@ pub async fn live_stream(
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, AppError> {
     let w = state.workspace(&ws)?;
-    let guard = SseGuard::acquire(&state, &caller)?;
+    let guard = SseGuard::acquire(&state.limits, &caller)?;
     let shutdown = state.shutdown.clone().cancelled_owned();
     let events = WatchStream::new(w.live.subscribe())
         .filter_map(|published| async move { published })

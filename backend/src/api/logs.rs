@@ -34,7 +34,7 @@ pub async fn stream_logs(
     use tokio_stream::wrappers::BroadcastStream;
 
     state.reports.workspace(&ws)?;
-    let guard = crate::state::SseGuard::acquire(&state, &caller)?;
+    let guard = crate::state::SseGuard::acquire(&state.limits, &caller)?;
     let sub = state.reports.tail(&ws, &filter)?;
     let shutdown = state.shutdown.clone().cancelled_owned();
     let status = |s: &StreamStatus| {

@@ -18,7 +18,7 @@ pub async fn healthz() -> Json<Health> {
 
 /// `GET /readyz`: every workspace's fal answers, or its app list is cached (stale is fine).
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
-    for w in &state.workspaces {
+    for w in state.reports.workspaces() {
         state.reports.apps(&w.id).await?;
     }
     Ok(healthz().await)

@@ -47,7 +47,7 @@ fn own(state: &AppState, w: &mut Writer) {
         "Calls to fal by operation and outcome",
         Kind::Counter,
     );
-    for ws in &state.workspaces {
+    for ws in state.reports.workspaces() {
         let mut calls: Vec<_> = ws.fal.call_counts().into_iter().collect();
         calls.sort_unstable();
         for ((op, outcome), n) in calls {
@@ -67,7 +67,7 @@ fn own(state: &AppState, w: &mut Writer) {
         "Circuit breaker state per fal operation (1 for the current state)",
         Kind::Gauge,
     );
-    for ws in &state.workspaces {
+    for ws in state.reports.workspaces() {
         for (op, circuit) in ws.fal.circuits() {
             for (name, s) in [
                 ("closed", Circuit::Closed),
@@ -83,7 +83,7 @@ fn own(state: &AppState, w: &mut Writer) {
             }
         }
     }
-    let stats = &state.cache.stats;
+    let stats = &state.reports.cache().stats;
     w.family(
         "falscope_cache_requests_total",
         "Cache lookups by outcome",
@@ -116,7 +116,11 @@ fn own(state: &AppState, w: &mut Writer) {
         "Entries in the cache",
         Kind::Gauge,
     )
-    .sample("falscope_cache_entries", &[], state.cache.len() as f64);
+    .sample(
+        "falscope_cache_entries",
+        &[],
+        state.reports.cache().len() as f64,
+    );
     w.family(
         "falscope_cache_bytes",
         "Approximate bytes held by the cache",
@@ -125,7 +129,7 @@ fn own(state: &AppState, w: &mut Writer) {
     .sample(
         "falscope_cache_bytes",
         &[],
-        state.cache.weighted_size() as f64,
+        state.reports.cache().weighted_size() as f64,
     );
     w.family(
         "falscope_sse_clients",
@@ -135,14 +139,14 @@ fn own(state: &AppState, w: &mut Writer) {
     .sample(
         "falscope_sse_clients",
         &[],
-        state.sse_clients.load(Ordering::Relaxed) as f64,
+        state.limits.sse_clients.load(Ordering::Relaxed) as f64,
     );
     w.family(
         "falscope_log_streams",
         "Shared upstream log streams open",
         Kind::Gauge,
     );
-    for ws in &state.workspaces {
+    for ws in state.reports.workspaces() {
         w.sample(
             "falscope_log_streams",
             &[("workspace", &ws.id)],
@@ -153,7 +157,8 @@ fn own(state: &AppState, w: &mut Writer) {
 
 fn fal_live(state: &AppState, w: &mut Writer) {
     let snapshots: Vec<(String, std::sync::Arc<LiveSnapshot>)> = state
-        .workspaces
+        .reports
+        .workspaces()
         .iter()
         .filter_map(|ws| Some((ws.id.clone(), ws.live.borrow().as_ref()?.snapshot.clone())))
         .collect();
@@ -266,7 +271,12 @@ async fn fal_cost(state: &AppState, w: &mut Writer) {
         Kind::Gauge,
     );
     let (from, to) = last_day(state);
-    for ws in state.workspaces.iter().filter(|w| w.fal.has_admin_key()) {
+    for ws in state
+        .reports
+        .workspaces()
+        .iter()
+        .filter(|w| w.fal.has_admin_key())
+    {
         let Ok(usage) = state.reports.usage_between(&ws.id, from, to, None).await else {
             continue;
         };
@@ -296,7 +306,8 @@ async fn fal_cost(state: &AppState, w: &mut Writer) {
 /// month's spend and projection.
 async fn derived_cost(state: &AppState, w: &mut Writer) {
     let admin: Vec<_> = state
-        .workspaces
+        .reports
+        .workspaces()
         .iter()
         .filter(|w| w.fal.has_admin_key())
         .collect();

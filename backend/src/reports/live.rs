@@ -45,16 +45,18 @@ impl Reports {
             Duration::hours(6),
         )?;
         let w = self.workspace(ws)?;
-        let Some(store) = self.0.samples.clone() else {
+        let Some(store) = self.0.db.clone() else {
             return Ok(LiveHistory {
                 samples: Vec::new(),
             });
         };
         let step = ((to - from).num_seconds() / HISTORY_POINTS).max(METRICS_TTL.as_secs() as i64);
         let id = w.id.clone();
-        let samples = tokio::task::spawn_blocking(move || store.query(&id, from, to, step))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))??;
+        let samples = tokio::task::spawn_blocking(move || {
+            crate::store::SampleStore::query(&*store, &id, from, to, step)
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
         Ok(LiveHistory { samples })
     }
 }

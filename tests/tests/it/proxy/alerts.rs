@@ -320,7 +320,7 @@ async fn a_rule_fires_once_notifies_once_and_keeps_firing_while_fal_is_down() {
     // fal down: the rule cannot be judged, and missing data changes nothing.
     sim.faults(serde_json::json!([{ "operation": "*", "status": 500 }]))
         .await;
-    app.state.cache.expire_all();
+    app.state.reports.cache().expire_all();
     let after = view(&app).await.evaluations + 3;
     let v = until(&app, "evaluations while fal is down", |v| {
         v.evaluations >= after

@@ -69,7 +69,7 @@ async fn stale_copy_with_its_time_when_fal_fails_then_revalidated() {
         let mut rule = fault.clone();
         rule["operation"] = json!("analytics");
         sim.faults(json!([rule])).await;
-        app.state.cache.expire_all();
+        app.state.reports.cache().expire_all();
         let (code, status, body) = x_cache(&app, &path).await;
         assert_eq!((code, status.as_str()), (200, "STALE"), "{fault}");
         assert_eq!(body["stale"], true);
@@ -80,7 +80,7 @@ async fn stale_copy_with_its_time_when_fal_fails_then_revalidated() {
         assert_eq!(body["data"], fresh["data"]);
     }
     sim.faults(json!([])).await;
-    app.state.cache.expire_all();
+    app.state.reports.cache().expire_all();
     let (_, status, body) = x_cache(&app, &path).await;
     assert_eq!(status, "REVALIDATED");
     assert_eq!(body["stale"], false);

@@ -155,15 +155,15 @@ async fn log_viewers_share_one_upstream_stream_that_resumes_without_gaps_or_dupl
     let mut expected: Vec<String> = history.data.items.iter().map(line_key).collect();
     expected.reverse();
     assert_eq!(keys, expected, "the tail equals the history: no gap");
-    assert_eq!(app.state.workspaces[0].logs.open_streams(), 1);
+    assert_eq!(app.state.reports.workspaces()[0].logs.open_streams(), 1);
     assert_eq!(
-        app.state.workspaces[0].logs.upstream_connects(),
+        app.state.reports.workspaces()[0].logs.upstream_connects(),
         3,
         "one stream, resumed twice"
     );
     drop((a, b));
     integration_tests::browser::poll(|| async {
-        (app.state.workspaces[0].logs.open_streams() == 0).then_some(())
+        (app.state.reports.workspaces()[0].logs.open_streams() == 0).then_some(())
     })
     .await
     .expect("the upstream stream closes when the last viewer leaves");

@@ -19,9 +19,11 @@ async fn metrics_after_traffic() -> (SimHarness, TestApp, String) {
             200
         );
     }
-    integration_tests::browser::poll(|| async { app.state.workspaces[0].live.borrow().clone() })
-        .await
-        .expect("the poller publishes a snapshot");
+    integration_tests::browser::poll(|| async {
+        app.state.reports.workspaces()[0].live.borrow().clone()
+    })
+    .await
+    .expect("the poller publishes a snapshot");
     let text = app.get(routes::METRICS).await.text().await.unwrap();
     (sim, app, text)
 }
@@ -77,7 +79,7 @@ async fn readyz_follows_fal_but_tolerates_an_outage_with_a_cached_copy() {
     assert_eq!(app.get(routes::READYZ).await.status(), 200);
     sim.faults(serde_json::json!([{ "operation": "apps", "status": 503 }]))
         .await;
-    app.state.cache.expire_all();
+    app.state.reports.cache().expire_all();
     assert_eq!(
         app.get(routes::READYZ).await.status(),
         200,

@@ -130,7 +130,7 @@ fn the_fal_keys_appear_in_no_response_and_no_log_line() {
             // fal failing: 500s and timeouts on every operation.
             sim.faults(serde_json::json!([{ "operation": "*", "status": 500 }]))
                 .await;
-            app.state.cache.expire_all();
+            app.state.reports.cache().expire_all();
             seen += &sweep(&app, &[]).await;
             sim.faults(serde_json::json!([])).await;
             // fal rejecting the key.
