@@ -1,5 +1,9 @@
-//! The dashboard's JSON API under `/api`: one module per resource, merged here. Every fal-backed
-//! route is scoped by workspace (`/api/ws/{ws}/...`) and answers through the cache.
+//! The dashboard's JSON API under `/api`: one module per resource, merged here from one table of
+//! routes and their least roles. Handlers are glue: they extract the view's typed query
+//! ([`query::Query`] over `shared::query`), call one `crate::reports` entry point and answer
+//! with its `shared` DTO (`respond`). Every fal-backed route is scoped by workspace
+//! (`/api/ws/{ws}/...`). Nothing outside this module (and the router that mounts it) imports
+//! from it.
 
 mod alerts;
 mod analytics;

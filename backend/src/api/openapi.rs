@@ -17,6 +17,7 @@ use shared::files::{FileItem, UploadFromUrl};
 use shared::live::{LiveHistory, LiveSnapshot};
 use shared::logs::LogsPage;
 use shared::requests::{RequestDetail, RequestsPage};
+use shared::routes;
 use shared::usage::UsageReport;
 use shared::{ApiError, Fetched, PublicConfig};
 use utoipa::OpenApi;
@@ -64,9 +65,148 @@ use utoipa::OpenApi;
         file_upload,
         file_upload_url
     ),
-    components(schemas(ApiError, PublicConfig, UserInfo, AuditEntry))
+    components(schemas(ApiError, PublicConfig, UserInfo, AuditEntry)),
+    modifiers(&Boundary)
 )]
 pub struct ApiDoc;
+
+/// What every route can answer besides its own successes, derived from the route table (its
+/// method, path and least role) and `AppError`'s one status mapping, so the document lists
+/// every status a handler can answer: 401/403 behind a role, 403 for a state-changing call
+/// without the CSRF header, 404 for an unknown workspace, 400 for bad parameters, 429 from the
+/// rate limiter (and the live-stream cap), 502/503 where fal is read, 500 everywhere; plus the
+/// bearer, session-cookie and CSRF security schemes.
+struct Boundary;
+
+/// Workspace routes that never read fal (stored settings, the poller's stream, stored samples).
+const NOT_FAL_BACKED: &[(&str, &str)] = &[
+    ("GET", routes::ws::BUDGETS),
+    ("PUT", routes::ws::BUDGETS),
+    ("PUT", routes::ws::PRICES),
+    ("GET", routes::ws::ALERTS),
+    ("DELETE", routes::ws::ALERT_RULE),
+    ("POST", routes::ws::ALERT_TEST),
+    ("GET", routes::ws::LIVE_HISTORY),
+    ("GET", routes::ws::LIVE_STREAM),
+];
+
+impl utoipa::Modify for Boundary {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+        };
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("`--auth token`: an API token from the auth file"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::cookie_name(false),
+                "`--auth token`: the session cookie set by /api/auth/login (`__Host-falscope_session` behind TLS)",
+            ))),
+        );
+        components.add_security_scheme(
+            "csrf",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                shared::auth::CSRF_HEADER,
+                "Any value; required on every state-changing call made with the session cookie",
+            ))),
+        );
+        for route in super::table() {
+            let method = route.method.as_str();
+            let Some(op) = doc
+                .paths
+                .paths
+                .get_mut(route.path)
+                .and_then(|item| match method {
+                    "GET" => item.get.as_mut(),
+                    "POST" => item.post.as_mut(),
+                    "PUT" => item.put.as_mut(),
+                    "DELETE" => item.delete.as_mut(),
+                    _ => None,
+                })
+            else {
+                continue;
+            };
+            let changes_state = method != "GET";
+            let mut add = |status: &str, why: &str| {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error_response(why));
+            };
+            add(
+                "400",
+                "a parameter or the body is invalid (`param` names it)",
+            );
+            add(
+                "429",
+                "too many requests from this caller (or live streams open); see Retry-After",
+            );
+            add("500", "falscope's own fault (its logs have the detail)");
+            if matches!(route.access, crate::guard::Access::Role(_)) {
+                add(
+                    "401",
+                    "not signed in (`--auth token`) or no identity from the proxy (`--auth proxy`)",
+                );
+                add("403", "the caller's role or workspaces do not allow this");
+            }
+            if changes_state {
+                add(
+                    "403",
+                    "a state-changing call with the session cookie but without the CSRF header",
+                );
+            }
+            if route.path.contains("{ws}") {
+                add("404", "no such workspace (or not one this caller may see)");
+                if !NOT_FAL_BACKED.contains(&(method, route.path)) {
+                    add(
+                        "502",
+                        "fal rejected falscope's key or answered with an error",
+                    );
+                    add(
+                        "503",
+                        "fal is failing and falscope has no earlier copy of this view",
+                    );
+                }
+            }
+            if matches!(route.access, crate::guard::Access::Role(_)) {
+                let mut cookie = SecurityRequirement::new("session", Vec::<String>::new());
+                if changes_state {
+                    cookie = cookie.add("csrf", Vec::<String>::new());
+                }
+                op.security = Some(vec![
+                    SecurityRequirement::new("bearer", Vec::<String>::new()),
+                    cookie,
+                    // `--auth none` and `--auth proxy` need neither.
+                    SecurityRequirement::default(),
+                ]);
+            }
+        }
+    }
+}
+
+/// A documented error answer with the `ApiError` body.
+fn error_response(why: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(why)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ApiError")))
+                .build(),
+        )
+        .build()
+        .into()
+}
 
 /// `GET /api/openapi.json`.
 pub async fn get_openapi() -> Json<utoipa::openapi::OpenApi> {
@@ -187,7 +327,8 @@ fn update_rule() {}
     responses((status = 200, body = Vec<DeliveryResult>)))]
 fn alert_test() {}
 
-#[utoipa::path(get, path = "/api/ws/{ws}/usage.csv", params(("ws" = String, Path, description = WS)), responses((status = 200, description = "text/csv")))]
+#[utoipa::path(get, path = "/api/ws/{ws}/usage.csv", params(("ws" = String, Path, description = WS)),
+    responses((status = 200, description = "text/csv"), (status = 409, description = "no ADMIN key configured", body = ApiError)))]
 fn usage_csv() {}
 
 #[utoipa::path(get, path = "/api/ws/{ws}/requests",
@@ -239,7 +380,6 @@ fn file_upload_url() {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::routes;
 
     #[test]
     fn every_api_route_is_documented_and_nothing_else() {
