@@ -34,6 +34,18 @@ pub enum Command {
     /// Print an argon2 hash for the auth file: of a password read from standard input, or of a
     /// new random API token (`--new-token`, printed once with its hash).
     HashPassword(HashPasswordArgs),
+    /// Day-one check against your fal account (FAL_KEY, FAL_ADMIN_KEY, --fal-base-url,
+    /// --workspaces): calls every operation falscope reads once, read-only, and prints what fal
+    /// answered and whether falscope understood it. Exits 0 only when everything works.
+    Check(CheckArgs),
+}
+
+/// Options of `falscope check`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    /// Save each raw answer (keys redacted) in this directory, to attach to a bug report.
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// Options of `falscope hash-password`.

@@ -142,6 +142,18 @@ fn upstream_status_and_body(err: &UpstreamError) -> (StatusCode, ApiError) {
             ErrorCode::UpstreamCredentials,
             "fal rejected falscope's key: check FAL_KEY / FAL_ADMIN_KEY".to_owned(),
         ),
+        U::Refused { status: 403, what } => (
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            format!(
+                "fal refused access to {what}: the fal account of this workspace does not own it"
+            ),
+        ),
+        U::Refused { what, .. } => (
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            format!("fal has no {what}: check the endpoint id (owner/name or owner/name/route)"),
+        ),
         U::RateLimited { .. } | U::Timeout | U::Transport(_) | U::CircuitOpen => unavailable(),
         U::Status { status, .. } if *status >= 500 => unavailable(),
         U::Status {

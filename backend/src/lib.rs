@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod cache;
+pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -21,12 +21,37 @@ async fn main() -> anyhow::Result<()> {
             backend::simulator::run(config).await
         }
         Some(Command::HashPassword(args)) => hash_password(&args),
+        Some(Command::Check(args)) => check(cli.serve, &args).await,
         None => {
             let config = backend::config::Config::try_from(cli.serve)
                 .context("invalid falscope configuration")?;
             backend::serve(config).await
         }
     }
+}
+
+/// `falscope check`: the table on standard output; the exit status says whether it passed.
+async fn check(
+    serve: backend::cli::ServeArgs,
+    args: &backend::cli::CheckArgs,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let config =
+        backend::config::Config::try_from(serve).context("invalid falscope configuration")?;
+    let backend::config::Upstream::Fal(accounts) = config.upstream else {
+        anyhow::bail!("falscope check talks to your fal account: set FAL_KEY (and FAL_ADMIN_KEY), or --workspaces");
+    };
+    if let Some(dir) = &args.record {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("while creating --record {}", dir.display()))?;
+    }
+    let clock = std::sync::Arc::new(backend::clock::SystemClock);
+    let report = backend::check::run(&accounts, args.record.as_deref(), clock).await;
+    std::io::stdout()
+        .lock()
+        .write_all(report.render().as_bytes())?;
+    anyhow::ensure!(report.ok(), "some operations failed (see the table)");
+    Ok(())
 }
 
 /// `falscope hash-password`: a hash for the auth file, never the secret in a log.

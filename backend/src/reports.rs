@@ -138,6 +138,17 @@ fn align_moving(
     )
 }
 
+/// Collects the `summary` of one page of an aggregate read. fal does not say whether a summary
+/// that spans pages comes whole on every page or split across them (REFERENCE §4, [I]): a
+/// page repeating a summary already seen adds nothing, a different one adds its rows.
+fn add_summary<T: PartialEq>(summaries: &mut Vec<Vec<T>>, page: Option<Vec<T>>) {
+    if let Some(rows) = page.filter(|r| !r.is_empty()) {
+        if !summaries.contains(&rows) {
+            summaries.push(rows);
+        }
+    }
+}
+
 /// An instant as cache keys write it.
 fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
@@ -157,6 +168,17 @@ fn zone(tz: Option<&str>) -> Result<Option<String>, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summaries_repeated_on_every_page_count_once_and_split_ones_add_up() {
+        let mut s = Vec::new();
+        add_summary(&mut s, Some(vec![1, 2]));
+        add_summary(&mut s, Some(vec![1, 2]));
+        add_summary(&mut s, None);
+        assert_eq!(s.concat(), [1, 2], "repeated whole");
+        add_summary(&mut s, Some(vec![3]));
+        assert_eq!(s.concat(), [1, 2, 3], "split across pages");
+    }
 
     #[test]
     fn align_widens_to_whole_steps_and_keeps_aligned_ends() {

@@ -106,6 +106,8 @@ pub struct Sim {
     /// Active fault rules.
     pub faults: faults::Faults,
     metrics_cache: Mutex<Option<(i64, String)>>,
+    /// The undocumented page-size maxima of this world.
+    pub max_limits: paging::MaxLimits,
     files: files::Files,
     queue: Mutex<QueueState>,
 }
@@ -132,6 +134,7 @@ impl Sim {
             stats: Mutex::new(Op::ALL.iter().map(|op| (op.name, 0)).collect()),
             faults: faults::Faults::default(),
             metrics_cache: Mutex::new(None),
+            max_limits: paging::MaxLimits::of(config.seed),
             files: files::Files::seeded(config.clock.now_ms()),
             queue: Mutex::new(QueueState::default()),
         }

@@ -10,7 +10,7 @@ pub mod query;
 pub mod resilient;
 mod sse;
 
-pub use client::FalClient;
+pub use client::{decode, FalClient, Recorder};
 pub use error::UpstreamError;
 pub use resilient::{Policy, Resilient};
 

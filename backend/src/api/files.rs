@@ -156,7 +156,7 @@ pub async fn upload_file(
     if over.load(Ordering::SeqCst) {
         return Err(too_large());
     }
-    result?;
+    stored(result?, &path)?;
     tracing::info!(workspace = %w.id, %path, "file uploaded");
     Ok((
         StatusCode::CREATED,
@@ -184,13 +184,26 @@ pub async fn upload_from_url(
         return Err(AppError::invalid("url", "must be an http or https URL"));
     }
     let w = state.workspace(&ws)?;
-    w.fal.upload_from_url(&path, url.as_str()).await?;
+    stored(w.fal.upload_from_url(&path, url.as_str()).await?, &path)?;
     tracing::info!(workspace = %w.id, %path, "file uploaded from URL");
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "path": path })),
     )
         .into_response())
+}
+
+/// fal answers uploads with a JSON boolean: `false` means the file was not stored.
+fn stored(done: bool, path: &str) -> Result<(), AppError> {
+    if done {
+        return Ok(());
+    }
+    Err(UpstreamError::Status {
+        status: 200,
+        kind: "not_stored".into(),
+        message: format!("fal answered false: {path} was not stored"),
+    }
+    .into())
 }
 
 #[cfg(test)]

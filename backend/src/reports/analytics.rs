@@ -106,18 +106,17 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, Ups
         cursor: None,
     };
     let mut buckets: Vec<Bucket<AnalyticsRecord>> = Vec::new();
-    let mut summary_records = Vec::new();
+    let mut summaries: Vec<Vec<AnalyticsRecord>> = Vec::new();
     for _ in 0..MAX_PAGES {
         let page = fal.analytics(AnalyticsKind::Serverless, &q).await?;
         buckets.extend(page.time_series.unwrap_or_default());
-        if summary_records.is_empty() {
-            summary_records = page.summary.unwrap_or_default();
-        }
+        super::add_summary(&mut summaries, page.summary);
         match page.next_cursor {
             Some(c) => q.cursor = Some(c),
             None => break,
         }
     }
+    let summary_records = summaries.concat();
     let series = buckets
         .iter()
         .flat_map(|b| {

@@ -101,9 +101,12 @@ impl Reports {
         }))
     }
 
-    /// A live tail of `filter`: viewers with the same filter share one fal stream.
+    /// A live tail of `filter`: viewers with the same filter share one fal stream. It starts
+    /// now: fal's stream replays the last 24 hours when no `start` is sent (§0.1); on resume the
+    /// hub sends the last timestamp it saw.
     pub fn tail(&self, ws: &str, filter: &LogFilter) -> Result<Subscription, AppError> {
-        let (q, labels) = fal_filter(filter)?;
+        let (mut q, labels) = fal_filter(filter)?;
+        q.start = Some(self.now());
         let w = self.workspace(ws)?;
         let body = serde_json::to_string(&labels).unwrap_or_default();
         let key = key(&w.id, "logs_stream", &filter_pairs(&q), Some(&body));

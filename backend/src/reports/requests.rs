@@ -77,8 +77,17 @@ impl Reports {
                         limit: Some(1000),
                         ..UsageQuery::default()
                     };
-                    let rows = fal.usage(&q).await?.summary.unwrap_or_default();
-                    Ok(derive_prices(&rows))
+                    let mut q = q;
+                    let mut summaries = Vec::new();
+                    for _ in 0..20 {
+                        let page = fal.usage(&q).await?;
+                        super::add_summary(&mut summaries, page.summary);
+                        match page.next_cursor {
+                            Some(c) => q.cursor = Some(c),
+                            None => break,
+                        }
+                    }
+                    Ok(derive_prices(&summaries.concat()))
                 },
             )
             .await?;
@@ -234,13 +243,16 @@ impl Reports {
         let id = uuid::Uuid::parse_str(id)
             .map_err(|_| AppError::invalid("id", "must be a request id (UUID)"))?
             .to_string();
+        // Bare `owner/name` app ids: fal expands each to its routes, so every route of up to 50
+        // apps is searched (route-level ids would stop at the first 50 routes).
         let apps = self.apps(ws).await?;
-        let endpoints: Vec<String> = apps
-            .value
-            .iter()
-            .flat_map(|a| a.endpoints.iter().cloned())
-            .take(50)
-            .collect();
+        let endpoints: Vec<String> = apps.value.iter().map(|a| a.id.clone()).take(50).collect();
+        if endpoints.is_empty() {
+            // `endpoint_id` is required: nothing to search, so nothing is asked of fal.
+            return Err(AppError::NotFound(format!(
+                "request {id}: this workspace has no apps"
+            )));
+        }
         let w = self.workspace(ws)?;
         let prices = self.unit_prices(ws, priced).await;
         let fal: Arc<dyn FalApi> = w.fal.clone();

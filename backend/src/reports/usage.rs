@@ -96,7 +96,7 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<UsageReport, Upstrea
         cursor: None,
     };
     let mut series: BTreeMap<(DateTime<Utc>, String), (f64, f64)> = BTreeMap::new();
-    let mut lines: Vec<UsageLine> = Vec::new();
+    let mut summaries = Vec::new();
     for _ in 0..MAX_PAGES {
         let page = fal.usage(&q).await?;
         for b in page.time_series.unwrap_or_default() {
@@ -108,19 +108,13 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<UsageReport, Upstrea
                 e.1 += r.quantity;
             }
         }
-        if lines.is_empty() {
-            lines = page
-                .summary
-                .unwrap_or_default()
-                .iter()
-                .map(UsageLine::from)
-                .collect();
-        }
+        super::add_summary(&mut summaries, page.summary);
         match page.next_cursor {
             Some(c) => q.cursor = Some(c),
             None => break,
         }
     }
+    let mut lines: Vec<UsageLine> = summaries.concat().iter().map(UsageLine::from).collect();
     lines.sort_by(|a, b| b.cost.total_cmp(&a.cost));
     let currency = lines
         .first()

@@ -144,7 +144,7 @@ fn analytics(
     }
     let (page, pinned) = q.page()?;
     let now = pinned.unwrap_or_else(|| sim.now_ms());
-    let limit = q.limit(PageSpec::DEFAULT_LIMIT, PageSpec::MAX_LIMIT)?;
+    let limit = q.limit(PageSpec::DEFAULT_LIMIT, sim.max_limits.analytics)?;
     let range = Range::from_query(&q, now)?;
     let sources = resolve_endpoints(&sim.world, &ids, kind)?;
 

@@ -82,6 +82,9 @@ pub struct FaultRule {
     /// Apply to at most this many calls, then stop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u32>,
+    /// Uploads answer `200 false` (fal's "it did not happen") instead of doing the work.
+    #[serde(default)]
+    pub not_done: bool,
 }
 
 fn always() -> f64 {
@@ -128,6 +131,8 @@ pub struct Effects {
     pub drop_stream_after: Option<u32>,
     /// Chunk delay.
     pub slow_body_ms: Option<u64>,
+    /// Answer `false` (uploads).
+    pub not_done: bool,
 }
 
 /// The active rules and how often each fired.
@@ -205,6 +210,7 @@ impl Faults {
             fx.timeout |= rule.timeout;
             fx.drop_stream_after = fx.drop_stream_after.or(rule.drop_stream_after);
             fx.slow_body_ms = fx.slow_body_ms.or(rule.slow_body_ms);
+            fx.not_done |= rule.not_done;
         }
         fx
     }

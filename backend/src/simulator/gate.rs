@@ -49,6 +49,10 @@ async fn gate(State((sim, op)): State<(Arc<Sim>, Op)>, mut req: Request, next: N
     if let Some(reset) = sim.faults.rate_limited(&key, sim.now_ms()) {
         return FalError::RateLimited(reset).into_response();
     }
+    if fx.not_done && op.name.starts_with("files_upload") {
+        // fal's upload answer is a JSON boolean: `false` means it did not happen.
+        return axum::Json(false).into_response();
+    }
     let slow = fx.slow_body_ms;
     req.extensions_mut().insert(fx);
     let resp = next.run(req).await;

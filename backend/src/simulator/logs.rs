@@ -380,10 +380,11 @@ pub async fn stream(
     let q = Query::parse(raw.as_deref())?;
     let filter = Filter::parse(&sim.world, &q, &body)?;
     let now = sim.now_ms();
-    // Without `start` the stream is live only; with it, lines since `start` are replayed first.
+    // fal's documented default: without `start` the stream first replays the last 24 hours
+    // (REFERENCE §0.1, §5.0), so a client that forgets it shows in a test.
     let start = q
         .instant("start", Tz::UTC)?
-        .map_or(now, |t| t.timestamp_millis());
+        .map_or(now - 86_400_000, |t| t.timestamp_millis());
     let end = q.instant("end", Tz::UTC)?.map(|t| t.timestamp_millis());
     if end.is_some_and(|e| start >= e) {
         return Err(FalError::invalid("start must be before end"));

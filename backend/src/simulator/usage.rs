@@ -42,7 +42,7 @@ pub async fn usage(
     let want_summary = expand.iter().any(|e| e == "summary");
     let (page, pinned) = q.page()?;
     let now = pinned.unwrap_or_else(|| sim.now_ms());
-    let limit = q.limit(PageSpec::DEFAULT_LIMIT, PageSpec::MAX_LIMIT)?;
+    let limit = q.limit(PageSpec::DEFAULT_LIMIT, sim.max_limits.usage)?;
     let range = Range::from_query(&q, now)?;
     let selected: Vec<usize> = (0..sim.world.apps.len())
         .filter(|i| apps.is_empty() || apps.iter().any(|a| a == sim.world.apps[*i].name))

@@ -32,7 +32,14 @@ pub struct FalClient {
     base: Url,
     api_key: SecretString,
     admin_key: Option<SecretString>,
+    /// Operations whose `limit` fal refused: they are read with fal's default page size.
+    default_pages: std::sync::Mutex<std::collections::HashSet<&'static str>>,
+    /// Sees every answer body before it is decoded (`falscope check --record`).
+    recorder: Option<Recorder>,
 }
+
+/// A hook that sees `(operation, body)` of every JSON or text answer.
+pub type Recorder = std::sync::Arc<dyn Fn(&'static str, &[u8]) + Send + Sync>;
 
 impl std::fmt::Debug for FalClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -61,7 +68,27 @@ impl FalClient {
             base: base_url,
             api_key,
             admin_key,
+            default_pages: std::sync::Mutex::default(),
+            recorder: None,
         })
+    }
+
+    /// Hands every answer body to `recorder` before decoding it.
+    pub fn with_recorder(mut self, recorder: Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// The body of `resp`, shown to the recorder.
+    async fn body(&self, op: &'static str, resp: Response) -> Result<bytes::Bytes, UpstreamError> {
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| UpstreamError::Decode(decode_reason(&e)))?;
+        if let Some(r) = &self.recorder {
+            r(op, &body);
+        }
+        Ok(body)
     }
 
     /// Replaces the whole-request timeout of JSON/text operations (default 30 s).
@@ -145,12 +172,54 @@ impl FalClient {
         scope: Scope,
         req: RequestBuilder,
     ) -> Result<T, UpstreamError> {
-        self.send(op, scope, req)
-            .await?
-            .json()
-            .await
-            .map_err(|e| UpstreamError::Decode(decode_reason(&e)))
+        let resp = self.send(op, scope, req).await?;
+        let body = self.body(op, resp).await?;
+        decode(op, &body)
     }
+}
+
+impl FalClient {
+    /// Sends a paged read built by `build` from `limit`. fal promises no maximum page size for
+    /// analytics and usage (a larger `limit` is a 400 `validation_error`), so when a read with a
+    /// `limit` is refused as invalid it is sent again without one; if that works, the operation
+    /// keeps fal's default from then on. fal's message is not parsed (§1.2: do not match on it).
+    async fn json_paged<T: serde::de::DeserializeOwned>(
+        &self,
+        op: &'static str,
+        scope: Scope,
+        limit: Option<u32>,
+        build: impl Fn(Option<u32>) -> RequestBuilder,
+    ) -> Result<T, UpstreamError> {
+        let pages = || self.default_pages.lock().unwrap_or_else(|e| e.into_inner());
+        let limit = limit.filter(|_| !pages().contains(op));
+        match self.json(op, scope, build(limit)).await {
+            Err(UpstreamError::Status {
+                status: 400, kind, ..
+            }) if kind == "validation_error" && limit.is_some() => {
+                let retry = self.json(op, scope, build(None)).await;
+                if retry.is_ok() {
+                    tracing::info!(
+                        op,
+                        "fal refused the page size; reading with its default from now on"
+                    );
+                    pages().insert(op);
+                }
+                retry
+            }
+            other => other,
+        }
+    }
+}
+
+/// Decodes a JSON answer, keeping serde's path and message (never the body, which may carry
+/// anything) in the error and the log line.
+pub fn decode<T: serde::de::DeserializeOwned>(op: &str, body: &[u8]) -> Result<T, UpstreamError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let reason = format!("{op}: at `{}`: {}", e.path(), e.inner());
+        tracing::warn!(op, path = %e.path(), error = %e.inner(), "fal's answer did not decode");
+        UpstreamError::Decode(reason)
+    })
 }
 
 fn decode_reason(e: &reqwest::Error) -> String {
@@ -205,21 +274,20 @@ fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
 impl FalApi for FalClient {
     async fn metrics(&self) -> Result<MetricsScrape, UpstreamError> {
         let req = self.http.get(self.url("serverless/metrics"));
-        let text = self
-            .send("metrics", Scope::Api, req)
-            .await?
-            .text()
-            .await
-            .map_err(|e| UpstreamError::Decode(decode_reason(&e)))?;
+        let resp = self.send("metrics", Scope::Api, req).await?;
+        let body = self.body("metrics", resp).await?;
+        let text = String::from_utf8_lossy(&body);
         MetricsScrape::parse(&text).map_err(|e| UpstreamError::Decode(e.to_string()))
     }
 
     async fn queue_size(&self, owner: &str, name: &str) -> Result<u64, UpstreamError> {
         let url = self.url_with(&["serverless", "apps"], &[owner, name, "queue"]);
-        let resp: QueueSize = self
+        let resp: Result<QueueSize, _> = self
             .json("queue_size", Scope::Api, self.http.get(url))
-            .await?;
-        Ok(resp.queue_size)
+            .await;
+        Ok(resp
+            .map_err(|e| e.about(&[format!("{owner}/{name}")]))?
+            .queue_size)
     }
 
     async fn flush_queue(
@@ -245,8 +313,12 @@ impl FalApi for FalClient {
             AnalyticsKind::Serverless => ("analytics", "serverless/analytics"),
             AnalyticsKind::Models => ("models_analytics", "models/analytics"),
         };
-        let req = self.http.get(self.url(path)).query(&q.pairs());
-        self.json(op, Scope::Api, req).await
+        let build = |limit| {
+            let q = AnalyticsQuery { limit, ..q.clone() };
+            self.http.get(self.url(path)).query(&q.pairs())
+        };
+        let answer = self.json_paged(op, Scope::Api, q.limit, build).await;
+        answer.map_err(|e| e.about(&q.endpoint_ids))
     }
 
     async fn requests(&self, q: &RequestsQuery) -> Result<Page<RequestItem>, UpstreamError> {
@@ -254,15 +326,18 @@ impl FalApi for FalClient {
             .http
             .get(self.url("serverless/requests/by-endpoint"))
             .query(&q.pairs());
-        self.json("requests_by_endpoint", Scope::Api, req).await
+        let answer = self.json("requests_by_endpoint", Scope::Api, req).await;
+        answer.map_err(|e| e.about(&q.endpoint_ids))
     }
 
     async fn usage(&self, q: &UsageQuery) -> Result<Aggregates<UsageRow>, UpstreamError> {
-        let req = self
-            .http
-            .get(self.url("serverless/usage"))
-            .query(&q.pairs());
-        self.json("usage", Scope::Admin, req).await
+        let build = |limit| {
+            let q = UsageQuery { limit, ..q.clone() };
+            self.http
+                .get(self.url("serverless/usage"))
+                .query(&q.pairs())
+        };
+        self.json_paged("usage", Scope::Admin, q.limit, build).await
     }
 
     async fn logs_history(
@@ -340,9 +415,10 @@ impl FalApi for FalClient {
         let resp = self
             .send_with("files_upload_url", Scope::Api, req, Some(UPLOAD_TIMEOUT))
             .await?;
-        resp.json()
-            .await
-            .map_err(|e| UpstreamError::Decode(decode_reason(&e)))
+        decode(
+            "files_upload_url",
+            &self.body("files_upload_url", resp).await?,
+        )
     }
 
     async fn upload_local(
@@ -367,9 +443,10 @@ impl FalApi for FalClient {
         let resp = self
             .send_with("files_upload_local", Scope::Api, req, Some(UPLOAD_TIMEOUT))
             .await?;
-        resp.json()
-            .await
-            .map_err(|e| UpstreamError::Decode(decode_reason(&e)))
+        decode(
+            "files_upload_local",
+            &self.body("files_upload_local", resp).await?,
+        )
     }
 
     async fn list_apps(&self) -> Result<AppList, UpstreamError> {

@@ -43,6 +43,15 @@ pub enum UpstreamError {
     /// The operation needs the ADMIN key, which is not configured.
     #[error("this needs an ADMIN-scoped fal key (FAL_ADMIN_KEY), which is not configured")]
     AdminKeyMissing,
+    /// fal refused what was asked for, not the key: 403 for endpoints the account does not own,
+    /// 404 for ones that do not exist (analytics, requests, queues).
+    #[error("fal answered HTTP {status} for {what}")]
+    Refused {
+        /// 403 or 404.
+        status: u16,
+        /// What was asked for (endpoint or app ids), for the message.
+        what: String,
+    },
 }
 
 impl UpstreamError {
@@ -53,7 +62,31 @@ impl UpstreamError {
                 true
             }
             Self::Status { status, .. } => *status >= 500,
-            Self::Credentials { .. } | Self::Decode(_) | Self::AdminKeyMissing => false,
+            Self::Credentials { .. }
+            | Self::Decode(_)
+            | Self::AdminKeyMissing
+            | Self::Refused { .. } => false,
+        }
+    }
+
+    /// For operations on named endpoints: a 403 is the account not owning `ids` (not a bad
+    /// key) and a 404 is `ids` not existing (fal's §1.2: analytics and requests answer 403 when
+    /// the caller does not own a requested endpoint).
+    pub fn about(self, ids: &[String]) -> Self {
+        let what = || match ids {
+            [one] => one.clone(),
+            many => many.join(", "),
+        };
+        match self {
+            Self::Credentials { status: 403 } => Self::Refused {
+                status: 403,
+                what: what(),
+            },
+            Self::Status { status: 404, .. } => Self::Refused {
+                status: 404,
+                what: what(),
+            },
+            other => other,
         }
     }
 

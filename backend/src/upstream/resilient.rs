@@ -272,6 +272,7 @@ impl Resilient {
 fn outcome_label(e: &UpstreamError) -> &'static str {
     match e {
         UpstreamError::Credentials { .. } => "credentials",
+        UpstreamError::Refused { .. } => "client_error",
         UpstreamError::RateLimited { .. } => "rate_limited",
         UpstreamError::Status { status, .. } if *status >= 500 => "server_error",
         UpstreamError::Status { .. } => "client_error",

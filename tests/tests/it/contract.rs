@@ -3,6 +3,7 @@
 
 mod analytics;
 mod auth;
+mod check;
 mod faults;
 mod files;
 mod logs;

@@ -5,6 +5,7 @@ mod alerts;
 mod cache;
 mod cost;
 mod export;
+mod fal_contract;
 mod files;
 mod live;
 mod ops;

@@ -256,11 +256,11 @@ async fn live_stream_follows_the_clock_and_reports_a_dropped_stream() {
     let h = SimHarness::start().await;
     h.faults(serde_json::json!([{ "operation": "logs_stream", "drop_stream_after": 5 }]))
         .await;
-    let mut stream = h
-        .client
-        .logs_stream(&LogsQuery::default(), &[])
-        .await
-        .unwrap();
+    let live = LogsQuery {
+        start: Some(at(T0)),
+        ..LogsQuery::default()
+    };
+    let mut stream = h.client.logs_stream(&live, &[]).await.unwrap();
     let mut got = BTreeSet::new();
     let mut ended_with_error = false;
     for _ in 0..200 {
@@ -290,4 +290,24 @@ async fn live_stream_follows_the_clock_and_reports_a_dropped_stream() {
         "a dropped stream is reported, not silently ended"
     );
     assert_eq!(h.stats().await["logs_stream"], 1);
+}
+
+#[tokio::test]
+async fn a_stream_opened_without_start_replays_the_last_day_as_fal_documents() {
+    let h = SimHarness::start().await;
+    let mut stream = h
+        .client
+        .logs_stream(&LogsQuery::default(), &[])
+        .await
+        .unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("the replay starts at once")
+        .expect("a line")
+        .expect("a good line");
+    let age = at(T0) - backend::upstream::convert::instant(&first.timestamp);
+    assert!(
+        age > chrono::Duration::hours(23),
+        "without `start` fal replays the last 24 hours; the first line is {age} old"
+    );
 }

@@ -102,7 +102,14 @@ async fn log_viewers_share_one_upstream_stream_that_resumes_without_gaps_or_dupl
     let start = chrono::DateTime::from_timestamp_millis(sim.clock.now_ms()).unwrap();
     let mut seen_a = Vec::new();
     let mut reconnects = 0;
+    // A broken resume must fail the test, not hang CI.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while seen_a.len() < 40 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} lines in 60 s: the tail stopped",
+            seen_a.len()
+        );
         sim.clock.advance(1_000);
         match tokio::time::timeout(Duration::from_millis(400), a.next()).await {
             Ok(Some(e)) if e.event == shared::events::LOG => {
@@ -115,6 +122,11 @@ async fn log_viewers_share_one_upstream_stream_that_resumes_without_gaps_or_dupl
             Ok(None) => panic!("viewer stream ended"),
         }
     }
+    assert!(
+        seen_a[0].ts >= start - chrono::Duration::seconds(1),
+        "the tail starts when it is opened, not a day back (fal replays 24 h without `start`): first line at {}",
+        seen_a[0].ts
+    );
     assert!(
         reconnects >= 2,
         "the drops were seen as reconnects: {reconnects}"
