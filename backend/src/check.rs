@@ -16,7 +16,7 @@ use futures::StreamExt;
 use secrecy::ExposeSecret;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use tokio::time::Instant;
 
 /// One operation's outcome.
 #[derive(Debug, Clone, PartialEq)]

@@ -226,7 +226,7 @@ async fn models_analytics_covers_model_endpoints_only() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, UpstreamError::Status { status: 404, .. }),
+        matches!(err, UpstreamError::Refused { status: 404, .. }),
         "{err:?}"
     );
 }

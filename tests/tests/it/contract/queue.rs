@@ -61,7 +61,7 @@ async fn unknown_apps_are_404_and_other_owners_403() {
     let h = SimHarness::start().await;
     let err = h.client.queue_size("acme", "nope").await.unwrap_err();
     assert!(
-        matches!(err, UpstreamError::Status { status: 404, .. }),
+        matches!(&err, UpstreamError::Refused { status: 404, what } if what == "acme/nope"),
         "{err:?}"
     );
     let err = h
@@ -70,7 +70,7 @@ async fn unknown_apps_are_404_and_other_owners_403() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, UpstreamError::Credentials { status: 403 }),
-        "{err:?}"
+        matches!(err, UpstreamError::Refused { status: 403, .. }),
+        "another owner's app is refused, not a bad key: {err:?}"
     );
 }
