@@ -111,3 +111,32 @@ pub trait FalApi: Send + Sync {
     /// Whether an ADMIN key is configured.
     fn has_admin_key(&self) -> bool;
 }
+
+/// Answers from fal that did not decode (whole answers, skipped stream events, fields that
+/// are not what fal documents), per operation: `/metrics` exports them as
+/// `falscope_upstream_decode_errors_total`. fal adds fields and values over time; this is how a
+/// team sees when it changed something falscope reads.
+pub static DECODE_ERRORS: DecodeErrors =
+    DecodeErrors(std::sync::Mutex::new(std::collections::BTreeMap::new()));
+
+/// See [`DECODE_ERRORS`].
+#[derive(Debug)]
+pub struct DecodeErrors(std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>);
+
+impl DecodeErrors {
+    /// Counts one for `op`.
+    pub fn add(&self, op: &'static str) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(op)
+            .or_default() += 1;
+    }
+
+    /// Every operation's count.
+    pub fn counts(&self) -> Vec<(&'static str, u64)> {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter().map(|(k, v)| (*k, *v)).collect()
+    }
+}

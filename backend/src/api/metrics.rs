@@ -63,6 +63,18 @@ fn own(state: &AppState, w: &mut Writer) {
         }
     }
     w.family(
+        "falscope_upstream_decode_errors_total",
+        "Answers (or stream events, or fields) from fal that did not decode, by operation",
+        Kind::Counter,
+    );
+    for (op, n) in crate::upstream::DECODE_ERRORS.counts() {
+        w.sample(
+            "falscope_upstream_decode_errors_total",
+            &[("operation", op)],
+            n as f64,
+        );
+    }
+    w.family(
         "falscope_circuit_state",
         "Circuit breaker state per fal operation (1 for the current state)",
         Kind::Gauge,

@@ -213,11 +213,15 @@ impl FalClient {
 
 /// Decodes a JSON answer, keeping serde's path and message (never the body, which may carry
 /// anything) in the error and the log line.
-pub fn decode<T: serde::de::DeserializeOwned>(op: &str, body: &[u8]) -> Result<T, UpstreamError> {
+pub fn decode<T: serde::de::DeserializeOwned>(
+    op: &'static str,
+    body: &[u8],
+) -> Result<T, UpstreamError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let reason = format!("{op}: at `{}`: {}", e.path(), e.inner());
         tracing::warn!(op, path = %e.path(), error = %e.inner(), "fal's answer did not decode");
+        super::DECODE_ERRORS.add(op);
         UpstreamError::Decode(reason)
     })
 }

@@ -11,20 +11,39 @@ use shared::usage::UsageLine;
 /// Parses fal's ISO 8601 timestamps (any offset); unparsable values become the epoch, which
 /// sorts them visibly to the end rather than failing a whole page.
 pub fn instant(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
+    match DateTime::parse_from_rfc3339(s) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => {
+            // fal's timestamps carry an offset (§0.1); say so loudly rather than show 1970
+            // silently.
+            tracing::warn!(value = %s, "a timestamp from fal has no offset or does not parse");
+            super::DECODE_ERRORS.add("timestamp");
+            DateTime::<Utc>::default()
+        }
+    }
 }
 
 fn num(r: &AnalyticsRecord, key: &str) -> Option<f64> {
     r.metrics.get(key).and_then(serde_json::Value::as_f64)
 }
 
+/// An integer metric: absent is 0 (fal sends only what was asked for); `12.0` is 12; anything
+/// else (a fraction, a string) is logged and counted as a decode error, not silently 0.
 fn count(r: &AnalyticsRecord, key: &str) -> u64 {
-    r.metrics
-        .get(key)
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0)
+    let Some(v) = r.metrics.get(key) else {
+        return 0;
+    };
+    if let Some(n) = v.as_u64() {
+        return n;
+    }
+    match v.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 => f as u64,
+        _ => {
+            tracing::warn!(metric = key, endpoint = %r.endpoint_id, value = %v, "an analytics count is not a whole number");
+            super::DECODE_ERRORS.add("analytics");
+            0
+        }
+    }
 }
 
 /// The analytics metrics falscope asks for.

@@ -265,7 +265,8 @@ pub struct FileEntry {
     pub updated_time: String,
     /// False for folders.
     pub is_file: bool,
-    /// Bytes; 0 for folders.
+    /// Bytes; 0 for folders. fal types it `number`: `1250023.0` is valid.
+    #[serde(deserialize_with = "number_as_u64")]
     pub size: u64,
     /// Hex SHA-256, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -283,9 +284,9 @@ pub struct UploadUrl {
     pub url: String,
 }
 
-/// `GET apps/{owner}/{name}/queue` answer.
+/// `GET apps/{owner}/{name}/queue` answer (fal may add fields: never `deny_unknown_fields` on
+/// an answer).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct QueueSize {
     /// Requests waiting.
     pub queue_size: u64,
@@ -308,4 +309,37 @@ pub struct Credits {
     pub current_balance: f64,
     /// ISO 4217.
     pub currency: String,
+}
+
+/// A JSON `number` that must be a whole, non-negative count: `12` and `12.0` are 12; `12.5`,
+/// negative or non-finite values are a decode error (never silently 0).
+fn number_as_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = f64::deserialize(d)?;
+    if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= u64::MAX as f64 {
+        Ok(n as u64)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{n} is not a whole number of bytes"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_decode_as_fal_types_them_and_tolerate_new_fields() {
+        let f: FileEntry = serde_json::from_str(
+            r#"{"path":"a/b.bin","name":"b.bin","created_time":"2026-11-18T10:00:00Z","updated_time":"2026-11-18T10:00:00Z","is_file":true,"size":1250023.0,"added_later":{"x":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(f.size, 1_250_023);
+        assert!(serde_json::from_str::<FileEntry>(
+            r#"{"path":"a","name":"a","created_time":"","updated_time":"","is_file":true,"size":12.5}"#
+        )
+        .is_err());
+        let q: QueueSize = serde_json::from_str(r#"{"queue_size":3,"oldest_ms":12}"#).unwrap();
+        assert_eq!(q.queue_size, 3);
+    }
 }

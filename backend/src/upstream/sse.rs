@@ -50,10 +50,16 @@ where
                 if event.data.trim().is_empty() {
                     continue;
                 }
-                let item = serde_json::from_str::<LogEntry>(&event.data).map_err(|_| {
-                    UpstreamError::Decode("a log stream event was not a log entry".into())
-                });
-                return Some((item, (events, false)));
+                // fal does not document the event format (§5.2): one event that does not
+                // decode is skipped and counted, not a reason to drop and reopen the stream.
+                let de = &mut serde_json::Deserializer::from_str(&event.data);
+                match serde_path_to_error::deserialize::<_, LogEntry>(de) {
+                    Ok(entry) => return Some((Ok(entry), (events, false))),
+                    Err(e) => {
+                        tracing::warn!(path = %e.path(), error = %e.inner(), "skipped a log stream event that did not decode");
+                        super::DECODE_ERRORS.add("logs_stream");
+                    }
+                }
             }
         },
     )
@@ -82,6 +88,26 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].as_ref().unwrap().message, "hi");
         assert!(matches!(items[1], Err(UpstreamError::Transport(_))));
+    }
+
+    #[tokio::test]
+    async fn a_malformed_event_is_skipped_and_counted_not_fatal() {
+        let before = crate::upstream::DECODE_ERRORS
+            .counts()
+            .into_iter()
+            .find(|(op, _)| *op == "logs_stream")
+            .map_or(0, |(_, n)| n);
+        let text = "data: {\"not\":\"a line\"}\n\ndata: {\"timestamp\":\"2024-11-09T10:30:45.123Z\",\"level\":\"brand-new-level\",\"message\":\"hi\",\"app\":\"a\",\"revision\":\"r\",\"new_field\":1}\n\n";
+        let items: Vec<_> = log_events(body(text), Duration::from_secs(5))
+            .collect()
+            .await;
+        assert_eq!(items[0].as_ref().unwrap().message, "hi", "{items:?}");
+        let after = crate::upstream::DECODE_ERRORS
+            .counts()
+            .into_iter()
+            .find(|(op, _)| *op == "logs_stream")
+            .map_or(0, |(_, n)| n);
+        assert!(after > before);
     }
 
     #[tokio::test]
