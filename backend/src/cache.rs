@@ -282,22 +282,13 @@ pub fn envelope(json: &[u8], as_of: DateTime<Utc>, stale: bool) -> Bytes {
     body.freeze()
 }
 
-/// A cache key: workspace, operation, and parameters in a canonical order.
+/// A cache key: workspace, operation, parameters in a canonical order, and the body, encoded
+/// as JSON so no value can forge another key (a separator inside a value is escaped, not read
+/// as a boundary).
 pub fn key(workspace: &str, op: &str, params: &[(&str, String)], body: Option<&str>) -> String {
     let mut sorted: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
     sorted.sort_unstable();
-    let mut k = format!("{workspace}\u{1f}{op}");
-    for (name, value) in sorted {
-        k.push('\u{1f}');
-        k.push_str(name);
-        k.push('=');
-        k.push_str(value);
-    }
-    if let Some(b) = body {
-        k.push('\u{1f}');
-        k.push_str(b);
-    }
-    k
+    serde_json::to_string(&(workspace, op, sorted, body)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -377,6 +368,20 @@ mod tests {
 
     #[test]
     fn keys_ignore_parameter_order() {
+        // A value carrying a separator or an `=` cannot pass for other parameters.
+        assert_ne!(
+            key("w", "logs", &[("apps", "a\u{1f}level=error".into())], None),
+            key(
+                "w",
+                "logs",
+                &[("apps", "a".into()), ("level", "error".into())],
+                None
+            )
+        );
+        assert_ne!(
+            key("w", "logs", &[("apps", "a".into())], Some("x")),
+            key("w", "logs", &[("apps", "a\u{1f}x".into())], None)
+        );
         let a = key("w", "op", &[("b", "2".into()), ("a", "1".into())], None);
         let b = key("w", "op", &[("a", "1".into()), ("b", "2".into())], None);
         assert_eq!(a, b);
