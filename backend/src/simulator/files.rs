@@ -240,8 +240,11 @@ pub async fn upload_local(
     State(sim): State<Arc<Sim>>,
     Path(target): Path<String>,
     RawQuery(raw): RawQuery,
-    mut form: Multipart,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Json<bool>, FalError> {
+    // A body that is not multipart is fal's JSON 400, not the framework's text/plain one.
+    let mut form =
+        form.map_err(|e| FalError::invalid(format!("expected a multipart/form-data body: {e}")))?;
     let path = normalize(&target)?;
     if Query::parse(raw.as_deref())?.flag("unzip", false)? {
         return Err(FalError::invalid(

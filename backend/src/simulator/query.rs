@@ -69,12 +69,14 @@ impl Query {
         }
     }
 
-    /// A boolean given as `true`/`false`/`1`/`0` (case-insensitive).
+    /// A boolean given as `true` or `false`.
     pub fn flag(&self, key: &str, default: bool) -> Result<bool, FalError> {
-        match self.one(key).map(str::to_ascii_lowercase).as_deref() {
+        // fal documents these as the strings "true"/"false" (e.g. `bound_to_timeframe`);
+        // strict here, so a client sending `1` or `True` fails before it meets fal.
+        match self.one(key) {
             None => Ok(default),
-            Some("true" | "1") => Ok(true),
-            Some("false" | "0") => Ok(false),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
             Some(_) => Err(FalError::invalid(format!(
                 "{key} must be \"true\" or \"false\""
             ))),

@@ -75,9 +75,16 @@ async fn expand_rules_and_parameter_validation() {
         .collect();
     assert_eq!(status(&h, &many.join("&")).await, 400, "at most 50 ids");
     assert_eq!(status(&h, &format!("{e}&timeframe=fortnight")).await, 400);
+    for v in ["yes", "1", "True"] {
+        assert_eq!(
+            status(&h, &format!("{e}&bound_to_timeframe={v}")).await,
+            400,
+            "bound_to_timeframe is the string true or false, as fal documents"
+        );
+    }
     assert_eq!(
-        status(&h, &format!("{e}&bound_to_timeframe=yes")).await,
-        400
+        status(&h, &format!("{e}&bound_to_timeframe=false")).await,
+        200
     );
     assert_eq!(status(&h, &format!("{e}&start=yesterday")).await, 400);
     assert_eq!(status(&h, &format!("{e}&limit=0")).await, 400);

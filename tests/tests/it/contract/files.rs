@@ -126,6 +126,20 @@ async fn uploads_store_files_and_answer_true() {
         .await
         .unwrap();
     assert_eq!(no_part.status(), 400);
+    // Not multipart at all: still fal's JSON error body, not the framework's plain text.
+    let not_multipart = h
+        .raw(
+            Method::POST,
+            "/v1/serverless/files/file/local/a.txt",
+            Some(API_KEY),
+        )
+        .body("plain bytes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_multipart.status(), 400);
+    let body: serde_json::Value = not_multipart.json().await.unwrap();
+    assert_eq!(body["error"]["type"], "validation_error", "{body}");
     let extra = h
         .raw(
             Method::POST,
