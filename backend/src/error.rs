@@ -144,7 +144,7 @@ fn upstream_status_and_body(err: &UpstreamError) -> (StatusCode, ApiError) {
         ),
         U::Refused { status: 403, what } => (
             StatusCode::FORBIDDEN,
-            ErrorCode::Forbidden,
+            ErrorCode::UpstreamRefused,
             format!(
                 "fal refused access to {what}: the fal account of this workspace does not own it"
             ),

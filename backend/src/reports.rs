@@ -5,9 +5,9 @@
 //!
 //! Cache keys are built from the **resolved** query: relative times are resolved against the
 //! clock and aligned outward to the granularity the data has (usage to the hour, analytics to
-//! its bucket, lists to a few seconds), and the fal call asks for exactly the aligned window
-//! (its end clamped to now), so a value is a function of its key and `now` moving by a
-//! millisecond does not make a new entry.
+//! its bucket, lists to a few seconds; instants given as instants stay exact), and the fal call
+//! asks for exactly that window (its end clamped to now), so a value is a function of its key
+//! and `now` moving by a millisecond does not make a new entry.
 //!
 //! Adding a report: a query type in `shared::query`, one function here, one handler line in
 //! `api`, one page in the frontend.
@@ -121,9 +121,10 @@ fn align(from: DateTime<Utc>, to: DateTime<Utc>, step: Duration) -> (DateTime<Ut
     (down(from), up(to))
 }
 
-/// A list window (logs, requests): its ends that move with the clock (`now…`, or defaulted
-/// from now) aligned outward to `step`, so repeated views share an entry; ends the viewer gave
-/// as instants are kept exactly, as lists are exact to the millisecond.
+/// A window: its ends that move with the clock (`now…`, or defaulted from now) aligned outward to
+/// `step` (the data's grain), so repeated views share an entry; ends given as instants (a
+/// zoomed chart, an alert rule's window, the cost views' whole hours) are kept exactly, so a
+/// rule judged over "the last 120 min" reads exactly those minutes.
 fn align_moving(
     q: (Option<&TimeExpr>, Option<&TimeExpr>),
     (from, to): (DateTime<Utc>, DateTime<Utc>),
@@ -138,15 +139,31 @@ fn align_moving(
     )
 }
 
-/// Collects the `summary` of one page of an aggregate read. fal does not say whether a summary
-/// that spans pages comes whole on every page or split across them (REFERENCE §4, [I]): a
-/// page repeating a summary already seen adds nothing, a different one adds its rows.
-fn add_summary<T: PartialEq>(summaries: &mut Vec<Vec<T>>, page: Option<Vec<T>>) {
-    if let Some(rows) = page.filter(|r| !r.is_empty()) {
-        if !summaries.contains(&rows) {
-            summaries.push(rows);
+/// Collects the `summary` rows of one page of an aggregate read. fal does not say whether a
+/// summary that spans pages comes whole on every page or split across them (REFERENCE §4,
+/// [I]): a row whose identity (`key`) was seen on an earlier page replaces it (a repeated
+/// summary is counted once, with its latest numbers), a new one is added.
+fn add_summary<T, K: PartialEq>(rows: &mut Vec<T>, page: Option<Vec<T>>, key: impl Fn(&T) -> K) {
+    for row in page.unwrap_or_default() {
+        let k = key(&row);
+        match rows.iter_mut().find(|r| key(r) == k) {
+            Some(seen) => *seen = row,
+            None => rows.push(row),
         }
     }
+}
+
+/// The identity of a usage summary row.
+fn usage_row_key(
+    r: &crate::upstream::models::UsageRow,
+) -> (Option<String>, Option<String>, String, String, bool) {
+    (
+        r.app.clone(),
+        r.environment.clone(),
+        r.machine_type.clone(),
+        r.unit.clone(),
+        r.is_surge,
+    )
 }
 
 /// An instant as cache keys write it.
@@ -171,13 +188,15 @@ mod tests {
 
     #[test]
     fn summaries_repeated_on_every_page_count_once_and_split_ones_add_up() {
+        let key = |r: &(&'static str, u32)| r.0;
         let mut s = Vec::new();
-        add_summary(&mut s, Some(vec![1, 2]));
-        add_summary(&mut s, Some(vec![1, 2]));
-        add_summary(&mut s, None);
-        assert_eq!(s.concat(), [1, 2], "repeated whole");
-        add_summary(&mut s, Some(vec![3]));
-        assert_eq!(s.concat(), [1, 2, 3], "split across pages");
+        add_summary(&mut s, Some(vec![("a", 1), ("b", 2)]), key);
+        // Repeated on the next page, a little later: counted once, with the later numbers.
+        add_summary(&mut s, Some(vec![("a", 1), ("b", 3)]), key);
+        add_summary(&mut s, None, key);
+        assert_eq!(s, [("a", 1), ("b", 3)], "repeated whole");
+        add_summary(&mut s, Some(vec![("c", 5)]), key);
+        assert_eq!(s, [("a", 1), ("b", 3), ("c", 5)], "split across pages");
     }
 
     #[test]

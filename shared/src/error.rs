@@ -72,6 +72,8 @@ pub enum ErrorCode {
     HeadersTooLarge,
     /// 502: fal rejected falscope's key (401/403 upstream).
     UpstreamCredentials,
+    /// 403: fal refused a named endpoint or app: the fal account does not own it.
+    UpstreamRefused,
     /// 502: fal answered with an error or an unreadable body.
     Upstream,
     /// 503: fal is unreachable or timed out and no cached data exists.

@@ -41,7 +41,9 @@ pub fn parse(expr: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimeError>
             b'+' => (1, &offset[1..]),
             _ => return Err(bad()),
         };
-        t += unit(amount).ok_or_else(bad)? * sign;
+        let d = unit(amount).ok_or_else(bad)?;
+        let d = if sign < 0 { -d } else { d };
+        t = t.checked_add_signed(d).ok_or_else(bad)?;
     }
     if let Some(r) = round {
         let step = unit(&format!("1{r}")).ok_or_else(bad)?;
@@ -63,11 +65,12 @@ fn unit(s: &str) -> Option<Duration> {
     let (n, u) = s.split_at(split);
     let n: i64 = n.parse().ok()?;
     match u {
-        "s" => Some(Duration::seconds(n)),
-        "m" => Some(Duration::minutes(n)),
-        "h" => Some(Duration::hours(n)),
-        "d" => Some(Duration::days(n)),
-        "w" => Some(Duration::weeks(n)),
+        // `try_*`: a huge count is an error to report, not a panic (a link is user input).
+        "s" => Duration::try_seconds(n),
+        "m" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        "w" => Duration::try_weeks(n),
         _ => None,
     }
 }
@@ -75,6 +78,21 @@ fn unit(s: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_offsets_are_errors_not_panics() {
+        let now = DateTime::parse_from_rfc3339("2026-11-18T15:42:10Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        for e in [
+            "now-99999999999999d",
+            "now-9999999999d",
+            "now+9999999999w",
+            "now-99999999999999999999s",
+        ] {
+            assert!(parse(e, now).is_err(), "{e}");
+        }
+    }
 
     fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-18T15:42:10Z")

@@ -53,9 +53,15 @@ pub fn parse<T: DeserializeOwned + Checked>(raw: Option<&str>) -> Result<T, AppE
             continue;
         }
         match merged.iter_mut().find(|(m, _)| *m == k) {
-            Some((_, joined)) => {
+            Some((_, joined)) if T::LISTS.contains(&k.as_str()) => {
                 joined.push(',');
                 joined.push_str(&v);
+            }
+            Some(_) => {
+                return Err(AppError::invalid(
+                    k,
+                    "given more than once; this parameter takes one value",
+                ))
             }
             None => merged.push((k, v)),
         }
@@ -144,6 +150,8 @@ mod tests {
         assert_eq!(q.apps.values(), ["a/b", "c/d"]);
         assert_eq!(q.level, Some(shared::logs::LogLevel::Warning));
         assert!(q.from.is_none() && q.cursor.is_none());
+        let (p, _) = param(parse::<LogsQuery>(Some("search=a&search=b")).unwrap_err());
+        assert_eq!(p, "search", "one value expected");
         let q: AnalyticsQuery =
             parse(Some("endpoints=x%2Fy&from=now-2h&tz=Europe%2FParis")).unwrap();
         assert_eq!(q.endpoints.values(), ["x/y"]);

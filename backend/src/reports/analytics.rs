@@ -1,6 +1,6 @@
 //! Request analytics per endpoint: counts by outcome, error rate, queue vs execution latency.
 
-use super::{align, iso, zone, Reports};
+use super::{align_moving, iso, zone, Reports};
 use crate::cache::{key, Cached};
 use crate::error::AppError;
 use crate::upstream::convert::{
@@ -63,7 +63,7 @@ impl Reports {
         } else {
             Duration::hours(1)
         };
-        let (from, to) = align(from, to, step);
+        let (from, to) = align_moving((q.from.as_ref(), q.to.as_ref()), (from, to), step);
         let r = Resolved {
             endpoints: q.endpoints.values().to_vec(),
             from,
@@ -106,17 +106,18 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, Ups
         cursor: None,
     };
     let mut buckets: Vec<Bucket<AnalyticsRecord>> = Vec::new();
-    let mut summaries: Vec<Vec<AnalyticsRecord>> = Vec::new();
+    let mut summary_records: Vec<AnalyticsRecord> = Vec::new();
     for _ in 0..MAX_PAGES {
         let page = fal.analytics(AnalyticsKind::Serverless, &q).await?;
         buckets.extend(page.time_series.unwrap_or_default());
-        super::add_summary(&mut summaries, page.summary);
+        super::add_summary(&mut summary_records, page.summary, |r| {
+            r.endpoint_id.clone()
+        });
         match page.next_cursor {
             Some(c) => q.cursor = Some(c),
             None => break,
         }
     }
-    let summary_records = summaries.concat();
     let series = buckets
         .iter()
         .flat_map(|b| {

@@ -81,13 +81,13 @@ impl Reports {
                     let mut summaries = Vec::new();
                     for _ in 0..20 {
                         let page = fal.usage(&q).await?;
-                        super::add_summary(&mut summaries, page.summary);
+                        super::add_summary(&mut summaries, page.summary, super::usage_row_key);
                         match page.next_cursor {
                             Some(c) => q.cursor = Some(c),
                             None => break,
                         }
                     }
-                    Ok(derive_prices(&summaries.concat()))
+                    Ok(derive_prices(&summaries))
                 },
             )
             .await?;

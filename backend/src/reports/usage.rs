@@ -1,7 +1,7 @@
 //! Spend per app × machine type × surge, totals, and spend over time (ADMIN key).
 
 use super::analytics::fal_timeframe;
-use super::{align, iso, zone, Reports};
+use super::{align_moving, iso, zone, Reports};
 use crate::cache::{key, Cached};
 use crate::error::AppError;
 use crate::upstream::convert::instant;
@@ -41,7 +41,11 @@ impl Reports {
         let timeframe = q
             .timeframe
             .unwrap_or_else(|| Timeframe::auto((to - from).num_seconds()));
-        let (from, to) = align(from, to, Duration::hours(1));
+        let (from, to) = align_moving(
+            (q.from.as_ref(), q.to.as_ref()),
+            (from, to),
+            Duration::hours(1),
+        );
         let r = Resolved {
             from,
             to,
@@ -108,13 +112,13 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<UsageReport, Upstrea
                 e.1 += r.quantity;
             }
         }
-        super::add_summary(&mut summaries, page.summary);
+        super::add_summary(&mut summaries, page.summary, super::usage_row_key);
         match page.next_cursor {
             Some(c) => q.cursor = Some(c),
             None => break,
         }
     }
-    let mut lines: Vec<UsageLine> = summaries.concat().iter().map(UsageLine::from).collect();
+    let mut lines: Vec<UsageLine> = summaries.iter().map(UsageLine::from).collect();
     lines.sort_by(|a, b| b.cost.total_cmp(&a.cost));
     let currency = lines
         .first()

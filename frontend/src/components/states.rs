@@ -35,6 +35,7 @@ pub fn ErrorPanel(
         Some(ErrorCode::UpstreamUnavailable) => ("fal is not answering", "falscope will keep trying; this panel fills in as soon as fal answers."),
         Some(ErrorCode::UpstreamCredentials) => ("fal rejected falscope's key", "Check FAL_KEY / FAL_ADMIN_KEY on the falscope server."),
         Some(ErrorCode::Forbidden) => ("Your role cannot see this", "Ask a falscope admin for a role that includes it."),
+        Some(ErrorCode::UpstreamRefused) => ("fal refused this endpoint", "The fal account of this workspace does not own it: pick one of its own apps."),
         Some(ErrorCode::Unauthenticated) => ("You are signed out", "Your session ended: reload the page to sign in again."),
         Some(ErrorCode::RateLimited) => ("Too many requests", "falscope is limiting how fast one user may ask; this panel retries on the next refresh."),
         Some(ErrorCode::InvalidParameter) => ("This view's settings are not valid", "Fix the value named below, or reset the time range."),

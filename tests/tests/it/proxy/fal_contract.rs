@@ -20,7 +20,11 @@ async fn an_endpoint_fal_refuses_or_does_not_know_is_named_not_blamed_on_the_key
         .await;
     assert_eq!(resp.status(), 403);
     let err: ApiError = resp.json().await.unwrap();
-    assert_eq!(err.code, ErrorCode::Forbidden);
+    assert_eq!(
+        err.code,
+        ErrorCode::UpstreamRefused,
+        "not the caller's role"
+    );
     assert!(
         err.message.contains("fal-ai/flux/dev") && !err.message.contains("FAL_KEY"),
         "{}",

@@ -269,3 +269,36 @@ async fn each_csv_has_the_rows_of_its_json_view_for_the_same_page_state() {
     assert!(!json_lines.is_empty());
     assert_eq!(csv_lines, json_lines);
 }
+
+#[tokio::test]
+async fn instants_given_as_instants_are_kept_and_relative_ends_are_aligned() {
+    let sim = SimHarness::start().await;
+    sim.clock.advance(42 * 60_000 + 7_000); // 15:42:07
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    // An alert rule's "last 120 min" (or a zoomed chart): exactly those minutes.
+    let q = "endpoints=acme/chat-llm&from=2026-11-18T13:42:00Z&to=2026-11-18T15:42:00Z";
+    let r: Fetched<shared::analytics::AnalyticsReport> = app
+        .get(&format!("{}?{q}", ws_path(ws::ANALYTICS)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r.data.from.to_rfc3339(), "2026-11-18T13:42:00+00:00");
+    assert_eq!(r.data.to.to_rfc3339(), "2026-11-18T15:42:00+00:00");
+    // `now-2h`: both ends move with the clock, so they are aligned to the hourly bucket.
+    let r: Fetched<shared::analytics::AnalyticsReport> = app
+        .get(&format!(
+            "{}?endpoints=acme/chat-llm&from=now-3h",
+            ws_path(ws::ANALYTICS)
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r.data.from.to_rfc3339(), "2026-11-18T12:00:00+00:00");
+    assert_eq!(
+        r.data.to.to_rfc3339(),
+        "2026-11-18T15:42:07+00:00",
+        "clamped to now"
+    );
+}
