@@ -43,7 +43,17 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     let mut session = None;
     let identity = match auth.mode {
         AuthMode::None => {
-            if !host_is_loopback(req.headers()) {
+            // A reverse proxy on the same host passes the loopback checks (nginx sends
+            // `Host: 127.0.0.1:8080` by default) and would give every visitor admin: in `none`
+            // mode anything a proxy adds is refused, as oauth2-proxy-style setups expect the
+            // app itself to authenticate.
+            if let Some(h) = proxy_header(req.headers()) {
+                return AppError::Forbidden(format!(
+                    "falscope runs with --auth none, which answers only to this machine, and this request came through a proxy ({h}); behind a proxy use --auth token or --auth proxy"
+                ))
+                .into_response();
+            }
+            if !host_is_loopback(req.headers(), req.uri()) {
                 return AppError::Forbidden(
                     "falscope runs with --auth none and answers only to localhost; reach it at 127.0.0.1, or use --auth token or --auth proxy".into(),
                 )
@@ -193,7 +203,9 @@ fn check(
 fn audit(state: &AppState, e: AuditEntry) {
     tracing::info!(
         target: "falscope::audit",
-        who = %e.who,
+        // `?`: the name may be what a stranger typed at sign-in; escaped, a newline in it
+        // cannot forge a second log line.
+        who = ?e.who,
         ip = %e.ip,
         method = %e.method,
         route = %e.route,
@@ -231,10 +243,35 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// Whether `Host` names this machine (absent Host, e.g. HTTP/1.0, counts as local).
-fn host_is_loopback(headers: &HeaderMap) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
-        return true;
+/// The first header a proxy adds, if the request carries one.
+fn proxy_header(headers: &HeaderMap) -> Option<&'static str> {
+    [
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-real-ip",
+        "via",
+    ]
+    .into_iter()
+    .find(|h| headers.contains_key(*h))
+    .or_else(|| {
+        headers
+            .keys()
+            .any(|k| k.as_str().starts_with("x-forwarded-"))
+            .then_some("x-forwarded-*")
+    })
+}
+
+/// Whether `Host` (or HTTP/2's authority) names this machine; a request naming no host is not
+/// local.
+fn host_is_loopback(headers: &HeaderMap, uri: &http::Uri) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(http::uri::Authority::as_str));
+    let Some(host) = host else {
+        return false;
     };
     let name = match host.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(""),
@@ -284,7 +321,10 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     let api = req.uri().path().starts_with("/api/");
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, state.csp.clone());
+    // A handler's own, stricter policy (file downloads: `sandbox`) is kept.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, state.csp.clone());
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -339,7 +379,25 @@ mod tests {
         ] {
             let mut h = HeaderMap::new();
             h.insert(header::HOST, host.parse().unwrap());
-            assert_eq!(host_is_loopback(&h), local, "{host}");
+            assert_eq!(host_is_loopback(&h, &http::Uri::default()), local, "{host}");
         }
+        assert!(
+            !host_is_loopback(&HeaderMap::new(), &http::Uri::default()),
+            "no host"
+        );
+        let h2: http::Uri = "http://127.0.0.1:8080/api/config".parse().unwrap();
+        assert!(host_is_loopback(&HeaderMap::new(), &h2), "HTTP/2 authority");
+        for name in [
+            "forwarded",
+            "x-forwarded-for",
+            "x-forwarded-port",
+            "x-real-ip",
+            "via",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(name, "1.2.3.4".parse().unwrap());
+            assert!(proxy_header(&h).is_some(), "{name}");
+        }
+        assert_eq!(proxy_header(&HeaderMap::new()), None);
     }
 }

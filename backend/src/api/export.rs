@@ -28,6 +28,19 @@ fn opt(v: Option<f64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// A cell as a spreadsheet will not run it: values starting with `=`, `+`, `-`, `@`, a tab or
+/// a carriage return get a leading `'` (OWASP's CSV-injection rule). Log messages carry end
+/// users' input. A plain negative number stays a number.
+fn cell(v: String) -> String {
+    let risky = v.starts_with(['=', '+', '@', '\t', '\r'])
+        || (v.starts_with('-') && v.parse::<f64>().is_err());
+    if risky {
+        format!("'{v}")
+    } else {
+        v
+    }
+}
+
 /// One CSV chunk: the header (when given) and records.
 fn chunk(
     header: Option<&[&str]>,
@@ -38,7 +51,7 @@ fn chunk(
         w.write_record(h)?;
     }
     for r in records {
-        w.write_record(&r)?;
+        w.write_record(r.into_iter().map(cell))?;
     }
     w.into_inner()
         .map(Bytes::from)
@@ -254,4 +267,19 @@ fn log_record(l: LogLine) -> Vec<String> {
         l.request_id.unwrap_or_default(),
         l.message,
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn formula_cells_are_defused_and_numbers_kept() {
+        assert_eq!(cell("=1+1".into()), "'=1+1");
+        assert_eq!(cell("+cmd".into()), "'+cmd");
+        assert_eq!(cell("@SUM(A1)".into()), "'@SUM(A1)");
+        assert_eq!(cell("-x".into()), "'-x");
+        assert_eq!(cell("-1.5".into()), "-1.5");
+        assert_eq!(cell("plain, with comma".into()), "plain, with comma");
+    }
 }

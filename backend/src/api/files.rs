@@ -66,9 +66,26 @@ pub async fn download_file(
             .first_or_octet_stream()
             .to_string()
     });
+    // Files are user content served from falscope's own origin: a stored `.html`, `.js` or
+    // `.svg` must not run as falscope (it would satisfy `script-src 'self'`). Active types go
+    // out as bytes, and every download is sandboxed and same-origin only (what GitHub's and
+    // Google's user-content hosts do, short of a separate domain).
+    let content_type = if is_active(&content_type, &path) {
+        "application/octet-stream".to_owned()
+    } else {
+        content_type
+    };
     if let Ok(v) = HeaderValue::from_str(&content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
     if let Some(len) = download.content_length {
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     }
@@ -193,6 +210,22 @@ pub async fn upload_from_url(
         .into_response())
 }
 
+/// Types a browser would execute or render with scripts (HTML, JavaScript, SVG, XML), judged
+/// by the type fal gave and by the file's extension.
+fn is_active(content_type: &str, path: &str) -> bool {
+    let ct = content_type.to_ascii_lowercase();
+    let guessed = mime_guess::from_path(path)
+        .first_or_octet_stream()
+        .to_string();
+    [ct.as_str(), guessed.as_str()].iter().any(|t| {
+        t.contains("html")
+            || t.contains("javascript")
+            || t.contains("ecmascript")
+            || t.contains("svg")
+            || t.contains("xml")
+    })
+}
+
 /// fal answers uploads with a JSON boolean: `false` means the file was not stored.
 fn stored(done: bool, path: &str) -> Result<(), AppError> {
     if done {
@@ -209,6 +242,17 @@ fn stored(done: bool, path: &str) -> Result<(), AppError> {
 #[cfg(test)]
 mod tests {
     use super::valid_path;
+
+    #[test]
+    fn active_types_are_recognised_by_type_and_by_name() {
+        use super::is_active;
+        assert!(is_active("text/html; charset=utf-8", "a.bin"));
+        assert!(is_active("application/octet-stream", "x/evil.svg"));
+        assert!(is_active("text/plain", "app.js"));
+        assert!(is_active("application/xhtml+xml", "a"));
+        assert!(!is_active("image/png", "cat.png"));
+        assert!(!is_active("application/json", "data.json"));
+    }
 
     #[test]
     fn paths_refuse_traversal() {

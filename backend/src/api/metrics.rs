@@ -6,25 +6,41 @@ use crate::promtext::{Kind, Writer};
 use crate::state::AppState;
 use crate::upstream::resilient::Circuit;
 use crate::upstream::FalApi;
+use crate::workspace::Workspace;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use shared::{LiveSnapshot, RunnerState};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// Handler.
 pub async fn get_metrics(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<crate::auth::Caller>,
 ) -> impl IntoResponse {
+    // Only the workspaces the caller may see: a viewer limited to `stage` reads nothing of
+    // `prod` (runners, queues, calls, alert names, spend).
+    let visible: Vec<Arc<Workspace>> = state
+        .reports
+        .workspaces()
+        .iter()
+        .filter(|w| {
+            caller
+                .identity
+                .as_ref()
+                .is_some_and(|i| state.auth.may_see(i, &w.id))
+        })
+        .cloned()
+        .collect();
     let mut w = Writer::new();
-    own(&state, &mut w);
-    fal_live(&state, &mut w);
-    alert_states(&state, &mut w);
+    own(&state, &visible, &mut w);
+    fal_live(&visible, &mut w);
+    alert_states(&state, &visible, &mut w);
     // Spend is billing data: a viewer's scrape (or token) gets everything else.
     if super::requests::may_see_cost(&caller) {
-        fal_cost(&state, &mut w).await;
-        derived_cost(&state, &mut w).await;
+        fal_cost(&state, &visible, &mut w).await;
+        derived_cost(&state, &visible, &mut w).await;
     }
     (
         [(
@@ -35,7 +51,7 @@ pub async fn get_metrics(
     )
 }
 
-fn own(state: &AppState, w: &mut Writer) {
+fn own(state: &AppState, visible: &[Arc<Workspace>], w: &mut Writer) {
     w.family("falscope_build_info", "falscope version", Kind::Gauge)
         .sample(
             "falscope_build_info",
@@ -47,7 +63,7 @@ fn own(state: &AppState, w: &mut Writer) {
         "Calls to fal by operation and outcome",
         Kind::Counter,
     );
-    for ws in state.reports.workspaces() {
+    for ws in visible {
         let mut calls: Vec<_> = ws.fal.call_counts().into_iter().collect();
         calls.sort_unstable();
         for ((op, outcome), n) in calls {
@@ -79,7 +95,7 @@ fn own(state: &AppState, w: &mut Writer) {
         "Circuit breaker state per fal operation (1 for the current state)",
         Kind::Gauge,
     );
-    for ws in state.reports.workspaces() {
+    for ws in visible {
         for (op, circuit) in ws.fal.circuits() {
             for (name, s) in [
                 ("closed", Circuit::Closed),
@@ -158,7 +174,7 @@ fn own(state: &AppState, w: &mut Writer) {
         "Shared upstream log streams open",
         Kind::Gauge,
     );
-    for ws in state.reports.workspaces() {
+    for ws in visible {
         w.sample(
             "falscope_log_streams",
             &[("workspace", &ws.id)],
@@ -167,10 +183,8 @@ fn own(state: &AppState, w: &mut Writer) {
     }
 }
 
-fn fal_live(state: &AppState, w: &mut Writer) {
-    let snapshots: Vec<(String, std::sync::Arc<LiveSnapshot>)> = state
-        .reports
-        .workspaces()
+fn fal_live(visible: &[Arc<Workspace>], w: &mut Writer) {
+    let snapshots: Vec<(String, std::sync::Arc<LiveSnapshot>)> = visible
         .iter()
         .filter_map(|ws| Some((ws.id.clone(), ws.live.borrow().as_ref()?.snapshot.clone())))
         .collect();
@@ -276,19 +290,14 @@ fn last_day(state: &AppState) -> (chrono::DateTime<chrono::Utc>, chrono::DateTim
 
 /// Average cost per hour over the last 24 whole hours, per app (ADMIN key; through the
 /// usage report's cache, so a scrape calls fal's usage at most once per TTL).
-async fn fal_cost(state: &AppState, w: &mut Writer) {
+async fn fal_cost(state: &AppState, visible: &[Arc<Workspace>], w: &mut Writer) {
     w.family(
         "fal_app_cost_per_hour",
         "Average spend per hour over the last 24 hours, from fal usage",
         Kind::Gauge,
     );
     let (from, to) = last_day(state);
-    for ws in state
-        .reports
-        .workspaces()
-        .iter()
-        .filter(|w| w.fal.has_admin_key())
-    {
+    for ws in visible.iter().filter(|w| w.fal.has_admin_key()) {
         let Ok(usage) = state.reports.usage_between(&ws.id, from, to, None).await else {
             continue;
         };
@@ -316,13 +325,8 @@ async fn fal_cost(state: &AppState, w: &mut Writer) {
 /// falscope's own cost figures (the same computations as `/api/ws/{ws}/cost` and `/forecast`,
 /// through the same caches): cost per successful request over the last 24 whole hours, and this
 /// month's spend and projection.
-async fn derived_cost(state: &AppState, w: &mut Writer) {
-    let admin: Vec<_> = state
-        .reports
-        .workspaces()
-        .iter()
-        .filter(|w| w.fal.has_admin_key())
-        .collect();
+async fn derived_cost(state: &AppState, visible: &[Arc<Workspace>], w: &mut Writer) {
+    let admin: Vec<_> = visible.iter().filter(|w| w.fal.has_admin_key()).collect();
     let (from, to) = last_day(state);
     w.family(
         "falscope_cost_per_successful_request",
@@ -409,8 +413,9 @@ async fn derived_cost(state: &AppState, w: &mut Writer) {
 }
 
 /// Every alert rule's state: 1 when firing (or pending), else 0.
-fn alert_states(state: &AppState, w: &mut Writer) {
-    let states = state.alerts.states();
+fn alert_states(state: &AppState, visible: &[Arc<Workspace>], w: &mut Writer) {
+    let mut states = state.alerts.states();
+    states.retain(|(rule, _)| visible.iter().any(|w| w.id == rule.workspace));
     for (family, help, wanted) in [
         (
             "falscope_alert_firing",

@@ -155,6 +155,18 @@ pub fn lines_for(world: &World, r: &SimRequest) -> Vec<Line> {
         "gateway",
         None,
     );
+    if r.outcome == Outcome::UserError && r.draws.bits(31) % 3 == 0 {
+        // Apps log what their users sent: a message may be anything a user typed, including
+        // a spreadsheet formula, quotes, commas and a line break (falscope's exports must
+        // carry it safely).
+        push(
+            mid,
+            Level::Debug,
+            "=HYPERLINK(\"http://evil.example\",\"open\"), \"quoted\"\nsecond line".to_owned(),
+            "gateway",
+            None,
+        );
+    }
     let (level, message, tb) = match r.outcome {
         Outcome::Success => (
             Level::Info,

@@ -2,6 +2,7 @@
 //! headers, and a fal key that never leaks.
 
 mod access;
+mod hardening;
 mod limits;
 mod sentinel;
 mod sessions;

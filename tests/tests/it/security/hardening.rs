@@ -1,0 +1,158 @@
+//! Hardening, second pass (issue 16): `/metrics` within workspace limits, `--auth none` behind
+//! a proxy, CSV cells a spreadsheet would run, and downloads that cannot run as falscope.
+
+use integration_tests::auth::AuthFixture;
+use integration_tests::sim::SimHarness;
+use integration_tests::{ws_path, TestApp};
+use shared::routes::{self, ws};
+use std::time::Duration;
+
+#[tokio::test]
+async fn metrics_show_only_the_workspaces_the_caller_may_see() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("[workspaces]\ndefault = [\"ops\"]\n");
+    let file = auth.arg();
+    let app = TestApp::spawn_with_sim(
+        &sim,
+        true,
+        &[
+            "--auth",
+            "proxy",
+            "--trusted-proxies",
+            "127.0.0.1/32",
+            "--auth-file",
+            &file,
+        ],
+    )
+    .await;
+    let scrape = |groups: &'static str| {
+        let req = app
+            .http
+            .get(app.url(routes::METRICS))
+            .header("x-forwarded-user", "eve")
+            .header("x-forwarded-groups", groups);
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    // An ops member sees the workspace once the poller has read it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !scrape("ops").await.contains("workspace=\"default\"") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never saw the workspace"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let other = scrape("finance").await;
+    assert!(
+        !other.contains("workspace=\"default\""),
+        "a caller outside the workspace's groups reads none of it:\n{other}"
+    );
+}
+
+#[tokio::test]
+async fn auth_none_refuses_requests_that_came_through_a_proxy() {
+    let app = TestApp::spawn_demo(&[]).await;
+    assert_eq!(app.get(routes::CONFIG).await.status(), 200);
+    for (name, value) in [
+        ("forwarded", "for=203.0.113.9"),
+        ("x-forwarded-for", "203.0.113.9"),
+        ("x-forwarded-host", "dash.example.com"),
+        ("x-forwarded-proto", "https"),
+        ("x-real-ip", "203.0.113.9"),
+        ("via", "1.1 nginx"),
+    ] {
+        let resp = app
+            .http
+            .get(app.url(routes::CONFIG))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403, "{name}");
+        let err: shared::ApiError = resp.json().await.unwrap();
+        assert!(err.message.contains("--auth token"), "{}", err.message);
+    }
+}
+
+#[tokio::test]
+async fn csv_cells_that_start_a_formula_are_defused() {
+    let sim = SimHarness::start().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let resp = app
+        .get(&format!(
+            "{}?apps=acme/chat-llm&from=now-3h&level=debug",
+            ws_path(ws::LOGS_CSV)
+        ))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    // The simulator's apps log what users typed, formulas included: each comes back whole,
+    // defused with a leading quote.
+    let typed: Vec<&str> = rows
+        .iter()
+        .map(|r| &r[5])
+        .filter(|m| m.contains("HYPERLINK"))
+        .collect();
+    assert!(!typed.is_empty(), "the window has user input in it");
+    for m in &typed {
+        assert!(m.starts_with("'=HYPERLINK("), "{m}");
+        assert!(m.contains("\"quoted\"\nsecond line"), "{m:?}");
+    }
+    for r in &rows {
+        for cell in r.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '@']),
+                "a cell a spreadsheet would run: {cell}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn downloads_cannot_run_as_falscope() {
+    let sim = SimHarness::start().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    for (name, body) in [
+        ("page.html", "<script>alert(1)</script>"),
+        ("app.js", "alert(1)"),
+        (
+            "pic.svg",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>",
+        ),
+        ("feed.xml", "<x/>"),
+    ] {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(body.as_bytes().to_vec()).file_name(name),
+        );
+        let up = app
+            .http
+            .post(app.url(&format!("{}?path=in/{name}", ws_path(ws::FILE_UPLOAD))))
+            .header(shared::auth::CSRF_HEADER, "1")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(up.status(), 201, "{name}");
+        let resp = app
+            .get(&format!("{}?path=in/{name}", ws_path(ws::FILE_CONTENT)))
+            .await;
+        assert_eq!(resp.status(), 200);
+        let h = resp.headers();
+        assert_eq!(h["content-type"], "application/octet-stream", "{name}");
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .starts_with("sandbox"),
+            "{name}"
+        );
+        assert_eq!(h["cross-origin-resource-policy"], "same-origin");
+        assert!(h["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"));
+    }
+}
