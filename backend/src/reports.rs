@@ -153,6 +153,37 @@ fn add_summary<T, K: PartialEq>(rows: &mut Vec<T>, page: Option<Vec<T>>, key: im
     }
 }
 
+/// Pages an aggregate read walks at most.
+const MAX_PAGES: usize = 20;
+
+/// Every page of an aggregate read (analytics, usage): `read(cursor)` fetches one; buckets are
+/// concatenated and summary rows merged by `key` ([`add_summary`]), following `next_cursor` for
+/// at most [`MAX_PAGES`] pages.
+async fn all_pages<R, K, F, Fut>(
+    mut read: F,
+    key: impl Fn(&R) -> K,
+) -> Result<(Vec<crate::upstream::models::Bucket<R>>, Vec<R>), crate::upstream::UpstreamError>
+where
+    K: PartialEq,
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<
+        Output = Result<crate::upstream::models::Aggregates<R>, crate::upstream::UpstreamError>,
+    >,
+{
+    let (mut buckets, mut summary) = (Vec::new(), Vec::new());
+    let mut cursor = None;
+    for _ in 0..MAX_PAGES {
+        let page = read(cursor.take()).await?;
+        buckets.extend(page.time_series.unwrap_or_default());
+        add_summary(&mut summary, page.summary, &key);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok((buckets, summary))
+}
+
 /// The identity of a usage summary row.
 fn usage_row_key(
     r: &crate::upstream::models::UsageRow,

@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::upstream::convert::{
     billable_seconds, cold_starts, instant, outcomes, ANALYTICS_METRICS,
 };
-use crate::upstream::models::{AnalyticsRecord, Bucket};
+use crate::upstream::models::AnalyticsRecord;
 use crate::upstream::query::{self as fal_query, AnalyticsKind, Window};
 use crate::upstream::{FalApi, UpstreamError};
 use chrono::{DateTime, Duration, Utc};
@@ -16,8 +16,6 @@ use std::sync::Arc;
 
 /// Analytics move slowly; a minute keeps fal calls rare without hiding news for long.
 const ANALYTICS_TTL: std::time::Duration = std::time::Duration::from_secs(60);
-/// Pages fetched per report at most.
-const MAX_PAGES: usize = 20;
 
 /// An analytics query resolved against the clock: what its cache key and its fal call are made
 /// of.
@@ -105,19 +103,15 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, Ups
         limit: Some(1000),
         cursor: None,
     };
-    let mut buckets: Vec<Bucket<AnalyticsRecord>> = Vec::new();
-    let mut summary_records: Vec<AnalyticsRecord> = Vec::new();
-    for _ in 0..MAX_PAGES {
-        let page = fal.analytics(AnalyticsKind::Serverless, &q).await?;
-        buckets.extend(page.time_series.unwrap_or_default());
-        super::add_summary(&mut summary_records, page.summary, |r| {
-            r.endpoint_id.clone()
-        });
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => break,
-        }
-    }
+    let (buckets, summary_records) = super::all_pages(
+        |cursor| {
+            q.cursor = cursor;
+            let (fal, q) = (fal.clone(), q.clone());
+            async move { fal.analytics(AnalyticsKind::Serverless, &q).await }
+        },
+        |r: &AnalyticsRecord| r.endpoint_id.clone(),
+    )
+    .await?;
     let series = buckets
         .iter()
         .flat_map(|b| {

@@ -77,17 +77,19 @@ impl Reports {
                         limit: Some(1000),
                         ..UsageQuery::default()
                     };
-                    let mut q = q;
-                    let mut summaries = Vec::new();
-                    for _ in 0..20 {
-                        let page = fal.usage(&q).await?;
-                        super::add_summary(&mut summaries, page.summary, super::usage_row_key);
-                        match page.next_cursor {
-                            Some(c) => q.cursor = Some(c),
-                            None => break,
-                        }
-                    }
-                    Ok(derive_prices(&summaries))
+                    let (_, rows) = super::all_pages(
+                        |cursor| {
+                            let q = UsageQuery {
+                                cursor,
+                                ..q.clone()
+                            };
+                            let fal = fal.clone();
+                            async move { fal.usage(&q).await }
+                        },
+                        super::usage_row_key,
+                    )
+                    .await?;
+                    Ok(derive_prices(&rows))
                 },
             )
             .await?;

@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 /// Usage is settled in fal's billing pipeline; five minutes is plenty fresh.
 const USAGE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
-const MAX_PAGES: usize = 20;
 
 /// A usage query resolved against the clock, aligned to whole hours (usage's own grain).
 #[derive(Debug, Clone)]
@@ -99,26 +98,26 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<UsageReport, Upstrea
         limit: Some(1000),
         cursor: None,
     };
+    let (buckets, summary) = super::all_pages(
+        |cursor| {
+            q.cursor = cursor;
+            let (fal, q) = (fal.clone(), q.clone());
+            async move { fal.usage(&q).await }
+        },
+        super::usage_row_key,
+    )
+    .await?;
     let mut series: BTreeMap<(DateTime<Utc>, String), (f64, f64)> = BTreeMap::new();
-    let mut summaries = Vec::new();
-    for _ in 0..MAX_PAGES {
-        let page = fal.usage(&q).await?;
-        for b in page.time_series.unwrap_or_default() {
-            let t = instant(&b.bucket);
-            for r in &b.results {
-                let app = r.app.clone().unwrap_or_else(|| "(unattributed)".into());
-                let e = series.entry((t, app)).or_default();
-                e.0 += r.cost_total;
-                e.1 += r.quantity;
-            }
-        }
-        super::add_summary(&mut summaries, page.summary, super::usage_row_key);
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => break,
+    for b in buckets {
+        let t = instant(&b.bucket);
+        for r in &b.results {
+            let app = r.app.clone().unwrap_or_else(|| "(unattributed)".into());
+            let e = series.entry((t, app)).or_default();
+            e.0 += r.cost_total;
+            e.1 += r.quantity;
         }
     }
-    let mut lines: Vec<UsageLine> = summaries.iter().map(UsageLine::from).collect();
+    let mut lines: Vec<UsageLine> = summary.iter().map(UsageLine::from).collect();
     lines.sort_by(|a, b| b.cost.total_cmp(&a.cost));
     let currency = lines
         .first()

@@ -48,26 +48,21 @@ async fn an_upload_fal_answers_false_to_is_an_error_not_a_201() {
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     sim.faults(serde_json::json!([{ "operation": "files_upload_url", "not_done": true }]))
         .await;
-    let resp = app
-        .http
-        .post(app.url(&ws_path(ws::FILE_UPLOAD_URL)))
-        .header(shared::auth::CSRF_HEADER, "1")
-        .json(&serde_json::json!({ "path": "in/x.txt", "url": format!("{}_sim/stats", sim.server.base_url()) }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 502, "fal did not store it");
+    let upload = || {
+        app.http
+            .post(app.url(&ws_path(ws::FILE_UPLOAD_URL)))
+            .header(shared::auth::CSRF_HEADER, "1")
+            .json(&serde_json::json!({ "path": "in/x.txt", "url": format!("{}_sim/stats", sim.server.base_url()) }))
+            .send()
+    };
+    assert_eq!(
+        upload().await.unwrap().status(),
+        502,
+        "fal did not store it"
+    );
     // Without the fault the same upload is stored.
     sim.faults(serde_json::json!([])).await;
-    let resp = app
-        .http
-        .post(app.url(&ws_path(ws::FILE_UPLOAD_URL)))
-        .header(shared::auth::CSRF_HEADER, "1")
-        .json(&serde_json::json!({ "path": "in/x.txt", "url": format!("{}_sim/stats", sim.server.base_url()) }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    assert_eq!(upload().await.unwrap().status(), 201);
 }
 
 #[tokio::test]
