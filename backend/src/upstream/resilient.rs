@@ -100,7 +100,9 @@ impl Resilient {
             budget: Mutex::new(policy.budget_burst),
             policy,
             breakers: Mutex::new(HashMap::new()),
-            jitter: AtomicU64::new(0x2545_F491_4F6C_DD1D),
+            // A real random start per client: replicas (and workspaces) that fail together must
+            // not back off in lockstep. The sequence after it is a cheap mix.
+            jitter: AtomicU64::new(uuid::Uuid::new_v4().as_u64_pair().0),
             calls: Mutex::new(HashMap::new()),
         }
     }
@@ -211,8 +213,8 @@ impl Resilient {
             .policy
             .max_backoff
             .min(self.policy.base_backoff * 2u32.saturating_pow(attempt));
-        let x = crate::simulator::rng::mix(self.jitter.fetch_add(1, Ordering::Relaxed));
-        cap.mul_f64(crate::simulator::rng::unit(x))
+        let x = splitmix64(self.jitter.fetch_add(1, Ordering::Relaxed));
+        cap.mul_f64((x >> 11) as f64 / (1u64 << 53) as f64)
     }
 
     /// Runs `call` with breaker, concurrency bound and (when `idempotent`) retries.
@@ -267,6 +269,14 @@ impl Resilient {
             }
         }
     }
+}
+
+/// SplitMix64's output function: a well-spread 64-bit value from a counter.
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn outcome_label(e: &UpstreamError) -> &'static str {
@@ -478,11 +488,18 @@ mod tests {
     }
 
     fn script(answers: Vec<Result<AppList, UpstreamError>>) -> (Arc<Script>, Resilient) {
+        script_with(answers, Policy::default())
+    }
+
+    fn script_with(
+        answers: Vec<Result<AppList, UpstreamError>>,
+        policy: Policy,
+    ) -> (Arc<Script>, Resilient) {
         let s = Arc::new(Script {
             answers: Mutex::new(answers),
             calls: AtomicUsize::new(0),
         });
-        (s.clone(), Resilient::new(s, Policy::default()))
+        (s.clone(), Resilient::new(s, policy))
     }
 
     fn ok() -> Result<AppList, UpstreamError> {
@@ -550,17 +567,43 @@ mod tests {
         assert_eq!(r.circuits(), vec![("apps", Circuit::Closed)]);
     }
 
+    #[test]
+    fn two_clients_do_not_back_off_in_lockstep() {
+        let a = script(vec![]).1;
+        let b = script(vec![]).1;
+        let delays = |r: &Resilient| (0..8).map(|i| r.backoff(i % 3)).collect::<Vec<_>>();
+        assert_ne!(delays(&a), delays(&b), "each client draws its own jitter");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn retry_budget_caps_amplification() {
-        let (s, r) = script(vec![]);
-        for _ in 0..100 {
-            let _ = r.list_apps().await;
-            tokio::time::advance(Duration::from_secs(31)).await; // keep the breaker out of the way
-        }
-        let calls = s.calls.load(Ordering::SeqCst);
+        // fal fails every call; the breaker is kept out of reach so only the budget can bound
+        // the retries (it used to half-open every 31 s and hide a missing budget).
+        let calls_for = |policy: Policy| async move {
+            let (s, r) = script_with(vec![], policy);
+            for _ in 0..100 {
+                assert!(r.list_apps().await.is_err());
+            }
+            s.calls.load(Ordering::SeqCst)
+        };
+        let no_breaker = Policy {
+            breaker_threshold: u32::MAX,
+            ..Policy::default()
+        };
+        let bounded = calls_for(no_breaker.clone()).await;
         assert!(
-            calls <= 100 + 10 + 10 + 1,
-            "retries bounded by budget: {calls} calls for 100 requests"
+            (100..=100 + 10 + 10 + 1).contains(&bounded),
+            "retries bounded by the budget: {bounded} calls for 100 requests"
+        );
+        let unbounded = calls_for(Policy {
+            budget_burst: 1e9,
+            budget_ratio: 1e9,
+            ..no_breaker
+        })
+        .await;
+        assert_eq!(
+            unbounded, 300,
+            "without a budget every request is tried max_attempts times"
         );
     }
 }

@@ -124,6 +124,15 @@ async fn the_cost_view_needs_billing_and_an_admin_key_and_a_whole_hour() {
         .get(&format!("{}?from=now-20m&to=now", ws_path(ws::COST)))
         .await;
     assert_eq!(widened.status(), 200);
+    let widened: shared::Fetched<shared::cost::CostReport> = widened.json().await.unwrap();
+    assert_eq!(
+        (widened.data.from.to_rfc3339(), widened.data.to.to_rfc3339()),
+        (
+            "2026-11-18T14:00:00+00:00".to_owned(),
+            "2026-11-18T15:00:00+00:00".to_owned()
+        ),
+        "the range the view reports is the whole hour it computed"
+    );
     let short = app
         .get(&format!("{}?from=now-20m&to=now-10m", ws_path(ws::COST)))
         .await;
