@@ -85,6 +85,10 @@ pub struct FaultRule {
     /// Uploads answer `200 false` (fal's "it did not happen") instead of doing the work.
     #[serde(default)]
     pub not_done: bool,
+    /// Answer a 400 whose message reflects the caller's `Authorization` header back (a server
+    /// that echoes input): falscope must never pass it on.
+    #[serde(default)]
+    pub echo_key: bool,
 }
 
 fn always() -> f64 {
@@ -133,6 +137,8 @@ pub struct Effects {
     pub slow_body_ms: Option<u64>,
     /// Answer `false` (uploads).
     pub not_done: bool,
+    /// Reflect the caller's key in a 400.
+    pub echo_key: bool,
 }
 
 /// The active rules and how often each fired.
@@ -211,6 +217,7 @@ impl Faults {
             fx.drop_stream_after = fx.drop_stream_after.or(rule.drop_stream_after);
             fx.slow_body_ms = fx.slow_body_ms.or(rule.slow_body_ms);
             fx.not_done |= rule.not_done;
+            fx.echo_key |= rule.echo_key;
         }
         fx
     }

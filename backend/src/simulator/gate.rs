@@ -36,6 +36,14 @@ async fn gate(State((sim, op)): State<(Arc<Sim>, Op)>, mut req: Request, next: N
     if let Some(status) = fx.status {
         return fault_response(status, fx.retry_after_s);
     }
+    if fx.echo_key {
+        let sent = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        return FalError::invalid(format!("could not parse the header {sent:?}")).into_response();
+    }
     if let Err(err) = authorize(&sim, req.headers(), op.scope) {
         return err.into_response();
     }

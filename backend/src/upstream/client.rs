@@ -160,9 +160,35 @@ impl FalClient {
         if status.is_success() {
             return Ok(resp);
         }
-        let err = error_from_response(resp).await;
+        let err = self.scrubbed(error_from_response(resp).await);
         tracing::debug!(status = status.as_u16(), error = %err, "fal call failed");
         Err(err)
+    }
+
+    /// `err` with falscope's keys removed from fal's message: some errors pass fal's message on
+    /// to the browser (a rejected query), and a server may reflect the header it was sent.
+    fn scrubbed(&self, err: UpstreamError) -> UpstreamError {
+        match err {
+            UpstreamError::Status {
+                status,
+                kind,
+                mut message,
+            } => {
+                let keys = std::iter::once(&self.api_key).chain(self.admin_key.as_ref());
+                for k in keys
+                    .map(ExposeSecret::expose_secret)
+                    .filter(|k| !k.is_empty())
+                {
+                    message = message.replace(k, "[redacted]");
+                }
+                UpstreamError::Status {
+                    status,
+                    kind,
+                    message,
+                }
+            }
+            other => other,
+        }
     }
 
     /// Sends and decodes a JSON answer.

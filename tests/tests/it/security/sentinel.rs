@@ -132,6 +132,17 @@ fn the_fal_keys_appear_in_no_response_and_no_log_line() {
                 .await;
             app.state.reports.cache().expire_all();
             seen += &sweep(&app, &[]).await;
+            // fal reflecting the caller's key back in its error message (falscope passes a
+            // rejected query's message on to the browser).
+            sim.faults(serde_json::json!([{ "operation": "*", "echo_key": true }]))
+                .await;
+            app.state.reports.cache().expire_all();
+            let echoed = sweep(&app, &[]).await;
+            assert!(
+                echoed.contains("fal rejected the query"),
+                "the reflected-key path ran"
+            );
+            seen += &echoed;
             sim.faults(serde_json::json!([])).await;
             // fal rejecting the key.
             let rejected =
