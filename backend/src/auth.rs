@@ -104,8 +104,71 @@ pub struct Auth {
     /// The caller of `--auth none`.
     pub local: Arc<Identity>,
     /// At most two argon2 verifications at a time: a flood of bad tokens or passwords cannot
-    /// take every core.
-    verify_slots: tokio::sync::Semaphore,
+    /// take every core. A slot is held by the hashing thread itself, so a client that hangs
+    /// up does not free it while its hash still runs.
+    verify_slots: Arc<tokio::sync::Semaphore>,
+    /// Failed authentications per client address, checked before any expensive work.
+    pub failures: FailedAuth,
+    /// argon2 verifications running now, and the most ever at once.
+    hashing: Arc<(
+        std::sync::atomic::AtomicUsize,
+        std::sync::atomic::AtomicUsize,
+    )>,
+}
+
+/// Failed sign-ins and bad tokens per client address (IPv6 grouped by /64, as one host gets a
+/// whole /64), as a token bucket: [`FailedAuth::BURST`] failures, then one more every
+/// [`FailedAuth::REFILL`]; past that, 429 before any hashing (nginx's `limit_req` with a burst,
+/// in front of an auth endpoint). A person with a typo never meets it; a script trying tokens
+/// does within a second.
+#[derive(Debug, Default)]
+pub struct FailedAuth(
+    std::sync::Mutex<std::collections::HashMap<IpAddr, (tokio::time::Instant, f64)>>,
+);
+
+impl FailedAuth {
+    /// Failures allowed at once.
+    pub const BURST: f64 = 20.0;
+    /// One failure allowance returns after this.
+    pub const REFILL: Duration = Duration::from_secs(10);
+
+    fn group(ip: IpAddr) -> IpAddr {
+        match ip {
+            IpAddr::V6(v6) => {
+                let mut s = v6.segments();
+                s[4..].fill(0);
+                IpAddr::V6(std::net::Ipv6Addr::from(s))
+            }
+            v4 => v4,
+        }
+    }
+
+    /// The allowance left in `entry` at `now`.
+    fn left(entry: Option<&(tokio::time::Instant, f64)>, now: tokio::time::Instant) -> f64 {
+        entry.map_or(Self::BURST, |(at, left)| {
+            let refilled = now.duration_since(*at).as_secs_f64() / Self::REFILL.as_secs_f64();
+            (left + refilled).min(Self::BURST)
+        })
+    }
+
+    /// Whether `ip` may try again now.
+    pub fn allow(&self, ip: IpAddr) -> bool {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        Self::left(map.get(&Self::group(ip)), tokio::time::Instant::now()) >= 1.0
+    }
+
+    /// Counts a failure of `ip`.
+    pub fn failed(&self, ip: IpAddr) {
+        let now = tokio::time::Instant::now();
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            // Forget addresses whose allowance is full again.
+            map.retain(|_, e| Self::left(Some(e), now) < Self::BURST);
+        }
+        let group = Self::group(ip);
+        let left = Self::left(map.get(&group), now);
+        map.insert(group, (now, (left - 1.0).max(0.0)));
+    }
 }
 
 impl std::fmt::Debug for Auth {
@@ -135,7 +198,9 @@ impl Auth {
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(600))
                 .build(),
-            verify_slots: tokio::sync::Semaphore::new(2),
+            verify_slots: Arc::new(tokio::sync::Semaphore::new(2)),
+            failures: FailedAuth::default(),
+            hashing: Arc::default(),
             local: Arc::new(Identity {
                 name: "local".into(),
                 role: Role::Admin,
@@ -217,8 +282,24 @@ impl Auth {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Option<T> {
-        let _slot = self.verify_slots.acquire().await.ok()?;
-        tokio::task::spawn_blocking(f).await.ok()
+        use std::sync::atomic::Ordering::SeqCst;
+        let slot = self.verify_slots.clone().acquire_owned().await.ok()?;
+        let hashing = self.hashing.clone();
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            let now = hashing.0.fetch_add(1, SeqCst) + 1;
+            hashing.1.fetch_max(now, SeqCst);
+            let out = f();
+            hashing.0.fetch_sub(1, SeqCst);
+            out
+        })
+        .await
+        .ok()
+    }
+
+    /// The most argon2 verifications that ever ran at once (the slots promise two).
+    pub fn hashing_peak(&self) -> usize {
+        self.hashing.1.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

@@ -63,13 +63,17 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         }
         AuthMode::Token | AuthMode::Proxy => {
             if let Some(token) = bearer(req.headers()) {
+                if !auth.failures.allow(ip) {
+                    return too_many_failures();
+                }
                 match auth.verify_token(token).await {
                     Some(i) => Some(i),
                     None => {
+                        auth.failures.failed(ip);
                         return AppError::Unauthenticated(
                             "this API token is not valid; check the token or ask an admin for a new one".into(),
                         )
-                        .into_response()
+                        .into_response();
                     }
                 }
             } else if auth.mode == AuthMode::Token {
@@ -241,6 +245,15 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
         .filter(|v| !v.is_empty())
+}
+
+/// The answer to an address over its failed authentications (before any hashing).
+pub fn too_many_failures() -> Response {
+    AppError::RateLimited {
+        retry_after: 1,
+        message: "too many failed sign-ins or bad tokens from this address; wait a second".into(),
+    }
+    .into_response()
 }
 
 /// The first header a proxy adds, if the request carries one.

@@ -16,8 +16,10 @@ use shared::query::AuditQuery;
 /// `POST /api/auth/login`: checks the password, starts a session, sets its cookie.
 pub async fn login(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
+    let caller_ip = caller.ip;
     if state.auth.mode != AuthMode::Token {
         return Err(AppError::NotFound(
             "a login (falscope is not running with --auth token)".into(),
@@ -32,11 +34,15 @@ pub async fn login(
             "a user name of 1–64 characters and a password of at most 1024",
         ));
     }
+    if !state.auth.failures.allow(caller_ip) {
+        return Ok(crate::guard::too_many_failures());
+    }
     let Some(identity) = state
         .auth
         .verify_password(&req.username, &req.password)
         .await
     else {
+        state.auth.failures.failed(caller_ip);
         let mut resp =
             AppError::Unauthenticated("wrong user name or password".into()).into_response();
         resp.extensions_mut().insert(AuditSubject(req.username));

@@ -156,3 +156,85 @@ async fn downloads_cannot_run_as_falscope() {
             .starts_with("attachment"));
     }
 }
+
+async fn token_app(sim: &SimHarness, auth: &AuthFixture) -> TestApp {
+    let file = auth.arg();
+    TestApp::spawn_with_sim(
+        sim,
+        true,
+        &["--auth", "token", "--auth-file", &file, "--rate-limit", "0"],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn clients_that_hang_up_cannot_run_more_than_two_hashes_at_once() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let app = token_app(&sim, &auth).await;
+    // 200 clients send a random token and hang up while theirs waits for, or runs, a hash.
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let req = app
+            .http
+            .get(app.url(&ws_path(ws::APPS)))
+            .bearer_auth(format!("fsk_random_{i}_{}", noise(i)))
+            .timeout(Duration::from_millis(300))
+            .send();
+        tasks.push(tokio::spawn(req));
+    }
+    for t in tasks {
+        let _ = t.await.unwrap();
+    }
+    // The hashes the dropped requests left behind finish over the next seconds: never more
+    // than two at once (a slot freed by the hang-up would let the next one start).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let peak = app.state.auth.hashing_peak();
+        assert!(peak <= 2, "{peak} argon2 verifications ran at once");
+        if tokio::time::Instant::now() >= deadline {
+            assert!(
+                peak >= 1,
+                "no verification ran: the test did not reach the hashing"
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_21st_failed_authentication_from_one_address_gets_429_before_any_hash() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let app = token_app(&sim, &auth).await;
+    let attempt = |i: usize| {
+        app.http
+            .get(app.url(&ws_path(ws::APPS)))
+            .bearer_auth(format!("fsk_burst_{i}_{}", noise(1000 + i)))
+            .send()
+    };
+    for i in 0..20 {
+        assert_eq!(attempt(i).await.unwrap().status(), 401, "attempt {i}");
+    }
+    let resp = attempt(20).await.unwrap();
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    // A good token from the same address is refused too until the allowance refills: the
+    // check comes before any verification.
+    let good = app
+        .http
+        .get(app.url(&ws_path(ws::APPS)))
+        .bearer_auth(integration_tests::auth::token(shared::auth::Role::Viewer))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(good.status(), 429);
+}
+
+fn noise(i: usize) -> String {
+    format!(
+        "{:032x}",
+        (i as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
+    )
+}
