@@ -145,7 +145,6 @@ impl Reports {
     ) -> Result<Cached<RequestsPage>, AppError> {
         let mut fq = self.fal_requests(q)?;
         let w = self.workspace(ws)?;
-        let prices = self.unit_prices(ws, priced).await;
         let fal: Arc<dyn FalApi> = w.fal.clone();
         let ttl = |page: &RequestsPage| {
             if has_pending(page) {
@@ -168,10 +167,12 @@ impl Reports {
         } else {
             "requests_without_cost"
         };
-        let clock = self.0.clock.clone();
+        let (clock, reports) = (self.0.clock.clone(), self.clone());
         Ok(self
             .cache()
             .get_or_fetch(key(&w.id, kind, &pairs, None), ttl, move || async move {
+                // Prices only on a miss: a cached page needs no price table.
+                let prices = reports.unit_prices(&w.id, priced).await;
                 fq.end = fq.end.map(|e| e.min(clock.now()));
                 let page = fal.requests(&fq).await?;
                 Ok(RequestsPage {
@@ -256,7 +257,6 @@ impl Reports {
             )));
         }
         let w = self.workspace(ws)?;
-        let prices = self.unit_prices(ws, priced).await;
         let fal: Arc<dyn FalApi> = w.fal.clone();
         let ttl = |d: &RequestDetail| {
             if d.row.cost == Cost::Pending || d.row.ended_at.is_none() {
@@ -271,9 +271,10 @@ impl Reports {
             "request_without_cost"
         };
         let cache_key = key(&w.id, kind, &[("id", id.clone())], None);
-        let clock = self.0.clock.clone();
+        let (clock, reports) = (self.0.clock.clone(), self.clone());
         self.cache()
             .get_or_fetch(cache_key, ttl, move || async move {
+                let prices = reports.unit_prices(&w.id, priced).await;
                 let q = fal_query::RequestsQuery {
                     endpoint_ids: endpoints,
                     request_id: Some(id.clone()),
