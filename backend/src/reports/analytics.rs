@@ -93,13 +93,7 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, Ups
         metrics: ANALYTICS_METRICS.iter().map(|m| (*m).to_owned()).collect(),
         time_series: true,
         summary: true,
-        window: Window {
-            start: Some(p.from),
-            end: Some(p.to),
-            timezone: p.tz.clone(),
-            timeframe: Some(fal_timeframe(p.timeframe)),
-            bound_to_timeframe: None,
-        },
+        window: fal_window(p.from, p.to, p.tz.clone(), p.timeframe),
         limit: Some(1000),
         cursor: None,
     };
@@ -162,6 +156,22 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, Ups
         series,
         summary,
     })
+}
+
+/// fal's window of an aggregate read: `[from, to)` in buckets of `timeframe` aligned in `tz`.
+pub(super) fn fal_window(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    tz: Option<String>,
+    timeframe: Timeframe,
+) -> Window {
+    Window {
+        start: Some(from),
+        end: Some(to),
+        timezone: tz,
+        timeframe: Some(fal_timeframe(timeframe)),
+        bound_to_timeframe: None,
+    }
 }
 
 /// The dashboard's timeframe as fal's.

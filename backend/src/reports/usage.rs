@@ -1,11 +1,11 @@
 //! Spend per app × machine type × surge, totals, and spend over time (ADMIN key).
 
-use super::analytics::fal_timeframe;
+use super::analytics::fal_window;
 use super::{align_moving, iso, zone, Reports};
 use crate::cache::{key, Cached};
 use crate::error::AppError;
 use crate::upstream::convert::instant;
-use crate::upstream::query::{self as fal_query, Window};
+use crate::upstream::query as fal_query;
 use crate::upstream::{FalApi, UpstreamError};
 use chrono::{DateTime, Duration, Utc};
 use shared::analytics::Timeframe;
@@ -86,13 +86,7 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<UsageReport, Upstrea
     let mut q = fal_query::UsageQuery {
         apps: p.apps.clone(),
         search: p.search.clone(),
-        window: Window {
-            start: Some(p.from),
-            end: Some(p.to),
-            timezone: p.tz.clone(),
-            timeframe: Some(fal_timeframe(p.timeframe)),
-            bound_to_timeframe: None,
-        },
+        window: fal_window(p.from, p.to, p.tz.clone(), p.timeframe),
         time_series: true,
         summary: true,
         limit: Some(1000),
