@@ -174,7 +174,7 @@ async fn check_account(a: &Account, record: Option<&Path>, clock: &dyn Clock, re
     };
 
     let t = Instant::now();
-    let apps = fal.list_apps().await.map(|l| l.apps);
+    let apps = fal.list_apps(None).await.map(|l| l.apps);
     let app_ids: Vec<String> = apps
         .as_ref()
         .map(|l| l.iter().map(|a| a.endpoint_id.clone()).collect())

@@ -7,19 +7,21 @@ pub mod split;
 
 pub use crate::upstream::convert::UnitPrice;
 
-use crate::upstream::convert::app_of_endpoint;
 use chrono::{DateTime, Utc};
 use shared::analytics::AnalyticsReport;
+use shared::apps::AppIndex;
 use shared::cost::{AppCost, CostReport};
 use shared::usage::UsageReport;
 use std::collections::BTreeMap;
 
-/// Joins usage and analytics of the same range by app.
+/// Joins usage and analytics of the same range by app (usage lines name apps already; endpoints
+/// are named by `index`).
 pub fn report(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     usage: &UsageReport,
     analytics: &AnalyticsReport,
+    index: &AppIndex,
 ) -> CostReport {
     let mut apps: BTreeMap<String, AppCost> = BTreeMap::new();
     for line in &usage.lines {
@@ -28,7 +30,7 @@ pub fn report(
         a.machine_seconds += line.seconds;
     }
     for s in &analytics.summary {
-        let a = app_entry(&mut apps, app_of_endpoint(&s.endpoint));
+        let a = app_entry(&mut apps, index.of_endpoint(&s.endpoint));
         a.requests += s.requests;
         a.success += s.success;
         a.user_errors += s.user_errors;
@@ -140,7 +142,7 @@ mod tests {
                 summary("acme/chat-llm/stream", 10, 0, 4),
             ],
         };
-        let r = report(t, t, &usage, &analytics);
+        let r = report(t, t, &usage, &analytics, &AppIndex::default());
         let chat = &r.apps[0];
         assert_eq!(
             (chat.app.as_str(), chat.success, chat.server_errors),

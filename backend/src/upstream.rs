@@ -104,8 +104,9 @@ pub trait FalApi: Send + Sync {
         body: ByteStream,
         unzip: bool,
     ) -> Result<bool, UpstreamError>;
-    /// `GET /v1/serverless/apps?expand=endpoints`.
-    async fn list_apps(&self) -> Result<AppList, UpstreamError>;
+    /// `GET /v1/serverless/apps?expand=endpoints` of `environment` (fal's default: the main
+    /// one).
+    async fn list_apps(&self, environment: Option<&str>) -> Result<AppList, UpstreamError>;
     /// `GET /v1/account/billing` (ADMIN key).
     async fn account_billing(&self, credits: bool) -> Result<Billing, UpstreamError>;
     /// Whether an ADMIN key is configured.

@@ -1,4 +1,9 @@
-//! The workspace's apps, for pickers.
+//! The workspace's apps (for pickers) and how fal's names for one app are joined.
+//!
+//! fal names an app three ways: endpoint ids `owner/name[/route]` (analytics, requests), the
+//! bare `name` (logs), and usage's `app`, "the deployed name without owner prefix", which "may
+//! include an environment/version suffix" (`my-app-prod`). [`AppIndex`] maps every form to the
+//! app's `name`, the key cost views join on.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,8 +15,149 @@ pub struct AppSummary {
     pub id: String,
     /// Name.
     pub name: String,
+    /// Owner (account or team).
+    #[serde(default)]
+    pub owner: String,
+    /// fal environment, e.g. `main`.
+    #[serde(default)]
+    pub environment: String,
     /// Machine type.
     pub machine_type: String,
     /// Route-level endpoint ids (the app's own id first).
     pub endpoints: Vec<String>,
+}
+
+/// Joins fal's names of an app (see the module docs) to the app's `name`.
+#[derive(Debug, Clone, Default)]
+pub struct AppIndex {
+    apps: Vec<AppSummary>,
+}
+
+impl AppIndex {
+    /// An index over `apps` (of every environment).
+    pub fn new(apps: Vec<AppSummary>) -> Self {
+        Self { apps }
+    }
+
+    /// The apps.
+    pub fn apps(&self) -> &[AppSummary] {
+        &self.apps
+    }
+
+    /// The app of an endpoint id `owner/name[/route]`: the app whose id or route-level id it
+    /// is, else (not listed: a model API, an app deployed since) its `name` segment.
+    pub fn of_endpoint<'a>(&'a self, endpoint: &'a str) -> &'a str {
+        let listed = self.apps.iter().find(|a| {
+            a.endpoints.iter().any(|e| e == endpoint)
+                || endpoint
+                    .strip_prefix(a.id.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        });
+        match listed {
+            Some(a) => &a.name,
+            None => endpoint.split('/').nth(1).unwrap_or(endpoint),
+        }
+    }
+
+    /// The app of a usage `app` (and `environment`, when fal gives one): the listed app of that
+    /// name, else the listed app it is `<name>-<suffix>` of (the longest such name, so
+    /// `upscaler-dev-prod` is `upscaler-dev`, not `upscaler`), preferring apps of the row's
+    /// environment; a name no listed app explains stays itself.
+    pub fn of_usage<'a>(&'a self, app: &'a str, environment: Option<&str>) -> &'a str {
+        let in_env = |a: &&AppSummary| environment.is_none_or(|e| a.environment == e);
+        let exact = |a: &&AppSummary| a.name == app;
+        let suffixed = |a: &&AppSummary| {
+            app.strip_prefix(a.name.as_str())
+                .is_some_and(|rest| rest.len() > 1 && rest.starts_with('-'))
+        };
+        let longest = |it: &mut dyn Iterator<Item = &'a AppSummary>| {
+            it.max_by_key(|a| a.name.len()).map(|a| a.name.as_str())
+        };
+        self.apps
+            .iter()
+            .filter(in_env)
+            .find(exact)
+            .map(|a| a.name.as_str())
+            .or_else(|| longest(&mut self.apps.iter().filter(in_env).filter(suffixed)))
+            .or_else(|| self.apps.iter().find(exact).map(|a| a.name.as_str()))
+            .or_else(|| longest(&mut self.apps.iter().filter(suffixed)))
+            .unwrap_or(app)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(name: &str, environment: &str, routes: &[&str]) -> AppSummary {
+        let id = format!("acme/{name}");
+        AppSummary {
+            endpoints: routes
+                .iter()
+                .map(|r| {
+                    if r.is_empty() {
+                        id.clone()
+                    } else {
+                        format!("{id}/{r}")
+                    }
+                })
+                .collect(),
+            id,
+            name: name.into(),
+            owner: "acme".into(),
+            environment: environment.into(),
+            machine_type: "GPU-H100".into(),
+        }
+    }
+
+    fn index() -> AppIndex {
+        AppIndex::new(vec![
+            app("upscaler", "main", &[""]),
+            app("upscaler-dev", "main", &[""]),
+            app("flux", "main", &["", "turbo"]),
+            app("image-lab", "staging", &[""]),
+        ])
+    }
+
+    #[test]
+    fn usage_names_with_a_suffix_join_the_app_they_extend() {
+        let ix = index();
+        assert_eq!(ix.of_usage("upscaler", None), "upscaler");
+        assert_eq!(ix.of_usage("upscaler-prod", None), "upscaler");
+        assert_eq!(
+            ix.of_usage("upscaler-dev", None),
+            "upscaler-dev",
+            "a real app"
+        );
+        assert_eq!(ix.of_usage("upscaler-dev-prod", None), "upscaler-dev");
+        assert_eq!(
+            ix.of_usage("image-lab-staging", Some("staging")),
+            "image-lab"
+        );
+        assert_eq!(
+            ix.of_usage("image-lab-staging", Some("production")),
+            "image-lab"
+        );
+        assert_eq!(
+            ix.of_usage("flux-", None),
+            "flux-",
+            "an empty suffix is no suffix"
+        );
+        assert_eq!(
+            ix.of_usage("fluxgen", None),
+            "fluxgen",
+            "a prefix is not a suffix"
+        );
+        assert_eq!(ix.of_usage("mystery-app", None), "mystery-app");
+    }
+
+    #[test]
+    fn endpoint_ids_join_their_app_in_any_environment() {
+        let ix = index();
+        assert_eq!(ix.of_endpoint("acme/flux/turbo"), "flux");
+        assert_eq!(ix.of_endpoint("acme/flux/new-route"), "flux");
+        assert_eq!(ix.of_endpoint("acme/image-lab"), "image-lab");
+        assert_eq!(ix.of_endpoint("acme/upscaler-dev"), "upscaler-dev");
+        assert_eq!(ix.of_endpoint("fal-ai/flux-pro/v1.1"), "flux-pro");
+    }
 }

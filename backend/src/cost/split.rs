@@ -1,8 +1,8 @@
 //! Where the money goes: each app's billed machine-seconds split into running (requests that
 //! ended 2xx/4xx), failed (5xx), setup (cold starts) and idle (the rest), each with its money.
 
-use crate::upstream::convert::app_of_endpoint;
 use shared::analytics::AnalyticsSummary;
+use shared::apps::AppIndex;
 use shared::cost::{AppSplit, Share};
 use shared::usage::UsageLine;
 use std::collections::BTreeMap;
@@ -25,18 +25,20 @@ struct Inputs<'a> {
     summaries: Vec<&'a AnalyticsSummary>,
 }
 
-/// Splits every app of `usage` (`failed` per app name: its 5xx sample).
+/// Splits every app of `usage` (`failed` per app name: its 5xx sample; endpoints named by
+/// `index`).
 pub fn split(
     usage: &[UsageLine],
     analytics: &[AnalyticsSummary],
     failed: &BTreeMap<String, FailedSample>,
+    index: &AppIndex,
 ) -> Vec<AppSplit> {
     let mut apps: BTreeMap<&str, Inputs> = BTreeMap::new();
     for l in usage {
         apps.entry(l.app.as_str()).or_default().lines.push(l);
     }
     for s in analytics {
-        if let Some(a) = apps.get_mut(app_of_endpoint(&s.endpoint)) {
+        if let Some(a) = apps.get_mut(index.of_endpoint(&s.endpoint)) {
             a.summaries.push(s);
         }
     }
@@ -209,7 +211,7 @@ mod tests {
                 complete: true,
             },
         )]);
-        let s = &split(&usage, &analytics, &failed)[0];
+        let s = &split(&usage, &analytics, &failed, &AppIndex::default())[0];
         let near = |a: f64, b: f64| (a - b).abs() < 1e-9;
         assert!(near(s.running.unwrap().seconds, 550.0));
         assert!(near(s.failed.unwrap().seconds, 50.0));
@@ -229,7 +231,7 @@ mod tests {
                 complete: false,
             },
         )]);
-        let s = &split(&usage, &analytics, &partial)[0];
+        let s = &split(&usage, &analytics, &partial, &AppIndex::default())[0];
         assert!(near(s.failed.unwrap().seconds, 40.0));
         assert!(s.notes.iter().any(|n| n.contains("mean of 2")));
     }
@@ -241,11 +243,12 @@ mod tests {
             &usage,
             &[summary("acme/img", 0, None, 0, 0.0)],
             &BTreeMap::new(),
+            &AppIndex::default(),
         )[0];
         assert_eq!(s.running, None);
         assert_eq!(s.idle, None);
         assert!(s.notes[0].contains("total_billable_duration"));
-        let s = &split(&usage, &[], &BTreeMap::new())[0];
+        let s = &split(&usage, &[], &BTreeMap::new(), &AppIndex::default())[0];
         assert!(s.notes[0].contains("no requests"));
     }
 }

@@ -1,43 +1,144 @@
-//! The workspace's apps and their endpoint ids.
+//! The workspace's apps of every environment, and their [`AppIndex`]. Apps live in
+//! environments and fal's apps list answers the main one unless asked, so the environments a
+//! week of usage names are listed too.
 
-use super::Reports;
+use super::{iso, Reports};
 use crate::cache::{key, Cached};
 use crate::error::AppError;
-use crate::upstream::FalApi;
-use shared::apps::AppSummary;
+use crate::upstream::models::UsageRow;
+use crate::upstream::query::{UsageQuery, Window};
+use crate::upstream::{FalApi, UpstreamError};
+use chrono::Duration;
+use shared::apps::{AppIndex, AppSummary};
+use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Deployments change rarely.
-const APPS_TTL: Duration = Duration::from_secs(300);
+const APPS_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+/// A week of usage rows (prices, environments); they drift slowly.
+const WEEK_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Reports {
-    /// The workspace's apps.
+    /// The workspace's apps: the main environment's, then those of every environment a week of
+    /// usage names (ADMIN key), one list per environment; a list fal refuses is left out.
     pub async fn apps(&self, ws: &str) -> Result<Cached<Vec<AppSummary>>, AppError> {
         let w = self.workspace(ws)?;
+        let environments = self.environments(ws).await;
         let fal: Arc<dyn FalApi> = w.fal.clone();
+        let pairs = [("environments", environments.join(","))];
         let cached = self
             .cache()
             .get_or_fetch(
-                key(&w.id, "apps", &[], None),
+                key(&w.id, "apps", &pairs, None),
                 |_| APPS_TTL,
-                move || async move {
-                    let list = fal.list_apps().await?;
-                    Ok(list
-                        .apps
-                        .into_iter()
-                        .map(|a| AppSummary {
-                            endpoints: a.endpoints.unwrap_or_else(|| vec![a.endpoint_id.clone()]),
-                            id: a.endpoint_id,
-                            name: a.name,
-                            machine_type: a.machine_type,
-                        })
-                        .collect::<Vec<_>>())
-                },
+                move || list_every_environment(fal, environments),
             )
             .await?;
         Ok(cached)
     }
+
+    /// The [`AppIndex`] of the workspace; empty (names pass through) when fal cannot list apps.
+    pub async fn app_index(&self, ws: &str) -> AppIndex {
+        match self.apps(ws).await {
+            Ok(apps) => AppIndex::new(apps.value.to_vec()),
+            Err(e) => {
+                tracing::debug!(workspace = ws, error = %e, "apps unavailable: names are not joined");
+                AppIndex::default()
+            }
+        }
+    }
+
+    /// A week of usage summary rows to the hour, as fal names them (ADMIN key).
+    pub(super) async fn usage_week(&self, ws: &str) -> Result<Arc<Vec<UsageRow>>, AppError> {
+        let w = self.workspace(ws)?;
+        if !w.fal.has_admin_key() {
+            return Err(UpstreamError::AdminKeyMissing.into());
+        }
+        let fal: Arc<dyn FalApi> = w.fal.clone();
+        // One entry per hour however often it is read.
+        let to = super::align(self.now(), self.now(), Duration::hours(1)).0;
+        let cached = self
+            .cache()
+            .get_or_fetch(
+                key(&w.id, "usage_week", &[("to", iso(to))], None),
+                |_| WEEK_TTL,
+                move || async move {
+                    let q = UsageQuery {
+                        summary: true,
+                        window: Window {
+                            start: Some(to - Duration::days(7)),
+                            end: Some(to),
+                            ..Window::default()
+                        },
+                        limit: Some(1000),
+                        ..UsageQuery::default()
+                    };
+                    let (_, rows) = super::all_pages(
+                        |cursor| {
+                            let q = UsageQuery {
+                                cursor,
+                                ..q.clone()
+                            };
+                            let fal = fal.clone();
+                            async move { fal.usage(&q).await }
+                        },
+                        super::usage_row_key,
+                    )
+                    .await?;
+                    Ok(rows)
+                },
+            )
+            .await?;
+        Ok(cached.value)
+    }
+
+    /// Environments other than the main one that a week of usage names (none without an ADMIN
+    /// key or when usage cannot be read: the main environment's apps still join).
+    async fn environments(&self, ws: &str) -> Vec<String> {
+        let Ok(rows) = self.usage_week(ws).await else {
+            return Vec::new();
+        };
+        let named: BTreeSet<&str> = rows
+            .iter()
+            .filter_map(|r| r.environment.as_deref())
+            .filter(|e| !e.is_empty())
+            .collect();
+        named.into_iter().map(str::to_owned).collect()
+    }
+}
+
+/// Lists the main environment, then each of `environments` not already listed.
+async fn list_every_environment(
+    fal: Arc<dyn FalApi>,
+    environments: Vec<String>,
+) -> Result<Vec<AppSummary>, UpstreamError> {
+    let mut apps: Vec<AppSummary> = summaries(fal.list_apps(None).await?.apps);
+    for env in environments {
+        if apps.iter().any(|a| a.environment == env) {
+            continue;
+        }
+        match fal.list_apps(Some(&env)).await {
+            Ok(list) => apps.extend(summaries(list.apps)),
+            // A usage environment need not be a name the apps list takes.
+            Err(e) => {
+                tracing::info!(environment = %env, error = %e, "apps of this environment not listed")
+            }
+        }
+    }
+    Ok(apps)
+}
+
+fn summaries(apps: Vec<crate::upstream::models::App>) -> Vec<AppSummary> {
+    apps.into_iter()
+        .map(|a| AppSummary {
+            endpoints: a.endpoints.unwrap_or_else(|| vec![a.endpoint_id.clone()]),
+            id: a.endpoint_id,
+            name: a.name,
+            owner: a.owner,
+            environment: a.environment,
+            machine_type: a.machine_type,
+        })
+        .collect()
 }
 
 /// The endpoint ids of `app` (or of every app), at most the 50 one analytics call takes.

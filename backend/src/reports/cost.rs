@@ -5,7 +5,7 @@ use super::{Derived, Reports};
 use crate::error::AppError;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use shared::analytics::AnalyticsReport;
-use shared::apps::AppSummary;
+use shared::apps::AppIndex;
 use shared::cost::CostReport;
 use shared::query::{resolve_range, AnalyticsQuery, HoursQuery, List, TimeExpr, UsageQuery};
 use shared::usage::UsageReport;
@@ -35,7 +35,7 @@ pub fn whole_hours(
 pub(super) struct Inputs {
     pub usage: Arc<UsageReport>,
     pub analytics: Arc<AnalyticsReport>,
-    pub apps: Arc<Vec<AppSummary>>,
+    pub index: AppIndex,
     pub as_of: DateTime<Utc>,
     pub status: CacheStatus,
 }
@@ -79,7 +79,7 @@ impl Reports {
     ) -> Result<Derived<CostReport>, AppError> {
         let i = self.inputs(ws, from, to).await?;
         Ok(Derived {
-            value: crate::cost::report(from, to, &i.usage, &i.analytics),
+            value: crate::cost::report(from, to, &i.usage, &i.analytics, &i.index),
             as_of: i.as_of,
             status: i.status,
         })
@@ -119,8 +119,8 @@ impl Reports {
                 },
             )
             .await?;
-        let apps = self.apps(ws).await?.value;
-        let endpoints = super::endpoints(&apps, None);
+        let index = AppIndex::new(self.apps(ws).await?.value.to_vec());
+        let endpoints = super::endpoints(index.apps(), None);
         // As fresh as its older input; stale if either input is.
         let mut as_of = usage.entry.as_of;
         let mut stale = usage.status == CacheStatus::Stale;
@@ -141,7 +141,7 @@ impl Reports {
         Ok(Inputs {
             usage: usage.value,
             analytics,
-            apps,
+            index,
             as_of,
             status: if stale {
                 CacheStatus::Stale

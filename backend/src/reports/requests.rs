@@ -1,17 +1,16 @@
 //! Requests with their cost (billable units × the app's effective unit price), one request with
 //! its logs, and the unit prices behind the costs.
 
-use super::{align, align_moving, iso, Reports};
+use super::{align_moving, iso, Reports};
 use crate::cache::{key, Cached};
 use crate::error::AppError;
-use crate::upstream::convert::{app_of_endpoint, request_row, UnitPrice};
+use crate::upstream::convert::{request_row, UnitPrice};
 use crate::upstream::models::RequestItem;
-use crate::upstream::query::{
-    self as fal_query, LogsQuery, RequestSort, RequestStatus, UsageQuery, Window,
-};
+use crate::upstream::query::{self as fal_query, LogsQuery, RequestSort, RequestStatus};
 use crate::upstream::{FalApi, UpstreamError};
 use chrono::Duration;
 use futures::future::BoxFuture;
+use shared::apps::AppIndex;
 use shared::logs::LogLine;
 use shared::query::{resolve_range, RequestOrder, RequestOutcome, RequestsQuery};
 use shared::requests::{Cost, RequestDetail, RequestRow, RequestsPage};
@@ -22,8 +21,6 @@ use std::sync::Arc;
 const REQUESTS_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 /// While some row is still unbilled, look again soon.
 const PENDING_TTL: std::time::Duration = std::time::Duration::from_secs(10);
-/// Unit prices come from a week of usage; they drift slowly.
-const PRICES_TTL: std::time::Duration = std::time::Duration::from_secs(600);
 /// Lists are aligned to this (their ends clamped to now when fetched).
 const LIST_STEP: Duration = Duration::seconds(10);
 
@@ -52,62 +49,27 @@ fn has_pending(page: &RequestsPage) -> bool {
 }
 
 impl Reports {
-    /// Every app's [`DerivedPrice`] (ADMIN key; cached 10 minutes).
+    /// Every app's [`DerivedPrice`] from a week of usage (ADMIN key), by app (see
+    /// [`AppIndex`]).
     pub async fn derived_prices(
         &self,
         ws: &str,
-    ) -> Result<Arc<HashMap<String, DerivedPrice>>, AppError> {
-        let w = self.workspace(ws)?;
-        let fal: Arc<dyn FalApi> = w.fal.clone();
-        // A week to the hour: one entry per hour however often it is read.
-        let to = align(self.now(), self.now(), Duration::hours(1)).0;
-        let cached = self
-            .cache()
-            .get_or_fetch(
-                key(&w.id, "unit_prices", &[("to", iso(to))], None),
-                |_| PRICES_TTL,
-                move || async move {
-                    let q = UsageQuery {
-                        summary: true,
-                        window: Window {
-                            start: Some(to - Duration::days(7)),
-                            end: Some(to),
-                            ..Window::default()
-                        },
-                        limit: Some(1000),
-                        ..UsageQuery::default()
-                    };
-                    let (_, rows) = super::all_pages(
-                        |cursor| {
-                            let q = UsageQuery {
-                                cursor,
-                                ..q.clone()
-                            };
-                            let fal = fal.clone();
-                            async move { fal.usage(&q).await }
-                        },
-                        super::usage_row_key,
-                    )
-                    .await?;
-                    Ok(derive_prices(&rows))
-                },
-            )
-            .await?;
-        Ok(cached.value)
+    ) -> Result<HashMap<String, DerivedPrice>, AppError> {
+        let rows = self.usage_week(ws).await?;
+        let index = self.app_index(ws).await;
+        Ok(derive_prices(&rows, &index))
     }
 
     /// Effective price per billable unit (machine-second) of each app: the admin's price table
     /// first, else 7 days of usage. `None` without an ADMIN key, when usage cannot be read, or
     /// when the caller may not see costs (`priced` false).
-    pub async fn unit_prices(
-        &self,
-        ws: &str,
-        priced: bool,
-    ) -> Option<Arc<HashMap<String, UnitPrice>>> {
+    pub async fn unit_prices(&self, ws: &str, priced: bool) -> Option<Arc<Prices>> {
         if !priced || !self.workspace(ws).ok()?.fal.has_admin_key() {
             return None;
         }
-        let derived = self.derived_prices(ws).await.ok()?;
+        let rows = self.usage_week(ws).await.ok()?;
+        let index = self.app_index(ws).await;
+        let derived = derive_prices(&rows, &index);
         let mut prices: HashMap<String, UnitPrice> = derived
             .iter()
             .map(|(app, d)| {
@@ -133,7 +95,10 @@ impl Reports {
                     }),
             );
         }
-        Some(Arc::new(prices))
+        Some(Arc::new(Prices {
+            by_app: prices,
+            index,
+        }))
     }
 
     /// One page of requests, with costs when `priced` (billing role and up).
@@ -288,9 +253,7 @@ impl Reports {
                         message: format!("request {id} was not found"),
                     },
                 )?;
-                let price = prices
-                    .as_ref()
-                    .and_then(|p| p.get(app_of_endpoint(&item.endpoint_id)).copied());
+                let price = prices.and_then(|p| p.of_endpoint(&item.endpoint_id));
                 let row = request_row(&item, price);
                 let logs_q = LogsQuery {
                     request_id: Some(id),
@@ -321,20 +284,40 @@ impl Reports {
     }
 }
 
-/// Rows with costs from `prices` (per app).
-fn rows(items: &[RequestItem], prices: Option<&HashMap<String, UnitPrice>>) -> Vec<RequestRow> {
-    let price = |endpoint: &str| prices.and_then(|p| p.get(app_of_endpoint(endpoint)).copied());
+/// Each app's [`UnitPrice`], found by endpoint id.
+#[derive(Debug)]
+pub struct Prices {
+    by_app: HashMap<String, UnitPrice>,
+    index: AppIndex,
+}
+
+impl Prices {
+    /// The price of the app serving `endpoint`.
+    fn of_endpoint(&self, endpoint: &str) -> Option<UnitPrice> {
+        self.by_app.get(self.index.of_endpoint(endpoint)).copied()
+    }
+}
+
+/// Rows with costs from `prices`.
+fn rows(items: &[RequestItem], prices: Option<&Prices>) -> Vec<RequestRow> {
     items
         .iter()
-        .map(|r| request_row(r, price(&r.endpoint_id)))
+        .map(|r| request_row(r, prices.and_then(|p| p.of_endpoint(&r.endpoint_id))))
         .collect()
 }
 
 /// Each app's price per machine-second from usage rows.
-fn derive_prices(rows: &[crate::upstream::models::UsageRow]) -> HashMap<String, DerivedPrice> {
+fn derive_prices(
+    rows: &[crate::upstream::models::UsageRow],
+    index: &AppIndex,
+) -> HashMap<String, DerivedPrice> {
     let mut totals: HashMap<String, (f64, f64, Vec<f64>, Vec<String>)> = HashMap::new();
     for r in rows.iter().filter(|r| r.quantity > 0.0) {
-        let e = totals.entry(r.app.clone().unwrap_or_default()).or_default();
+        let app = index.of_usage(
+            r.app.as_deref().unwrap_or_default(),
+            r.environment.as_deref(),
+        );
+        let e = totals.entry(app.to_owned()).or_default();
         e.0 += r.cost_total;
         e.1 += r.quantity;
         // Rounded so float noise does not count as a second price.

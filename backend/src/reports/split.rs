@@ -34,7 +34,7 @@ impl Reports {
     ) -> Result<Derived<SplitReport>, AppError> {
         let inputs = self.inputs(ws, from, to).await?;
         let mut failed = BTreeMap::new();
-        for app in inputs.apps.iter() {
+        for app in inputs.index.apps() {
             let errors: u64 = inputs
                 .analytics
                 .summary
@@ -51,7 +51,12 @@ impl Reports {
             from,
             to,
             currency: inputs.usage.currency.clone(),
-            apps: split(&inputs.usage.lines, &inputs.analytics.summary, &failed),
+            apps: split(
+                &inputs.usage.lines,
+                &inputs.analytics.summary,
+                &failed,
+                &inputs.index,
+            ),
         };
         Ok(Derived {
             value: report,

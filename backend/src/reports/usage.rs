@@ -4,11 +4,12 @@ use super::analytics::fal_window;
 use super::{align_moving, iso, zone, Reports};
 use crate::cache::{key, Cached};
 use crate::error::AppError;
-use crate::upstream::convert::instant;
+use crate::upstream::convert::{instant, UNATTRIBUTED};
 use crate::upstream::query as fal_query;
 use crate::upstream::{FalApi, UpstreamError};
 use chrono::{DateTime, Duration, Utc};
 use shared::analytics::Timeframe;
+use shared::apps::AppIndex;
 use shared::query::{resolve_range, UsageQuery};
 use shared::usage::{UsageLine, UsagePoint, UsageReport};
 use std::collections::BTreeMap;
@@ -67,6 +68,7 @@ impl Reports {
         pairs.extend(r.tz.clone().map(|s| ("tz", s)));
         let fal: Arc<dyn FalApi> = w.fal.clone();
         let clock = self.0.clock.clone();
+        let index = self.app_index(ws).await;
         Ok(self
             .cache()
             .get_or_fetch(
@@ -74,18 +76,32 @@ impl Reports {
                 |_| USAGE_TTL,
                 move || {
                     let to = r.to.min(clock.now());
-                    fetch(fal, Resolved { to, ..r })
+                    fetch(fal, Resolved { to, ..r }, index)
                 },
             )
             .await?)
     }
 }
 
-/// Fetches every page and shapes the report.
-async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<UsageReport, UpstreamError> {
+/// Fetches every page and shapes the report, naming each row's app by `index`.
+///
+/// `apps` are app names, and fal matches its usage `app` exactly, suffix included: one app is
+/// asked for by `search` (a substring, so `my-app-prod` is found too), several by reading
+/// every app; the rows are then kept by app here.
+async fn fetch(
+    fal: Arc<dyn FalApi>,
+    p: Resolved,
+    index: AppIndex,
+) -> Result<UsageReport, UpstreamError> {
+    let search = match (p.apps.as_slice(), &p.search) {
+        ([one], None) => Some(one.clone()),
+        _ => p.search.clone(),
+    };
+    let wanted =
+        |raw: &str, app: &str| p.apps.is_empty() || p.apps.iter().any(|a| a == app || a == raw);
     let mut q = fal_query::UsageQuery {
-        apps: p.apps.clone(),
-        search: p.search.clone(),
+        apps: Vec::new(),
+        search,
         window: fal_window(p.from, p.to, p.tz.clone(), p.timeframe),
         time_series: true,
         summary: true,
@@ -105,13 +121,27 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<UsageReport, Upstrea
     for b in buckets {
         let t = instant(&b.bucket);
         for r in &b.results {
-            let app = r.app.clone().unwrap_or_else(|| "(unattributed)".into());
-            let e = series.entry((t, app)).or_default();
+            let raw = r.app.as_deref().unwrap_or(UNATTRIBUTED);
+            let app = index.of_usage(raw, r.environment.as_deref());
+            if !wanted(raw, app) {
+                continue;
+            }
+            let e = series.entry((t, app.to_owned())).or_default();
             e.0 += r.cost_total;
             e.1 += r.quantity;
         }
     }
-    let mut lines: Vec<UsageLine> = summary.iter().map(UsageLine::from).collect();
+    let mut lines: Vec<UsageLine> = summary
+        .iter()
+        .filter_map(|r| {
+            let raw = r.app.as_deref().unwrap_or(UNATTRIBUTED);
+            let app = index.of_usage(raw, r.environment.as_deref());
+            wanted(raw, app).then(|| UsageLine {
+                app: app.to_owned(),
+                ..UsageLine::from(r)
+            })
+        })
+        .collect();
     lines.sort_by(|a, b| b.cost.total_cmp(&a.cost));
     let currency = lines
         .first()

@@ -44,12 +44,16 @@ pub async fn usage(
     let now = pinned.unwrap_or_else(|| sim.now_ms());
     let limit = q.limit(PageSpec::DEFAULT_LIMIT, sim.max_limits.usage)?;
     let range = Range::from_query(&q, now)?;
+    // Both filters read the name usage reports, suffix included.
     let selected: Vec<usize> = (0..sim.world.apps.len())
-        .filter(|i| apps.is_empty() || apps.iter().any(|a| a == sim.world.apps[*i].name))
+        .filter(|i| {
+            let name = sim.world.usage_name(*i);
+            apps.is_empty() || apps.contains(&name)
+        })
         .filter(|i| {
             search
                 .as_ref()
-                .is_none_or(|s| sim.world.apps[*i].name.contains(s.as_str()))
+                .is_none_or(|s| sim.world.usage_name(*i).contains(s.as_str()))
         })
         .collect();
 
@@ -140,7 +144,7 @@ fn rows(world: &World, usage: BTreeMap<Key, f64>) -> Vec<UsageRow> {
             let subtotal = round6(quantity * unit_price);
             let total = round6(subtotal * (1.0 - m.percent_discount.unwrap_or(0.0) / 100.0));
             UsageRow {
-                app: Some(spec.name.to_owned()),
+                app: Some(world.usage_name(app)),
                 environment: (spec.environment != "main").then(|| spec.environment.to_owned()),
                 machine_type: m.usage_name.to_owned(),
                 unit: "second".into(),

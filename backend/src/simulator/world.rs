@@ -282,6 +282,13 @@ impl World {
                 startup_s: 5.0,
                 ..app("embeddings", &[""], AppKind::Embed, CPU_L, 6.0, 0.4, 0.4)
             },
+            // Lives in a second environment: the apps list shows it only when asked for
+            // `environment=staging`, and usage names it `image-lab-staging`.
+            AppSpec {
+                environment: "staging",
+                startup_s: 20.0,
+                ..app("image-lab", &[""], AppKind::Image, H100, 1.5, 5.0, 0.35)
+            },
         ];
         let models = vec![
             ModelSpec {
@@ -311,6 +318,20 @@ impl World {
     /// `<owner>/<name>` of app `i`.
     pub fn app_id(&self, i: usize) -> String {
         format!("{}/{}", self.owner, self.apps[i].name)
+    }
+
+    /// The `app` usage reports for app `i`: fal's "may include an environment/version
+    /// suffix", so apps outside the main environment carry theirs and, depending on the seed,
+    /// two of the main ones carry `-prod` (with `environment` null, as in fal's example).
+    pub fn usage_name(&self, i: usize) -> String {
+        let spec = &self.apps[i];
+        if spec.environment != "main" {
+            format!("{}-{}", spec.name, spec.environment)
+        } else if i % 3 == (self.seed % 3) as usize {
+            format!("{}-prod", spec.name)
+        } else {
+            spec.name.to_owned()
+        }
     }
 
     /// Route-level endpoint ids of app `i` (the root first).

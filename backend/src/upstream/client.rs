@@ -479,11 +479,14 @@ impl FalApi for FalClient {
         )
     }
 
-    async fn list_apps(&self) -> Result<AppList, UpstreamError> {
-        let req = self
+    async fn list_apps(&self, environment: Option<&str>) -> Result<AppList, UpstreamError> {
+        let mut req = self
             .http
             .get(self.url("serverless/apps"))
             .query(&[("expand", "endpoints")]);
+        if let Some(env) = environment {
+            req = req.query(&[("environment", env)]);
+        }
         self.json("apps", Scope::Api, req).await
     }
 

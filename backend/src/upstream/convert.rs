@@ -123,10 +123,13 @@ pub fn billable_seconds(r: &AnalyticsRecord) -> Option<f64> {
 }
 
 /// A usage row as a cost line.
+/// The app of usage rows fal attributes to none.
+pub const UNATTRIBUTED: &str = "(unattributed)";
+
 impl From<&UsageRow> for UsageLine {
     fn from(r: &UsageRow) -> Self {
         Self {
-            app: r.app.clone().unwrap_or_else(|| "(unattributed)".into()),
+            app: r.app.clone().unwrap_or_else(|| UNATTRIBUTED.into()),
             machine_type: r.machine_type.clone(),
             is_surge: r.is_surge,
             seconds: r.quantity,
@@ -202,9 +205,4 @@ impl From<FileEntry> for FileItem {
             size: f.size,
         }
     }
-}
-
-/// The app name of an endpoint id (`owner/name[/route]` → `name`), as usage reports it.
-pub fn app_of_endpoint(endpoint: &str) -> &str {
-    endpoint.split('/').nth(1).unwrap_or(endpoint)
 }

@@ -384,8 +384,9 @@ impl FalApi for Resilient {
         })
         .await
     }
-    async fn list_apps(&self) -> Result<AppList, UpstreamError> {
-        self.run("apps", READ, || self.inner.list_apps()).await
+    async fn list_apps(&self, environment: Option<&str>) -> Result<AppList, UpstreamError> {
+        self.run("apps", READ, || self.inner.list_apps(environment))
+            .await
     }
     async fn account_billing(&self, credits: bool) -> Result<Billing, UpstreamError> {
         self.run("account_billing", READ, || {
@@ -411,7 +412,7 @@ mod tests {
 
     #[async_trait]
     impl FalApi for Script {
-        async fn list_apps(&self) -> Result<AppList, UpstreamError> {
+        async fn list_apps(&self, _: Option<&str>) -> Result<AppList, UpstreamError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let mut a = self.answers.lock().unwrap();
             if a.is_empty() {
@@ -515,14 +516,14 @@ mod tests {
             ok(),
         ]);
         let started = Instant::now();
-        r.list_apps().await.unwrap();
+        r.list_apps(None).await.unwrap();
         assert_eq!(s.calls.load(Ordering::SeqCst), 2);
         assert!(
             started.elapsed() >= Duration::from_secs(2),
             "waited for Retry-After"
         );
         let (s, r) = script(vec![Err(UpstreamError::Credentials { status: 401 }), ok()]);
-        assert!(r.list_apps().await.is_err());
+        assert!(r.list_apps(None).await.is_err());
         assert_eq!(
             s.calls.load(Ordering::SeqCst),
             1,
@@ -534,7 +535,7 @@ mod tests {
             }),
             ok(),
         ]);
-        assert!(r.list_apps().await.is_err());
+        assert!(r.list_apps(None).await.is_err());
         assert_eq!(
             s.calls.load(Ordering::SeqCst),
             1,
@@ -546,13 +547,13 @@ mod tests {
     async fn breaker_opens_fails_fast_and_recovers_through_a_probe() {
         let (s, r) = script(vec![]); // every call times out
         for _ in 0..3 {
-            let _ = r.list_apps().await;
+            let _ = r.list_apps(None).await;
         }
         let calls = s.calls.load(Ordering::SeqCst);
         assert!(calls >= 5, "threshold reached through retries: {calls}");
         assert_eq!(r.circuits(), vec![("apps", Circuit::Open)]);
         assert!(matches!(
-            r.list_apps().await,
+            r.list_apps(None).await,
             Err(UpstreamError::CircuitOpen)
         ));
         assert_eq!(
@@ -563,7 +564,7 @@ mod tests {
         tokio::time::advance(Duration::from_secs(31)).await;
         assert_eq!(r.circuits(), vec![("apps", Circuit::HalfOpen)]);
         s.answers.lock().unwrap().push(ok());
-        r.list_apps().await.unwrap();
+        r.list_apps(None).await.unwrap();
         assert_eq!(r.circuits(), vec![("apps", Circuit::Closed)]);
     }
 
@@ -582,7 +583,7 @@ mod tests {
         let calls_for = |policy: Policy| async move {
             let (s, r) = script_with(vec![], policy);
             for _ in 0..100 {
-                assert!(r.list_apps().await.is_err());
+                assert!(r.list_apps(None).await.is_err());
             }
             s.calls.load(Ordering::SeqCst)
         };

@@ -68,7 +68,7 @@ async fn client_reports_credentials_and_missing_admin_key_distinctly() {
     let wrong =
         backend::upstream::FalClient::new(h.server.base_url(), "nope".to_owned().into(), None)
             .unwrap();
-    let err = wrong.list_apps().await.unwrap_err();
+    let err = wrong.list_apps(None).await.unwrap_err();
     assert!(
         matches!(err, UpstreamError::Credentials { status: 401 }),
         "{err:?}"
@@ -109,7 +109,7 @@ async fn app_list_has_the_documented_shape_and_discovers_endpoints() {
     ] {
         assert!(first.get(key).is_some(), "missing {key}");
     }
-    let apps = h.client.list_apps().await.unwrap().apps;
+    let apps = h.client.list_apps(None).await.unwrap().apps;
     let flux = apps.iter().find(|a| a.name == "flux-studio").unwrap();
     assert_eq!(flux.endpoint_id, "acme/flux-studio");
     assert_eq!(

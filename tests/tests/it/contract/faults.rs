@@ -10,13 +10,16 @@ async fn rate_limit_carries_retry_after_and_5xx_is_typed() {
     let h = SimHarness::start().await;
     h.faults(json!([{ "operation": "apps", "status": 429, "retry_after_s": 2, "times": 1 }]))
         .await;
-    let err = h.client.list_apps().await.unwrap_err();
+    let err = h.client.list_apps(None).await.unwrap_err();
     assert!(
         matches!(err, UpstreamError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(2)),
         "{err:?}"
     );
     assert!(err.is_outage());
-    assert!(h.client.list_apps().await.is_ok(), "times: 1 applies once");
+    assert!(
+        h.client.list_apps(None).await.is_ok(),
+        "times: 1 applies once"
+    );
     h.faults(json!([{ "operation": "*", "status": 503 }])).await;
     let err = h.client.queue_size("acme", "chat-llm").await.unwrap_err();
     assert!(
@@ -85,8 +88,8 @@ async fn per_key_rate_limit_answers_429_with_the_window_reset() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    h.client.list_apps().await.unwrap();
-    h.client.list_apps().await.unwrap();
+    h.client.list_apps(None).await.unwrap();
+    h.client.list_apps(None).await.unwrap();
     let raw = h
         .raw(
             reqwest::Method::GET,
@@ -101,7 +104,7 @@ async fn per_key_rate_limit_answers_429_with_the_window_reset() {
     assert_eq!(raw.headers()["x-ratelimit-reset"], "60");
     let body: serde_json::Value = raw.json().await.unwrap();
     assert_eq!(body["error"]["type"], "rate_limited");
-    let err = h.client.list_apps().await.unwrap_err();
+    let err = h.client.list_apps(None).await.unwrap_err();
     assert!(
         matches!(err, UpstreamError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(60)),
         "{err:?}"
@@ -111,5 +114,5 @@ async fn per_key_rate_limit_answers_429_with_the_window_reset() {
         "the API key's window is shared across operations"
     );
     h.clock.advance(60_000);
-    h.client.list_apps().await.expect("a new window");
+    h.client.list_apps(None).await.expect("a new window");
 }

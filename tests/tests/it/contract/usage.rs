@@ -23,9 +23,10 @@ fn week() -> UsageQuery {
 async fn summary_rows_split_surge_and_carry_all_thirteen_keys() {
     let h = SimHarness::start().await;
     let rows = h.client.usage(&week()).await.unwrap().summary.unwrap();
+    // Seed 42 reports flux-studio with fal's example suffix.
     let h100: Vec<_> = rows
         .iter()
-        .filter(|r| r.app.as_deref() == Some("flux-studio"))
+        .filter(|r| r.app.as_deref() == Some("flux-studio-prod"))
         .collect();
     assert_eq!(h100.len(), 2, "surge and non-surge rows over a week");
     assert!(h100.iter().any(|r| r.is_surge) && h100.iter().any(|r| !r.is_surge));
@@ -58,14 +59,25 @@ async fn app_and_search_filters_and_validation() {
         names.dedup();
         names
     };
+    // Seed 42 reports upscaler as `upscaler-prod` (fal: "may include an environment/version
+    // suffix"); `app` matches the reported name exactly.
     assert_eq!(
+        apps(UsageQuery {
+            apps: vec!["upscaler-prod".into()],
+            ..week()
+        })
+        .await,
+        ["upscaler-prod"],
+        "exact match"
+    );
+    assert!(
         apps(UsageQuery {
             apps: vec!["upscaler".into()],
             ..week()
         })
-        .await,
-        ["upscaler"],
-        "exact match"
+        .await
+        .is_empty(),
+        "the suffix is part of the name"
     );
     assert_eq!(
         apps(UsageQuery {
@@ -73,7 +85,7 @@ async fn app_and_search_filters_and_validation() {
             ..week()
         })
         .await,
-        ["upscaler", "upscaler-dev"]
+        ["upscaler-prod", "upscaler-dev"]
     );
     assert!(
         apps(UsageQuery {

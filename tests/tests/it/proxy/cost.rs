@@ -47,19 +47,33 @@ async fn cost_per_successful_request_matches_fals_own_numbers() {
         })
         .await
         .unwrap();
+    // Usage names some apps with a suffix (`flux-studio-prod`, `image-lab-staging`); the
+    // seeded world knows which app each name is.
+    let world = backend::simulator::world::World::new(42);
+    let app_of_usage_name = |name: &str| {
+        (0..world.apps.len())
+            .find(|i| world.usage_name(*i) == name)
+            .map(|i| world.apps[i].name.to_owned())
+            .unwrap_or_else(|| panic!("{name} is no app's usage name"))
+    };
     let mut spend: BTreeMap<String, f64> = BTreeMap::new();
+    let mut suffixed = 0;
     for row in usage.summary.unwrap() {
-        *spend.entry(row.app.unwrap_or_default()).or_default() += row.cost_total;
+        let name = row.app.unwrap_or_default();
+        let app = app_of_usage_name(&name);
+        suffixed += usize::from(app != name);
+        *spend.entry(app).or_default() += row.cost_total;
     }
-    let endpoints: Vec<String> = sim
-        .client
-        .list_apps()
-        .await
-        .unwrap()
-        .apps
-        .into_iter()
-        .flat_map(|a| a.endpoints.unwrap_or_else(|| vec![a.endpoint_id]))
-        .collect();
+    assert!(suffixed > 0, "the simulator suffixes some usage names");
+    let mut endpoints: Vec<String> = Vec::new();
+    for env in [None, Some("staging")] {
+        let apps = sim.client.list_apps(env).await.unwrap().apps;
+        assert!(!apps.is_empty(), "{env:?} has apps");
+        endpoints.extend(
+            apps.into_iter()
+                .flat_map(|a| a.endpoints.unwrap_or_else(|| vec![a.endpoint_id])),
+        );
+    }
     let analytics = sim
         .client
         .analytics(
@@ -80,11 +94,16 @@ async fn cost_per_successful_request_matches_fals_own_numbers() {
         *success.entry(app).or_default() += rec.metrics["success_count"].as_u64().unwrap_or(0);
     }
 
-    assert!(
-        r.apps.len() >= 5,
-        "{:?}",
-        r.apps.iter().map(|a| &a.app).collect::<Vec<_>>()
-    );
+    // One row per app, each with its spend and its requests: a suffixed usage name or an app
+    // of another environment does not split into a spend-only and a requests-only row.
+    let mut shown: Vec<&str> = r.apps.iter().map(|a| a.app.as_str()).collect();
+    shown.sort_unstable();
+    let mut names: Vec<&str> = world.apps.iter().map(|a| a.name).collect();
+    names.sort_unstable();
+    assert_eq!(shown, names);
+    for a in &r.apps {
+        assert!(a.spend > 0.0 && a.requests > 0, "{}: {a:?}", a.app);
+    }
     for a in &r.apps {
         let want_spend = spend.get(&a.app).copied().unwrap_or(0.0);
         let want_success = success.get(&a.app).copied().unwrap_or(0);
@@ -440,5 +459,27 @@ async fn the_daily_history_fills_without_anyone_looking() {
             stored.len()
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn usage_of_one_app_includes_its_suffixed_usage_name() {
+    let sim = SimHarness::start().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    // Seed 42's usage names upscaler `upscaler-prod`, and `upscaler-dev` is another app.
+    for (name, other) in [("upscaler", "upscaler-dev"), ("upscaler-dev", "upscaler")] {
+        let resp = app
+            .get(&format!("{}?apps={name}", ws_path(ws::USAGE)))
+            .await;
+        assert_eq!(resp.status(), 200);
+        let r: Fetched<shared::usage::UsageReport> = resp.json().await.unwrap();
+        let r = r.data;
+        assert!(!r.lines.is_empty() && r.total_cost > 0.0, "{name}: {r:?}");
+        assert!(
+            r.lines.iter().all(|l| l.app == name),
+            "{name}: {:?}",
+            r.lines
+        );
+        assert!(r.series.iter().all(|p| p.app == name && p.app != other));
     }
 }

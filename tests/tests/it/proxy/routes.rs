@@ -222,19 +222,20 @@ async fn workspaces_are_separate_accounts_with_separate_caches() {
     let config: shared::PublicConfig = app.get("/api/config").await.json().await.unwrap();
     let ids: Vec<&str> = config.workspaces.iter().map(|w| w.id.as_str()).collect();
     assert_eq!(ids, ["team-a", "team-b"]);
+    // Files: no background job reads them, so every call counted is a view's.
     for _ in 0..3 {
-        assert_eq!(app.get(&ws::path(ws::APPS, "team-a")).await.status(), 200);
+        assert_eq!(app.get(&ws::path(ws::FILES, "team-a")).await.status(), 200);
     }
-    assert_eq!(a.stats().await["apps"], 1);
+    assert_eq!(a.stats().await["files_list"], 1);
     assert_eq!(
-        b.stats().await["apps"],
+        b.stats().await["files_list"],
         0,
         "team-b's account is not asked for team-a's view"
     );
     assert_eq!(
-        app.get(&ws::path(ws::APPS, "team-b")).await.headers()["x-cache"],
+        app.get(&ws::path(ws::FILES, "team-b")).await.headers()["x-cache"],
         "MISS",
         "cache keys are per workspace"
     );
-    assert_eq!(b.stats().await["apps"], 1);
+    assert_eq!(b.stats().await["files_list"], 1);
 }
