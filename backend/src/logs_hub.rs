@@ -4,6 +4,7 @@
 //! last timestamp it saw, skipping lines it already sent at that instant, so viewers see no gap
 //! and no duplicate. The upstream stream closes when the last viewer leaves.
 
+use crate::upstream::convert::log_line;
 use crate::upstream::models::{LabelFilter, LogEntry};
 use crate::upstream::query::LogsQuery;
 use crate::upstream::FalApi;
@@ -134,7 +135,10 @@ async fn pump(
                     match stream.next().await {
                         Some(Ok(entry)) => {
                             backoff = BACKOFF_MIN;
-                            let line = LogLine::from(entry.clone());
+                            // A line whose time does not parse is skipped (and counted).
+                            let Some(line) = log_line(entry.clone()) else {
+                                continue;
+                            };
                             let id = identity(&entry);
                             match &mut last {
                                 Some((t, _)) if line.ts < *t => continue,

@@ -108,8 +108,9 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, Ups
     .await?;
     let series = buckets
         .iter()
-        .flat_map(|b| {
-            let t = instant(&b.bucket);
+        // A bucket whose time does not parse is left out (counted by `instant`).
+        .filter_map(|b| Some((instant(&b.bucket)?, b)))
+        .flat_map(|(t, b)| {
             b.results.iter().map(move |r| {
                 let o = outcomes(r);
                 AnalyticsPoint {

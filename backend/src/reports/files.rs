@@ -4,6 +4,7 @@
 use super::Reports;
 use crate::cache::{key, Cached};
 use crate::error::AppError;
+use crate::upstream::convert::file_item;
 use crate::upstream::FalApi;
 use shared::files::FileItem;
 use std::sync::Arc;
@@ -37,7 +38,7 @@ impl Reports {
                         .list_files(dir.as_deref())
                         .await?
                         .into_iter()
-                        .map(FileItem::from)
+                        .filter_map(file_item)
                         .collect();
                     items.sort_by(|a, b| (!a.is_dir, &a.name).cmp(&(!b.is_dir, &b.name)));
                     Ok(items)

@@ -5,6 +5,7 @@ use super::{align_moving, iso, Reports};
 use crate::cache::{key, Cached};
 use crate::error::AppError;
 use crate::logs_hub::Subscription;
+use crate::upstream::convert::log_line;
 use crate::upstream::models::{LabelCondition, LabelFilter, LabelValue};
 use crate::upstream::query::LogsQuery as FalLogsQuery;
 use crate::upstream::FalApi;
@@ -76,7 +77,7 @@ impl Reports {
                     fq.end = fq.end.map(|e| e.min(clock.now()));
                     let page = fal.logs_history(&fq, &labels).await?;
                     Ok(LogsPage {
-                        items: page.items.into_iter().map(LogLine::from).collect(),
+                        items: page.items.into_iter().filter_map(log_line).collect(),
                         next_cursor: page.next_cursor,
                     })
                 },
@@ -95,7 +96,7 @@ impl Reports {
             fq.cursor = cursor;
             Box::pin(async move {
                 let page = fal.logs_history(&fq, &labels).await?;
-                let lines = page.items.into_iter().map(LogLine::from).collect();
+                let lines = page.items.into_iter().filter_map(log_line).collect();
                 Ok((lines, page.next_cursor))
             })
         }))

@@ -4,7 +4,7 @@
 use super::{align_moving, iso, Reports};
 use crate::cache::{key, Cached};
 use crate::error::AppError;
-use crate::upstream::convert::{request_row, UnitPrice};
+use crate::upstream::convert::{log_line, request_row, UnitPrice};
 use crate::upstream::models::RequestItem;
 use crate::upstream::query::{self as fal_query, LogsQuery, RequestSort, RequestStatus};
 use crate::upstream::{FalApi, UpstreamError};
@@ -254,7 +254,9 @@ impl Reports {
                     },
                 )?;
                 let price = prices.and_then(|p| p.of_endpoint(&item.endpoint_id));
-                let row = request_row(&item, price);
+                let row = request_row(&item, price).ok_or_else(|| {
+                    UpstreamError::Decode(format!("request {id}: a time without an offset"))
+                })?;
                 let logs_q = LogsQuery {
                     request_id: Some(id),
                     start: Some(row.sent_at - Duration::minutes(15)),
@@ -267,7 +269,7 @@ impl Reports {
                     .await?
                     .items
                     .into_iter()
-                    .map(LogLine::from)
+                    .filter_map(log_line)
                     .collect();
                 logs.reverse();
                 Ok(RequestDetail { row, logs })
@@ -302,7 +304,7 @@ impl Prices {
 fn rows(items: &[RequestItem], prices: Option<&Prices>) -> Vec<RequestRow> {
     items
         .iter()
-        .map(|r| request_row(r, prices.and_then(|p| p.of_endpoint(&r.endpoint_id))))
+        .filter_map(|r| request_row(r, prices.and_then(|p| p.of_endpoint(&r.endpoint_id))))
         .collect()
 }
 

@@ -119,7 +119,10 @@ async fn fetch(
     .await?;
     let mut series: BTreeMap<(DateTime<Utc>, String), (f64, f64)> = BTreeMap::new();
     for b in buckets {
-        let t = instant(&b.bucket);
+        // A bucket whose time does not parse is left out (counted by `instant`).
+        let Some(t) = instant(&b.bucket) else {
+            continue;
+        };
         for r in &b.results {
             let raw = r.app.as_deref().unwrap_or(UNATTRIBUTED);
             let app = index.of_usage(raw, r.environment.as_deref());

@@ -8,17 +8,16 @@ use shared::logs::{LogLevel, LogLine};
 use shared::requests::{Cost, RequestRow, StatusClass};
 use shared::usage::UsageLine;
 
-/// Parses fal's ISO 8601 timestamps (any offset); unparsable values become the epoch, which
-/// sorts them visibly to the end rather than failing a whole page.
-pub fn instant(s: &str) -> DateTime<Utc> {
+/// Parses fal's ISO 8601 timestamps (any offset). A timestamp without an offset (or that does
+/// not parse) is `None`, logged and counted as a decode error: the caller leaves that row out
+/// rather than show it at 1970 or at a guessed zone (REFERENCE §0.1).
+pub fn instant(s: &str) -> Option<DateTime<Utc>> {
     match DateTime::parse_from_rfc3339(s) {
-        Ok(t) => t.with_timezone(&Utc),
-        Err(_) => {
-            // fal's timestamps carry an offset (§0.1); say so loudly rather than show 1970
-            // silently.
-            tracing::warn!(value = %s, "a timestamp from fal has no offset or does not parse");
+        Ok(t) => Some(t.with_timezone(&Utc)),
+        Err(e) => {
+            tracing::warn!(value = %s, error = %e, "a timestamp from fal has no offset or does not parse: row left out");
             super::DECODE_ERRORS.add("timestamp");
-            DateTime::<Utc>::default()
+            None
         }
     }
 }
@@ -150,10 +149,15 @@ pub struct UnitPrice {
     pub blended: bool,
 }
 
-/// A request row with its cost from `unit_price` (per billable unit), when known.
-pub fn request_row(r: &RequestItem, unit_price: Option<UnitPrice>) -> RequestRow {
-    let sent_at = instant(&r.sent_at);
-    let started_at = instant(&r.started_at);
+/// A request row with its cost from `unit_price` (per billable unit), when known; `None` when
+/// one of its times does not parse ([`instant`]).
+pub fn request_row(r: &RequestItem, unit_price: Option<UnitPrice>) -> Option<RequestRow> {
+    let sent_at = instant(&r.sent_at)?;
+    let started_at = instant(&r.started_at)?;
+    let ended_at = match r.ended_at.as_deref() {
+        Some(t) => Some(instant(t)?),
+        None => None,
+    };
     let billable_units = r.billable_units.flatten();
     let cost = match (r.billable_units, unit_price) {
         (Some(Some(units)), Some(price)) => Cost::Known {
@@ -164,45 +168,85 @@ pub fn request_row(r: &RequestItem, unit_price: Option<UnitPrice>) -> RequestRow
         (Some(None), _) => Cost::Pending,
         _ => Cost::Unknown,
     };
-    RequestRow {
+    Some(RequestRow {
         id: r.request_id.clone(),
         endpoint: r.endpoint_id.clone(),
         status_code: r.status_code,
         status: StatusClass::of(r.status_code),
         sent_at,
         started_at,
-        ended_at: r.ended_at.as_deref().map(instant),
+        ended_at,
         queue_seconds: ((started_at - sent_at).num_milliseconds() as f64 / 1000.0).max(0.0),
         duration_seconds: r.duration,
         runner_id: r.runner_id.clone(),
         billable_units,
         cost,
-    }
+    })
 }
 
-impl From<LogEntry> for LogLine {
-    fn from(e: LogEntry) -> Self {
-        let labels = e.labels.unwrap_or_default();
-        Self {
-            ts: instant(&e.timestamp),
-            level: LogLevel::parse(&e.level).unwrap_or(LogLevel::Info),
-            message: e.message,
-            app: e.app,
-            revision: e.revision,
-            request_id: labels.get("fal_request_id").cloned(),
-            labels,
-        }
-    }
+/// A log line; `None` when its timestamp does not parse ([`instant`]).
+pub fn log_line(e: LogEntry) -> Option<LogLine> {
+    let labels = e.labels.unwrap_or_default();
+    Some(LogLine {
+        ts: instant(&e.timestamp)?,
+        level: LogLevel::parse(&e.level).unwrap_or(LogLevel::Info),
+        message: e.message,
+        app: e.app,
+        revision: e.revision,
+        request_id: labels.get("fal_request_id").cloned(),
+        labels,
+    })
 }
 
-impl From<FileEntry> for FileItem {
-    fn from(f: FileEntry) -> Self {
-        Self {
-            updated: instant(&f.updated_time),
-            path: f.path,
-            name: f.name,
-            is_dir: !f.is_file,
-            size: f.size,
-        }
+/// A file entry; `None` when its time does not parse ([`instant`]).
+pub fn file_item(f: FileEntry) -> Option<FileItem> {
+    Some(FileItem {
+        updated: instant(&f.updated_time)?,
+        path: f.path,
+        name: f.name,
+        is_dir: !f.is_file,
+        size: f.size,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(sent_at: &str, ended_at: Option<&str>) -> RequestItem {
+        serde_json::from_value(serde_json::json!({
+            "request_id": "r1",
+            "endpoint_id": "acme/app",
+            "runner_id": null,
+            "started_at": "2026-11-17T15:00:01.000Z",
+            "sent_at": sent_at,
+            "ended_at": ended_at,
+            "status_code": 200,
+            "duration": 1.0,
+        }))
+        .unwrap()
+    }
+
+    fn timestamp_errors() -> u64 {
+        let counts = crate::upstream::DECODE_ERRORS.counts();
+        counts
+            .iter()
+            .find(|(op, _)| *op == "timestamp")
+            .map_or(0, |(_, n)| *n)
+    }
+
+    #[test]
+    fn a_time_without_an_offset_leaves_its_row_out_and_is_counted_never_1970() {
+        let before = timestamp_errors();
+        let ok = request_row(&item("2026-11-17T15:00:00.500+01:00", None), None).unwrap();
+        assert_eq!(ok.sent_at.to_rfc3339(), "2026-11-17T14:00:00.500+00:00");
+        assert!(request_row(&item("2026-11-17T15:00:00.500", None), None).is_none());
+        assert!(request_row(
+            &item("2026-11-17T15:00:00Z", Some("2026-11-17 15:00:02")),
+            None
+        )
+        .is_none());
+        assert!(instant("1700000000").is_none());
+        assert!(timestamp_errors() >= before + 3);
     }
 }
