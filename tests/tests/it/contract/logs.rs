@@ -305,7 +305,7 @@ async fn a_stream_opened_without_start_replays_the_last_day_as_fal_documents() {
         .expect("the replay starts at once")
         .expect("a line")
         .expect("a good line");
-    let age = at(T0) - backend::upstream::convert::instant(&first.timestamp);
+    let age = at(T0) - backend::upstream::convert::instant(&first.timestamp).unwrap();
     assert!(
         age > chrono::Duration::hours(23),
         "without `start` fal replays the last 24 hours; the first line is {age} old"

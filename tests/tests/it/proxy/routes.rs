@@ -159,6 +159,29 @@ async fn requests_carry_cost_and_a_row_opens_its_detail_with_logs() {
         detail.data.logs.windows(2).all(|w| w[0].ts <= w[1].ts),
         "oldest first"
     );
+    // A request of 20 days ago: fal widens `start` to 90 days when `request_id` is given, so
+    // the lookup sends no `start` of its own.
+    let world = backend::simulator::world::World::new(42);
+    let day = 86_400_000;
+    let old = world
+        .requests_between(
+            0,
+            integration_tests::sim::T0 - 20 * day,
+            integration_tests::sim::T0 - 20 * day + 3_600_000,
+        )
+        .into_iter()
+        .next()
+        .expect("flux-studio had traffic that hour");
+    let resp = app
+        .get(&ws::path_with_id(
+            ws::REQUEST,
+            "default",
+            &old.request_id.to_string(),
+        ))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let detail: Fetched<RequestDetail> = resp.json().await.unwrap();
+    assert_eq!(detail.data.row.id, old.request_id.to_string());
     let (status, _) = error(
         &app,
         &ws::path_with_id(
