@@ -141,6 +141,10 @@ pub struct SimulateArgs {
     /// Seed of the simulated world; the same seed gives the same apps, traffic and logs.
     #[arg(long, env = "FAL_SIM_SEED", default_value_t = 42)]
     pub seed: u64,
+    /// Vary answers within fal's contract: added fields, optional fields left out, numbers
+    /// written as floats, log stream keep-alives up to a minute apart.
+    #[arg(long, env = "FAL_SIM_SHAPE_VARIATION")]
+    pub shape_variation: bool,
 }
 
 /// Authentication modes (`--auth`).

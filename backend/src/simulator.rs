@@ -19,6 +19,7 @@ mod query;
 mod queue;
 mod requests;
 pub mod rng;
+pub mod shape;
 mod timeframe;
 pub mod usage;
 pub mod world;
@@ -51,6 +52,8 @@ pub struct SimConfig {
     pub seed: u64,
     /// Its clock.
     pub clock: Arc<dyn Clock>,
+    /// Vary the shape of answers within fal's contract (`--shape-variation`).
+    pub shape_variation: bool,
 }
 
 impl std::fmt::Debug for SimConfig {
@@ -58,6 +61,7 @@ impl std::fmt::Debug for SimConfig {
         f.debug_struct("SimConfig")
             .field("listen", &self.listen)
             .field("seed", &self.seed)
+            .field("shape_variation", &self.shape_variation)
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +75,7 @@ impl SimConfig {
             admin_key: SecretString::from(format!("demo-admin-{}", uuid::Uuid::new_v4())),
             seed: 42,
             clock: Arc::new(SystemClock),
+            shape_variation: false,
         }
     }
 }
@@ -89,6 +94,7 @@ impl TryFrom<SimulateArgs> for SimConfig {
             admin_key: args.admin_key,
             seed: args.seed,
             clock: Arc::new(SystemClock),
+            shape_variation: args.shape_variation,
         })
     }
 }
@@ -110,6 +116,8 @@ pub struct Sim {
     pub max_limits: paging::MaxLimits,
     files: files::Files,
     queue: Mutex<QueueState>,
+    /// See [`SimConfig::shape_variation`].
+    pub shape_variation: bool,
 }
 
 /// Flush bookkeeping.
@@ -137,6 +145,7 @@ impl Sim {
             max_limits: paging::MaxLimits::of(config.seed),
             files: files::Files::seeded(config.clock.now_ms()),
             queue: Mutex::new(QueueState::default()),
+            shape_variation: config.shape_variation,
         }
     }
 

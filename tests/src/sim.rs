@@ -47,6 +47,7 @@ impl SimHarness {
             admin_key: SecretString::from(admin_key),
             seed: 42,
             clock: clock.clone(),
+            shape_variation: shape_variation(),
         })
         .await
         .expect("simulator starts");
@@ -140,4 +141,20 @@ impl SimHarness {
 /// Unix ms → `DateTime<Utc>`.
 pub fn at(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).expect("valid ms")
+}
+
+/// `FAL_SIM_SHAPE_VARIATION=true` runs every test against a simulator that varies the shape of
+/// its answers within fal's contract (`falscope simulate --shape-variation`).
+pub fn shape_variation() -> bool {
+    std::env::var("FAL_SIM_SHAPE_VARIATION").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// The keys of a raw fal object, without the field `--shape-variation` adds.
+pub fn keys(v: &serde_json::Value) -> Vec<&str> {
+    v.as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .filter(|k| *k != backend::simulator::shape::ADDED)
+        .collect()
 }

@@ -94,6 +94,20 @@ fn test() -> Result<(), String> {
         "--",
         "--include-ignored",
     ]))?;
+    // The contract and proxy suites again against a simulator that varies the shape of its
+    // answers within fal's contract (added fields, omitted nulls, `12.0` for numbers).
+    run(cargo([
+        "test",
+        "-p",
+        "integration-tests",
+        "--test",
+        "it",
+        "--locked",
+        "--",
+        "contract::",
+        "proxy::",
+    ])
+    .env("FAL_SIM_SHAPE_VARIATION", "true"))?;
     run(cargo([
         "test",
         "-p",

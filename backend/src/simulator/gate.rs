@@ -63,11 +63,20 @@ async fn gate(State((sim, op)): State<(Arc<Sim>, Op)>, mut req: Request, next: N
     }
     let slow = fx.slow_body_ms;
     req.extensions_mut().insert(fx);
-    let resp = next.run(req).await;
+    let mut resp = next.run(req).await;
+    if sim.shape_variation && is_json(&resp) {
+        resp = super::shape::vary_response(op.name, resp).await;
+    }
     match slow {
         Some(ms) if !is_event_stream(&resp) => slow_body(resp, ms).await,
         _ => resp,
     }
+}
+
+fn is_json(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
 }
 
 /// fal's key check: `Authorization: Key <key>`; 401 without a known key, 403 when an API key

@@ -402,12 +402,15 @@ pub async fn stream(
         return Err(FalError::invalid("start must be before end"));
     }
     let limit = fx.drop_stream_after.map(|n| n as usize);
+    // fal does not document how often it sends keep-alives (§0.1): with shape variation they
+    // come nearly a minute apart, and events carry an added field.
+    let keep_alive = if sim.shape_variation { 55 } else { 15 };
     let events = async_stream(sim, filter, start, end);
     let events = futures::StreamExt::take(events, limit.unwrap_or(usize::MAX));
     Ok(Sse::new(events)
         .keep_alive(
             KeepAlive::new()
-                .interval(Duration::from_secs(15))
+                .interval(Duration::from_secs(keep_alive))
                 .text("keep-alive"),
         )
         .into_response())
@@ -427,7 +430,11 @@ fn async_stream(
         async move {
             loop {
                 if let Some(entry) = pending.pop() {
-                    let data = serde_json::to_string(&entry).unwrap_or_default();
+                    let mut data = serde_json::to_value(&entry).unwrap_or_default();
+                    if sim.shape_variation {
+                        super::shape::vary("logs_stream", &mut data);
+                    }
+                    let data = data.to_string();
                     return Some((Ok(Event::default().data(data)), (sent_to, pending, done)));
                 }
                 if done {

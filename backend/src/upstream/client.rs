@@ -22,8 +22,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Uploads: fal fetches or stores the whole file before answering.
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
-/// A log stream with no bytes (not even a keep-alive, sent every ~15 s) for this long is dead.
-const STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// Talks to fal's Platform API (or the simulator) over HTTP.
 pub struct FalClient {
@@ -397,7 +395,7 @@ impl FalApi for FalClient {
         // No whole-request timeout on a stream: it lives as long as the viewer; a stalled
         // stream is caught by the read timeout below.
         let resp = self.send_with("logs_stream", Scope::Api, req, None).await?;
-        Ok(sse::log_events(resp.bytes_stream(), STREAM_IDLE_TIMEOUT))
+        Ok(sse::log_events(resp.bytes_stream(), sse::IDLE_TIMEOUT))
     }
 
     async fn list_files(&self, dir: Option<&str>) -> Result<Vec<FileEntry>, UpstreamError> {

@@ -9,6 +9,10 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use std::time::Duration;
 
+/// A log stream with no bytes for this long is dead. fal does not say how often it sends
+/// keep-alives (§0.1), so this is well above a minute: a quiet app's tail stays open.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(150);
+
 /// Turns a response body into log entries. The stream ends with `Err` when fal reports an
 /// error, the connection drops, or nothing (not even a keep-alive) arrives for `idle`.
 pub fn log_events<S, E>(
@@ -108,6 +112,25 @@ mod tests {
             .find(|(op, _)| *op == "logs_stream")
             .map_or(0, |(_, n)| n);
         assert!(after > before);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_quiet_for_over_a_minute_is_still_open() {
+        let line = |m: &str| {
+            let json = format!("data: {{\"timestamp\":\"2024-11-09T10:30:45.123Z\",\"level\":\"info\",\"message\":\"{m}\",\"app\":\"a\",\"revision\":\"r\"}}\n\n");
+            Ok::<_, std::io::Error>(Bytes::from(json))
+        };
+        let later = futures::stream::once(async move {
+            tokio::time::sleep(Duration::from_secs(119)).await;
+            line("after two minutes")
+        });
+        let body = futures::stream::iter([line("first")]).chain(later);
+        let items: Vec<_> = log_events(body, IDLE_TIMEOUT).take(2).collect().await;
+        assert_eq!(
+            items[1].as_ref().unwrap().message,
+            "after two minutes",
+            "{items:?}"
+        );
     }
 
     #[tokio::test]

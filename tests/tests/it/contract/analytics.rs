@@ -36,9 +36,8 @@ async fn default_expand_is_hourly_request_count_time_series() {
         series.len()
     );
     let rec = &series[0]["results"][0];
-    let keys: Vec<&String> = rec.as_object().unwrap().keys().collect();
     assert_eq!(
-        keys,
+        integration_tests::sim::keys(rec),
         ["endpoint_id", "request_count"],
         "only requested metrics"
     );

@@ -50,10 +50,7 @@ async fn queue_size_matches_metrics_and_flush_empties_it_once_per_key() {
         .await
         .unwrap();
     let body: serde_json::Value = raw.json().await.unwrap();
-    assert_eq!(
-        body.as_object().unwrap().keys().collect::<Vec<_>>(),
-        ["queue_size"]
-    );
+    assert_eq!(integration_tests::sim::keys(&body), ["queue_size"]);
 }
 
 #[tokio::test]
