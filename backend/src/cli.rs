@@ -46,6 +46,12 @@ pub struct CheckArgs {
     /// Save each raw answer (keys redacted) in this directory, to attach to a bug report.
     #[arg(long, value_name = "DIR")]
     pub record: Option<std::path::PathBuf>,
+    /// Base URL of fal's Platform API (as for serving; FAL_BASE_URL).
+    #[arg(long, value_name = "URL")]
+    pub fal_base_url: Option<url::Url>,
+    /// Workspaces file to check every account of (as for serving; FALSCOPE_WORKSPACES).
+    #[arg(long, value_name = "FILE")]
+    pub workspaces: Option<PathBuf>,
 }
 
 /// Options of `falscope hash-password`.
@@ -174,5 +180,31 @@ impl From<AuthMode> for shared::auth::AuthMode {
             AuthMode::Token => Self::Token,
             AuthMode::Proxy => Self::Proxy,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn check_takes_the_fal_options_it_documents_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "falscope",
+            "check",
+            "--fal-base-url",
+            "http://127.0.0.1:8090",
+            "--workspaces",
+            "w.toml",
+            "--record",
+            "answers",
+        ])
+        .unwrap();
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("not check");
+        };
+        assert_eq!(args.fal_base_url.unwrap().as_str(), "http://127.0.0.1:8090/");
+        assert_eq!(args.workspaces.unwrap(), PathBuf::from("w.toml"));
     }
 }

@@ -36,6 +36,12 @@ async fn check(
     args: &backend::cli::CheckArgs,
 ) -> anyhow::Result<()> {
     use std::io::Write;
+    // The options `check` shares with serving may follow `check` on the command line.
+    let serve = backend::cli::ServeArgs {
+        fal_base_url: args.fal_base_url.clone().unwrap_or(serve.fal_base_url),
+        workspaces: args.workspaces.clone().or(serve.workspaces),
+        ..serve
+    };
     let config =
         backend::config::Config::try_from(serve).context("invalid falscope configuration")?;
     let backend::config::Upstream::Fal(accounts) = config.upstream else {

@@ -6,6 +6,7 @@ mod auth;
 mod check;
 mod faults;
 mod files;
+mod fixtures;
 mod logs;
 mod metrics;
 mod queue;
