@@ -204,7 +204,10 @@ mod tests {
         let Some(Command::Check(args)) = cli.command else {
             panic!("not check");
         };
-        assert_eq!(args.fal_base_url.unwrap().as_str(), "http://127.0.0.1:8090/");
+        assert_eq!(
+            args.fal_base_url.unwrap().as_str(),
+            "http://127.0.0.1:8090/"
+        );
         assert_eq!(args.workspaces.unwrap(), PathBuf::from("w.toml"));
     }
 }

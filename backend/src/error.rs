@@ -155,6 +155,15 @@ fn upstream_status_and_body(err: &UpstreamError) -> (StatusCode, ApiError) {
             format!("fal has no {what}: check the endpoint id (owner/name or owner/name/route)"),
         ),
         U::RateLimited { .. } | U::Timeout | U::Transport(_) | U::CircuitOpen => unavailable(),
+        U::Status {
+            status: 413,
+            message,
+            ..
+        } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!("fal refused the file: {message}"),
+        ),
         U::Status { status, .. } if *status >= 500 => unavailable(),
         U::Status {
             status,

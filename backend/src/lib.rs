@@ -58,7 +58,11 @@ pub async fn build_with_clock(
     let (accounts, demo) = match &config.upstream {
         Upstream::Fal(accounts) => (accounts.clone(), None),
         Upstream::Demo => {
-            let sim = simulator::SimServer::start(simulator::SimConfig::demo())
+            let sim_config = simulator::SimConfig {
+                max_fetch_bytes: config.max_upload_bytes,
+                ..simulator::SimConfig::demo()
+            };
+            let sim = simulator::SimServer::start(sim_config)
                 .await
                 .context("while starting the demo simulator")?;
             let account = config::Account {

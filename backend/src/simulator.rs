@@ -14,6 +14,7 @@ mod files;
 mod gate;
 mod logs;
 mod metrics;
+mod outbound;
 mod paging;
 mod query;
 mod queue;
@@ -54,6 +55,11 @@ pub struct SimConfig {
     pub clock: Arc<dyn Clock>,
     /// Vary the shape of answers within fal's contract (`--shape-variation`).
     pub shape_variation: bool,
+    /// Largest source upload-from-URL fetches, bytes.
+    pub max_fetch_bytes: u64,
+    /// Upload-from-URL may fetch loopback sources (tests); other non-public addresses stay
+    /// refused.
+    pub fetch_loopback: bool,
 }
 
 impl std::fmt::Debug for SimConfig {
@@ -76,6 +82,8 @@ impl SimConfig {
             seed: 42,
             clock: Arc::new(SystemClock),
             shape_variation: false,
+            max_fetch_bytes: MAX_UPLOAD as u64,
+            fetch_loopback: false,
         }
     }
 }
@@ -95,6 +103,8 @@ impl TryFrom<SimulateArgs> for SimConfig {
             seed: args.seed,
             clock: Arc::new(SystemClock),
             shape_variation: args.shape_variation,
+            max_fetch_bytes: MAX_UPLOAD as u64,
+            fetch_loopback: false,
         })
     }
 }
@@ -118,6 +128,8 @@ pub struct Sim {
     queue: Mutex<QueueState>,
     /// See [`SimConfig::shape_variation`].
     pub shape_variation: bool,
+    /// How upload-from-URL fetches.
+    outbound: outbound::Policy,
 }
 
 /// Flush bookkeeping.
@@ -146,6 +158,11 @@ impl Sim {
             files: files::Files::seeded(config.clock.now_ms()),
             queue: Mutex::new(QueueState::default()),
             shape_variation: config.shape_variation,
+            outbound: outbound::Policy {
+                max_bytes: config.max_fetch_bytes,
+                timeout: std::time::Duration::from_secs(60),
+                allow_loopback: config.fetch_loopback,
+            },
         }
     }
 

@@ -48,6 +48,9 @@ impl SimHarness {
             seed: 42,
             clock: clock.clone(),
             shape_variation: shape_variation(),
+            max_fetch_bytes: 1024 * 1024,
+            // Sources in tests are served on 127.0.0.1; private and link-local stay refused.
+            fetch_loopback: true,
         })
         .await
         .expect("simulator starts");

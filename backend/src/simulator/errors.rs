@@ -18,6 +18,8 @@ pub enum FalError {
     NotFound,
     /// 429 `rate_limited`, with `x-ratelimit-reset` seconds.
     RateLimited(u64),
+    /// 413: an upload (or its source) over the size limit.
+    TooLarge(String),
 }
 
 impl FalError {
@@ -73,6 +75,12 @@ impl IntoResponse for FalError {
                     .insert("x-ratelimit-reset", axum::http::HeaderValue::from(reset));
                 resp
             }
+            // [I] fal documents no 413; its error body with the closest type.
+            Self::TooLarge(detail) => body(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "validation_error",
+                format!("File too large: {detail}"),
+            ),
         }
     }
 }

@@ -18,7 +18,6 @@ use axum::Json;
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// One stored file.
 #[derive(Debug, Clone)]
@@ -215,22 +214,12 @@ pub async fn upload_url(
     let req: UploadUrl = serde_json::from_slice(&body)
         .map_err(|e| FalError::invalid(format!("body must be {{\"url\": \"...\"}}: {e}")))?;
     let url = url::Url::parse(&req.url).map_err(|_| FalError::invalid("url is not a valid URI"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(FalError::invalid("url must be http or https"));
-    }
-    let fetched = async {
-        let resp = reqwest::Client::new()
-            .get(url)
-            .timeout(Duration::from_secs(60))
-            .send()
-            .await
-            .ok()?
-            .error_for_status()
-            .ok()?;
-        resp.bytes().await.ok()
-    }
-    .await
-    .ok_or_else(|| FalError::invalid("could not fetch url"))?;
+    let fetched = super::outbound::fetch(&url, sim.outbound)
+        .await
+        .map_err(|e| match e {
+            super::outbound::FetchError::TooLarge(_) => FalError::TooLarge(e.to_string()),
+            e => FalError::invalid(e),
+        })?;
     sim.files.put(path, fetched, sim.now_ms());
     Ok(Json(true))
 }

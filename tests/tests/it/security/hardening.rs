@@ -238,3 +238,87 @@ fn noise(i: usize) -> String {
         (i as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
     )
 }
+
+/// A loopback HTTP server that counts requests and answers each with `answer`.
+async fn source(
+    answer: impl Fn() -> axum::response::Response + Clone + Send + Sync + 'static,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let router = axum::Router::new().fallback(move || {
+        let (answer, counted) = (answer.clone(), counted.clone());
+        async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            answer()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (format!("http://{addr}/secret"), hits)
+}
+
+async fn upload_from(app: &TestApp, ws: &str, url: &str) -> reqwest::Response {
+    app.http
+        .post(app.url(&ws::path(ws::FILE_UPLOAD_URL, ws)))
+        .header(shared::auth::CSRF_HEADER, "1")
+        .json(&serde_json::json!({ "path": "uploads/fetched.txt", "url": url }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn demo_mode_fetches_no_url_that_is_not_public() {
+    use axum::response::IntoResponse;
+    use std::sync::atomic::Ordering;
+    let (canary, hits) = source(|| "internal secret".into_response()).await;
+    let app = TestApp::spawn_demo(&[]).await;
+    for url in [
+        canary.clone(),
+        canary.replace("127.0.0.1", "[::ffff:127.0.0.1]"),
+        canary.replace("127.0.0.1", "localhost"),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://10.0.0.1/".to_owned(),
+        "http://[fd00::1]/".to_owned(),
+        "file:///etc/passwd".to_owned(),
+    ] {
+        let resp = upload_from(&app, "demo", &url).await;
+        let status = resp.status();
+        let body = resp.text().await.unwrap();
+        assert_eq!(status, 400, "{url}: {body}");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the canary saw no request");
+}
+
+#[tokio::test]
+async fn upload_from_url_follows_no_redirect_and_caps_the_size() {
+    use axum::response::IntoResponse;
+    use std::sync::atomic::Ordering;
+    // Loopback is allowed in the test simulator (its sources live on 127.0.0.1), so this checks
+    // the redirect and size rules themselves.
+    let sim = SimHarness::start().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let (canary, canary_hits) = source(|| "internal secret".into_response()).await;
+    let target = canary.clone();
+    let (redirector, _) =
+        source(move || axum::response::Redirect::to(&target).into_response()).await;
+    let resp = upload_from(&app, "default", &redirector).await;
+    let status = resp.status();
+    let body = resp.text().await.unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("redirect"), "{body}");
+    assert_eq!(
+        canary_hits.load(Ordering::SeqCst),
+        0,
+        "the redirect was not followed"
+    );
+
+    // The test simulator fetches at most 1 MiB.
+    let (big, _) = source(|| vec![7u8; 2 * 1024 * 1024].into_response()).await;
+    let resp = upload_from(&app, "default", &big).await;
+    assert_eq!(resp.status(), 413, "{}", resp.text().await.unwrap());
+    let (small, _) = source(|| "fine".into_response()).await;
+    assert_eq!(upload_from(&app, "default", &small).await.status(), 201);
+}
