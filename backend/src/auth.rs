@@ -13,7 +13,7 @@ pub mod proxy;
 
 use crate::cli::AuthMode;
 use crate::store::SqliteStore;
-use directory::{Directory, Principal};
+use directory::{Directory, Principal, TokenSecret};
 use shared::auth::Role;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -223,16 +223,29 @@ impl Auth {
     /// The identity of a bearer token: `Ok(None)` for an unknown token.
     pub async fn verify_token(&self, token: &str) -> Option<Arc<Identity>> {
         let digest = password::sha256(token);
-        let index = match self.verified.get(&digest) {
-            Some(hit) => hit,
-            None => {
+        // `token_sha256`: a constant-time compare per configured token, no hashing to wait for.
+        let stored = self.directory.tokens.iter().position(
+            |t| matches!(&t.secret, TokenSecret::Sha256(d) if password::same_digest(d, &digest)),
+        );
+        let legacy = || {
+            self.directory
+                .tokens
+                .iter()
+                .any(|t| matches!(t.secret, TokenSecret::Argon2(_)))
+        };
+        let index = match (stored, self.verified.get(&digest)) {
+            (Some(i), _) => Some(i),
+            (None, _) if !legacy() => None,
+            (None, Some(hit)) => hit,
+            (None, None) => {
                 let tokens = self.directory.tokens.clone();
                 let token = token.to_owned();
                 let found = self
                     .verify_blocking(move || {
-                        tokens
-                            .iter()
-                            .position(|t| password::verify(&token, &t.password_hash))
+                        tokens.iter().position(|t| match &t.secret {
+                            TokenSecret::Argon2(phc) => password::verify(&token, phc),
+                            TokenSecret::Sha256(_) => false,
+                        })
                     })
                     .await
                     .flatten();
@@ -242,7 +255,12 @@ impl Auth {
             }
         };
         let t = self.directory.tokens.get(index?)?;
-        Some(Arc::new(identity_of(t, Via::Token)))
+        Some(Arc::new(Identity {
+            name: t.name.clone(),
+            role: t.role,
+            groups: t.groups.clone(),
+            via: Via::Token,
+        }))
     }
 
     /// The identity of a password login, or `None`.

@@ -48,6 +48,9 @@ pub enum AppError {
     /// fal failed or refused.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// `/readyz` to a caller who is not signed in: why is in the log.
+    #[error("not ready")]
+    NotReady,
     /// A bug; the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -107,6 +110,13 @@ impl AppError {
                 ApiError::new(ErrorCode::PayloadTooLarge, message.clone()),
             ),
             Self::Upstream(err) => upstream_status_and_body(err),
+            Self::NotReady => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ApiError::new(
+                    ErrorCode::UpstreamUnavailable,
+                    "not ready: a workspace's fal cannot be read; falscope's log says which and why",
+                ),
+            ),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ApiError::new(

@@ -114,6 +114,9 @@ pub async fn build_with_clock(
         retention: chrono::Duration::days(i64::from(config.retention_days)),
     };
     let history_db = db.clone();
+    for warning in &config.directory.warnings {
+        tracing::warn!("--auth-file (FALSCOPE_AUTH_FILE): {warning}");
+    }
     let auth = auth::Auth::new(
         config.auth,
         config.directory.clone(),

@@ -66,12 +66,12 @@ fn hash_password(args: &backend::cli::HashPasswordArgs) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     if args.new_token {
         let token = backend::auth::password::new_secret("fsk_").map_err(anyhow::Error::msg)?;
-        let hash = backend::auth::password::hash(&token).map_err(anyhow::Error::msg)?;
+        let digest = backend::auth::password::hex(&backend::auth::password::sha256(&token));
         writeln!(
             out,
             "token (give it to the script; it is shown only now): {token}"
         )?;
-        writeln!(out, "token_hash = \"{hash}\"")?;
+        writeln!(out, "token_sha256 = \"{digest}\"")?;
         return Ok(());
     }
     let mut line = String::new();

@@ -28,17 +28,36 @@ pub fn token(role: Role) -> String {
 
 impl AuthFixture {
     /// Users and tokens for every role; groups `ops` → operator, `finance` → billing; `extra`
-    /// is appended verbatim (e.g. a `[workspaces]` table).
+    /// is appended verbatim (e.g. a `[workspaces]` table). Tokens are stored as SHA-256.
     pub fn write(extra: &str) -> Self {
+        Self::written(extra, |t| {
+            let digest = backend::auth::password::sha256(t);
+            format!(
+                "token_sha256 = \"{}\"",
+                backend::auth::password::hex(&digest)
+            )
+        })
+    }
+
+    /// [`AuthFixture::write`] with tokens stored as argon2 hashes (files written before
+    /// `token_sha256`).
+    pub fn write_with_argon2_tokens(extra: &str) -> Self {
+        Self::written(extra, |t| {
+            let hash = backend::auth::password::hash(t).expect("hash");
+            format!("token_hash = \"{hash}\"")
+        })
+    }
+
+    fn written(extra: &str, stored_token: impl Fn(&str) -> String) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut text = String::new();
         for role in Role::ALL {
             let hash = |s: &str| backend::auth::password::hash(s).expect("hash");
             text += &format!(
-                "[[user]]\nname = \"{}\"\nrole = \"{role}\"\npassword_hash = \"{}\"\n\n[[token]]\nname = \"{role}-token\"\nrole = \"{role}\"\ntoken_hash = \"{}\"\n\n",
+                "[[user]]\nname = \"{}\"\nrole = \"{role}\"\npassword_hash = \"{}\"\n\n[[token]]\nname = \"{role}-token\"\nrole = \"{role}\"\n{}\n\n",
                 user(role),
                 hash(&password(role)),
-                hash(&token(role)),
+                stored_token(&token(role)),
             );
         }
         text += "[groups]\nops = \"operator\"\nfinance = \"billing\"\n\n";

@@ -17,9 +17,20 @@ pub async fn healthz() -> Json<Health> {
 }
 
 /// `GET /readyz`: every workspace's fal answers, or its app list is cached (stale is fine).
-pub async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
+/// Why not is logged; it is answered only to a signed-in caller (a probe needs the status, a
+/// stranger does not need to learn which workspace fails or how).
+pub async fn readyz(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<Health>, AppError> {
     for w in state.reports.workspaces() {
-        state.reports.apps(&w.id).await?;
+        if let Err(err) = state.reports.apps(&w.id).await {
+            tracing::warn!(workspace = %w.id, error = %err, "not ready");
+            if caller.identity.is_some() {
+                return Err(err);
+            }
+            return Err(AppError::NotReady);
+        }
     }
     Ok(healthz().await)
 }

@@ -13,7 +13,8 @@
 //! [[token]]
 //! name = "prometheus"
 //! role = "viewer"
-//! token_hash = "$argon2id$v=19$..."     # falscope hash-password --new-token
+//! token_sha256 = "9f86d08..."           # falscope hash-password --new-token
+//! # token_hash = "$argon2id$v=19$..."   # older files: still read, verified slowly
 //!
 //! [proxy]
 //! user_header = "x-forwarded-user"
@@ -75,13 +76,64 @@ pub struct Principal {
 struct TokenEntry {
     name: String,
     role: Role,
-    token_hash: String,
+    #[serde(default)]
+    token_sha256: Option<String>,
+    #[serde(default)]
+    token_hash: Option<String>,
     #[serde(default)]
     groups: Vec<String>,
 }
 
-/// An API token, as a [`Principal`] whose hash is of the token.
-pub type TokenPrincipal = Principal;
+/// An API token: 256 random bits, so stored as its SHA-256 and found by a constant-time
+/// compare (no argon2 per request, nothing for a flood of bad tokens to spend). GitHub and
+/// crates.io store tokens the same way; argon2 stays for passwords, which are guessable.
+#[derive(Debug, Clone)]
+pub struct TokenPrincipal {
+    /// Name (who, in the audit trail).
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Groups, for workspace limits.
+    pub groups: Vec<String>,
+    /// How the token is stored.
+    pub secret: TokenSecret,
+}
+
+/// A token as the auth file stores it.
+#[derive(Debug, Clone)]
+pub enum TokenSecret {
+    /// `token_sha256`: the digest, hex in the file.
+    Sha256([u8; 32]),
+    /// `token_hash` (files written before `token_sha256`): an argon2 PHC string.
+    Argon2(String),
+}
+
+/// 64 hex digits → 32 bytes.
+fn hex32(s: &str) -> Option<[u8; 32]> {
+    let s = s.trim();
+    if s.len() != 64 || !s.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// OWASP's minimum for argon2id: 19 MiB of memory, two passes.
+const MIN_MEMORY_KIB: u32 = 19 * 1024;
+const MIN_PASSES: u32 = 2;
+
+/// Why an argon2 hash is weaker than OWASP's minimum, if it is.
+fn weak(phc: &str) -> Option<String> {
+    let h = argon2::password_hash::PasswordHash::new(phc).ok()?;
+    let param = |k: &str| h.params.get_decimal(k);
+    let (m, t) = (param("m")?, param("t")?);
+    (m < MIN_MEMORY_KIB || t < MIN_PASSES).then(|| {
+        format!("m={m} KiB, t={t} is below OWASP's minimum (m={MIN_MEMORY_KIB}, t={MIN_PASSES}): hash it again with `falscope hash-password`")
+    })
+}
 
 /// Header names a single-sign-on proxy sets (oauth2-proxy's `--set-xauthrequest` names).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -117,6 +169,8 @@ pub struct Directory {
     pub users: Vec<Principal>,
     /// API tokens.
     pub tokens: Vec<TokenPrincipal>,
+    /// What to tell the operator at start (weak hashes, slow token storage).
+    pub warnings: Vec<String>,
     /// Proxy header names.
     pub proxy: ProxyHeaders,
     /// group → role.
@@ -131,6 +185,7 @@ impl Default for Directory {
             session_hours: default_session_hours(),
             users: Vec::new(),
             tokens: Vec::new(),
+            warnings: Vec::new(),
             proxy: ProxyHeaders::default(),
             groups: BTreeMap::new(),
             workspaces: BTreeMap::new(),
@@ -151,35 +206,64 @@ impl Directory {
         if file.session_hours == 0 || file.session_hours > 24 * 30 {
             return Err("session_hours must be between 1 and 720".into());
         }
-        let tokens: Vec<Principal> = file
-            .token
-            .into_iter()
-            .map(|t| Principal {
+        let mut warnings = Vec::new();
+        let mut tokens = Vec::new();
+        for t in file.token {
+            let secret = match (t.token_sha256, t.token_hash) {
+                (Some(hex), None) => TokenSecret::Sha256(hex32(&hex).ok_or_else(|| {
+                    format!("token {:?}: token_sha256 must be 64 hex digits (falscope hash-password --new-token)", t.name)
+                })?),
+                (None, Some(phc)) => {
+                    warnings.push(format!("token {:?} is stored as an argon2 hash: every new use costs a slow hash; issue a new one with `falscope hash-password --new-token` (token_sha256)", t.name));
+                    TokenSecret::Argon2(phc)
+                }
+                _ => {
+                    return Err(format!(
+                        "token {:?}: give exactly one of token_sha256 or token_hash",
+                        t.name
+                    ))
+                }
+            };
+            tokens.push(TokenPrincipal {
                 name: t.name,
                 role: t.role,
-                password_hash: t.token_hash,
                 groups: t.groups,
-            })
-            .collect();
+                secret,
+            });
+        }
+        let users = file
+            .user
+            .iter()
+            .map(|u| (u.name.as_str(), Some(u.password_hash.as_str())));
+        let token_names = tokens.iter().map(|t| {
+            let phc = match &t.secret {
+                TokenSecret::Argon2(phc) => Some(phc.as_str()),
+                TokenSecret::Sha256(_) => None,
+            };
+            (t.name.as_str(), phc)
+        });
         for (kind, list, field) in [
-            ("user", &file.user, "password_hash"),
-            ("token", &tokens, "token_hash"),
+            ("user", users.collect::<Vec<_>>(), "password_hash"),
+            ("token", token_names.collect::<Vec<_>>(), "token_hash"),
         ] {
-            for (i, p) in list.iter().enumerate() {
-                if p.name.is_empty() || p.name.len() > 64 || p.name.chars().any(char::is_control) {
+            for (i, (name, phc)) in list.iter().enumerate() {
+                if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
                     return Err(format!(
                         "{kind} #{}: name must be 1–64 printable characters",
                         i + 1
                     ));
                 }
-                if list[..i].iter().any(|q| q.name == p.name) {
-                    return Err(format!("{kind} {:?} appears twice", p.name));
+                if list[..i].iter().any(|(q, _)| q == name) {
+                    return Err(format!("{kind} {name:?} appears twice"));
                 }
-                if !password::is_valid_hash(&p.password_hash) {
+                let Some(phc) = phc else { continue };
+                if !password::is_valid_hash(phc) {
                     return Err(format!(
-                        "{kind} {:?}: {field} is not an argon2 hash; make one with `falscope hash-password`",
-                        p.name
+                        "{kind} {name:?}: {field} is not an argon2 hash; make one with `falscope hash-password`"
                     ));
+                }
+                if let Some(why) = weak(phc) {
+                    warnings.push(format!("{kind} {name:?}: {field} {why}"));
                 }
             }
         }
@@ -198,6 +282,7 @@ impl Directory {
             session_hours: file.session_hours,
             users: file.user,
             tokens,
+            warnings,
             proxy: file.proxy,
             groups: file.groups,
             workspaces: file.workspaces,
@@ -257,6 +342,34 @@ mod tests {
         assert_eq!(d.role_of_groups(&g(&["x"])), Some(Role::Viewer));
         assert!(d.may_see("prod", &g(&["ops"])) && !d.may_see("prod", &g(&["finance"])));
         assert!(d.may_see("stage", &[]), "unlisted workspaces are open");
+    }
+
+    #[test]
+    fn tokens_are_stored_as_sha256_and_weak_or_slow_hashes_are_named() {
+        let digest = password::hex(&password::sha256("fsk_secret"));
+        let strong = password::hash("pw").unwrap();
+        let text = format!(
+            "[[user]]\nname = \"ana\"\nrole = \"admin\"\npassword_hash = \"{strong}\"\n\n[[token]]\nname = \"prom\"\nrole = \"viewer\"\ntoken_sha256 = \"{digest}\"\n"
+        );
+        let d = Directory::parse(&text).unwrap();
+        assert!(
+            matches!(d.tokens[0].secret, TokenSecret::Sha256(s) if s == password::sha256("fsk_secret"))
+        );
+        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+
+        let weak = format!(
+            "[[user]]\nname = \"bo\"\nrole = \"admin\"\npassword_hash = \"{}\"\n\n[[token]]\nname = \"old\"\nrole = \"viewer\"\ntoken_hash = \"{strong}\"\n",
+            cheap_hash("pw")
+        );
+        let d = Directory::parse(&weak).unwrap();
+        assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
+        assert!(d.warnings[0].contains("\"old\"") && d.warnings[0].contains("token_sha256"));
+        assert!(d.warnings[1].contains("\"bo\"") && d.warnings[1].contains("OWASP"));
+
+        for bad in ["token_sha256 = \"abc\"", "token_sha256 = \"zz\"", ""] {
+            let text = format!("[[token]]\nname = \"t\"\nrole = \"viewer\"\n{bad}\n");
+            assert!(Directory::parse(&text).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -170,7 +170,8 @@ async fn token_app(sim: &SimHarness, auth: &AuthFixture) -> TestApp {
 #[tokio::test]
 async fn clients_that_hang_up_cannot_run_more_than_two_hashes_at_once() {
     let sim = SimHarness::start().await;
-    let auth = AuthFixture::write("");
+    // Tokens stored as argon2 (older auth files): every unknown token costs a hash.
+    let auth = AuthFixture::write_with_argon2_tokens("");
     let app = token_app(&sim, &auth).await;
     // 200 clients send a random token and hang up while theirs waits for, or runs, a hash.
     let mut tasks = Vec::new();
@@ -201,6 +202,38 @@ async fn clients_that_hang_up_cannot_run_more_than_two_hashes_at_once() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn tokens_stored_as_sha256_cost_no_hash_at_all() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let app = token_app(&sim, &auth).await;
+    let mut tasks = Vec::new();
+    for i in 0..19 {
+        let req = app
+            .http
+            .get(app.url(&ws_path(ws::APPS)))
+            .bearer_auth(format!("fsk_guess_{i}_{}", noise(2000 + i)))
+            .send();
+        tasks.push(tokio::spawn(req));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().status(), 401);
+    }
+    let good = app
+        .http
+        .get(app.url(&ws_path(ws::APPS)))
+        .bearer_auth(integration_tests::auth::token(shared::auth::Role::Viewer))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(good.status(), 200);
+    assert_eq!(
+        app.state.auth.hashing_peak(),
+        0,
+        "no argon2 ran for a token"
+    );
 }
 
 #[tokio::test]
@@ -321,4 +354,30 @@ async fn upload_from_url_follows_no_redirect_and_caps_the_size() {
     assert_eq!(resp.status(), 413, "{}", resp.text().await.unwrap());
     let (small, _) = source(|| "fine".into_response()).await;
     assert_eq!(upload_from(&app, "default", &small).await.status(), 201);
+}
+
+#[tokio::test]
+async fn readyz_tells_why_only_to_a_signed_in_caller() {
+    let sim = SimHarness::start().await;
+    // fal refuses falscope's key: the detail names the key variables.
+    sim.faults(serde_json::json!([{ "operation": "apps", "status": 401 }]))
+        .await;
+    let auth = AuthFixture::write("");
+    let app = token_app(&sim, &auth).await;
+    let anonymous = app.get(routes::READYZ).await;
+    assert_eq!(anonymous.status(), 503);
+    let body = anonymous.text().await.unwrap();
+    assert!(
+        !body.contains("FAL_KEY") && !body.contains("default"),
+        "a stranger learns nothing: {body}"
+    );
+    let signed_in = app
+        .http
+        .get(app.url(routes::READYZ))
+        .bearer_auth(integration_tests::auth::token(shared::auth::Role::Viewer))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 502);
+    assert!(signed_in.text().await.unwrap().contains("FAL_KEY"));
 }
