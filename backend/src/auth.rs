@@ -109,6 +109,8 @@ pub struct Auth {
     verify_slots: Arc<tokio::sync::Semaphore>,
     /// Failed authentications per client address, checked before any expensive work.
     pub failures: FailedAuth,
+    /// Sessions ended by sign-out (SHA-256 of the cookie): open streams of that session close.
+    pub signed_out: tokio::sync::broadcast::Sender<[u8; 32]>,
     /// argon2 verifications running now, and the most ever at once.
     hashing: Arc<(
         std::sync::atomic::AtomicUsize,
@@ -200,6 +202,7 @@ impl Auth {
                 .build(),
             verify_slots: Arc::new(tokio::sync::Semaphore::new(2)),
             failures: FailedAuth::default(),
+            signed_out: tokio::sync::broadcast::Sender::new(64),
             hashing: Arc::default(),
             local: Arc::new(Identity {
                 name: "local".into(),

@@ -126,6 +126,9 @@ pub struct Settings {
     pub alerts: crate::alerts::AlertsConfig,
 }
 
+/// How often an open stream's session is checked for expiry or removal.
+pub const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Default cache budget: 64 MiB of serialized values.
 pub const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -174,6 +177,44 @@ impl AppState {
     /// Now, by the injected clock.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.reports.now()
+    }
+
+    /// When a stream opened by `caller` must end: on shutdown, when the caller's session is
+    /// signed out (at once), or when it expires or is removed (checked every
+    /// [`SESSION_RECHECK`]). Streams of tokens, proxy users and `--auth none` end on shutdown.
+    pub fn stream_end(&self, caller: &Caller) -> impl std::future::Future<Output = ()> + Send {
+        let shutdown = self.shutdown.clone().cancelled_owned();
+        let session = caller.session.zip(self.auth.db.clone());
+        let mut signed_out = self.auth.signed_out.subscribe();
+        let state = self.clone();
+        let ended = async move {
+            let Some((digest, db)) = session else {
+                return std::future::pending().await;
+            };
+            let mut recheck = tokio::time::interval(SESSION_RECHECK);
+            loop {
+                tokio::select! {
+                    out = signed_out.recv() => match out {
+                        Ok(d) if d == digest => return,
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                            return std::future::pending().await
+                        }
+                    },
+                    _ = recheck.tick() => {
+                        if !matches!(db.session_user(&digest, state.now()), Ok(Some(_))) {
+                            return;
+                        }
+                    }
+                }
+            }
+        };
+        async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = ended => {}
+            }
+        }
     }
 
     /// What `/api/config` tells this caller: only the workspaces they may see.

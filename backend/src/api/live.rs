@@ -33,7 +33,7 @@ pub async fn live_stream(
 ) -> Result<Response, AppError> {
     let w = state.workspace(&ws)?;
     let guard = SseGuard::acquire(&state.limits, &caller)?;
-    let shutdown = state.shutdown.clone().cancelled_owned();
+    let end = state.stream_end(&caller);
     let events = WatchStream::new(w.live.subscribe())
         .filter_map(|published| async move { published })
         .map(move |published| {
@@ -43,7 +43,7 @@ pub async fn live_stream(
                 Event::default().event(shared::events::SNAPSHOT).data(data),
             )
         })
-        .take_until(shutdown);
+        .take_until(end);
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
         .into_response())

@@ -36,7 +36,7 @@ pub async fn stream_logs(
     state.reports.workspace(&ws)?;
     let guard = crate::state::SseGuard::acquire(&state.limits, &caller)?;
     let sub = state.reports.tail(&ws, &filter)?;
-    let shutdown = state.shutdown.clone().cancelled_owned();
+    let end = state.stream_end(&caller);
     let status = |s: &StreamStatus| {
         Event::default()
             .event(STATUS)
@@ -69,7 +69,7 @@ pub async fn stream_logs(
             std::future::ready(out)
         })
         .map(Ok::<_, std::convert::Infallible>)
-        .take_until(shutdown);
+        .take_until(end);
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
         .into_response())

@@ -80,6 +80,8 @@ pub async fn logout(
 ) -> Result<Response, AppError> {
     if let (Some(digest), Some(db)) = (caller.session, state.auth.db.as_ref()) {
         db.delete_session(&digest)?;
+        // Its open streams end now (none listening is fine).
+        let _ = state.auth.signed_out.send(digest);
     }
     let cookie = format!(
         "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",

@@ -166,3 +166,42 @@ async fn state_changing_calls_need_the_csrf_header_and_all_are_audited() {
     assert!(audit.iter().all(|e| e.ip == "127.0.0.1"));
     assert_eq!(audit[2].workspace.as_deref(), Some("default"));
 }
+
+#[tokio::test]
+async fn signing_out_ends_the_sessions_open_streams() {
+    use futures::StreamExt;
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let app =
+        TestApp::spawn_with_sim(&sim, true, &["--auth", "token", "--auth-file", &auth.arg()]).await;
+    let ok = login(&app, &user(Role::Viewer), &password(Role::Viewer)).await;
+    let cookie = session_cookie(&ok);
+    let open = |path: String| {
+        app.http
+            .get(app.url(&path))
+            .header("cookie", &cookie)
+            .send()
+    };
+    let live = open(ws_path(ws::LIVE_STREAM)).await.unwrap();
+    let tail = open(format!("{}?apps=acme/chat-llm", ws_path(ws::LOGS_STREAM)))
+        .await
+        .unwrap();
+    assert_eq!((live.status().as_u16(), tail.status().as_u16()), (200, 200));
+    let out = app
+        .http
+        .post(app.url(routes::LOGOUT))
+        .header(CSRF_HEADER, "1")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    for (what, resp) in [("live", live), ("tail", tail)] {
+        let mut body = resp.bytes_stream();
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while let Some(Ok(_)) = body.next().await {}
+        })
+        .await;
+        assert!(ended.is_ok(), "the {what} stream outlived its session");
+    }
+}
