@@ -114,6 +114,9 @@ pub struct ServeArgs {
     /// Days of stored live samples to keep.
     #[arg(long, env = "FALSCOPE_RETENTION_DAYS", default_value_t = 14)]
     pub retention_days: u32,
+    /// Days of audit trail and alert history to keep (at most 100,000 audit rows either way).
+    #[arg(long, env = "FALSCOPE_AUDIT_RETENTION_DAYS", default_value_t = 90)]
+    pub audit_retention_days: u32,
     /// Largest file upload accepted, in MiB (larger uploads get 413).
     #[arg(long, env = "FALSCOPE_MAX_UPLOAD_MB", default_value_t = 512)]
     pub max_upload_mb: u64,

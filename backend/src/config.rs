@@ -76,6 +76,8 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Days of stored samples to keep.
     pub retention_days: u32,
+    /// `--audit-retention-days`.
+    pub audit_retention_days: u32,
     /// Alert rules, webhooks and delivery settings of `--alerts-file`.
     pub alerts: crate::alerts::AlertsConfig,
 }
@@ -197,6 +199,7 @@ impl TryFrom<ServeArgs> for Config {
             dist_dir: args.dist_dir,
             max_upload_bytes: args.max_upload_mb.saturating_mul(1024 * 1024),
             retention_days: args.retention_days,
+            audit_retention_days: args.audit_retention_days,
             alerts,
         })
     }

@@ -152,11 +152,18 @@ pub async fn guard(
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),
     };
-    if changes_state {
-        let who = response
-            .extensions()
-            .get::<AuditSubject>()
-            .map_or_else(|| caller.who().to_owned(), |s| s.0.clone());
+    let subject = response.extensions().get::<AuditSubject>();
+    if changes_state && caller.identity.is_none() && subject.is_none() {
+        // Nobody to hold to account and nothing changed: a sampled log line, no row, so a
+        // flood of anonymous requests cannot grow the audit table.
+        anonymous_refusal(
+            &caller,
+            &method,
+            route.as_deref(),
+            response.status().as_u16(),
+        );
+    } else if changes_state {
+        let who = subject.map_or_else(|| caller.who().to_owned(), |s| s.0.clone());
         audit(
             &state,
             AuditEntry {
@@ -203,6 +210,26 @@ fn check(
     }
     Ok(())
 }
+
+/// Logs the first anonymous refused call and then one in [`ANONYMOUS_SAMPLE`].
+fn anonymous_refusal(caller: &Caller, method: &Method, route: Option<&str>, status: u16) {
+    static SEEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if n % ANONYMOUS_SAMPLE == 0 {
+        tracing::info!(
+            target: "falscope::audit",
+            ip = %caller.ip,
+            method = %method,
+            route = route.unwrap_or_default(),
+            status,
+            seen = n + 1,
+            "anonymous state-changing call refused (sampled: 1 in {ANONYMOUS_SAMPLE})"
+        );
+    }
+}
+
+/// See [`anonymous_refusal`].
+const ANONYMOUS_SAMPLE: u64 = 100;
 
 fn audit(state: &AppState, e: AuditEntry) {
     tracing::info!(

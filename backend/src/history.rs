@@ -10,6 +10,37 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+/// Most audit rows kept, however young.
+pub const MAX_AUDIT_ROWS: i64 = 100_000;
+
+/// Runs until `shutdown`: every [`HISTORY_EVERY`], deletes audit rows and alert events older
+/// than `retention` (and audit rows beyond [`MAX_AUDIT_ROWS`]), so the data directory stays
+/// bounded whatever reaches falscope.
+pub async fn prune(
+    reports: Reports,
+    db: Arc<SqliteStore>,
+    retention: chrono::Duration,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(HISTORY_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        let (db, before) = (db.clone(), reports.now() - retention);
+        let pruned =
+            tokio::task::spawn_blocking(move || db.prune_records(before, MAX_AUDIT_ROWS)).await;
+        match pruned {
+            Ok(Ok(n)) if n > 0 => {
+                tracing::info!(rows = n, "pruned the audit trail and alert history")
+            }
+            Ok(Err(err)) => tracing::warn!(%err, "cannot prune the audit trail"),
+            _ => {}
+        }
+    }
+}
+
 /// How often the history is brought up to date.
 pub const HISTORY_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 

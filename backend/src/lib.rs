@@ -156,7 +156,13 @@ pub async fn build_with_clock(
     if let Some(db) = state.db.clone() {
         tokio::spawn(history::keep(
             state.reports.clone(),
+            db.clone(),
+            state.shutdown.clone(),
+        ));
+        tokio::spawn(history::prune(
+            state.reports.clone(),
             db,
+            chrono::Duration::days(i64::from(config.audit_retention_days)),
             state.shutdown.clone(),
         ));
     }
