@@ -232,6 +232,15 @@ fn anonymous_refusal(caller: &Caller, method: &Method, route: Option<&str>, stat
 const ANONYMOUS_SAMPLE: u64 = 100;
 
 fn audit(state: &AppState, e: AuditEntry) {
+    log_audit(&e);
+    if let Some(db) = &state.auth.db {
+        if let Err(err) = db.audit_insert(&e) {
+            tracing::error!(%err, "cannot write the audit trail");
+        }
+    }
+}
+
+fn log_audit(e: &AuditEntry) {
     tracing::info!(
         target: "falscope::audit",
         // `?`: the name may be what a stranger typed at sign-in; escaped, a newline in it
@@ -244,11 +253,6 @@ fn audit(state: &AppState, e: AuditEntry) {
         status = e.status,
         "audit"
     );
-    if let Some(db) = &state.auth.db {
-        if let Err(err) = db.audit_insert(&e) {
-            tracing::error!(%err, "cannot write the audit trail");
-        }
-    }
 }
 
 /// The bearer token of `Authorization`, if any.
@@ -397,6 +401,48 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Log output of `f` in falscope's pretty format.
+    fn logged(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let out = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_target(false)
+            .with_ansi(false)
+            .with_writer(move || out.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = buf.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn a_user_name_cannot_forge_an_audit_line() {
+        let text = logged(|| {
+            log_audit(&AuditEntry {
+                at: chrono::DateTime::default(),
+                who: "x\nINFO audit who=admin".into(),
+                ip: "127.0.0.1".into(),
+                method: "POST".into(),
+                route: "/api/auth/login".into(),
+                workspace: None,
+                status: 401,
+            })
+        });
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains(r#"who="x\nINFO audit who=admin""#), "{text}");
+    }
 
     #[test]
     fn parses_bearer_cookies_and_loopback_hosts() {
