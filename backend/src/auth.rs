@@ -118,21 +118,66 @@ pub struct Auth {
     )>,
 }
 
-/// Failed sign-ins and bad tokens per client address (IPv6 grouped by /64, as one host gets a
-/// whole /64), as a token bucket: [`FailedAuth::BURST`] failures, then one more every
-/// [`FailedAuth::REFILL`]; past that, 429 before any hashing (nginx's `limit_req` with a burst,
-/// in front of an auth endpoint). A person with a typo never meets it; a script trying tokens
-/// does within a second.
+/// Failed sign-ins and bad tokens, counted per client address (IPv6 grouped by /64, as one
+/// host gets a whole /64) and, for passwords, per account, each as a token bucket: a burst of
+/// failures, then one more per refill period; past that, 429 before any hashing (nginx's
+/// `limit_req` with a burst, in front of an auth endpoint). A person with a typo never meets
+/// it; a script trying tokens does within a second, and one guessing a user's password from
+/// many addresses is slowed to one try per [`FailedAuth::ACCOUNT_REFILL`] for that account.
 #[derive(Debug, Default)]
-pub struct FailedAuth(
-    std::sync::Mutex<std::collections::HashMap<IpAddr, (tokio::time::Instant, f64)>>,
-);
+pub struct FailedAuth {
+    addresses: Buckets<IpAddr>,
+    accounts: Buckets<String>,
+}
+
+#[derive(Debug)]
+struct Buckets<K>(std::sync::Mutex<std::collections::HashMap<K, (tokio::time::Instant, f64)>>);
+
+impl<K> Default for Buckets<K> {
+    fn default() -> Self {
+        Self(std::sync::Mutex::default())
+    }
+}
+
+impl<K: std::hash::Hash + Eq> Buckets<K> {
+    /// The allowance left in `entry` at `now`.
+    fn left(
+        entry: Option<&(tokio::time::Instant, f64)>,
+        now: tokio::time::Instant,
+        (burst, refill): (f64, Duration),
+    ) -> f64 {
+        entry.map_or(burst, |(at, left)| {
+            let refilled = now.duration_since(*at).as_secs_f64() / refill.as_secs_f64();
+            (left + refilled).min(burst)
+        })
+    }
+
+    fn allow(&self, key: &K, rate: (f64, Duration)) -> bool {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        Self::left(map.get(key), tokio::time::Instant::now(), rate) >= 1.0
+    }
+
+    fn failed(&self, key: K, rate: (f64, Duration)) {
+        let now = tokio::time::Instant::now();
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            // Forget keys whose allowance is full again.
+            map.retain(|_, e| Self::left(Some(e), now, rate) < rate.0);
+        }
+        let left = Self::left(map.get(&key), now, rate);
+        map.insert(key, (now, (left - 1.0).max(0.0)));
+    }
+}
 
 impl FailedAuth {
-    /// Failures allowed at once.
+    /// Failures allowed at once from one address.
     pub const BURST: f64 = 20.0;
-    /// One failure allowance returns after this.
+    /// One failure allowance of an address returns after this.
     pub const REFILL: Duration = Duration::from_secs(10);
+    /// Failed passwords allowed at once for one account, from anywhere.
+    pub const ACCOUNT_BURST: f64 = 10.0;
+    /// One failure allowance of an account returns after this.
+    pub const ACCOUNT_REFILL: Duration = Duration::from_secs(30);
 
     fn group(ip: IpAddr) -> IpAddr {
         match ip {
@@ -145,31 +190,32 @@ impl FailedAuth {
         }
     }
 
-    /// The allowance left in `entry` at `now`.
-    fn left(entry: Option<&(tokio::time::Instant, f64)>, now: tokio::time::Instant) -> f64 {
-        entry.map_or(Self::BURST, |(at, left)| {
-            let refilled = now.duration_since(*at).as_secs_f64() / Self::REFILL.as_secs_f64();
-            (left + refilled).min(Self::BURST)
-        })
-    }
-
     /// Whether `ip` may try again now.
     pub fn allow(&self, ip: IpAddr) -> bool {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        Self::left(map.get(&Self::group(ip)), tokio::time::Instant::now()) >= 1.0
+        self.addresses
+            .allow(&Self::group(ip), (Self::BURST, Self::REFILL))
     }
 
     /// Counts a failure of `ip`.
     pub fn failed(&self, ip: IpAddr) {
-        let now = tokio::time::Instant::now();
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            // Forget addresses whose allowance is full again.
-            map.retain(|_, e| Self::left(Some(e), now) < Self::BURST);
-        }
-        let group = Self::group(ip);
-        let left = Self::left(map.get(&group), now);
-        map.insert(group, (now, (left - 1.0).max(0.0)));
+        self.addresses
+            .failed(Self::group(ip), (Self::BURST, Self::REFILL));
+    }
+
+    /// Whether a password may be tried for `account` now.
+    pub fn allow_account(&self, account: &str) -> bool {
+        self.accounts.allow(
+            &account.to_owned(),
+            (Self::ACCOUNT_BURST, Self::ACCOUNT_REFILL),
+        )
+    }
+
+    /// Counts a wrong password for `account` (known or not: the answer must not tell).
+    pub fn failed_account(&self, account: &str) {
+        self.accounts.failed(
+            account.to_owned(),
+            (Self::ACCOUNT_BURST, Self::ACCOUNT_REFILL),
+        );
     }
 }
 

@@ -37,12 +37,19 @@ pub async fn login(
     if !state.auth.failures.allow(caller_ip) {
         return Ok(crate::guard::too_many_failures());
     }
+    if !state.auth.failures.allow_account(&req.username) {
+        return Err(AppError::RateLimited {
+            retry_after: crate::auth::FailedAuth::ACCOUNT_REFILL.as_secs(),
+            message: "too many wrong passwords for this user; wait, then try again".into(),
+        });
+    }
     let Some(identity) = state
         .auth
         .verify_password(&req.username, &req.password)
         .await
     else {
         state.auth.failures.failed(caller_ip);
+        state.auth.failures.failed_account(&req.username);
         let mut resp =
             AppError::Unauthenticated("wrong user name or password".into()).into_response();
         resp.extensions_mut().insert(AuditSubject(req.username));

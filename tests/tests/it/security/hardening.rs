@@ -381,3 +381,65 @@ async fn readyz_tells_why_only_to_a_signed_in_caller() {
     assert_eq!(signed_in.status(), 502);
     assert!(signed_in.text().await.unwrap().contains("FAL_KEY"));
 }
+
+#[tokio::test]
+async fn guessing_one_users_password_from_many_addresses_is_slowed() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let file = auth.arg();
+    let app = TestApp::spawn_with_sim(
+        &sim,
+        true,
+        &[
+            "--auth",
+            "token",
+            "--auth-file",
+            &file,
+            "--trusted-proxies",
+            "127.0.0.1/32",
+            "--rate-limit",
+            "0",
+        ],
+    )
+    .await;
+    let user = integration_tests::auth::user(shared::auth::Role::Admin);
+    let attempt = |i: usize, password: String| {
+        app.http
+            .post(app.url(routes::LOGIN))
+            .header(shared::auth::CSRF_HEADER, "1")
+            // Every attempt from a new address: the per-address limit never applies.
+            .header("x-forwarded-for", format!("203.0.113.{}", i % 250 + 1))
+            .json(&serde_json::json!({ "username": user, "password": password }))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for i in 0..30 {
+        statuses.push(
+            attempt(i, format!("guess-{i}"))
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert!(statuses[..10].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
+    // Even the right password waits: the check comes before the hash.
+    let right = integration_tests::auth::password(shared::auth::Role::Admin);
+    let resp = attempt(31, right).await.unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "30");
+    // Another user is not held up.
+    let other = app
+        .http
+        .post(app.url(routes::LOGIN))
+        .header(shared::auth::CSRF_HEADER, "1")
+        .json(&serde_json::json!({
+            "username": integration_tests::auth::user(shared::auth::Role::Viewer),
+            "password": integration_tests::auth::password(shared::auth::Role::Viewer),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+}
