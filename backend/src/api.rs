@@ -67,7 +67,15 @@ pub fn table() -> Vec<Route> {
         r(g.clone(), routes::HEALTHZ, Public, get(meta::healthz)),
         r(g.clone(), routes::READYZ, Public, get(meta::readyz)),
         r(g.clone(), routes::CONFIG, Public, get(meta::get_config)),
-        r(p.clone(), routes::LOGIN, Public, post(signin::login)),
+        // Anyone may start a sign-in: its body gets the header deadline too.
+        r(
+            p.clone(),
+            routes::LOGIN,
+            Public,
+            post(signin::login).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+                crate::server::HEADER_TIMEOUT,
+            )),
+        ),
         r(p.clone(), routes::LOGOUT, Public, post(signin::logout)),
         r(
             g.clone(),

@@ -111,6 +111,9 @@ pub struct ServeArgs {
     /// Live streams (SSE) each user may hold open at once.
     #[arg(long, env = "FALSCOPE_MAX_STREAMS", default_value_t = 16)]
     pub max_streams: u32,
+    /// Open connections at most; past it new ones wait (and the log says so).
+    #[arg(long, env = "FALSCOPE_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
     /// Days of stored live samples to keep.
     #[arg(long, env = "FALSCOPE_RETENTION_DAYS", default_value_t = 14)]
     pub retention_days: u32,

@@ -76,6 +76,8 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Days of stored samples to keep.
     pub retention_days: u32,
+    /// `--max-connections`.
+    pub max_connections: u32,
     /// `--audit-retention-days`.
     pub audit_retention_days: u32,
     /// Alert rules, webhooks and delivery settings of `--alerts-file`.
@@ -200,6 +202,7 @@ impl TryFrom<ServeArgs> for Config {
             max_upload_bytes: args.max_upload_mb.saturating_mul(1024 * 1024),
             retention_days: args.retention_days,
             audit_retention_days: args.audit_retention_days,
+            max_connections: args.max_connections,
             alerts,
         })
     }

@@ -201,7 +201,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             shutdown.cancel();
         }
     });
-    server::serve(listener, server.router, shutdown).await;
+    let options = server::Options {
+        max_connections: config.max_connections as usize,
+    };
+    server::serve(listener, server.router, shutdown, options).await;
     Ok(())
 }
 

@@ -128,7 +128,10 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         let router = built.router;
         let shutdown = built.state.shutdown.clone();
-        let server = tokio::spawn(backend::server::serve(listener, router, shutdown));
+        let options = backend::server::Options {
+            max_connections: config.max_connections as usize,
+        };
+        let server = tokio::spawn(backend::server::serve(listener, router, shutdown, options));
         Self {
             addr,
             // Idle connections are dropped before the server's header deadline closes them

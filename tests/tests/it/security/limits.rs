@@ -156,3 +156,63 @@ async fn oversized_or_slow_request_heads_are_cut_off() {
         "connection still open after the header deadline"
     );
 }
+
+/// Whether the server closes `tcp` within the header deadline plus a small margin.
+async fn closed_in_time(mut tcp: tokio::net::TcpStream) -> bool {
+    let mut buf = Vec::new();
+    tokio::time::timeout(
+        backend::server::HEADER_TIMEOUT + Duration::from_secs(3),
+        tcp.read_to_end(&mut buf),
+    )
+    .await
+    .is_ok()
+}
+
+#[tokio::test]
+async fn silent_clients_half_an_http2_preface_and_slow_sign_ins_are_cut_off() {
+    let auth = integration_tests::auth::AuthFixture::write("");
+    let app = TestApp::spawn_demo(&["--auth", "token", "--auth-file", &auth.arg()]).await;
+    let silent = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let mut half = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    half.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    // A sign-in whose body never finishes.
+    let mut slow = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    slow.write_all(
+        b"POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nx-falscope-csrf: 1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"user",
+    )
+    .await
+    .unwrap();
+    let (silent, half, slow) = tokio::join!(
+        closed_in_time(silent),
+        closed_in_time(half),
+        closed_in_time(slow)
+    );
+    assert!(silent, "a client that sends nothing is still connected");
+    assert!(half, "half an HTTP/2 preface is still connected");
+    assert!(slow, "a sign-in body that never ends is still open");
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_wait_until_one_closes() {
+    let app = TestApp::spawn_demo(&["--max-connections", "2"]).await;
+    let held: Vec<_> =
+        futures::future::join_all((0..2).map(|_| tokio::net::TcpStream::connect(app.addr))).await;
+    // A third connection (a fresh client: no pooled connection) is accepted by the kernel but
+    // not served while two are open.
+    let third = reqwest::Client::new()
+        .get(app.url(shared::routes::HEALTHZ))
+        .send();
+    let mut third = Box::pin(third);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), &mut third)
+            .await
+            .is_err(),
+        "a third connection was served past --max-connections 2"
+    );
+    drop(held);
+    let resp = tokio::time::timeout(Duration::from_secs(5), third)
+        .await
+        .expect("served once a slot is free")
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
