@@ -53,6 +53,8 @@ pub struct Limits {
     max_streams: u32,
     /// Open streams per caller key.
     streams: Mutex<HashMap<String, u32>>,
+    /// Paged exports running, per caller key and per workspace.
+    exports: Mutex<HashMap<String, u32>>,
     /// Open SSE connections in all.
     pub sse_clients: AtomicI64,
 }
@@ -86,6 +88,69 @@ impl SseGuard {
             limits: limits.clone(),
             key,
         })
+    }
+}
+
+/// Paged exports (requests.csv, logs.csv) one caller may run at once.
+pub const EXPORTS_PER_CALLER: u32 = 1;
+/// Paged exports one workspace may run at once: its fal calls stay a small share of the key's
+/// rate limit, so dashboards and alerts keep theirs.
+pub const EXPORTS_PER_WORKSPACE: u32 = 2;
+
+/// A running paged export, counted per caller and per workspace for as long as it streams.
+pub struct ExportGuard {
+    limits: Arc<Limits>,
+    keys: [String; 2],
+}
+
+impl ExportGuard {
+    /// One more export for `caller` in `ws`, or a 429 saying which budget is spent.
+    pub fn acquire(limits: &Arc<Limits>, caller: &Caller, ws: &str) -> Result<Self, AppError> {
+        let keys = [
+            format!("caller {}", caller.key()),
+            format!("workspace {ws}"),
+        ];
+        let mut exports = limits.exports.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, most, whose) in [
+            (&keys[0], EXPORTS_PER_CALLER, "you have"),
+            (&keys[1], EXPORTS_PER_WORKSPACE, "this workspace has"),
+        ] {
+            let open = exports.get(key).copied().unwrap_or(0);
+            if open >= most {
+                return Err(AppError::RateLimited {
+                    retry_after: 10,
+                    message: format!(
+                        "{whose} {open} export(s) running (at most {most} at once); wait for it to finish"
+                    ),
+                });
+            }
+        }
+        for key in &keys {
+            *exports.entry(key.clone()).or_default() += 1;
+        }
+        drop(exports);
+        Ok(Self {
+            limits: limits.clone(),
+            keys,
+        })
+    }
+}
+
+impl Drop for ExportGuard {
+    fn drop(&mut self) {
+        let mut exports = self
+            .limits
+            .exports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for key in &self.keys {
+            if let Some(open) = exports.get_mut(key) {
+                *open = open.saturating_sub(1);
+                if *open == 0 {
+                    exports.remove(key);
+                }
+            }
+        }
     }
 }
 
@@ -159,6 +224,7 @@ impl AppState {
             max_upload: settings.max_upload,
             max_streams: settings.max_streams,
             streams: Mutex::new(HashMap::new()),
+            exports: Mutex::new(HashMap::new()),
             sse_clients: AtomicI64::new(0),
         });
         Self(Arc::new(Inner {

@@ -7,6 +7,7 @@ use super::requests::may_see_cost;
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::reports::{Pages, Reports};
+use crate::state::{ExportGuard, Limits};
 use crate::upstream::UpstreamError;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -20,9 +21,12 @@ use shared::logs::LogLine;
 use shared::query::{AnalyticsQuery, LogsQuery, RequestsQuery, UsageQuery};
 use shared::requests::{Cost, RequestRow};
 use shared::usage::UsageReport;
+use std::sync::Arc;
 
 /// Most rows a paged export writes.
 pub const MAX_ROWS: usize = 100_000;
+/// Most fal pages one export reads (requests: 100 rows each; logs: up to 1,000).
+pub const MAX_PAGES: usize = 200;
 
 fn opt(v: Option<f64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
@@ -150,13 +154,20 @@ pub async fn usage_csv(
     single("usage", chunk(Some(&header), records))
 }
 
-/// Streams `pages` as CSV (each row by `record`) until the last page or [`MAX_ROWS`]. The
-/// first page is read before anything is sent, so a fal failure at the start is a JSON error
-/// with its status, not a download that breaks off.
-async fn paged<T: Send + 'static>(
+/// The last line of an export cut at [`MAX_PAGES`] or [`MAX_ROWS`] (the rows are complete
+/// up to it; a spreadsheet shows it as one more row).
+pub const TRUNCATED: &str = "# truncated: this export stops at";
+
+/// Streams `pages` as CSV (each row by `record`) until the last page, [`MAX_PAGES`] pages or
+/// [`MAX_ROWS`] rows; a cut export ends with a [`TRUNCATED`] line saying where. The first page
+/// is read before anything is sent, so a fal failure at the start is a JSON error with its
+/// status, not a download that breaks off. `guard` (an [`ExportGuard`]) is held until the
+/// body ends.
+async fn paged<T: Send + 'static, G: Send + 'static>(
     header: &'static [&'static str],
     pages: Pages<T>,
     record: fn(T) -> Vec<String>,
+    guard: G,
 ) -> Result<BoxStream<'static, Result<Bytes, std::io::Error>>, UpstreamError> {
     let (first, cursor) = pages(None).await?;
     let written = first.len().min(MAX_ROWS);
@@ -164,22 +175,30 @@ async fn paged<T: Send + 'static>(
         Some(header),
         first.into_iter().take(MAX_ROWS).map(record),
     )));
-    let rest = stream::unfold((cursor, written), move |(cursor, written)| {
+    let state = (cursor, written, 1usize, Some(guard));
+    let rest = stream::unfold(state, move |(cursor, written, read, guard)| {
         let pages = pages.clone();
         async move {
+            let _alive = guard.as_ref()?;
             let cursor = cursor?;
-            if written >= MAX_ROWS {
-                return None;
+            if written >= MAX_ROWS || read >= MAX_PAGES {
+                let line = format!(
+                    "{TRUNCATED} {read} pages and {written} rows; narrow the time range or filters for the rest\n"
+                );
+                return Some((Ok(Bytes::from(line)), (None, written, read, None)));
             }
             match pages(Some(cursor)).await {
                 Ok((rows, next_cursor)) => {
                     let n = rows.len();
                     let bytes = chunk(None, rows.into_iter().take(MAX_ROWS - written).map(record));
-                    Some((bytes, (next_cursor, written + n)))
+                    Some((bytes, (next_cursor, written + n, read + 1, guard)))
                 }
                 // Headers are already sent: end the body with an error so the download fails
                 // visibly instead of looking complete.
-                Err(e) => Some((Err(std::io::Error::other(e.to_string())), (None, written))),
+                Err(e) => Some((
+                    Err(std::io::Error::other(e.to_string())),
+                    (None, written, read, None),
+                )),
             }
         }
     });
@@ -189,6 +208,7 @@ async fn paged<T: Send + 'static>(
 /// `GET /api/ws/{ws}/requests.csv`: every page of the filtered requests.
 pub async fn requests_csv(
     State(reports): State<Reports>,
+    State(limits): State<Arc<Limits>>,
     Path(ws): Path<String>,
     Extension(caller): Extension<Caller>,
     Query(q): Query<RequestsQuery>,
@@ -208,10 +228,11 @@ pub async fn requests_csv(
         "cost_state",
         "price_blended",
     ];
+    let guard = ExportGuard::acquire(&limits, &caller, &ws)?;
     let pages = reports
         .requests_pages(&ws, &q, may_see_cost(&caller))
         .await?;
-    let body = paged(HEADER, pages, request_record).await?;
+    let body = paged(HEADER, pages, request_record, guard).await?;
     Ok(csv_response("requests", Body::from_stream(body)))
 }
 
@@ -243,7 +264,9 @@ fn request_record(r: RequestRow) -> Vec<String> {
 /// `GET /api/ws/{ws}/logs.csv`: every page of the filtered history.
 pub async fn logs_csv(
     State(reports): State<Reports>,
+    State(limits): State<Arc<Limits>>,
     Path(ws): Path<String>,
+    Extension(caller): Extension<Caller>,
     Query(q): Query<LogsQuery>,
 ) -> Result<Response, AppError> {
     const HEADER: &[&str] = &[
@@ -254,7 +277,8 @@ pub async fn logs_csv(
         "request_id",
         "message",
     ];
-    let body = paged(HEADER, reports.logs_pages(&ws, &q)?, log_record).await?;
+    let guard = ExportGuard::acquire(&limits, &caller, &ws)?;
+    let body = paged(HEADER, reports.logs_pages(&ws, &q)?, log_record, guard).await?;
     Ok(csv_response("logs", Body::from_stream(body)))
 }
 
@@ -271,7 +295,32 @@ fn log_record(l: LogLine) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::cell;
+    use super::*;
+
+    #[tokio::test]
+    async fn an_export_stops_at_its_page_cap_and_says_so() {
+        let endless: Pages<u32> = Arc::new(|cursor: Option<String>| {
+            let n: u32 = cursor.map_or(0, |c| c.parse().unwrap());
+            Box::pin(async move { Ok((vec![n], Some((n + 1).to_string()))) })
+        });
+        let body = paged(&["n"], endless, |n| vec![n.to_string()], ())
+            .await
+            .unwrap();
+        let parts: Vec<Bytes> = body.map(Result::unwrap).collect().await;
+        let text = String::from_utf8(parts.concat()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1 + MAX_PAGES + 1,
+            "header, one row per page, the note"
+        );
+        assert_eq!(lines[MAX_PAGES], (MAX_PAGES - 1).to_string());
+        assert!(
+            lines[MAX_PAGES + 1].starts_with(TRUNCATED),
+            "{}",
+            lines[MAX_PAGES + 1]
+        );
+    }
 
     #[test]
     fn formula_cells_are_defused_and_numbers_kept() {

@@ -443,3 +443,30 @@ async fn guessing_one_users_password_from_many_addresses_is_slowed() {
         .unwrap();
     assert_eq!(other.status(), 200);
 }
+
+#[tokio::test]
+async fn one_viewer_runs_one_export_at_a_time() {
+    let sim = SimHarness::start().await;
+    // Slow pages, so the first export is still running when the others ask.
+    sim.faults(serde_json::json!([{ "operation": "requests_by_endpoint", "latency_ms": 300 }]))
+        .await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let path = format!(
+        "{}?endpoints=acme/chat-llm&from=now-2d",
+        ws_path(ws::REQUESTS_CSV)
+    );
+    let answers = futures::future::join_all((0..5).map(|_| app.get(&path))).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 429, 429, 429, 429]);
+    for r in answers.iter().filter(|r| r.status() == 429) {
+        assert!(r.headers().contains_key("retry-after"));
+    }
+    // fal saw the pages of one export, not five.
+    let calls = sim.stats().await["requests_by_endpoint"].as_u64().unwrap();
+    drop(answers);
+    assert!(
+        calls <= 3,
+        "{calls} pages read while the others were refused"
+    );
+}
