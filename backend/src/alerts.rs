@@ -284,6 +284,49 @@ mod tests {
     use shared::alerts::{Condition, RuleSource};
 
     #[test]
+    fn rules_from_the_alerts_file_are_read_only_through_the_api() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::SqliteStore::open(dir.path()).unwrap();
+        let file_rule = AlertRule {
+            id: "from-file".into(),
+            name: "Queue".into(),
+            workspace: "default".into(),
+            app: None,
+            condition: Condition::QueueGrowing { minutes: 5 },
+            for_minutes: 0,
+            source: RuleSource::File,
+        };
+        let config = AlertsConfig {
+            rules: vec![file_rule],
+            ..AlertsConfig::default()
+        };
+        let reports = Reports::new(
+            Vec::new(),
+            crate::cache::Cache::new(1 << 20),
+            Arc::new(crate::clock::SystemClock),
+            Some(db.clone()),
+        );
+        let alerts = Alerts::new(config, reports, Some(db));
+        let edit = NewRule {
+            name: "Mine now".into(),
+            app: None,
+            condition: Condition::QueueGrowing { minutes: 10 },
+            for_minutes: 0,
+        };
+        let conflict = |r: Result<(), AppError>| matches!(r, Err(AppError::Conflict(m)) if m.contains("--alerts-file"));
+        assert!(conflict(
+            alerts
+                .update("default", "from-file", edit.clone())
+                .map(drop)
+        ));
+        assert!(conflict(alerts.remove("default", "from-file")));
+        // A UI rule of the same workspace is editable.
+        let mine = alerts.add("default", edit.clone()).unwrap();
+        assert!(alerts.update("default", &mine.id, edit).is_ok());
+        assert!(alerts.remove("default", &mine.id).is_ok());
+    }
+
+    #[test]
     fn a_rule_left_firing_is_not_notified_again_after_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::store::SqliteStore::open(dir.path()).unwrap();

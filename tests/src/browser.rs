@@ -65,8 +65,10 @@ impl Browser {
         self.client.goto(url).await.expect("navigate");
     }
 
-    /// Waits until the canvas `id` has painted pixels, and returns how many.
-    pub async fn painted_pixels(&self, id: &str) -> u64 {
+    /// Waits until the canvas `id` has pixels of a series colour (the palette of
+    /// `frontend::charts::palette`; axes, grid, text and legend panel are other colours), and
+    /// returns how many; 0 when none appeared within the wait.
+    pub async fn series_pixels(&self, id: &str) -> u64 {
         self.client
             .wait()
             .at_most(WAIT)
@@ -75,14 +77,24 @@ impl Browser {
             .expect("chart canvas appears");
         let script = r#"
             const c = document.getElementById(arguments[0]);
+            const colours = arguments[1];
             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
             let n = 0;
-            for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+            for (let i = 0; i < d.length; i += 4) {
+                if (d[i + 3] < 200) continue;
+                for (const [r, g, b] of colours) {
+                    if (Math.abs(d[i] - r) <= 8 && Math.abs(d[i + 1] - g) <= 8 && Math.abs(d[i + 2] - b) <= 8) { n++; break; }
+                }
+            }
             return n;"#;
+        let colours: Vec<[u8; 3]> = SERIES_COLOURS.to_vec();
         poll(|| async {
             let v = self
                 .client
-                .execute(script, vec![serde_json::json!(id)])
+                .execute(
+                    script,
+                    vec![serde_json::json!(id), serde_json::json!(colours)],
+                )
                 .await
                 .ok()?;
             v.as_u64().filter(|n| *n > 0)
@@ -173,7 +185,8 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
     }
 
-    /// Error messages the browser console logged since the last call.
+    /// Error messages the browser console logged since the last call, and warnings of a chart
+    /// that failed to draw.
     pub async fn console_errors(&self) -> Vec<String> {
         let logs = self
             .client
@@ -183,7 +196,13 @@ impl Browser {
         logs.as_array()
             .map(|a| {
                 a.iter()
-                    .filter(|e| e["level"] == "SEVERE")
+                    .filter(|e| {
+                        e["level"] == "SEVERE"
+                            || (e["level"] == "WARNING"
+                                && e["message"]
+                                    .as_str()
+                                    .is_some_and(|m| m.contains("failed to draw")))
+                    })
                     .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
                     .collect()
             })
@@ -244,3 +263,22 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The series and share colours of `frontend::charts::palette` (RGB): what a drawn series
+/// paints.
+const SERIES_COLOURS: [[u8; 3]; 14] = [
+    [46, 160, 90],
+    [214, 69, 65],
+    [230, 160, 40],
+    [140, 150, 165],
+    [79, 70, 229],
+    [16, 163, 127],
+    [234, 138, 0],
+    [214, 48, 49],
+    [0, 150, 214],
+    [171, 71, 188],
+    [124, 179, 66],
+    [240, 98, 146],
+    [93, 64, 55],
+    [120, 144, 156],
+];

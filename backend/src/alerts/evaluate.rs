@@ -306,7 +306,8 @@ fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> impl Iterator<Item = DateTim
         .take_while(move |h| *h < to)
 }
 
-/// The queue of `app` (or of every app), with the time fal measured it.
+/// The queue of `app` (or of every app), with the time fal measured it. Metrics name an app
+/// `owner/name`; a rule names it by its name.
 fn queue(
     reports: &Reports,
     ws: &str,
@@ -319,7 +320,11 @@ fn queue(
             .snapshot
             .apps
             .iter()
-            .filter(|a| app.is_none_or(|name| a.application == name))
+            .filter(|a| {
+                app.is_none_or(|name| {
+                    a.application == name || a.application.split('/').nth(1) == Some(name)
+                })
+            })
             .map(|a| a.queue_size)
             .sum();
         (p.snapshot.as_of, q as f64)

@@ -298,6 +298,28 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn a_fal_failure_mid_export_breaks_the_download_visibly() {
+        let failing: Pages<u32> = Arc::new(|cursor: Option<String>| {
+            Box::pin(async move {
+                match cursor {
+                    None => Ok((vec![1, 2], Some("next".into()))),
+                    Some(_) => Err(UpstreamError::Timeout),
+                }
+            })
+        });
+        let body = paged(&["n"], failing, |n| vec![n.to_string()], ())
+            .await
+            .unwrap();
+        let parts: Vec<Result<Bytes, std::io::Error>> = body.collect().await;
+        assert_eq!(parts.len(), 2, "the first page, then the error");
+        assert_eq!(parts[0].as_ref().unwrap().as_ref(), b"n\n1\n2\n");
+        assert!(
+            parts[1].is_err(),
+            "the body ends in an error, not a clean end"
+        );
+    }
+
+    #[tokio::test]
     async fn an_export_stops_at_its_page_cap_and_says_so() {
         let endless: Pages<u32> = Arc::new(|cursor: Option<String>| {
             let n: u32 = cursor.map_or(0, |c| c.parse().unwrap());

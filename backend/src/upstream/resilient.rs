@@ -414,6 +414,8 @@ mod tests {
     impl FalApi for Script {
         async fn list_apps(&self, _: Option<&str>) -> Result<AppList, UpstreamError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
+            // In flight for a moment, as a network call is: concurrent callers overlap.
+            tokio::task::yield_now().await;
             let mut a = self.answers.lock().unwrap();
             if a.is_empty() {
                 Err(UpstreamError::Timeout)
@@ -566,6 +568,44 @@ mod tests {
         s.answers.lock().unwrap().push(ok());
         r.list_apps(None).await.unwrap();
         assert_eq!(r.circuits(), vec![("apps", Circuit::Closed)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_probe_reopens_and_only_one_probe_runs_at_once() {
+        let (s, r) = script(vec![]); // every call times out
+        for _ in 0..3 {
+            let _ = r.list_apps(None).await;
+        }
+        assert_eq!(r.circuits(), vec![("apps", Circuit::Open)]);
+        tokio::time::advance(Duration::from_secs(31)).await;
+        assert_eq!(r.circuits(), vec![("apps", Circuit::HalfOpen)]);
+        let before = s.calls.load(Ordering::SeqCst);
+        // Ten callers at once while half-open: one probe reaches fal, the rest fail fast.
+        let r = Arc::new(r);
+        let calls: Vec<_> = (0..10)
+            .map(|_| {
+                let r = r.clone();
+                tokio::spawn(async move { r.list_apps(None).await })
+            })
+            .collect();
+        let mut open = 0;
+        for c in calls {
+            if matches!(c.await.unwrap(), Err(UpstreamError::CircuitOpen)) {
+                open += 1;
+            }
+        }
+        assert!(open >= 9, "the other callers failed fast: {open}");
+        assert_eq!(
+            s.calls.load(Ordering::SeqCst) - before,
+            1,
+            "one probe, not retried"
+        );
+        // The probe failed: open again, failing fast for another period.
+        assert_eq!(r.circuits(), vec![("apps", Circuit::Open)]);
+        assert!(matches!(
+            r.list_apps(None).await,
+            Err(UpstreamError::CircuitOpen)
+        ));
     }
 
     #[test]

@@ -15,6 +15,14 @@ pub const USER_ERROR: RGBColor = RGBColor(234, 138, 0);
 /// 5xx.
 pub const SERVER_ERROR: RGBColor = RGBColor(214, 48, 49);
 
+/// The shares of billed machine time (cost split), in drawing order.
+pub const SHARES: [(&str, RGBColor); 4] = [
+    ("running", RGBColor(46, 160, 90)),
+    ("failed (5xx)", RGBColor(214, 69, 65)),
+    ("setup (cold starts)", RGBColor(230, 160, 40)),
+    ("idle", RGBColor(140, 150, 165)),
+];
+
 /// Series colours in order (colour-blind-friendly, distinct in both themes).
 pub const SERIES: [RGBColor; 10] = [
     RGBColor(79, 70, 229),

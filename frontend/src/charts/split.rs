@@ -1,18 +1,19 @@
 //! Where the money goes: one horizontal bar per app, its spend split into running, failed,
 //! setup and idle machine time, each segment labelled when it is wide enough.
 
-use super::palette::Style;
+use super::palette::{Style, SHARES};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use shared::cost::{AppSplit, Share, SplitReport};
 
 /// The four shares in drawing order, with their labels and colours.
 pub fn shares(a: &AppSplit) -> Option<[(&'static str, Share, RGBColor); 4]> {
+    let [running, failed, setup, idle] = SHARES;
     Some([
-        ("running", a.running?, RGBColor(46, 160, 90)),
-        ("failed (5xx)", a.failed?, RGBColor(214, 69, 65)),
-        ("setup (cold starts)", a.setup?, RGBColor(230, 160, 40)),
-        ("idle", a.idle?, RGBColor(140, 150, 165)),
+        (running.0, a.running?, running.1),
+        (failed.0, a.failed?, failed.1),
+        (setup.0, a.setup?, setup.1),
+        (idle.0, a.idle?, idle.1),
     ])
 }
 
@@ -44,12 +45,7 @@ pub fn draw<DB: DrawingBackend>(
     let top = px(34.0);
     // Legend.
     let mut x = bar_x0;
-    for (label, color) in [
-        ("running", RGBColor(46, 160, 90)),
-        ("failed (5xx)", RGBColor(214, 69, 65)),
-        ("setup (cold starts)", RGBColor(230, 160, 40)),
-        ("idle", RGBColor(140, 150, 165)),
-    ] {
+    for (label, color) in SHARES {
         area.draw(&Rectangle::new(
             [(x, px(8.0)), (x + px(12.0), px(20.0))],
             color.filled(),

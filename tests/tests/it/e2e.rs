@@ -11,8 +11,11 @@ async fn overview_draws_the_runners_chart_without_console_errors() {
     let app = TestApp::spawn_demo(&[]).await;
     let browser = Browser::start().await;
     browser.goto(&app.url("/")).await;
-    let painted = browser.painted_pixels("runners-chart").await;
-    assert!(painted > 2_000, "the chart drew only {painted} pixels");
+    let painted = browser.series_pixels("runners-chart").await;
+    assert!(
+        painted > 1_000,
+        "the runner series drew only {painted} pixels"
+    );
     browser.wait_for("#apps-table tbody tr").await;
     assert!(browser.text().await.contains("Demo mode"));
     browser.screenshot("overview-light").await;
@@ -48,7 +51,8 @@ async fn every_page_renders_its_content_in_both_themes() {
             browser.goto(&app.url(path)).await;
             browser.wait_for(marker).await;
             if name == "analytics" && !dark {
-                browser.painted_pixels("analytics-requests").await;
+                let painted = browser.series_pixels("analytics-requests").await;
+                assert!(painted > 500, "analytics series drew {painted} pixels");
                 browser
                     .eval("const c = document.getElementById('analytics-requests'); const r = c.getBoundingClientRect(); c.dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + r.width * 0.7, clientY: r.top + 60, bubbles: true })); return true;")
                     .await;
@@ -56,13 +60,13 @@ async fn every_page_renders_its_content_in_both_themes() {
                 browser.screenshot("analytics-hover").await;
             }
             if name == "usage" {
-                let painted = browser.painted_pixels("usage-spend").await;
-                assert!(painted > 2_000, "usage chart drew {painted} pixels");
+                let painted = browser.series_pixels("usage-spend").await;
+                assert!(painted > 1_000, "usage series drew {painted} pixels");
             }
             if name == "cost" {
                 for chart in ["forecast-chart", "split-chart"] {
-                    let painted = browser.painted_pixels(chart).await;
-                    assert!(painted > 2_000, "{chart} drew {painted} pixels");
+                    let painted = browser.series_pixels(chart).await;
+                    assert!(painted > 1_000, "{chart} series drew {painted} pixels");
                 }
                 browser.wait_for("#cost-per-success tbody tr").await;
                 browser.wait_for("#top-movers tbody tr").await;
@@ -166,17 +170,41 @@ async fn the_range_lives_in_the_url_and_survives_a_reload() {
 #[tokio::test]
 #[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
 async fn the_live_tail_streams_pauses_and_resumes() {
+    use integration_tests::browser::poll;
     let app = TestApp::spawn_demo(&[]).await;
     let browser = Browser::start().await;
     browser.goto(&app.url("/logs?mode=live")).await;
     browser.wait_for(".log-spacer .log-line").await;
+    const SHOWN: &str = "return document.getElementById('tail-state').textContent";
+    const HELD: &str =
+        "const b = document.getElementById('tail-resume'); return b ? b.textContent : ''";
     browser.click("#tail-pause").await;
     browser.wait_for("#tail-resume").await;
+    let at_pause = number_in(&browser, SHOWN).await.expect("a line count");
+    // Lines keep arriving while paused: they are held, not shown.
+    let waiting = poll(|| async { number_in(&browser, HELD).await.filter(|n| *n >= 3) })
+        .await
+        .expect("lines arrive while paused");
+    assert_eq!(
+        number_in(&browser, SHOWN).await,
+        Some(at_pause),
+        "no line was shown while paused"
+    );
     browser.click("#tail-resume").await;
     browser.wait_for("#tail-pause").await;
-    browser.wait_for_text("Live ·").await;
+    let resumed = poll(|| async {
+        number_in(&browser, SHOWN)
+            .await
+            .filter(|n| *n >= at_pause + waiting)
+    })
+    .await
+    .expect("the held lines are shown on resume");
     browser.screenshot("logs-live").await;
     browser.click("#tail-clear").await;
+    // Cleared: the count starts again from the lines that came after the click.
+    let cleared =
+        poll(|| async { number_in(&browser, SHOWN).await.filter(|n| *n < resumed) }).await;
+    assert!(cleared.is_some(), "lines remain after Clear");
     browser.assert_no_console_errors().await;
     browser.close().await;
 }
@@ -253,8 +281,12 @@ async fn the_time_zone_is_chosen_in_the_header_and_kept_in_the_url() {
 #[tokio::test]
 #[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
 async fn an_alert_rule_made_in_the_form_fires_and_shows_in_the_header() {
+    use integration_tests::sim::{SimHarness, ADMIN_KEY, API_KEY};
     use shared::alerts::{AlertState, AlertsView};
-    let app = TestApp::spawn_demo_edited(&[], |c| {
+    // The simulator's fixed clock, not the real one: the last two hours always hold the same
+    // chat-llm 5xx, at night and at weekends too.
+    let sim = SimHarness::start().await;
+    let app = TestApp::spawn_with_sim_edited(&sim, API_KEY, Some(ADMIN_KEY), &[], |c| {
         c.alerts.evaluate_every = std::time::Duration::from_millis(500);
     })
     .await;
@@ -294,7 +326,7 @@ async fn an_alert_rule_made_in_the_form_fires_and_shows_in_the_header() {
         let v: AlertsView = app
             .get(&shared::routes::ws::path(
                 shared::routes::ws::ALERTS,
-                "demo",
+                "default",
             ))
             .await
             .json()
@@ -329,4 +361,14 @@ async fn an_alert_rule_made_in_the_form_fires_and_shows_in_the_header() {
     browser.wait_for_text("New rule").await;
     browser.assert_no_console_errors().await;
     browser.close().await;
+}
+
+/// The first number in the text `script` returns ("Live · 12 lines", "Resume (3 new)").
+async fn number_in(browser: &Browser, script: &str) -> Option<u64> {
+    let text = browser.eval(script).await;
+    text.as_str()?
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())?
+        .parse()
+        .ok()
 }

@@ -463,3 +463,67 @@ async fn an_injected_cost_spike_fires_the_anomaly_rule_and_a_steady_app_does_not
     assert_eq!(steady, AlertState::Inactive, "{detail}");
     assert!(detail.contains("MADs"), "judged: {detail}");
 }
+
+#[tokio::test]
+async fn a_queue_rule_reads_its_own_apps_queue() {
+    let sim = SimHarness::start().await;
+    let receiver = Receiver::start().await;
+    let app = app_with_hooks(&sim, &receiver, &[], Duration::from_millis(50)).await;
+    // The queues the poller published, per app name.
+    let live = integration_tests::browser::poll(|| async {
+        let resp = app.get(&ws_path(ws::LIVE)).await;
+        (resp.status() == 200).then_some(())?;
+        let live: shared::Fetched<shared::live::LiveSnapshot> = resp.json().await.ok()?;
+        Some(live.data)
+    })
+    .await
+    .expect("the poller publishes a snapshot");
+    let mut queues: Vec<(String, u64)> = live
+        .apps
+        .iter()
+        .map(|a| {
+            (
+                a.application.rsplit('/').next().unwrap().to_owned(),
+                a.queue_size,
+            )
+        })
+        .collect();
+    queues.sort_by_key(|(_, q)| std::cmp::Reverse(*q));
+    let (busy, q) = queues[0].clone();
+    assert!(q >= 1, "some app has a queue at T0: {queues:?}");
+    let (other, other_q) = queues.last().unwrap().clone();
+    for (name, app_name, above) in [
+        ("busy queue", &busy, q as f64 - 0.5),
+        ("quiet queue", &other, other_q as f64 + 0.5),
+    ] {
+        let resp = app
+            .http
+            .post(app.url(&ws_path(ws::ALERT_RULES)))
+            .header(CSRF_HEADER, "1")
+            .json(&serde_json::json!({
+                "name": name, "app": app_name, "for_minutes": 0,
+                "condition": {"kind": "threshold", "metric": "queue_size", "above": above, "window_minutes": 5}
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    }
+    let v = until(&app, "both rules judged", |v| {
+        v.rules.len() == 2 && v.rules.iter().all(|r| r.evaluated_at.is_some())
+    })
+    .await;
+    let busy_rule = v
+        .rules
+        .iter()
+        .find(|r| r.rule.name == "busy queue")
+        .unwrap();
+    let quiet_rule = v
+        .rules
+        .iter()
+        .find(|r| r.rule.name == "quiet queue")
+        .unwrap();
+    assert_eq!(busy_rule.value, Some(q as f64), "{busy_rule:?}");
+    assert_eq!(quiet_rule.value, Some(other_q as f64), "{quiet_rule:?}");
+    assert_ne!(quiet_rule.state, shared::alerts::AlertState::Firing);
+}

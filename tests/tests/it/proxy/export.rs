@@ -100,3 +100,60 @@ async fn every_export_parses_back_and_matches_the_json() {
         .iter()
         .all(|r| ["warning", "error", "critical"].contains(&&r[1])));
 }
+
+#[tokio::test]
+async fn a_viewers_requests_csv_carries_no_cost() {
+    use integration_tests::auth::{token, AuthFixture};
+    use shared::auth::Role;
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let app = TestApp::spawn_with_sim(
+        &sim,
+        true,
+        &[
+            "--auth",
+            "token",
+            "--auth-file",
+            &auth.arg(),
+            "--rate-limit",
+            "0",
+        ],
+    )
+    .await;
+    let path = format!(
+        "{}?endpoints=acme/flux-studio&from=now-2h",
+        ws_path(ws::REQUESTS_CSV)
+    );
+    let rows_as = |role: Role| {
+        let req = app.http.get(app.url(&path)).bearer_auth(token(role));
+        async move {
+            let text = req.send().await.unwrap().text().await.unwrap();
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            let header: Vec<String> = reader
+                .headers()
+                .unwrap()
+                .iter()
+                .map(str::to_owned)
+                .collect();
+            let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+            (header, rows)
+        }
+    };
+    let (header, billing) = rows_as(Role::Billing).await;
+    let cost = header.iter().position(|h| h == "cost").unwrap();
+    let state = header.iter().position(|h| h == "cost_state").unwrap();
+    assert!(
+        billing
+            .iter()
+            .any(|r| r[state] == *"known" && !r[cost].is_empty()),
+        "billing sees costs"
+    );
+    let (_, viewer) = rows_as(Role::Viewer).await;
+    assert_eq!(viewer.len(), billing.len(), "the same requests");
+    assert!(
+        viewer
+            .iter()
+            .all(|r| r[cost].is_empty() && r[state] != *"known"),
+        "a viewer's export has no cost"
+    );
+}

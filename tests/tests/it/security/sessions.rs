@@ -239,3 +239,39 @@ async fn a_thousand_anonymous_posts_leave_the_audit_table_as_it_was() {
     }
     assert_eq!(db.audit_list(10_000).unwrap().len(), before);
 }
+
+#[tokio::test]
+async fn behind_https_the_session_cookie_is_secure_and_host_only() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let app = TestApp::spawn_with_sim(
+        &sim,
+        true,
+        &[
+            "--auth",
+            "token",
+            "--auth-file",
+            &auth.arg(),
+            "--public-url",
+            "https://falscope.example.com",
+        ],
+    )
+    .await;
+    let ok = login(&app, &user(Role::Viewer), &password(Role::Viewer)).await;
+    assert_eq!(ok.status(), 200);
+    assert!(ok.headers().contains_key("strict-transport-security"));
+    let set_cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set_cookie.starts_with("__Host-falscope_session="),
+        "{set_cookie}"
+    );
+    for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(attr), "{set_cookie}");
+    }
+    assert!(!set_cookie.contains("Domain="), "host-only: {set_cookie}");
+    // The cookie works under its prefixed name; the plain name means nothing.
+    let cookie = session_cookie(&ok);
+    assert_eq!(whoami(&app, &cookie).await.as_deref(), Some("viewer-user"));
+    let plain = cookie.replace("__Host-", "");
+    assert_eq!(whoami(&app, &plain).await, None);
+}
