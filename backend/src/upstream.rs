@@ -4,6 +4,8 @@
 mod client;
 pub mod convert;
 mod error;
+#[cfg(test)]
+pub mod fake;
 pub mod models;
 pub mod prometheus;
 pub mod query;

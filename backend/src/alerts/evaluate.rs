@@ -355,3 +355,126 @@ async fn analytics(
     };
     Ok(Some(reports.analytics(ws, &q).await?.value))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::fake::Script;
+    use shared::alerts::RuleSource;
+    use shared::live::{AppLive, LiveSnapshot};
+    use std::sync::Arc;
+
+    fn reports() -> Reports {
+        let ws = crate::workspace::Workspace::new("w", "W", Arc::new(Script::new(Vec::new())));
+        Reports::new(
+            vec![Arc::new(ws)],
+            crate::cache::Cache::new(1 << 20),
+            Arc::new(crate::clock::SystemClock),
+            None,
+        )
+    }
+
+    /// Publishes a snapshot at minute `m` with these queues.
+    fn publish(reports: &Reports, m: i64, queues: &[(&str, u64)]) {
+        let as_of = DateTime::from_timestamp(1_800_000_000 + m * 60, 0).unwrap();
+        let apps = queues
+            .iter()
+            .map(|(app, q)| AppLive {
+                application: format!("acme/{app}"),
+                runners: vec![],
+                queue_size: *q,
+                concurrent_requests: 0,
+                received_per_min: 0,
+                completed_per_min: vec![],
+                latency: vec![],
+            })
+            .collect();
+        let snapshot = Arc::new(LiveSnapshot { as_of, apps });
+        let w = reports.workspace("w").unwrap();
+        w.live.send_replace(Some(crate::workspace::Published {
+            snapshot,
+            json: bytes::Bytes::new(),
+        }));
+    }
+
+    fn rule(app: Option<&str>, condition: Condition) -> AlertRule {
+        AlertRule {
+            id: "r".into(),
+            name: "r".into(),
+            workspace: "w".into(),
+            app: app.map(str::to_owned),
+            condition,
+            for_minutes: 0,
+            source: RuleSource::Ui,
+        }
+    }
+
+    async fn judged(reports: &Reports, r: &AlertRule, samples: &mut QueueSamples) -> Verdict {
+        judge(reports, std::time::Duration::from_secs(60), r, samples).await
+    }
+
+    #[tokio::test]
+    async fn a_queue_threshold_reads_the_rules_app_or_every_app() {
+        let reports = reports();
+        let mut samples = QueueSamples::new();
+        let threshold = |app| {
+            rule(
+                app,
+                Condition::Threshold {
+                    metric: ThresholdMetric::QueueSize,
+                    above: 4.0,
+                    window_minutes: 5,
+                    min_requests: 0,
+                },
+            )
+        };
+        assert!(matches!(
+            judged(&reports, &threshold(Some("img")), &mut samples).await,
+            Verdict::Unknown { .. }
+        ));
+        publish(&reports, 0, &[("img", 5), ("llm", 1)]);
+        let v = judged(&reports, &threshold(Some("img")), &mut samples).await;
+        assert!(
+            matches!(v, Verdict::Holds { value, .. } if value == 5.0),
+            "{v:?}"
+        );
+        let v = judged(&reports, &threshold(Some("llm")), &mut samples).await;
+        assert!(
+            matches!(v, Verdict::Clear { value: Some(v), .. } if v == 1.0),
+            "{v:?}"
+        );
+        let v = judged(&reports, &threshold(None), &mut samples).await;
+        assert!(
+            matches!(v, Verdict::Holds { value, .. } if value == 6.0),
+            "{v:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_queue_that_grew_for_the_whole_window_holds_and_a_dip_clears_it() {
+        let reports = reports();
+        let growing = rule(Some("img"), Condition::QueueGrowing { minutes: 5 });
+        let mut samples = QueueSamples::new();
+        let mut last = None;
+        for (m, q) in [(0, 1), (2, 2), (4, 2), (6, 4)] {
+            publish(&reports, m, &[("img", q), ("llm", 50 - q)]);
+            last = Some(judged(&reports, &growing, &mut samples).await);
+        }
+        let v = last.unwrap();
+        assert!(
+            matches!(v, Verdict::Holds { value, .. } if value == 4.0),
+            "{v:?}"
+        );
+        // The same snapshot judged again adds no sample.
+        judged(&reports, &growing, &mut samples).await;
+        assert_eq!(samples.len(), 4);
+        publish(&reports, 7, &[("img", 3)]);
+        let v = judged(&reports, &growing, &mut samples).await;
+        assert!(matches!(v, Verdict::Clear { .. }), "a dip: {v:?}");
+        // Too short a history is not growth.
+        let mut fresh = QueueSamples::new();
+        publish(&reports, 8, &[("img", 9)]);
+        let v = judged(&reports, &growing, &mut fresh).await;
+        assert!(matches!(v, Verdict::Clear { .. }), "{v:?}");
+    }
+}

@@ -402,93 +402,7 @@ impl FalApi for Resilient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
-
-    /// A fake fal whose `list_apps` answers from a script.
-    struct Script {
-        answers: Mutex<Vec<Result<AppList, UpstreamError>>>,
-        calls: AtomicUsize,
-    }
-
-    #[async_trait]
-    impl FalApi for Script {
-        async fn list_apps(&self, _: Option<&str>) -> Result<AppList, UpstreamError> {
-            self.calls.fetch_add(1, Ordering::SeqCst);
-            // In flight for a moment, as a network call is: concurrent callers overlap.
-            tokio::task::yield_now().await;
-            let mut a = self.answers.lock().unwrap();
-            if a.is_empty() {
-                Err(UpstreamError::Timeout)
-            } else {
-                a.remove(0)
-            }
-        }
-        fn has_admin_key(&self) -> bool {
-            false
-        }
-        async fn metrics(&self) -> Result<MetricsScrape, UpstreamError> {
-            unimplemented!()
-        }
-        async fn queue_size(&self, _: &str, _: &str) -> Result<u64, UpstreamError> {
-            unimplemented!()
-        }
-        async fn flush_queue(
-            &self,
-            _: &str,
-            _: &str,
-            _: Option<&str>,
-        ) -> Result<(), UpstreamError> {
-            unimplemented!()
-        }
-        async fn analytics(
-            &self,
-            _: AnalyticsKind,
-            _: &AnalyticsQuery,
-        ) -> Result<Aggregates<AnalyticsRecord>, UpstreamError> {
-            unimplemented!()
-        }
-        async fn requests(&self, _: &RequestsQuery) -> Result<Page<RequestItem>, UpstreamError> {
-            unimplemented!()
-        }
-        async fn usage(&self, _: &UsageQuery) -> Result<Aggregates<UsageRow>, UpstreamError> {
-            unimplemented!()
-        }
-        async fn logs_history(
-            &self,
-            _: &LogsQuery,
-            _: &[LabelFilter],
-        ) -> Result<Page<LogEntry>, UpstreamError> {
-            unimplemented!()
-        }
-        async fn logs_stream(
-            &self,
-            _: &LogsQuery,
-            _: &[LabelFilter],
-        ) -> Result<BoxStream<'static, Result<LogEntry, UpstreamError>>, UpstreamError> {
-            unimplemented!()
-        }
-        async fn list_files(&self, _: Option<&str>) -> Result<Vec<FileEntry>, UpstreamError> {
-            unimplemented!()
-        }
-        async fn download_file(&self, _: &str) -> Result<Download, UpstreamError> {
-            unimplemented!()
-        }
-        async fn upload_from_url(&self, _: &str, _: &str) -> Result<bool, UpstreamError> {
-            unimplemented!()
-        }
-        async fn upload_local(
-            &self,
-            _: &str,
-            _: &str,
-            _: ByteStream,
-            _: bool,
-        ) -> Result<bool, UpstreamError> {
-            unimplemented!()
-        }
-        async fn account_billing(&self, _: bool) -> Result<Billing, UpstreamError> {
-            unimplemented!()
-        }
-    }
+    use crate::upstream::fake::Script;
 
     fn script(answers: Vec<Result<AppList, UpstreamError>>) -> (Arc<Script>, Resilient) {
         script_with(answers, Policy::default())
@@ -498,10 +412,7 @@ mod tests {
         answers: Vec<Result<AppList, UpstreamError>>,
         policy: Policy,
     ) -> (Arc<Script>, Resilient) {
-        let s = Arc::new(Script {
-            answers: Mutex::new(answers),
-            calls: AtomicUsize::new(0),
-        });
+        let s = Arc::new(Script::new(answers));
         (s.clone(), Resilient::new(s, policy))
     }
 

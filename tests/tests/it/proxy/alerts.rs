@@ -527,3 +527,81 @@ async fn a_queue_rule_reads_its_own_apps_queue() {
     assert_eq!(quiet_rule.value, Some(other_q as f64), "{quiet_rule:?}");
     assert_ne!(quiet_rule.state, shared::alerts::AlertState::Firing);
 }
+
+#[tokio::test]
+async fn budget_pace_and_error_rate_anomaly_rules_measure_what_they_say() {
+    let sim = SimHarness::start().await;
+    let receiver = Receiver::start().await;
+    let app = app_with_hooks(&sim, &receiver, &[], Duration::from_millis(50)).await;
+    let post = |body: serde_json::Value| {
+        app.http
+            .post(app.url(&ws_path(ws::ALERT_RULES)))
+            .header(CSRF_HEADER, "1")
+            .json(&body)
+            .send()
+    };
+    // No budget yet: the pace rule says what is missing instead of guessing.
+    let resp = post(serde_json::json!({"name": "pace", "condition": {"kind": "over_budget_pace"}}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let v = until(&app, "the pace rule judged", |v| {
+        v.rules.iter().any(|r| r.evaluated_at.is_some())
+    })
+    .await;
+    assert!(
+        v.rules[0].detail.contains("no monthly budget"),
+        "{:?}",
+        v.rules[0]
+    );
+    // A budget far below what the seeded month spends: on pace to exceed it.
+    let put = app
+        .http
+        .put(app.url(&ws_path(ws::BUDGETS)))
+        .header(CSRF_HEADER, "1")
+        .json(&serde_json::json!({ "app": null, "monthly": 1.0 }))
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    let v = until(&app, "the pace rule fires", |v| {
+        v.rules[0].state == shared::alerts::AlertState::Firing
+    })
+    .await;
+    let pace = v.rules[0].value.unwrap();
+    let forecast: shared::Fetched<shared::cost::Forecast> =
+        app.get(&ws_path(ws::FORECAST)).await.json().await.unwrap();
+    let f = forecast.data;
+    assert!(
+        pace > f.month_to_date,
+        "a pace projects the month: {pace} vs {}",
+        f.month_to_date
+    );
+
+    // The error-rate anomaly reads the hourly 5xx share of the app's requests.
+    let resp = post(serde_json::json!({
+        "name": "errors", "app": "chat-llm",
+        "condition": {"kind": "anomaly", "metric": "error_rate", "lookback_hours": 24, "sensitivity": 20.0}
+    }))
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 201);
+    let v = until(&app, "the anomaly rule judged", |v| {
+        v.rules
+            .iter()
+            .any(|r| r.rule.name == "errors" && r.evaluated_at.is_some())
+    })
+    .await;
+    let errors = v.rules.iter().find(|r| r.rule.name == "errors").unwrap();
+    assert_ne!(
+        errors.state,
+        shared::alerts::AlertState::Firing,
+        "{errors:?}"
+    );
+    let rate = errors.value.expect("a measured rate");
+    assert!(
+        (0.0..=0.2).contains(&rate),
+        "a 5xx share of the last hour: {rate}"
+    );
+    assert!(errors.detail.contains("MADs"), "{}", errors.detail);
+}
