@@ -283,12 +283,10 @@ mod tests {
     use chrono::Duration;
     use shared::alerts::{Condition, RuleSource};
 
-    #[test]
-    fn rules_from_the_alerts_file_are_read_only_through_the_api() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = crate::store::SqliteStore::open(dir.path()).unwrap();
-        let file_rule = AlertRule {
-            id: "from-file".into(),
+    /// Alerts with one queue-growth rule `id` from the alerts file, stored in `db`.
+    fn with_file_rule(id: &str, db: Arc<crate::store::SqliteStore>) -> Alerts {
+        let rule = AlertRule {
+            id: id.into(),
             name: "Queue".into(),
             workspace: "default".into(),
             app: None,
@@ -297,7 +295,7 @@ mod tests {
             source: RuleSource::File,
         };
         let config = AlertsConfig {
-            rules: vec![file_rule],
+            rules: vec![rule],
             ..AlertsConfig::default()
         };
         let reports = Reports::new(
@@ -306,7 +304,14 @@ mod tests {
             Arc::new(crate::clock::SystemClock),
             Some(db.clone()),
         );
-        let alerts = Alerts::new(config, reports, Some(db));
+        Alerts::new(config, reports, Some(db))
+    }
+
+    #[test]
+    fn rules_from_the_alerts_file_are_read_only_through_the_api() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::SqliteStore::open(dir.path()).unwrap();
+        let alerts = with_file_rule("from-file", db);
         let edit = NewRule {
             name: "Mine now".into(),
             app: None,
@@ -349,26 +354,7 @@ mod tests {
             db.insert_alert_event("default", "queue", e.at, &json)
                 .unwrap();
         }
-        let rule = AlertRule {
-            id: "queue".into(),
-            name: "Queue".into(),
-            workspace: "default".into(),
-            app: None,
-            condition: Condition::QueueGrowing { minutes: 5 },
-            for_minutes: 0,
-            source: RuleSource::File,
-        };
-        let config = AlertsConfig {
-            rules: vec![rule],
-            ..AlertsConfig::default()
-        };
-        let reports = Reports::new(
-            Vec::new(),
-            crate::cache::Cache::new(1 << 20),
-            Arc::new(crate::clock::SystemClock),
-            Some(db.clone()),
-        );
-        let alerts = Alerts::new(config, reports, Some(db));
+        let alerts = with_file_rule("queue", db);
         assert_eq!(
             alerts.states()[0].1,
             AlertState::Firing,

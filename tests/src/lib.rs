@@ -25,6 +25,19 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// falscope over `sim` (with its ADMIN key) in `--auth token` with `auth`'s users and
+    /// tokens, no per-caller rate limit, and `extra` arguments.
+    pub async fn spawn_token_mode(
+        sim: &sim::SimHarness,
+        auth: &auth::AuthFixture,
+        extra: &[&str],
+    ) -> Self {
+        let file = auth.arg();
+        let mut args = vec!["--auth", "token", "--auth-file", &file, "--rate-limit", "0"];
+        args.extend_from_slice(extra);
+        Self::spawn_with_sim(sim, true, &args).await
+    }
+
     /// falscope in demo mode with the given extra CLI arguments.
     pub async fn spawn_demo(args: &[&str]) -> Self {
         Self::spawn_demo_edited(args, |_| {}).await

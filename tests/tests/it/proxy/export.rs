@@ -107,19 +107,7 @@ async fn a_viewers_requests_csv_carries_no_cost() {
     use shared::auth::Role;
     let sim = SimHarness::start().await;
     let auth = AuthFixture::write("");
-    let app = TestApp::spawn_with_sim(
-        &sim,
-        true,
-        &[
-            "--auth",
-            "token",
-            "--auth-file",
-            &auth.arg(),
-            "--rate-limit",
-            "0",
-        ],
-    )
-    .await;
+    let app = TestApp::spawn_token_mode(&sim, &auth, &[]).await;
     let path = format!(
         "{}?endpoints=acme/flux-studio&from=now-2h",
         ws_path(ws::REQUESTS_CSV)

@@ -31,19 +31,7 @@ async fn call(app: &TestApp, method: &Method, path: &str, bearer: Option<&str>) 
 async fn every_route_admits_exactly_the_roles_its_table_entry_names() {
     let sim = SimHarness::start().await;
     let auth = AuthFixture::write("");
-    let app = TestApp::spawn_with_sim(
-        &sim,
-        true,
-        &[
-            "--auth",
-            "token",
-            "--auth-file",
-            &auth.arg(),
-            "--rate-limit",
-            "0",
-        ],
-    )
-    .await;
+    let app = TestApp::spawn_token_mode(&sim, &auth, &[]).await;
     let table = backend::api::table();
     assert!(
         table.len() >= 25,

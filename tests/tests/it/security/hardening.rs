@@ -158,13 +158,7 @@ async fn downloads_cannot_run_as_falscope() {
 }
 
 async fn token_app(sim: &SimHarness, auth: &AuthFixture) -> TestApp {
-    let file = auth.arg();
-    TestApp::spawn_with_sim(
-        sim,
-        true,
-        &["--auth", "token", "--auth-file", &file, "--rate-limit", "0"],
-    )
-    .await
+    TestApp::spawn_token_mode(sim, auth, &[]).await
 }
 
 #[tokio::test]
@@ -386,22 +380,7 @@ async fn readyz_tells_why_only_to_a_signed_in_caller() {
 async fn guessing_one_users_password_from_many_addresses_is_slowed() {
     let sim = SimHarness::start().await;
     let auth = AuthFixture::write("");
-    let file = auth.arg();
-    let app = TestApp::spawn_with_sim(
-        &sim,
-        true,
-        &[
-            "--auth",
-            "token",
-            "--auth-file",
-            &file,
-            "--trusted-proxies",
-            "127.0.0.1/32",
-            "--rate-limit",
-            "0",
-        ],
-    )
-    .await;
+    let app = TestApp::spawn_token_mode(&sim, &auth, &["--trusted-proxies", "127.0.0.1/32"]).await;
     let user = integration_tests::auth::user(shared::auth::Role::Admin);
     let attempt = |i: usize, password: String| {
         app.http

@@ -41,8 +41,7 @@ async fn whoami(app: &TestApp, cookie: &str) -> Option<String> {
 async fn login_sets_a_strict_cookie_that_expires_and_logout_ends_it() {
     let sim = SimHarness::start().await;
     let auth = AuthFixture::write("");
-    let app =
-        TestApp::spawn_with_sim(&sim, true, &["--auth", "token", "--auth-file", &auth.arg()]).await;
+    let app = TestApp::spawn_token_mode(&sim, &auth, &[]).await;
 
     let wrong = login(&app, &user(Role::Viewer), "nope").await;
     assert_eq!(wrong.status(), 401);
@@ -107,8 +106,7 @@ async fn login_sets_a_strict_cookie_that_expires_and_logout_ends_it() {
 async fn state_changing_calls_need_the_csrf_header_and_all_are_audited() {
     let sim = SimHarness::start().await;
     let auth = AuthFixture::write("");
-    let app =
-        TestApp::spawn_with_sim(&sim, true, &["--auth", "token", "--auth-file", &auth.arg()]).await;
+    let app = TestApp::spawn_token_mode(&sim, &auth, &[]).await;
     let ok = login(&app, &user(Role::Operator), &password(Role::Operator)).await;
     let cookie = session_cookie(&ok);
     let upload = |csrf: bool| {
@@ -173,8 +171,7 @@ async fn signing_out_ends_the_sessions_open_streams() {
     use futures::StreamExt;
     let sim = SimHarness::start().await;
     let auth = AuthFixture::write("");
-    let app =
-        TestApp::spawn_with_sim(&sim, true, &["--auth", "token", "--auth-file", &auth.arg()]).await;
+    let app = TestApp::spawn_token_mode(&sim, &auth, &[]).await;
     let ok = login(&app, &user(Role::Viewer), &password(Role::Viewer)).await;
     let cookie = session_cookie(&ok);
     let open = |path: String| {
@@ -211,8 +208,7 @@ async fn signing_out_ends_the_sessions_open_streams() {
 async fn a_thousand_anonymous_posts_leave_the_audit_table_as_it_was() {
     let sim = SimHarness::start().await;
     let auth = AuthFixture::write("");
-    let app =
-        TestApp::spawn_with_sim(&sim, true, &["--auth", "token", "--auth-file", &auth.arg()]).await;
+    let app = TestApp::spawn_token_mode(&sim, &auth, &[]).await;
     let db = app.state.db.clone().expect("a data directory");
     let before = db.audit_list(10_000).unwrap().len();
     let mut tasks = Vec::new();
@@ -244,17 +240,10 @@ async fn a_thousand_anonymous_posts_leave_the_audit_table_as_it_was() {
 async fn behind_https_the_session_cookie_is_secure_and_host_only() {
     let sim = SimHarness::start().await;
     let auth = AuthFixture::write("");
-    let app = TestApp::spawn_with_sim(
+    let app = TestApp::spawn_token_mode(
         &sim,
-        true,
-        &[
-            "--auth",
-            "token",
-            "--auth-file",
-            &auth.arg(),
-            "--public-url",
-            "https://falscope.example.com",
-        ],
+        &auth,
+        &["--public-url", "https://falscope.example.com"],
     )
     .await;
     let ok = login(&app, &user(Role::Viewer), &password(Role::Viewer)).await;
