@@ -124,10 +124,14 @@ pub struct Auth {
 /// `limit_req` with a burst, in front of an auth endpoint). A person with a typo never meets
 /// it; a script trying tokens does within a second, and one guessing a user's password from
 /// many addresses is slowed to one try per [`FailedAuth::ACCOUNT_REFILL`] for that account.
+/// The account limit does not apply from an address the user signed in from before (OWASP's
+/// "device cookie" idea, by address): a stranger cannot lock a user out of their usual place.
 #[derive(Debug, Default)]
 pub struct FailedAuth {
     addresses: Buckets<IpAddr>,
     accounts: Buckets<String>,
+    /// Address groups each account signed in from, the newest last.
+    known: std::sync::Mutex<std::collections::HashMap<String, Vec<IpAddr>>>,
 }
 
 #[derive(Debug)]
@@ -202,12 +206,35 @@ impl FailedAuth {
             .failed(Self::group(ip), (Self::BURST, Self::REFILL));
     }
 
-    /// Whether a password may be tried for `account` now.
-    pub fn allow_account(&self, account: &str) -> bool {
+    /// Whether a password may be tried for `account` from `ip` now.
+    pub fn allow_account(&self, account: &str, ip: IpAddr) -> bool {
+        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if known
+            .get(account)
+            .is_some_and(|ips| ips.contains(&Self::group(ip)))
+        {
+            return true;
+        }
+        drop(known);
         self.accounts.allow(
             &account.to_owned(),
             (Self::ACCOUNT_BURST, Self::ACCOUNT_REFILL),
         )
+    }
+
+    /// Remembers that `account` signed in from `ip` (the last eight address groups).
+    pub fn signed_in(&self, account: &str, ip: IpAddr) {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() > 100_000 {
+            known.clear();
+        }
+        let ips = known.entry(account.to_owned()).or_default();
+        let group = Self::group(ip);
+        ips.retain(|g| *g != group);
+        ips.push(group);
+        if ips.len() > 8 {
+            ips.remove(0);
+        }
     }
 
     /// Counts a wrong password for `account` (known or not: the answer must not tell).

@@ -142,7 +142,13 @@ mod tests {
                 summary("acme/chat-llm/stream", 10, 0, 4),
             ],
         };
-        let r = report(t, t, &usage, &analytics, &AppIndex::default());
+        let r = report(
+            t,
+            t,
+            &usage,
+            &analytics,
+            &AppIndex::of_ids(&["acme/chat-llm"]),
+        );
         let chat = &r.apps[0];
         assert_eq!(
             (chat.app.as_str(), chat.success, chat.server_errors),

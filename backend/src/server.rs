@@ -32,12 +32,66 @@ const PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// What HTTP/2 starts with (RFC 9113 §3.4).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+/// Open connections one client address (IPv6: one /64) may hold; more are closed at once,
+/// so one host cannot take the `--max-connections` slots. Trusted proxies and this host
+/// (`127.0.0.1`, `::1`: a reverse proxy beside falscope) are exempt.
+pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
+
 /// Server limits beyond the constants above.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Open connections at most (`--max-connections`); past it, new ones wait in the
     /// listen backlog.
     pub max_connections: usize,
+    /// `--trusted-proxies`: peers that carry many users' connections.
+    pub trusted: Vec<ipnet::IpNet>,
+}
+
+/// Open connections per client address group.
+#[derive(Default)]
+struct PerAddress(std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>);
+
+/// One open connection of an address group; counted down when dropped.
+struct AddressSlot(Arc<PerAddress>, std::net::IpAddr);
+
+impl PerAddress {
+    fn group(ip: std::net::IpAddr) -> std::net::IpAddr {
+        match ip {
+            std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.into(),
+                None => {
+                    let mut s = v6.segments();
+                    s[4..].fill(0);
+                    std::net::Ipv6Addr::from(s).into()
+                }
+            },
+            v4 => v4,
+        }
+    }
+
+    /// A slot for `ip`, or `None` when its group holds [`MAX_CONNECTIONS_PER_ADDRESS`].
+    fn take(self: &Arc<Self>, ip: std::net::IpAddr) -> Option<AddressSlot> {
+        let group = Self::group(ip);
+        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(group).or_default();
+        if *n >= MAX_CONNECTIONS_PER_ADDRESS {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot(self.clone(), group))
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.0 .0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.1);
+            }
+        }
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled.
@@ -61,6 +115,8 @@ pub async fn serve(
         .max_header_list_size(MAX_HEADER_BYTES as u32)
         .max_concurrent_streams(100);
     let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections));
+    let per_address = Arc::new(PerAddress::default());
+    let mut refused_since: Option<tokio::time::Instant> = None;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut full_since: Option<tokio::time::Instant> = None;
     loop {
@@ -97,6 +153,24 @@ pub async fn serve(
             },
             () = shutdown.cancelled() => break,
         };
+        let local = matches!(peer.ip(), std::net::IpAddr::V4(v4) if v4 == std::net::Ipv4Addr::LOCALHOST)
+            || peer.ip() == std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
+        let trusted = local || options.trusted.iter().any(|n| n.contains(&peer.ip()));
+        let address_slot = if trusted {
+            None
+        } else {
+            match per_address.take(peer.ip()) {
+                Some(slot) => Some(slot),
+                None => {
+                    if refused_since.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                        tracing::warn!(peer = %peer.ip(), limit = MAX_CONNECTIONS_PER_ADDRESS, "one address holds too many connections: closing its new ones");
+                        refused_since = Some(tokio::time::Instant::now());
+                    }
+                    drop(stream);
+                    continue;
+                }
+            }
+        };
         let service = router.clone().map_request(
             move |mut req: axum::extract::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
@@ -105,7 +179,7 @@ pub async fn serve(
         );
         let (builder, watcher) = (builder.clone(), graceful.watcher());
         tokio::spawn(async move {
-            let _slot = slot;
+            let _slots = (slot, address_slot);
             let mut stream = stream;
             // hyper tells the protocols apart by reading the first bytes, with no deadline of
             // its own: a client that sends nothing, or half the HTTP/2 preface, would hold the

@@ -39,13 +39,30 @@ impl AppIndex {
         Self { apps }
     }
 
+    /// An index of apps known only by their ids `owner/name` (main environment).
+    pub fn of_ids(ids: &[&str]) -> Self {
+        let apps = ids
+            .iter()
+            .map(|id| AppSummary {
+                id: (*id).to_owned(),
+                name: id.split('/').nth(1).unwrap_or(id).to_owned(),
+                owner: id.split('/').next().unwrap_or_default().to_owned(),
+                environment: "main".into(),
+                machine_type: String::new(),
+                endpoints: vec![(*id).to_owned()],
+            })
+            .collect();
+        Self { apps }
+    }
+
     /// The apps.
     pub fn apps(&self) -> &[AppSummary] {
         &self.apps
     }
 
     /// The app of an endpoint id `owner/name[/route]`: the app whose id or route-level id it
-    /// is, else (not listed: a model API, an app deployed since) its `name` segment.
+    /// is, else (not listed: a model API, an app deployed since) its `owner/name`, which no
+    /// app name can equal.
     pub fn of_endpoint<'a>(&'a self, endpoint: &'a str) -> &'a str {
         let listed = self.apps.iter().find(|a| {
             a.endpoints.iter().any(|e| e == endpoint)
@@ -55,20 +72,29 @@ impl AppIndex {
         });
         match listed {
             Some(a) => &a.name,
-            None => endpoint.split('/').nth(1).unwrap_or(endpoint),
+            None => {
+                let owner_and_name = endpoint
+                    .match_indices('/')
+                    .nth(1)
+                    .map_or(endpoint.len(), |(i, _)| i);
+                &endpoint[..owner_and_name]
+            }
         }
     }
 
     /// The app of a usage `app` (and `environment`, when fal gives one): the listed app of that
-    /// name, else the listed app it is `<name>-<suffix>` of (the longest such name, so
-    /// `upscaler-dev-prod` is `upscaler-dev`, not `upscaler`), preferring apps of the row's
-    /// environment; a name no listed app explains stays itself.
+    /// name, else the listed app it is `<name>-<suffix>` of where the suffix names an
+    /// environment or a version (the row's environment, a listed environment, `prod`, `dev`,
+    /// `v2`, … — so `sdxl-turbo` never becomes `sdxl`), the longest such name (`upscaler-dev-prod`
+    /// is `upscaler-dev`), preferring apps of the row's environment; a name no listed app
+    /// explains stays itself.
     pub fn of_usage<'a>(&'a self, app: &'a str, environment: Option<&str>) -> &'a str {
         let in_env = |a: &&AppSummary| environment.is_none_or(|e| a.environment == e);
         let exact = |a: &&AppSummary| a.name == app;
         let suffixed = |a: &&AppSummary| {
             app.strip_prefix(a.name.as_str())
-                .is_some_and(|rest| rest.len() > 1 && rest.starts_with('-'))
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|suffix| self.is_environment_or_version(suffix, environment))
         };
         let longest = |it: &mut dyn Iterator<Item = &'a AppSummary>| {
             it.max_by_key(|a| a.name.len()).map(|a| a.name.as_str())
@@ -82,6 +108,39 @@ impl AppIndex {
             .or_else(|| self.apps.iter().find(exact).map(|a| a.name.as_str()))
             .or_else(|| longest(&mut self.apps.iter().filter(suffixed)))
             .unwrap_or(app)
+    }
+
+    /// Whether a name suffix reads as an environment or a version.
+    fn is_environment_or_version(&self, suffix: &str, environment: Option<&str>) -> bool {
+        const USUAL: &[&str] = &[
+            "prod",
+            "production",
+            "staging",
+            "stage",
+            "dev",
+            "development",
+            "test",
+            "testing",
+            "preview",
+            "canary",
+            "main",
+            "live",
+            "beta",
+            "qa",
+        ];
+        let version = suffix
+            .strip_prefix(['v', 'V'])
+            .unwrap_or(suffix)
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        !suffix.is_empty()
+            && (version
+                || USUAL.contains(&suffix.to_ascii_lowercase().as_str())
+                || environment.is_some_and(|e| e.eq_ignore_ascii_case(suffix))
+                || self
+                    .apps
+                    .iter()
+                    .any(|a| a.environment.eq_ignore_ascii_case(suffix)))
     }
 }
 
@@ -149,6 +208,18 @@ mod tests {
             "a prefix is not a suffix"
         );
         assert_eq!(ix.of_usage("mystery-app", None), "mystery-app");
+        assert_eq!(ix.of_usage("flux-v2", None), "flux");
+        assert_eq!(ix.of_usage("flux-2.1", None), "flux");
+        assert_eq!(
+            ix.of_usage("flux-turbo", None),
+            "flux-turbo",
+            "another app, not a suffix"
+        );
+        assert_eq!(
+            ix.of_usage("flux-eu", Some("eu")),
+            "flux",
+            "the row's environment"
+        );
     }
 
     #[test]
@@ -158,6 +229,11 @@ mod tests {
         assert_eq!(ix.of_endpoint("acme/flux/new-route"), "flux");
         assert_eq!(ix.of_endpoint("acme/image-lab"), "image-lab");
         assert_eq!(ix.of_endpoint("acme/upscaler-dev"), "upscaler-dev");
-        assert_eq!(ix.of_endpoint("fal-ai/flux-pro/v1.1"), "flux-pro");
+        assert_eq!(ix.of_endpoint("fal-ai/flux-pro/v1.1"), "fal-ai/flux-pro");
+        assert_eq!(
+            ix.of_endpoint("fal-ai/flux/dev"),
+            "fal-ai/flux",
+            "not our app `flux`"
+        );
     }
 }

@@ -143,6 +143,7 @@ impl TestApp {
         let shutdown = built.state.shutdown.clone();
         let options = backend::server::Options {
             max_connections: config.max_connections as usize,
+            trusted: config.trusted_proxies.clone(),
         };
         let server = tokio::spawn(backend::server::serve(listener, router, shutdown, options));
         Self {

@@ -189,8 +189,14 @@ async fn paged<T: Send + 'static, G: Send + 'static>(
             }
             match pages(Some(cursor)).await {
                 Ok((rows, next_cursor)) => {
-                    let n = rows.len();
-                    let bytes = chunk(None, rows.into_iter().take(MAX_ROWS - written).map(record));
+                    let n = rows.len().min(MAX_ROWS - written);
+                    // Rows cut from the last page still end with the truncation line.
+                    let next_cursor = if n < rows.len() {
+                        next_cursor.or_else(|| Some(String::new()))
+                    } else {
+                        next_cursor
+                    };
+                    let bytes = chunk(None, rows.into_iter().take(n).map(record));
                     Some((bytes, (next_cursor, written + n, read + 1, guard)))
                 }
                 // Headers are already sent: end the body with an error so the download fails

@@ -37,7 +37,7 @@ pub async fn login(
     if !state.auth.failures.allow(caller_ip) {
         return Ok(crate::guard::too_many_failures());
     }
-    if !state.auth.failures.allow_account(&req.username) {
+    if !state.auth.failures.allow_account(&req.username, caller_ip) {
         return Err(AppError::RateLimited {
             retry_after: crate::auth::FailedAuth::ACCOUNT_REFILL.as_secs(),
             message: "too many wrong passwords for this user; wait, then try again".into(),
@@ -52,9 +52,14 @@ pub async fn login(
         state.auth.failures.failed_account(&req.username);
         let mut resp =
             AppError::Unauthenticated("wrong user name or password".into()).into_response();
-        resp.extensions_mut().insert(AuditSubject(req.username));
+        // A failed sign-in of a real user is audited (the per-account limit bounds how many);
+        // a made-up name is a stranger's, logged by sampling like other anonymous refusals.
+        if state.auth.session_identity(&req.username).is_some() {
+            resp.extensions_mut().insert(AuditSubject(req.username));
+        }
         return Ok(resp);
     };
+    state.auth.failures.signed_in(&identity.name, caller_ip);
     let db = state.auth.db.as_ref().ok_or_else(|| {
         AppError::Internal("no session store: the data directory is not usable".into())
     })?;

@@ -211,7 +211,12 @@ mod tests {
                 complete: true,
             },
         )]);
-        let s = &split(&usage, &analytics, &failed, &AppIndex::default())[0];
+        let s = &split(
+            &usage,
+            &analytics,
+            &failed,
+            &AppIndex::of_ids(&["acme/img"]),
+        )[0];
         let near = |a: f64, b: f64| (a - b).abs() < 1e-9;
         assert!(near(s.running.unwrap().seconds, 550.0));
         assert!(near(s.failed.unwrap().seconds, 50.0));
@@ -231,7 +236,12 @@ mod tests {
                 complete: false,
             },
         )]);
-        let s = &split(&usage, &analytics, &partial, &AppIndex::default())[0];
+        let s = &split(
+            &usage,
+            &analytics,
+            &partial,
+            &AppIndex::of_ids(&["acme/img"]),
+        )[0];
         assert!(near(s.failed.unwrap().seconds, 40.0));
         assert!(s.notes.iter().any(|n| n.contains("mean of 2")));
     }
@@ -243,12 +253,17 @@ mod tests {
             &usage,
             &[summary("acme/img", 0, None, 0, 0.0)],
             &BTreeMap::new(),
-            &AppIndex::default(),
+            &AppIndex::of_ids(&["acme/img"]),
         )[0];
         assert_eq!(s.running, None);
         assert_eq!(s.idle, None);
         assert!(s.notes[0].contains("total_billable_duration"));
-        let s = &split(&usage, &[], &BTreeMap::new(), &AppIndex::default())[0];
+        let s = &split(
+            &usage,
+            &[],
+            &BTreeMap::new(),
+            &AppIndex::of_ids(&["acme/img"]),
+        )[0];
         assert!(s.notes[0].contains("no requests"));
     }
 }

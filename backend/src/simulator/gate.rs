@@ -64,7 +64,8 @@ async fn gate(State((sim, op)): State<(Arc<Sim>, Op)>, mut req: Request, next: N
     let slow = fx.slow_body_ms;
     req.extensions_mut().insert(fx);
     let mut resp = next.run(req).await;
-    if sim.shape_variation && is_json(&resp) {
+    // A download is the user's file, whatever its type: never rewritten.
+    if sim.shape_variation && op.name != "files_download" && is_json(&resp) {
         resp = super::shape::vary_response(op.name, resp).await;
     }
     match slow {

@@ -153,12 +153,20 @@ fn public_v4(ip: Ipv4Addr) -> bool {
         || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64/10
         || (a == 192 && b == 0 && ip.octets()[2] == 0) // IETF 192.0.0/24
         || (a == 198 && (18..20).contains(&b)) // benchmarking 198.18/15
+        || (a == 192 && b == 88 && ip.octets()[2] == 99) // 6to4 relay anycast
         || a >= 240) // reserved
 }
 
 fn public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let s = ip.segments();
+    let first = s[0];
     !(ip.is_unspecified()
+        // Forms that carry or reach an IPv4 address: IPv4-translated ::ffff:0:a.b.c.d, 6to4
+        // 2002::/16, Teredo 2001::/32; and the discard prefix 100::/64.
+        || (s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0)
+        || first == 0x2002
+        || (first == 0x2001 && s[1] == 0)
+        || (first == 0x0100 && s[1..4] == [0; 3])
         || ip.is_multicast()
         || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
         || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
@@ -199,6 +207,10 @@ mod tests {
             "::ffff:169.254.169.254",
             "::127.0.0.1",
             "64:ff9b::a9fe:a9fe",
+            "::ffff:0:7f00:1",
+            "2002:7f00:1::",
+            "2001:0:4136:e378::1",
+            "100::1",
         ] {
             assert!(!allowed(bad.parse().unwrap(), STRICT), "{bad}");
         }

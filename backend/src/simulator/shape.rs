@@ -39,28 +39,40 @@ const VERBATIM: &[&str] = &["json_input", "json_output", "labels"];
 /// Which variation an answer gets: they alternate so both forms of each choice are served.
 static TURN: AtomicU64 = AtomicU64::new(0);
 
-/// Rewrites the JSON answer of operation `op` (see the module docs).
+/// Rewrites the JSON answer of operation `op` (see the module docs). A file download is the
+/// user's bytes, never rewritten (the gate does not call this for it).
 pub fn vary(op: &str, value: &mut Value) {
     let turn = TURN.fetch_add(1, Ordering::Relaxed);
-    // Log entries and app objects are `additionalProperties: false` in fal's schema: fields
-    // are added around them, not inside.
-    let closed_items = matches!(op, "logs_history" | "apps");
-    walk(value, turn, closed_items, 0);
+    walk(value, turn, closed_depth(op), 0);
 }
 
-fn walk(value: &mut Value, turn: u64, closed_items: bool, depth: usize) {
+/// The depth of the objects fal declares `additionalProperties: false` in `op`'s answer:
+/// fields are added around them, not inside.
+fn closed_depth(op: &str) -> Option<usize> {
+    match op {
+        // `{"items": [entry]}`, `{"apps": [app]}`
+        "logs_history" | "apps" => Some(2),
+        // `[file]`
+        "files_list" | "files_list_dir" => Some(1),
+        // `{"queue_size": n}`; one log entry per stream event
+        "queue_size" | "logs_stream" => Some(0),
+        _ => None,
+    }
+}
+
+fn walk(value: &mut Value, turn: u64, closed: Option<usize>, depth: usize) {
     match value {
         Value::Object(map) => {
-            vary_object(map, turn, closed_items && depth == 2);
+            vary_object(map, turn, closed == Some(depth));
             for (k, v) in map.iter_mut() {
                 if k != ADDED && !VERBATIM.contains(&k.as_str()) {
-                    walk(v, turn, closed_items, depth + 1);
+                    walk(v, turn, closed, depth + 1);
                 }
             }
         }
         Value::Array(items) => {
             for v in items {
-                walk(v, turn, closed_items, depth + 1);
+                walk(v, turn, closed, depth + 1);
             }
         }
         _ => {}
@@ -127,7 +139,7 @@ mod tests {
             "next_cursor": null,
         });
         // An even turn drops nulls; walk directly to pin it.
-        walk(&mut v, 0, false, 0);
+        walk(&mut v, 0, None, 0);
         let item = &v["items"][0];
         assert_eq!(serde_json::to_string(&item["size"]).unwrap(), "12.0");
         assert!(item.get("ended_at").is_none());
@@ -137,7 +149,14 @@ mod tests {
         assert!(v.get("next_cursor").is_some(), "required keys stay");
 
         let mut logs = serde_json::json!({"items": [{"message": "m"}]});
-        walk(&mut logs, 1, true, 0);
+        walk(&mut logs, 1, closed_depth("logs_history"), 0);
         assert!(logs.get(ADDED).is_some() && logs["items"][0].get(ADDED).is_none());
+        let mut files = serde_json::json!([{"size": 3}]);
+        walk(&mut files, 1, closed_depth("files_list"), 0);
+        assert!(files[0].get(ADDED).is_none(), "file objects are closed");
+        assert_eq!(serde_json::to_string(&files[0]["size"]).unwrap(), "3.0");
+        let mut queue = serde_json::json!({"queue_size": 2});
+        walk(&mut queue, 1, closed_depth("queue_size"), 0);
+        assert_eq!(queue, serde_json::json!({"queue_size": 2}));
     }
 }

@@ -382,15 +382,23 @@ async fn guessing_one_users_password_from_many_addresses_is_slowed() {
     let auth = AuthFixture::write("");
     let app = TestApp::spawn_token_mode(&sim, &auth, &["--trusted-proxies", "127.0.0.1/32"]).await;
     let user = integration_tests::auth::user(shared::auth::Role::Admin);
-    let attempt = |i: usize, password: String| {
+    let from = |address: String, password: String| {
         app.http
             .post(app.url(routes::LOGIN))
             .header(shared::auth::CSRF_HEADER, "1")
-            // Every attempt from a new address: the per-address limit never applies.
-            .header("x-forwarded-for", format!("203.0.113.{}", i % 250 + 1))
+            .header("x-forwarded-for", address)
             .json(&serde_json::json!({ "username": user, "password": password }))
             .send()
     };
+    // Every attempt from a new address: the per-address limit never applies.
+    let attempt = |i: usize, password: String| from(format!("203.0.113.{}", i % 250 + 1), password);
+    let right = integration_tests::auth::password(shared::auth::Role::Admin);
+    // The admin signed in from their usual address before the attack.
+    let usual = "198.51.100.7".to_owned();
+    assert_eq!(
+        from(usual.clone(), right.clone()).await.unwrap().status(),
+        200
+    );
     let mut statuses = Vec::new();
     for i in 0..30 {
         statuses.push(
@@ -403,11 +411,12 @@ async fn guessing_one_users_password_from_many_addresses_is_slowed() {
     }
     assert!(statuses[..10].iter().all(|s| *s == 401), "{statuses:?}");
     assert!(statuses[10..].iter().all(|s| *s == 429), "{statuses:?}");
-    // Even the right password waits: the check comes before the hash.
-    let right = integration_tests::auth::password(shared::auth::Role::Admin);
-    let resp = attempt(31, right).await.unwrap();
+    // Even the right password waits from a new address: the check comes before the hash.
+    let resp = attempt(31, right.clone()).await.unwrap();
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after"], "30");
+    // From the address they signed in from before, the user is not locked out.
+    assert_eq!(from(usual, right).await.unwrap().status(), 200);
     // Another user is not held up.
     let other = app
         .http

@@ -216,3 +216,40 @@ async fn connections_over_the_cap_wait_until_one_closes() {
         .unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+#[tokio::test]
+async fn one_address_cannot_hold_every_connection() {
+    let app = TestApp::spawn_demo(&[]).await;
+    // Connections from 127.0.0.2 (not this host's usual address, so not exempt).
+    let from_other = || async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        socket.connect(app.addr).await.unwrap()
+    };
+    let mut held = Vec::new();
+    for _ in 0..backend::server::MAX_CONNECTIONS_PER_ADDRESS {
+        let mut tcp = from_other().await;
+        // Each is served (a request head answered), so it holds its slot.
+        tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = [0u8; 12];
+        tcp.read_exact(&mut answer).await.unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 200");
+        held.push(tcp);
+    }
+    // One more from the same address is closed without an answer...
+    let mut extra = from_other().await;
+    let _ = extra
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await;
+    let mut buf = Vec::new();
+    let n = tokio::time::timeout(Duration::from_secs(5), extra.read_to_end(&mut buf))
+        .await
+        .expect("closed at once")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "answered: {}", String::from_utf8_lossy(&buf));
+    // ...while everyone else is still served.
+    assert_eq!(app.get(routes::HEALTHZ).await.status(), 200);
+    drop(held);
+}

@@ -136,6 +136,7 @@ async fn state_changing_calls_need_the_csrf_header_and_all_are_audited() {
         .unwrap();
     assert_eq!(no_header.status(), 403);
     assert_eq!(login(&app, "mallory", "guess").await.status(), 401);
+    assert_eq!(login(&app, &user(Role::Admin), "guess").await.status(), 401);
 
     let audit: Vec<AuditEntry> = app
         .http
@@ -154,16 +155,16 @@ async fn state_changing_calls_need_the_csrf_header_and_all_are_audited() {
     assert_eq!(
         seen,
         [
-            // The anonymous login without the CSRF header (403) names nobody: a sampled log
-            // line, not a row.
-            ("mallory", routes::LOGIN, 401),
+            // A real user's failed sign-in is a row; a made-up name (mallory) and the login
+            // without the CSRF header (403) name nobody: a sampled log line, not a row.
+            ("admin-user", routes::LOGIN, 401),
             ("operator-user", ws::FILE_UPLOAD_URL, 400),
             ("operator-user", ws::FILE_UPLOAD_URL, 403),
             ("operator-user", routes::LOGIN, 200),
         ]
     );
     assert!(audit.iter().all(|e| e.ip == "127.0.0.1"));
-    assert_eq!(audit[2].workspace.as_deref(), Some("default"));
+    assert_eq!(audit[1].workspace.as_deref(), Some("default"));
 }
 
 #[tokio::test]
