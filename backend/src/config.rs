@@ -78,6 +78,8 @@ pub struct Config {
     pub retention_days: u32,
     /// `--max-connections`.
     pub max_connections: u32,
+    /// How often the cost history and the audit pruning run (hourly; tests shorten it).
+    pub history_every: std::time::Duration,
     /// `--audit-retention-days`.
     pub audit_retention_days: u32,
     /// Alert rules, webhooks and delivery settings of `--alerts-file`.
@@ -203,6 +205,7 @@ impl TryFrom<ServeArgs> for Config {
             retention_days: args.retention_days,
             audit_retention_days: args.audit_retention_days,
             max_connections: args.max_connections,
+            history_every: crate::history::HISTORY_EVERY,
             alerts,
         })
     }

@@ -13,16 +13,17 @@ use tokio_util::sync::CancellationToken;
 /// Most audit rows kept, however young.
 pub const MAX_AUDIT_ROWS: i64 = 100_000;
 
-/// Runs until `shutdown`: every [`HISTORY_EVERY`], deletes audit rows and alert events older
+/// Runs until `shutdown`: every `every`, deletes audit rows and alert events older
 /// than `retention` (and audit rows beyond [`MAX_AUDIT_ROWS`]), so the data directory stays
 /// bounded whatever reaches falscope.
 pub async fn prune(
     reports: Reports,
     db: Arc<SqliteStore>,
     retention: chrono::Duration,
+    every: std::time::Duration,
     shutdown: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(HISTORY_EVERY);
+    let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -44,11 +45,16 @@ pub async fn prune(
 /// How often the history is brought up to date.
 pub const HISTORY_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Runs the job until `shutdown`: once at start, then every [`HISTORY_EVERY`], for each
-/// workspace with an ADMIN key.
-pub async fn keep(reports: Reports, db: Arc<SqliteStore>, shutdown: CancellationToken) {
+/// Runs the job until `shutdown`: once at start, then `every` ([`HISTORY_EVERY`] outside
+/// tests), for each workspace with an ADMIN key.
+pub async fn keep(
+    reports: Reports,
+    db: Arc<SqliteStore>,
+    every: std::time::Duration,
+    shutdown: CancellationToken,
+) {
     use crate::upstream::FalApi as _;
-    let mut tick = tokio::time::interval(HISTORY_EVERY);
+    let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The `as_of` of the usage last written per workspace: each copy is written once.
     let mut written: HashMap<String, DateTime<Utc>> = HashMap::new();

@@ -157,12 +157,14 @@ pub async fn build_with_clock(
         tokio::spawn(history::keep(
             state.reports.clone(),
             db.clone(),
+            config.history_every,
             state.shutdown.clone(),
         ));
         tokio::spawn(history::prune(
             state.reports.clone(),
             db,
             chrono::Duration::days(i64::from(config.audit_retention_days)),
+            config.history_every,
             state.shutdown.clone(),
         ));
     }

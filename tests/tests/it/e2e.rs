@@ -372,3 +372,33 @@ async fn number_in(browser: &Browser, script: &str) -> Option<u64> {
         .parse()
         .ok()
 }
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn when_fal_fails_a_page_shows_the_last_good_data_marked_stale() {
+    use integration_tests::sim::SimHarness;
+    let sim = SimHarness::start().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/usage")).await;
+    browser.wait_for("#usage-lines tbody tr").await;
+    assert_eq!(
+        browser
+            .eval("return document.querySelectorAll('.freshness.stale').length")
+            .await,
+        0,
+        "fresh data is not marked stale"
+    );
+    // fal starts failing and every cached copy is past its TTL: the page, opened again, shows
+    // the last good copy with its time and says it is stale, never a blank panel.
+    sim.faults(serde_json::json!([{ "operation": "*", "status": 502 }]))
+        .await;
+    app.state.reports.cache().expire_all();
+    browser.goto(&app.url("/usage")).await;
+    browser.wait_for(".freshness.stale").await;
+    browser.wait_for("#usage-lines tbody tr").await;
+    let painted = browser.series_pixels("usage-spend").await;
+    assert!(painted > 1_000, "the stale chart drew {painted} pixels");
+    browser.screenshot("usage-stale").await;
+    browser.close().await;
+}

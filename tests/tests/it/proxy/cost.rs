@@ -442,24 +442,43 @@ async fn budgets_and_the_price_table_reach_the_forecast_and_the_prices() {
 #[tokio::test]
 async fn the_daily_history_fills_without_anyone_looking() {
     let sim = SimHarness::start().await;
-    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    // The job's hourly tick, shortened: each tick reads the clock the simulator moves.
+    let app = TestApp::spawn_with_sim_edited(
+        &sim,
+        integration_tests::sim::API_KEY,
+        Some(integration_tests::sim::ADMIN_KEY),
+        &[],
+        |c| c.history_every = std::time::Duration::from_millis(200),
+    )
+    .await;
     let db = app.state.db.clone().expect("a usable data directory");
     let day = |n: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
-    // No page, no scrape: the background job writes the month's complete days by itself.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let stored = db.daily_cost_totals("default", day(1), day(19)).unwrap();
-        if stored.len() == 17 {
-            assert!(stored.iter().all(|(_, total)| *total > 0.0));
-            break;
+    let days_stored = |want: usize| {
+        let db = db.clone();
+        async move {
+            // No page, no scrape: the background job writes the month's complete days.
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+            loop {
+                let stored = db.daily_cost_totals("default", day(1), day(30)).unwrap();
+                if stored.len() == want {
+                    assert!(stored.iter().all(|(_, total)| *total > 0.0));
+                    return stored;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "history has {} days, not {want}",
+                    stored.len()
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "history has {} days",
-            stored.len()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    };
+    let stored = days_stored(17).await;
+    assert_eq!(stored.last().unwrap().0, day(17));
+    // A day later the next tick adds the day that completed, and only it.
+    sim.clock.advance(24 * 3_600_000);
+    let stored = days_stored(18).await;
+    assert_eq!(stored.last().unwrap().0, day(18));
 }
 
 #[tokio::test]
