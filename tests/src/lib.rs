@@ -161,6 +161,13 @@ impl TestApp {
         }
     }
 
+    /// Stops the server as a restart would (live streams end, the port is freed), and waits
+    /// until it has.
+    pub async fn stop(&mut self) {
+        self.state.shutdown.cancel();
+        let _ = (&mut self.server).await;
+    }
+
     /// Waits (20 s at most) until the background job has written the daily cost history of the
     /// `default` workspace once (it reads usage at start, then hourly).
     pub async fn wait_for_cost_history(&self) {

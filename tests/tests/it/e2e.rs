@@ -402,3 +402,28 @@ async fn when_fal_fails_a_page_shows_the_last_good_data_marked_stale() {
     browser.screenshot("usage-stale").await;
     browser.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn the_overview_says_when_its_stream_is_cut_and_reconnects_after_a_restart() {
+    let mut app = TestApp::spawn_demo(&[]).await;
+    let addr = app.addr;
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/")).await;
+    browser.wait_for_text("Live: updates every 10 s").await;
+    // falscope restarts (a deploy): the stream ends, the page says so and keeps its data.
+    app.stop().await;
+    browser
+        .wait_for_text("Live stream interrupted — reconnecting…")
+        .await;
+    let painted = browser.series_pixels("runners-chart").await;
+    assert!(
+        painted > 1_000,
+        "the last data stays drawn: {painted} pixels"
+    );
+    browser.screenshot("overview-interrupted").await;
+    // The new process on the same address: the browser's stream reconnects by itself.
+    let _again = TestApp::spawn_demo_edited(&[], |c| c.listen = addr).await;
+    browser.wait_for_text("Live: updates every 10 s").await;
+    browser.close().await;
+}
