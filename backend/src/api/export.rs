@@ -326,6 +326,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_export_stops_at_its_row_cap_and_says_so() {
+        // Pages of 1,500 rows: the cap falls inside a page, which is cut there.
+        let big: Pages<u32> = Arc::new(|cursor: Option<String>| {
+            let page: u32 = cursor.map_or(0, |c| c.parse().unwrap());
+            Box::pin(async move {
+                let rows = (0..1_500).map(|i| page * 1_500 + i).collect();
+                Ok((rows, Some((page + 1).to_string())))
+            })
+        });
+        let body = paged(&["n"], big, |n| vec![n.to_string()], ())
+            .await
+            .unwrap();
+        let parts: Vec<Bytes> = body.map(Result::unwrap).collect().await;
+        let text = String::from_utf8(parts.concat()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + MAX_ROWS + 1, "header, the rows, the note");
+        assert_eq!(lines[MAX_ROWS], (MAX_ROWS - 1).to_string());
+        let note = lines[MAX_ROWS + 1];
+        assert!(
+            note.starts_with(TRUNCATED) && note.contains(&format!("{MAX_ROWS} rows")),
+            "{note}"
+        );
+    }
+
+    #[tokio::test]
     async fn an_export_stops_at_its_page_cap_and_says_so() {
         let endless: Pages<u32> = Arc::new(|cursor: Option<String>| {
             let n: u32 = cursor.map_or(0, |c| c.parse().unwrap());
