@@ -327,8 +327,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_export_stops_at_its_row_cap_and_says_so() {
-        // Pages of 1,500 rows: the cap falls inside a page, which is cut there.
-        let big: Pages<u32> = Arc::new(|cursor: Option<String>| {
+        // Pages of 1,500 rows: the cap falls inside a page, which is cut there, and no page
+        // is read after it.
+        let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = reads.clone();
+        let big: Pages<u32> = Arc::new(move |cursor: Option<String>| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let page: u32 = cursor.map_or(0, |c| c.parse().unwrap());
             Box::pin(async move {
                 let rows = (0..1_500).map(|i| page * 1_500 + i).collect();
@@ -348,6 +352,8 @@ mod tests {
             note.starts_with(TRUNCATED) && note.contains(&format!("{MAX_ROWS} rows")),
             "{note}"
         );
+        let pages = MAX_ROWS.div_ceil(1_500);
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), pages);
     }
 
     #[tokio::test]
