@@ -6,6 +6,7 @@
 //! app's `name`, the key cost views join on.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// An app and its endpoint ids.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -30,18 +31,18 @@ pub struct AppSummary {
 /// Joins fal's names of an app (see the module docs) to the app's `name`.
 #[derive(Debug, Clone, Default)]
 pub struct AppIndex {
-    apps: Vec<AppSummary>,
+    apps: Arc<Vec<AppSummary>>,
 }
 
 impl AppIndex {
     /// An index over `apps` (of every environment).
-    pub fn new(apps: Vec<AppSummary>) -> Self {
-        Self { apps }
+    pub fn new(apps: impl Into<Arc<Vec<AppSummary>>>) -> Self {
+        Self { apps: apps.into() }
     }
 
     /// An index of apps known only by their ids `owner/name` (main environment).
     pub fn of_ids(ids: &[&str]) -> Self {
-        let apps = ids
+        let apps: Vec<AppSummary> = ids
             .iter()
             .map(|id| AppSummary {
                 id: (*id).to_owned(),
@@ -52,7 +53,7 @@ impl AppIndex {
                 endpoints: vec![(*id).to_owned()],
             })
             .collect();
-        Self { apps }
+        Self::new(apps)
     }
 
     /// The apps.

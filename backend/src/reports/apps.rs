@@ -40,7 +40,7 @@ impl Reports {
     /// The [`AppIndex`] of the workspace; empty (names pass through) when fal cannot list apps.
     pub async fn app_index(&self, ws: &str) -> AppIndex {
         match self.apps(ws).await {
-            Ok(apps) => AppIndex::new(apps.value.to_vec()),
+            Ok(apps) => AppIndex::new(apps.value),
             Err(e) => {
                 tracing::debug!(workspace = ws, error = %e, "apps unavailable: names are not joined");
                 AppIndex::default()

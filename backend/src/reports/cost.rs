@@ -119,7 +119,7 @@ impl Reports {
                 },
             )
             .await?;
-        let index = AppIndex::new(self.apps(ws).await?.value.to_vec());
+        let index = AppIndex::new(self.apps(ws).await?.value);
         let endpoints = super::endpoints(index.apps(), None);
         // As fresh as its older input; stale if either input is.
         let mut as_of = usage.entry.as_of;

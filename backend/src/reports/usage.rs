@@ -67,16 +67,17 @@ impl Reports {
         pairs.extend(r.search.clone().map(|s| ("search", s)));
         pairs.extend(r.tz.clone().map(|s| ("tz", s)));
         let fal: Arc<dyn FalApi> = w.fal.clone();
-        let clock = self.0.clock.clone();
-        let index = self.app_index(ws).await;
+        let (clock, reports, ws) = (self.0.clock.clone(), self.clone(), ws.to_owned());
         Ok(self
             .cache()
             .get_or_fetch(
                 key(&w.id, "usage", &pairs, None),
                 |_| USAGE_TTL,
-                move || {
+                // The names are joined only when fal is read, not on every cache hit.
+                move || async move {
                     let to = r.to.min(clock.now());
-                    fetch(fal, Resolved { to, ..r }, index)
+                    let index = reports.app_index(&ws).await;
+                    fetch(fal, Resolved { to, ..r }, index).await
                 },
             )
             .await?)
