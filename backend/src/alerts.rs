@@ -74,7 +74,7 @@ impl Alerts {
                 (e.rule_id, rt)
             })
             .collect();
-        Self {
+        let alerts = Self {
             config,
             ui_rules: Mutex::new(ui_rules),
             runtimes: Mutex::new(runtimes),
@@ -88,7 +88,48 @@ impl Alerts {
                 .unwrap_or_default(),
             reports,
             db,
+        };
+        alerts.close_removed();
+        alerts
+    }
+
+    /// Closes what rules that no longer exist (removed from the file, or deleted while the
+    /// data directory was elsewhere) left firing or pending: history would say "firing"
+    /// for ever.
+    fn close_removed(&self) {
+        let Some(db) = &self.db else { return };
+        let known: std::collections::HashSet<String> =
+            self.rules().into_iter().map(|r| r.id).collect();
+        let orphans: Vec<AlertEvent> = db
+            .last_alert_events()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|json| serde_json::from_str::<AlertEvent>(json).ok())
+            .filter(|e| matches!(e.state, AlertState::Firing | AlertState::Pending))
+            .filter(|e| !known.contains(&e.rule_id))
+            .collect();
+        for e in orphans {
+            lock(&self.runtimes).remove(&e.rule_id);
+            self.close(
+                e.rule_id,
+                e.rule_name,
+                e.workspace,
+                "the rule was removed from --alerts-file; no longer evaluated",
+            );
         }
+    }
+
+    /// Records that a rule which is no longer evaluated is resolved, saying why.
+    fn close(&self, rule_id: String, rule_name: String, workspace: String, why: &str) {
+        self.record(&AlertEvent {
+            rule_id,
+            rule_name,
+            workspace,
+            state: AlertState::Resolved,
+            at: self.reports.now(),
+            value: None,
+            detail: why.into(),
+        });
     }
 
     /// How often every rule is evaluated.
@@ -266,9 +307,24 @@ impl Alerts {
         if !db.delete_alert_rule(id, ws)? {
             return Err(AppError::NotFound(format!("alert rule {id:?}")));
         }
-        lock(&self.ui_rules).retain(|r| r.id != id);
-        lock(&self.runtimes).remove(id);
+        let removed = {
+            let mut rules = lock(&self.ui_rules);
+            let removed = rules.iter().find(|r| r.id == id).cloned();
+            rules.retain(|r| r.id != id);
+            removed
+        };
+        let open = lock(&self.runtimes)
+            .remove(id)
+            .is_some_and(|rt| matches!(rt.state, AlertState::Firing | AlertState::Pending));
         lock(&self.queue_samples).remove(id);
+        if let Some(rule) = removed.filter(|_| open) {
+            self.close(
+                rule.id,
+                rule.name,
+                rule.workspace,
+                "the rule was deleted; no longer evaluated",
+            );
+        }
         Ok(())
     }
 }
@@ -369,6 +425,61 @@ mod tests {
             rt.step(holds, at, Duration::zero()),
             None,
             "no second notification"
+        );
+    }
+
+    #[test]
+    fn a_rule_removed_while_firing_is_resolved_in_the_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::store::SqliteStore::open(dir.path()).unwrap();
+        let firing = AlertEvent {
+            rule_id: "gone".into(),
+            rule_name: "Gone".into(),
+            workspace: "default".into(),
+            state: AlertState::Firing,
+            at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            value: Some(60.0),
+            detail: "queue is 60".into(),
+        };
+        let json = serde_json::to_string(&firing).unwrap();
+        db.insert_alert_event("default", "gone", firing.at, &json)
+            .unwrap();
+        // Restarted with a file that no longer has the rule "gone".
+        let alerts = with_file_rule("kept", db.clone());
+        let last = &alerts.view("default", true).history[0];
+        assert_eq!(
+            (last.rule_id.as_str(), last.state),
+            ("gone", AlertState::Resolved)
+        );
+        assert!(last.detail.contains("removed"), "{}", last.detail);
+        // Once: a second restart finds nothing open.
+        let again = with_file_rule("kept", db);
+        assert_eq!(again.view("default", true).history.len(), 2);
+
+        // A UI rule deleted while firing resolves too.
+        let mine = again
+            .add(
+                "default",
+                NewRule {
+                    name: "Mine".into(),
+                    app: None,
+                    condition: Condition::QueueGrowing { minutes: 10 },
+                    for_minutes: 0,
+                },
+            )
+            .unwrap();
+        lock(&again.runtimes).insert(
+            mine.id.clone(),
+            Runtime {
+                state: AlertState::Firing,
+                ..Runtime::default()
+            },
+        );
+        again.remove("default", &mine.id).unwrap();
+        let last = &again.view("default", true).history[0];
+        assert_eq!(
+            (last.rule_id.as_str(), last.state),
+            (mine.id.as_str(), AlertState::Resolved)
         );
     }
 }

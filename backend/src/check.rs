@@ -158,7 +158,9 @@ async fn check_account(a: &Account, record: Option<&Path>, clock: &dyn Clock, re
         let latency_ms = started.elapsed().as_millis();
         let (status, decode, items, ok) = match result {
             Ok(n) => ("200".to_owned(), "ok".to_owned(), Some(n), true),
-            Err(UpstreamError::AdminKeyMissing) => ("skipped".into(), "-".into(), None, true),
+            Err(UpstreamError::AdminKeyMissing { .. }) => {
+                ("skipped".into(), "-".into(), None, true)
+            }
             Err(UpstreamError::Decode(why)) => ("200".into(), why, None, false),
             Err(e) => (status_of(&e), "-".into(), None, false),
         };
@@ -301,7 +303,7 @@ fn status_of(e: &UpstreamError) -> String {
         UpstreamError::Timeout => "timeout".into(),
         UpstreamError::Transport(_) => "unreachable".into(),
         UpstreamError::CircuitOpen => "held off".into(),
-        UpstreamError::AdminKeyMissing => "skipped".into(),
+        UpstreamError::AdminKeyMissing { .. } => "skipped".into(),
         UpstreamError::Decode(_) => "200".into(),
     }
 }

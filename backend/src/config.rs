@@ -56,6 +56,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Data source.
     pub upstream: Upstream,
+    /// The workspaces file the accounts came from (`--workspaces`), if any.
+    pub workspaces_file: Option<PathBuf>,
     /// Directory for falscope's own data.
     pub data_dir: PathBuf,
     /// Authentication mode.
@@ -171,6 +173,7 @@ impl TryFrom<ServeArgs> for Config {
                 args.fal_base_url.scheme().into(),
             ));
         }
+        let workspaces_file = args.workspaces.clone();
         let upstream = match (args.workspaces, args.fal_key, args.fal_admin_key) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
                 return Err(ConfigError::KeysAndWorkspaces)
@@ -193,6 +196,7 @@ impl TryFrom<ServeArgs> for Config {
         Ok(Self {
             listen: args.listen,
             upstream,
+            workspaces_file,
             data_dir: args.data_dir,
             auth: args.auth,
             trusted_proxies: args.trusted_proxies,

@@ -141,11 +141,10 @@ fn unavailable() -> (StatusCode, ErrorCode, String) {
 fn upstream_status_and_body(err: &UpstreamError) -> (StatusCode, ApiError) {
     use UpstreamError as U;
     let (status, code, message) = match err {
-        U::AdminKeyMissing => (
+        U::AdminKeyMissing { setting } => (
             StatusCode::CONFLICT,
             ErrorCode::AdminKeyMissing,
-            "this view needs an ADMIN-scoped fal key: set FAL_ADMIN_KEY and restart falscope"
-                .to_owned(),
+            format!("this view needs an ADMIN-scoped fal key: set {setting} and restart falscope"),
         ),
         U::Credentials { .. } => (
             StatusCode::BAD_GATEWAY,
@@ -221,7 +220,10 @@ mod tests {
     #[test]
     fn upstream_failures_map_to_distinct_codes() {
         let code = |e: UpstreamError| AppError::from(e).status_and_body();
-        assert_eq!(code(UpstreamError::AdminKeyMissing).0, StatusCode::CONFLICT);
+        assert_eq!(
+            code(UpstreamError::admin_key_missing()).0,
+            StatusCode::CONFLICT
+        );
         let (status, body) = code(UpstreamError::Credentials { status: 401 });
         assert_eq!(status, StatusCode::BAD_GATEWAY);
         assert_eq!(body.code, ErrorCode::UpstreamCredentials);

@@ -80,7 +80,16 @@ pub async fn build_with_clock(
         let client = FalClient::new(a.base_url, a.api_key, a.admin_key)
             .with_context(|| format!("while building the fal client of workspace {}", a.id))?;
         let fal: Arc<dyn FalApi> = Arc::new(client);
-        workspaces.push(Arc::new(workspace::Workspace::new(a.id, a.name, fal)));
+        let admin_key_setting = match &config.workspaces_file {
+            Some(_) => format!(
+                "admin_key_env of workspace {:?} in --workspaces (FALSCOPE_WORKSPACES)",
+                a.id
+            ),
+            None => "FAL_ADMIN_KEY".to_owned(),
+        };
+        workspaces.push(Arc::new(
+            workspace::Workspace::new(a.id, a.name, fal).with_admin_key_setting(admin_key_setting),
+        ));
     }
     let assets = match &config.dist_dir {
         Some(dir) => spa::Assets::Dir(dir.clone()),
@@ -124,6 +133,11 @@ pub async fn build_with_clock(
         config.tls,
         db,
     );
+    let mut alerts = config.alerts.clone();
+    let ids: Vec<&str> = workspaces.iter().map(|w| w.id.as_str()).collect();
+    alerts
+        .assign_workspace(&ids)
+        .map_err(|e| anyhow::anyhow!("--alerts-file (FALSCOPE_ALERTS_FILE): {e}"))?;
     let csp = spa::content_security_policy(&assets).await;
     let settings = state::Settings {
         demo: demo.is_some(),
@@ -133,7 +147,7 @@ pub async fn build_with_clock(
         auth,
         csp,
         max_streams: config.max_streams,
-        alerts: config.alerts.clone(),
+        alerts,
     };
     let state = state::AppState::new(workspaces, settings);
     if let Some(unknown) = state
@@ -141,7 +155,17 @@ pub async fn build_with_clock(
         .file_workspaces()
         .find(|id| state.workspace(id).is_err())
     {
-        anyhow::bail!("--alerts-file (FALSCOPE_ALERTS_FILE): a rule names workspace {unknown:?}, which is not configured");
+        let configured: Vec<&str> = state
+            .reports
+            .workspaces()
+            .iter()
+            .map(|w| w.id.as_str())
+            .collect();
+        anyhow::bail!(
+            "--alerts-file (FALSCOPE_ALERTS_FILE): a rule names workspace {unknown:?}, which is not configured; the workspaces are: {}{}",
+            configured.join(", "),
+            if demo.is_some() { " (demo mode has one workspace, \"demo\")" } else { "" }
+        );
     }
     for w in state.reports.workspaces() {
         let poll = live::poll(
@@ -176,6 +200,56 @@ pub async fn build_with_clock(
     })
 }
 
+/// What falscope found when it first asked fal for a workspace's apps.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Contact {
+    /// fal answered with this many apps.
+    Connected(usize),
+    /// fal rejected the key (401/403): every page says so until it is fixed.
+    KeyRejected,
+    /// fal did not answer usefully; falscope serves and keeps trying.
+    Unreachable(String),
+}
+
+/// How long start-up waits for fal's first answer per workspace.
+const FIRST_CONTACT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Asks fal for each workspace's apps once, before falscope says it is running: the log says
+/// whether the key works, and a rule of the alerts file naming an app fal does not list is
+/// refused (as the API refuses it) — when fal could not be asked, the rule says so on
+/// `/alerts` instead.
+pub async fn first_contact(state: &state::AppState) -> anyhow::Result<Vec<(String, Contact)>> {
+    let mut out = Vec::new();
+    for w in state.reports.workspaces() {
+        let ws = w.id.as_str();
+        let contact = match tokio::time::timeout(FIRST_CONTACT, state.reports.apps(ws)).await {
+            Ok(Ok(apps)) => Contact::Connected(apps.value.len()),
+            Ok(Err(error::AppError::Upstream(upstream::UpstreamError::Credentials { .. }))) => {
+                Contact::KeyRejected
+            }
+            Ok(Err(e)) => Contact::Unreachable(e.to_string()),
+            Err(_) => {
+                Contact::Unreachable(format!("no answer within {} s", FIRST_CONTACT.as_secs()))
+            }
+        };
+        if contact != Contact::KeyRejected && !matches!(contact, Contact::Unreachable(_)) {
+            for rule in state.alerts.rules() {
+                let Some(app) = rule.app.as_deref().filter(|_| rule.workspace == ws) else {
+                    continue;
+                };
+                if let Err(e) = state.reports.app_named(ws, app).await {
+                    anyhow::bail!(
+                        "--alerts-file (FALSCOPE_ALERTS_FILE): rule {:?}: {e}",
+                        rule.id
+                    );
+                }
+            }
+        }
+        out.push((w.id.clone(), contact));
+    }
+    Ok(out)
+}
+
 /// Runs falscope until Ctrl-C / SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let server = build(&config).await?;
@@ -188,10 +262,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             )
         })?;
     let url = format!("http://{}", listener.local_addr()?);
+    for (ws, contact) in first_contact(&server.state).await? {
+        match contact {
+            Contact::Connected(apps) => tracing::info!(workspace = %ws, apps, "fal answered"),
+            Contact::KeyRejected => {
+                tracing::error!(workspace = %ws, "fal rejected the key of this workspace (FAL_KEY, or api_key_env in --workspaces): every page will say so until it is replaced")
+            }
+            Contact::Unreachable(why) => {
+                tracing::warn!(workspace = %ws, %why, "fal is not answering; falscope serves and keeps trying")
+            }
+        }
+    }
     let mode = if server.demo.is_some() {
         "demo mode: simulated fal data"
     } else {
-        "connected to fal"
+        "fal"
     };
     tracing::info!(%url, mode, "falscope is running at {url}");
     let shutdown = server.state.shutdown.clone();

@@ -31,6 +31,8 @@ pub struct Workspace {
     pub live: LiveFeed,
     /// Shared live log streams.
     pub logs: Arc<crate::logs_hub::LogHub>,
+    /// Where the ADMIN key is configured, for messages that ask for it.
+    pub admin_key_setting: Arc<str>,
 }
 
 impl Workspace {
@@ -42,7 +44,15 @@ impl Workspace {
             fal: Arc::new(Resilient::new(client, crate::upstream::Policy::default())),
             live: tokio::sync::watch::Sender::new(None),
             logs: Arc::default(),
+            admin_key_setting: "FAL_ADMIN_KEY".into(),
         }
+    }
+
+    /// The same, with its ADMIN key configured by `setting` (named in what asks for it).
+    #[must_use]
+    pub fn with_admin_key_setting(mut self, setting: impl Into<Arc<str>>) -> Self {
+        self.admin_key_setting = setting.into();
+        self
     }
 
     /// What the browser may know about it.

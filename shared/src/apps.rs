@@ -61,6 +61,17 @@ impl AppIndex {
         &self.apps
     }
 
+    /// The listed app a person means by `given`: its name (`flux-studio`) or its id
+    /// (`acme/flux-studio`), the main environment's first. `None`: no such app.
+    pub fn named(&self, given: &str) -> Option<&AppSummary> {
+        let given = given.trim();
+        let is = |a: &&AppSummary| a.name == given || a.id == given;
+        self.apps
+            .iter()
+            .filter(is)
+            .min_by_key(|a| a.environment != "main")
+    }
+
     /// The app of an endpoint id `owner/name[/route]`: the app whose id or route-level id it
     /// is, else (not listed: a model API, an app deployed since) its `owner/name`, which no
     /// app name can equal.
@@ -177,6 +188,18 @@ mod tests {
             app("flux", "main", &["", "turbo"]),
             app("image-lab", "staging", &[""]),
         ])
+    }
+
+    #[test]
+    fn an_app_is_named_by_its_name_or_its_id_and_nothing_else() {
+        let ix = index();
+        let named = |given| ix.named(given).map(|a| a.name.as_str());
+        assert_eq!(named("flux"), Some("flux"));
+        assert_eq!(named("acme/flux"), Some("flux"));
+        assert_eq!(named(" image-lab "), Some("image-lab"));
+        assert_eq!(named("fl"), None);
+        assert_eq!(named("acme/flux/turbo"), None);
+        assert_eq!(named("other/flux"), None);
     }
 
     #[test]

@@ -69,7 +69,8 @@ struct WebhookFile {
 struct RuleFile {
     id: String,
     name: String,
-    workspace: String,
+    /// Optional when falscope has one workspace.
+    workspace: Option<String>,
     app: Option<String>,
     #[serde(default)]
     for_minutes: u32,
@@ -77,6 +78,24 @@ struct RuleFile {
 }
 
 impl AlertsConfig {
+    /// Gives the rules that name no workspace the only one there is (`only`); with several
+    /// workspaces such a rule is an error saying to name one.
+    pub fn assign_workspace(&mut self, workspaces: &[&str]) -> Result<(), String> {
+        for r in self.rules.iter_mut().filter(|r| r.workspace.is_empty()) {
+            match workspaces {
+                [only] => r.workspace = (*only).to_owned(),
+                _ => {
+                    return Err(format!(
+                        "rule {:?} names no workspace; with several, set workspace = one of: {}",
+                        r.id,
+                        workspaces.join(", ")
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Reads the alerts file; `env` looks up variables named by `url_env` and `secret_env`.
     pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
@@ -94,6 +113,7 @@ impl AlertsConfig {
                 backoff: d
                     .backoff_ms
                     .map_or(config.retry.backoff, std::time::Duration::from_millis),
+                within: None,
             };
         }
         for w in file.webhook {
@@ -148,7 +168,7 @@ impl AlertsConfig {
             let rule = AlertRule {
                 id: r.id,
                 name: r.name,
-                workspace: r.workspace,
+                workspace: r.workspace.unwrap_or_default(),
                 app: r.app,
                 condition: r.condition,
                 for_minutes: r.for_minutes,

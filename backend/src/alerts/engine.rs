@@ -8,6 +8,9 @@ use shared::alerts::{AlertEvent, AlertRule, DeliveryResult, RuleSource};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+/// How long "Send test" waits for the webhooks.
+pub const TEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Alerts {
     /// Evaluates every rule once; notifications are sent in the background.
     pub async fn evaluate(self: &Arc<Self>) {
@@ -49,7 +52,7 @@ impl Alerts {
         self.evaluations.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn record(&self, event: &AlertEvent) {
+    pub(super) fn record(&self, event: &AlertEvent) {
         tracing::info!(target: "falscope::alerts", rule = %event.rule_id, workspace = %event.workspace, state = event.state.as_str(), detail = %event.detail, "alert {}", event.state.as_str());
         let stored = self.db.as_ref().is_some_and(|db| {
             serde_json::to_string(event).ok().is_some_and(|j| {
@@ -89,22 +92,24 @@ impl Alerts {
         });
     }
 
-    /// Sends a test notification to every webhook and waits for the outcomes.
+    /// Sends a test notification to every webhook at once and answers within
+    /// [`TEST_DEADLINE`] with every webhook's outcome (retries stop at it): someone is waiting
+    /// on the page.
     pub async fn send_test(&self, ws: &str, who: &str) -> Vec<DeliveryResult> {
         let message = Message::Test {
             workspace: ws,
             sent_by: who,
         };
-        let mut out = Vec::new();
-        for hook in &self.config.webhooks {
-            out.push(
-                notify::deliver(&self.client, hook, &message, self.config.retry, || {
-                    self.reports.now().timestamp()
-                })
-                .await,
-            );
-        }
-        out
+        let retry = notify::Retry {
+            within: Some(TEST_DEADLINE),
+            ..self.config.retry
+        };
+        let sends = self.config.webhooks.iter().map(|hook| {
+            notify::deliver(&self.client, hook, &message, retry, || {
+                self.reports.now().timestamp()
+            })
+        });
+        futures::future::join_all(sends).await
     }
 
     /// Evaluates every `evaluate_every` until shutdown.

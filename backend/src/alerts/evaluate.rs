@@ -19,9 +19,8 @@ pub type QueueSamples = VecDeque<(DateTime<Utc>, f64)>;
 fn unknown(err: &AppError) -> Verdict {
     Verdict::Unknown {
         detail: match err {
-            AppError::Upstream(crate::upstream::UpstreamError::AdminKeyMissing) => {
-                "this rule reads usage, which needs the workspace's ADMIN key (FAL_ADMIN_KEY)"
-                    .into()
+            AppError::Upstream(crate::upstream::UpstreamError::AdminKeyMissing { setting }) => {
+                format!("this rule reads usage, which needs the workspace's ADMIN key ({setting})")
             }
             AppError::Upstream(_) => {
                 "fal could not be read; judged again at the next evaluation".into()
@@ -63,7 +62,13 @@ async fn measure(
     samples: &mut QueueSamples,
 ) -> Result<Verdict, AppError> {
     let ws = rule.workspace.as_str();
-    let app = rule.app.as_deref();
+    // Named as the rule's author wrote it (`flux-studio` or `acme/flux-studio`), judged on
+    // the app's one name; an app the workspace does not have says so.
+    let app = match rule.app.as_deref() {
+        Some(given) => Some(reports.app_named(ws, given).await?),
+        None => None,
+    };
+    let app = app.as_deref();
     let now = reports.now();
     let scope = app.unwrap_or("all apps");
     match &rule.condition {
@@ -365,7 +370,11 @@ mod tests {
     use std::sync::Arc;
 
     fn reports() -> Reports {
-        let ws = crate::workspace::Workspace::new("w", "W", Arc::new(Script::new(Vec::new())));
+        let ws = crate::workspace::Workspace::new(
+            "w",
+            "W",
+            Arc::new(Script::listing(&["acme/img", "acme/llm"])),
+        );
         Reports::new(
             vec![Arc::new(ws)],
             crate::cache::Cache::new(1 << 20),
@@ -446,6 +455,17 @@ mod tests {
         let v = judged(&reports, &threshold(None), &mut samples).await;
         assert!(
             matches!(v, Verdict::Holds { value, .. } if value == 6.0),
+            "{v:?}"
+        );
+        // The app's id names the same app; a name the workspace does not have says so.
+        let v = judged(&reports, &threshold(Some("acme/img")), &mut samples).await;
+        assert!(
+            matches!(v, Verdict::Holds { value, .. } if value == 5.0),
+            "{v:?}"
+        );
+        let v = judged(&reports, &threshold(Some("im")), &mut samples).await;
+        assert!(
+            matches!(&v, Verdict::Unknown { detail } if detail.contains("not an app") && detail.contains("img, llm")),
             "{v:?}"
         );
     }

@@ -74,6 +74,9 @@ pub struct Retry {
     pub attempts: u32,
     /// Wait before the second attempt; doubled each time, at most a minute.
     pub backoff: Duration,
+    /// The whole delivery, attempts and waits, gives up after this long (none: only the
+    /// client's timeout per attempt bounds it).
+    pub within: Option<Duration>,
 }
 
 impl Default for Retry {
@@ -81,6 +84,7 @@ impl Default for Retry {
         Self {
             attempts: 5,
             backoff: Duration::from_secs(1),
+            within: None,
         }
     }
 }
@@ -166,10 +170,15 @@ pub async fn deliver(
     .unwrap_or_default();
     let mut wait = retry.backoff;
     let mut detail = String::new();
+    let started = tokio::time::Instant::now();
+    let left = || retry.within.map(|w| w.saturating_sub(started.elapsed()));
     for attempt in 1..=retry.attempts.max(1) {
         let t = now_unix();
-        let mut req = client
-            .post(hook.url.expose_secret())
+        let mut req = client.post(hook.url.expose_secret());
+        if let Some(left) = left() {
+            req = req.timeout(left);
+        }
+        req = req
             .header(http::header::CONTENT_TYPE, "application/json")
             .header(TIMESTAMP_HEADER, t.to_string())
             .body(body.clone());
@@ -207,7 +216,8 @@ pub async fn deliver(
                 true
             }
         };
-        if !retryable || attempt == retry.attempts {
+        let out_of_time = left().is_some_and(|left| left <= wait);
+        if !retryable || attempt == retry.attempts || out_of_time {
             return DeliveryResult {
                 webhook: hook.name.clone(),
                 ok: false,

@@ -38,19 +38,14 @@ pub async fn create_rule(
 /// A [`NewRule`] body whose app (when named) is one of the workspace's.
 async fn parse_rule(state: &AppState, ws: &str, body: &[u8]) -> Result<NewRule, AppError> {
     state.workspace(ws)?;
-    let new: NewRule = json_body(
+    let mut new: NewRule = json_body(
         body,
         r#"{"name": "...", "app": null, "for_minutes": 5, "condition": {"kind": "threshold", "metric": "queue_size", "above": 50}}"#,
     )?;
-    if let Some(app) = new.app.as_deref().filter(|a| !a.trim().is_empty()) {
-        let apps = state.reports.apps(ws).await?;
-        if !apps.value.iter().any(|a| a.name == app) {
-            return Err(AppError::invalid(
-                "app",
-                format!("{app:?} is not an app of this workspace; leave it empty for all apps"),
-            ));
-        }
-    }
+    new.app = match new.app.as_deref().filter(|a| !a.trim().is_empty()) {
+        Some(given) => Some(state.reports.app_named(ws, given).await?),
+        None => None,
+    };
     Ok(new)
 }
 

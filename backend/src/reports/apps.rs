@@ -37,6 +37,27 @@ impl Reports {
         Ok(cached)
     }
 
+    /// The name of the app a person means by `given` (its name or its id `owner/name`): the
+    /// one identity rules, pages and fal's operations share. An app the workspace does not
+    /// have is a 400 naming the apps it has.
+    pub async fn app_named(&self, ws: &str, given: &str) -> Result<String, AppError> {
+        let apps = self.apps(ws).await?.value;
+        let index = AppIndex::new(apps);
+        if let Some(app) = index.named(given) {
+            return Ok(app.name.clone());
+        }
+        let mut names: Vec<&str> = index.apps().iter().map(|a| a.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        Err(AppError::invalid(
+            "app",
+            format!(
+                "{given:?} is not an app of workspace {ws:?} (its apps: {}); leave it empty for all apps",
+                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+            ),
+        ))
+    }
+
     /// The [`AppIndex`] of the workspace; empty (names pass through) when fal cannot list apps.
     pub async fn app_index(&self, ws: &str) -> AppIndex {
         match self.apps(ws).await {
@@ -52,7 +73,10 @@ impl Reports {
     pub(super) async fn usage_week(&self, ws: &str) -> Result<Arc<Vec<UsageRow>>, AppError> {
         let w = self.workspace(ws)?;
         if !w.fal.has_admin_key() {
-            return Err(UpstreamError::AdminKeyMissing.into());
+            return Err(UpstreamError::AdminKeyMissing {
+                setting: w.admin_key_setting.clone(),
+            }
+            .into());
         }
         let fal: Arc<dyn FalApi> = w.fal.clone();
         // One entry per hour however often it is read.

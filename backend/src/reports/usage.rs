@@ -56,7 +56,10 @@ impl Reports {
         };
         let w = self.workspace(ws)?;
         if !w.fal.has_admin_key() {
-            return Err(UpstreamError::AdminKeyMissing.into());
+            return Err(UpstreamError::AdminKeyMissing {
+                setting: w.admin_key_setting.clone(),
+            }
+            .into());
         }
         let mut pairs = vec![
             ("from", iso(r.from)),

@@ -109,7 +109,7 @@ impl FalClient {
             Scope::Admin => self
                 .admin_key
                 .as_ref()
-                .ok_or(UpstreamError::AdminKeyMissing),
+                .ok_or_else(UpstreamError::admin_key_missing),
         }
     }
 

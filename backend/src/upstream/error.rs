@@ -41,8 +41,12 @@ pub enum UpstreamError {
     #[error("fal is failing; falscope is holding off for a moment")]
     CircuitOpen,
     /// The operation needs the ADMIN key, which is not configured.
-    #[error("this needs an ADMIN-scoped fal key (FAL_ADMIN_KEY), which is not configured")]
-    AdminKeyMissing,
+    #[error("this needs an ADMIN-scoped fal key ({setting}), which is not configured")]
+    AdminKeyMissing {
+        /// Where this workspace's ADMIN key is configured: `FAL_ADMIN_KEY`, or the
+        /// workspaces file's `admin_key_env`.
+        setting: std::sync::Arc<str>,
+    },
     /// fal refused what was asked for, not the key: 403 for endpoints the account does not own,
     /// 404 for ones that do not exist (analytics, requests, queues).
     #[error("fal answered HTTP {status} for {what}")]
@@ -55,6 +59,13 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
+    /// The ADMIN key is missing; with a single account it is set with `FAL_ADMIN_KEY`.
+    pub fn admin_key_missing() -> Self {
+        Self::AdminKeyMissing {
+            setting: "FAL_ADMIN_KEY".into(),
+        }
+    }
+
     /// Failures where fal (not the request) is at fault: serve stale data, count for the breaker.
     pub fn is_outage(&self) -> bool {
         match self {
@@ -64,7 +75,7 @@ impl UpstreamError {
             Self::Status { status, .. } => *status >= 500,
             Self::Credentials { .. }
             | Self::Decode(_)
-            | Self::AdminKeyMissing
+            | Self::AdminKeyMissing { .. }
             | Self::Refused { .. } => false,
         }
     }

@@ -98,6 +98,36 @@ impl FalApi for Script {
 
 impl Script {
     /// A script of `answers`.
+    /// A fake whose apps are `owner/name` ids, listed on every call.
+    pub fn listing(ids: &[&str]) -> Self {
+        let apps = ids
+            .iter()
+            .map(|id| {
+                let (owner, name) = id.split_once('/').unwrap_or(("acme", id));
+                super::models::App {
+                    endpoint_id: (*id).to_owned(),
+                    name: name.to_owned(),
+                    owner: owner.to_owned(),
+                    environment: "main".into(),
+                    machine_type: "GPU-H100".into(),
+                    auth_mode: "private".into(),
+                    keep_alive: 300.0,
+                    min_concurrency: 0.0,
+                    max_concurrency: 4.0,
+                    request_timeout: 600.0,
+                    startup_timeout: 300.0,
+                    valid_regions: vec!["us".into()],
+                    updated_at: "2026-11-01T00:00:00Z".into(),
+                    endpoints: Some(vec![(*id).to_owned()]),
+                }
+            })
+            .collect::<Vec<_>>();
+        let answers = (0..64)
+            .map(|_| Ok(AppList { apps: apps.clone() }))
+            .collect();
+        Self::new(answers)
+    }
+
     pub fn new(answers: Vec<Result<AppList, UpstreamError>>) -> Self {
         Self {
             answers: Mutex::new(answers),

@@ -289,7 +289,7 @@ fn outcome_label(e: &UpstreamError) -> &'static str {
         UpstreamError::Timeout => "timeout",
         UpstreamError::Transport(_) => "transport",
         UpstreamError::Decode(_) => "decode",
-        UpstreamError::AdminKeyMissing => "admin_key_missing",
+        UpstreamError::AdminKeyMissing { .. } => "admin_key_missing",
         UpstreamError::CircuitOpen => "circuit_open",
     }
 }

@@ -30,7 +30,7 @@ pub fn ErrorPanel(
     let (title, hint) = match error.code() {
         Some(ErrorCode::AdminKeyMissing) => (
             "This view needs an ADMIN key",
-            "Usage and cost come from fal's usage API, which only ADMIN-scoped keys may read. Create an ADMIN key in fal's dashboard (Settings → Keys), start falscope with FAL_ADMIN_KEY set, and reload.",
+            "Usage and cost come from fal's usage API, which only ADMIN-scoped keys may read. Create an ADMIN key in fal's dashboard (Settings → Keys), set it where the line below says, restart falscope and reload.",
         ),
         Some(ErrorCode::UpstreamUnavailable) => ("fal is not answering", "falscope will keep trying; this panel fills in as soon as fal answers."),
         Some(ErrorCode::UpstreamCredentials) => ("fal rejected falscope's key", "Check FAL_KEY / FAL_ADMIN_KEY on the falscope server."),

@@ -64,7 +64,10 @@ async fn client_reports_credentials_and_missing_admin_key_distinctly() {
     use backend::upstream::{FalApi, UpstreamError};
     let h = SimHarness::start().await;
     let err = h.api_only.account_billing(false).await.unwrap_err();
-    assert!(matches!(err, UpstreamError::AdminKeyMissing), "{err:?}");
+    assert!(
+        matches!(err, UpstreamError::AdminKeyMissing { .. }),
+        "{err:?}"
+    );
     let wrong =
         backend::upstream::FalClient::new(h.server.base_url(), "nope".to_owned().into(), None)
             .unwrap();

@@ -115,7 +115,7 @@ async fn app_and_search_filters_and_validation() {
         assert_eq!(resp.status(), 400, "{bad}");
     }
     let err = h.api_only.usage(&week()).await.unwrap_err();
-    assert!(matches!(err, UpstreamError::AdminKeyMissing));
+    assert!(matches!(err, UpstreamError::AdminKeyMissing { .. }));
 }
 
 #[tokio::test]

@@ -25,7 +25,7 @@ struct Received {
 }
 
 /// A local webhook receiver: `/flaky` fails twice with 500 then accepts, `/ok` accepts,
-/// `/reject` answers 400.
+/// `/reject` answers 400, `/hang` never answers.
 struct Receiver {
     url: String,
     got: Arc<Mutex<Vec<Received>>>,
@@ -44,14 +44,19 @@ impl Receiver {
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned)
                 };
-                let mut all = seen.lock().unwrap();
-                all.push(Received {
-                    path: uri.path().to_owned(),
-                    timestamp: header("x-falscope-timestamp"),
-                    signature: header("x-falscope-signature"),
-                    body,
-                });
-                let flaky_calls = all.iter().filter(|r| r.path == "/flaky").count();
+                let flaky_calls = {
+                    let mut all = seen.lock().unwrap();
+                    all.push(Received {
+                        path: uri.path().to_owned(),
+                        timestamp: header("x-falscope-timestamp"),
+                        signature: header("x-falscope-signature"),
+                        body,
+                    });
+                    all.iter().filter(|r| r.path == "/flaky").count()
+                };
+                if uri.path() == "/hang" {
+                    std::future::pending::<()>().await;
+                }
                 match uri.path() {
                     "/flaky" if flaky_calls <= 2 => http::StatusCode::INTERNAL_SERVER_ERROR,
                     "/reject" => http::StatusCode::BAD_REQUEST,
@@ -157,11 +162,12 @@ async fn test_notifications_are_signed_by_the_documented_recipe_and_retried() {
         ("flaky", "/flaky", "generic"),
         ("slack", "/ok", "slack"),
         ("broken", "/reject", "generic"),
+        ("silent", "/hang", "slack"),
     ];
     let app = app_with_hooks(&sim, &receiver, &hooks, Duration::from_secs(3600)).await;
     let v = view(&app).await;
     let names: Vec<&str> = v.webhooks.iter().map(|w| w.name.as_str()).collect();
-    assert_eq!(names, ["flaky", "slack", "broken"]);
+    assert_eq!(names, ["flaky", "slack", "broken", "silent"]);
     assert!(
         !serde_json::to_string(&v).unwrap().contains(SECRET),
         "the signing key never reaches the browser"
@@ -188,6 +194,11 @@ async fn test_notifications_are_signed_by_the_documented_recipe_and_retried() {
         "a 400 is not retried: {broken:?}"
     );
     assert!(by_name("slack").ok);
+    let silent = by_name("silent");
+    assert!(
+        !silent.ok && silent.detail == "timed out",
+        "a webhook that never answers is reported, not waited on for ever: {silent:?}"
+    );
 
     let tries = receiver.got("/flaky");
     assert_eq!(tries.len(), 3);
@@ -492,8 +503,10 @@ async fn a_queue_rule_reads_its_own_apps_queue() {
     let (busy, q) = queues[0].clone();
     assert!(q >= 1, "some app has a queue at T0: {queues:?}");
     let (other, other_q) = queues.last().unwrap().clone();
+    // One named by its id, as live metrics name it; one by its name, as the app list does.
+    let busy_id = format!("acme/{busy}");
     for (name, app_name, above) in [
-        ("busy queue", &busy, q as f64 - 0.5),
+        ("busy queue", &busy_id, q as f64 - 0.5),
         ("quiet queue", &other, other_q as f64 + 0.5),
     ] {
         let resp = app
@@ -523,6 +536,11 @@ async fn a_queue_rule_reads_its_own_apps_queue() {
         .iter()
         .find(|r| r.rule.name == "quiet queue")
         .unwrap();
+    assert_eq!(
+        busy_rule.rule.app.as_deref(),
+        Some(busy.as_str()),
+        "kept under the app's one name"
+    );
     assert_eq!(busy_rule.value, Some(q as f64), "{busy_rule:?}");
     assert_eq!(quiet_rule.value, Some(other_q as f64), "{quiet_rule:?}");
     assert_ne!(quiet_rule.state, shared::alerts::AlertState::Firing);
@@ -604,4 +622,44 @@ async fn budget_pace_and_error_rate_anomaly_rules_measure_what_they_say() {
         "a 5xx share of the last hour: {rate}"
     );
     assert!(errors.detail.contains("MADs"), "{}", errors.detail);
+}
+
+/// falscope against `sim` with `api_key` and an alerts file of one queue rule on `app`.
+async fn app_with_file_rule(sim: &SimHarness, api_key: &str, app: &str) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.toml");
+    // No `workspace`: there is one.
+    let text = format!(
+        "[[rule]]\nid = \"q\"\nname = \"Queue\"\napp = \"{app}\"\ncondition = {{ kind = \"threshold\", metric = \"queue_size\", above = 50 }}\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    let alerts = AlertsConfig::load(&path, |_| None).expect("the alerts file is valid");
+    TestApp::spawn_with_sim_edited(sim, api_key, None, &[], move |c| c.alerts = alerts).await
+}
+
+#[tokio::test]
+async fn start_up_refuses_a_file_rule_on_an_app_fal_does_not_list_and_says_when_the_key_is_rejected(
+) {
+    use backend::{first_contact, Contact};
+    let sim = SimHarness::start().await;
+    for known in ["flux-studio", "acme/flux-studio"] {
+        let app = app_with_file_rule(&sim, integration_tests::sim::API_KEY, known).await;
+        let contact = first_contact(&app.state)
+            .await
+            .expect("a listed app starts");
+        assert!(
+            matches!(contact[..], [(ref ws, Contact::Connected(n))] if ws == "default" && n > 0),
+            "{contact:?}"
+        );
+    }
+    let app = app_with_file_rule(&sim, integration_tests::sim::API_KEY, "flux").await;
+    let refused = first_contact(&app.state).await.unwrap_err().to_string();
+    assert!(
+        refused.contains("rule \"q\"") && refused.contains("flux-studio"),
+        "names the rule and the apps there are: {refused}"
+    );
+    // A rejected key is said at start, not "connected"; the rule cannot be checked then.
+    let app = app_with_file_rule(&sim, "key-fal-never-issued", "flux").await;
+    let contact = first_contact(&app.state).await.unwrap();
+    assert_eq!(contact, [("default".to_owned(), Contact::KeyRejected)]);
 }
