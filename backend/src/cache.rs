@@ -84,6 +84,9 @@ pub struct CacheStats {
 /// The cache.
 pub struct Cache {
     entries: moka::sync::Cache<String, Arc<Entry>>,
+    /// The last good entry of each view over a moving window, by family (see
+    /// [`Cache::get_or_fetch_moving`]); the entries are shared with `entries`.
+    latest: moka::sync::Cache<String, Arc<Entry>>,
     inflight: Mutex<HashMap<String, Flight>>,
     /// Entries fetched before this instant count as expired (see [`Cache::expire_all`]).
     expired_before: Mutex<Option<Instant>>,
@@ -102,15 +105,18 @@ impl std::fmt::Debug for Cache {
 impl Cache {
     /// A cache holding at most `max_bytes` of serialized values.
     pub fn new(max_bytes: u64) -> Arc<Self> {
-        let entries = moka::sync::Cache::builder()
-            .max_capacity(max_bytes)
-            .weigher(|k: &String, e: &Arc<Entry>| {
-                u32::try_from(k.len() + e.json.len() + 128).unwrap_or(u32::MAX)
-            })
-            .time_to_live(MAX_STALE)
-            .build();
+        let build = || {
+            moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|k: &String, e: &Arc<Entry>| {
+                    u32::try_from(k.len() + e.json.len() + 128).unwrap_or(u32::MAX)
+                })
+                .time_to_live(MAX_STALE)
+                .build()
+        };
         Arc::new(Self {
-            entries,
+            entries: build(),
+            latest: build(),
             inflight: Mutex::new(HashMap::new()),
             expired_before: Mutex::new(None),
             stats: CacheStats::default(),
@@ -160,6 +166,37 @@ impl Cache {
                 self.answer(e, status)
             }
             Err(err) if err.is_outage() => match old {
+                Some(e) => self.answer(e, CacheStatus::Stale),
+                None => Err(err),
+            },
+            Err(err) => Err(err),
+        }
+    }
+
+    /// [`Cache::get_or_fetch`] for a view over a moving window ("the last 7 days"), whose key
+    /// moves with the clock: when fal fails on a key not fetched yet, the last good copy of
+    /// the same view — `family`, the key with the window as the user wrote it — is answered,
+    /// stale, with its own `as_of`, instead of nothing.
+    pub async fn get_or_fetch_moving<T, F, Fut>(
+        self: &Arc<Self>,
+        key: String,
+        family: String,
+        ttl: fn(&T) -> Duration,
+        fetch: F,
+    ) -> Result<Cached<T>, UpstreamError>
+    where
+        T: serde::Serialize + Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, UpstreamError>> + Send + 'static,
+    {
+        match self.get_or_fetch(key, ttl, fetch).await {
+            Ok(c) => {
+                if c.status != CacheStatus::Stale {
+                    self.latest.insert(family, c.entry.clone());
+                }
+                Ok(c)
+            }
+            Err(err) if err.is_outage() => match self.latest.get(&family) {
                 Some(e) => self.answer(e, CacheStatus::Stale),
                 None => Err(err),
             },
@@ -322,6 +359,29 @@ mod tests {
             assert_eq!(t.await.unwrap().unwrap(), 7);
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_moving_window_whose_new_key_fails_answers_its_last_good_copy_stale() {
+        let cache = Cache::new(1 << 20);
+        let get = |key: &str, family: &str, result: Result<u32, UpstreamError>| {
+            let (cache, key, family) = (cache.clone(), key.to_owned(), family.to_owned());
+            async move {
+                cache
+                    .get_or_fetch_moving(key, family, ttl10, move || async move { result })
+                    .await
+            }
+        };
+        assert_eq!(*get("10:00", "last 7d", Ok(1)).await.unwrap().value, 1);
+        // An hour later the key moved and fal is down: the 10:00 copy, said to be stale.
+        let stale = get("11:00", "last 7d", Err(UpstreamError::Timeout))
+            .await
+            .unwrap();
+        assert_eq!((stale.status, *stale.value), (CacheStatus::Stale, 1));
+        // Another view has no copy to fall back on; a refusal is never papered over.
+        assert!(get("11:00", "last 30d", Err(UpstreamError::Timeout)).await.is_err());
+        let refused = UpstreamError::Credentials { status: 401 };
+        assert!(get("12:00", "last 7d", Err(refused)).await.is_err());
     }
 
     #[tokio::test(start_paused = true)]

@@ -72,6 +72,11 @@ impl AppError {
         }
     }
 
+    /// The JSON error body this error answers with.
+    pub fn body(&self) -> ApiError {
+        self.status_and_body().1
+    }
+
     fn status_and_body(&self) -> (StatusCode, ApiError) {
         match self {
             Self::InvalidParam { param, message } => (

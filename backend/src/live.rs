@@ -36,6 +36,7 @@ pub async fn poll(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_as_of = None;
     let mut failing = false;
+    let mut last_stale = false;
     for round in 0u32.. {
         tokio::select! {
             _ = tick.tick() => {}
@@ -48,19 +49,30 @@ pub async fn poll(
                     tracing::warn!(workspace = %ws.id, error = %err, "live metrics unavailable");
                 }
                 failing = true;
+                let body = serde_json::to_vec(&err.body()).unwrap_or_default();
+                ws.live_failure.send_replace(Some(body.into()));
                 continue;
             }
         };
         failing = false;
-        if last_as_of == Some(cached.entry.as_of) {
+        ws.live_failure.send_replace(None);
+        let stale = cached.status == shared::CacheStatus::Stale;
+        let seen = last_as_of == Some(cached.entry.as_of);
+        // A copy already published is published again only when it turns stale (or fresh
+        // again): viewers must learn that fal stopped answering.
+        if seen && last_stale == stale {
+            continue;
+        }
+        last_stale = stale;
+        ws.live.send_replace(Some(Published {
+            snapshot: cached.value.clone(),
+            json: cached.envelope(),
+            stale,
+        }));
+        if seen {
             continue;
         }
         last_as_of = Some(cached.entry.as_of);
-        let json = cached.envelope();
-        ws.live.send_replace(Some(Published {
-            snapshot: cached.value.clone(),
-            json,
-        }));
         let samples = samples(&cached.value);
         if let Some(store) = samples_to.store.clone() {
             let id = ws.id.clone();

@@ -253,3 +253,20 @@ mod tests {
         );
     }
 }
+
+/// `pairs` without the resolved window, with the window as the user wrote it (`now-7d`, or
+/// absolute times): the family of a view whose key moves with the clock
+/// ([`crate::cache::Cache::get_or_fetch_moving`]).
+fn as_written(
+    pairs: &[(&'static str, String)],
+    from: Option<&shared::query::TimeExpr>,
+    to: Option<&shared::query::TimeExpr>,
+) -> Vec<(&'static str, String)> {
+    let written = |t: Option<&shared::query::TimeExpr>| t.map_or("", |t| t.as_str()).to_owned();
+    pairs
+        .iter()
+        .filter(|(k, _)| !matches!(*k, "from" | "to"))
+        .cloned()
+        .chain([("from~", written(from)), ("to~", written(to))])
+        .collect()
+}

@@ -17,7 +17,13 @@ pub struct Published {
     pub snapshot: std::sync::Arc<shared::LiveSnapshot>,
     /// Its `Fetched` envelope as JSON.
     pub json: Bytes,
+    /// A last good copy served because fal failed.
+    pub stale: bool,
 }
+
+/// Why the poller has no snapshot to publish: an `ApiError` as JSON (fal rejected the key,
+/// fal is down and nothing was read yet), for live viewers to show instead of waiting.
+pub type LiveFailure = tokio::sync::watch::Sender<Option<Bytes>>;
 
 /// One fal account.
 pub struct Workspace {
@@ -29,6 +35,8 @@ pub struct Workspace {
     pub fal: Arc<Resilient>,
     /// The latest live snapshot, pushed by the poller.
     pub live: LiveFeed,
+    /// Why there is no fresh snapshot, while the poller cannot read fal and has no copy.
+    pub live_failure: LiveFailure,
     /// Shared live log streams.
     pub logs: Arc<crate::logs_hub::LogHub>,
     /// Where the ADMIN key is configured, for messages that ask for it.
@@ -43,6 +51,7 @@ impl Workspace {
             name: name.into(),
             fal: Arc::new(Resilient::new(client, crate::upstream::Policy::default())),
             live: tokio::sync::watch::Sender::new(None),
+            live_failure: tokio::sync::watch::Sender::new(None),
             logs: Arc::default(),
             admin_key_setting: "FAL_ADMIN_KEY".into(),
         }
@@ -53,6 +62,12 @@ impl Workspace {
     pub fn with_admin_key_setting(mut self, setting: impl Into<Arc<str>>) -> Self {
         self.admin_key_setting = setting.into();
         self
+    }
+
+    /// Whether the poller's last read of fal's metrics answered (not a stale copy, not an
+    /// error): fal's reachability as falscope sees it.
+    pub fn fal_up(&self) -> bool {
+        self.live_failure.borrow().is_none() && self.live.borrow().as_ref().is_some_and(|p| !p.stale)
     }
 
     /// What the browser may know about it.

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 pub const SNAPSHOT: &str = "snapshot";
 /// `/logs/stream`: data is a [`crate::logs::LogLine`].
 pub const LOG: &str = "log";
+/// `/live/stream`: data is an [`crate::ApiError`]: there is no snapshot to show, and why (fal
+/// rejected the key, fal is down and nothing was read yet). The next `snapshot` replaces it.
+pub const FAILED: &str = "failed";
 /// Both streams: data is a [`StreamStatus`].
 pub const STATUS: &str = "status";
 

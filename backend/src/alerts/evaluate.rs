@@ -403,6 +403,7 @@ mod tests {
         w.live.send_replace(Some(crate::workspace::Published {
             snapshot,
             json: bytes::Bytes::new(),
+            stale: false,
         }));
     }
 

@@ -25,7 +25,8 @@ pub async fn get_live(
 }
 
 /// `GET /api/ws/{ws}/live/stream`: the current snapshot, then every new one (event
-/// `snapshot`, data `Fetched<LiveSnapshot>`). Served from the poller; never calls fal itself.
+/// `snapshot`, data `Fetched<LiveSnapshot>`, again when it turns stale), and event `failed`
+/// (data `ApiError`) while there is none to show. Served from the poller; never calls fal.
 pub async fn live_stream(
     State(state): State<AppState>,
     Path(ws): Path<String>,
@@ -34,14 +35,16 @@ pub async fn live_stream(
     let w = state.workspace(&ws)?;
     let guard = SseGuard::acquire(&state.limits, &caller)?;
     let end = state.stream_end(&caller);
-    let events = WatchStream::new(w.live.subscribe())
+    let snapshots = WatchStream::new(w.live.subscribe())
         .filter_map(|published| async move { published })
-        .map(move |published| {
+        .map(|published| Event::default().event(shared::events::SNAPSHOT).data(String::from_utf8_lossy(&published.json)));
+    let failures = WatchStream::new(w.live_failure.subscribe())
+        .filter_map(|failure| async move { failure })
+        .map(|body| Event::default().event(shared::events::FAILED).data(String::from_utf8_lossy(&body)));
+    let events = futures::stream::select(snapshots, failures)
+        .map(move |event| {
             let _alive = &guard;
-            let data = String::from_utf8_lossy(&published.json).into_owned();
-            Ok::<_, std::convert::Infallible>(
-                Event::default().event(shared::events::SNAPSHOT).data(data),
-            )
+            Ok::<_, std::convert::Infallible>(event)
         })
         .take_until(end);
     Ok(Sse::new(events)

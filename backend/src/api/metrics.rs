@@ -170,6 +170,18 @@ fn own(state: &AppState, visible: &[Arc<Workspace>], w: &mut Writer) {
         state.limits.sse_clients.load(Ordering::Relaxed) as f64,
     );
     w.family(
+        "falscope_fal_up",
+        "1 when the last read of fal's metrics answered; 0 while falscope serves a stale copy or nothing",
+        Kind::Gauge,
+    );
+    for ws in visible {
+        w.sample(
+            "falscope_fal_up",
+            &[("workspace", &ws.id)],
+            if ws.fal_up() { 1.0 } else { 0.0 },
+        );
+    }
+    w.family(
         "falscope_log_streams",
         "Shared upstream log streams open",
         Kind::Gauge,

@@ -72,10 +72,25 @@ impl Reports {
         let w = self.workspace(ws)?;
         let fal: Arc<dyn FalApi> = w.fal.clone();
         let clock = self.0.clock.clone();
+        let family = crate::cache::key(
+            &w.id,
+            "analytics",
+            &super::as_written(
+                &[
+                    ("endpoints", r.endpoints.join(",")),
+                    ("timeframe", r.timeframe.as_str().to_owned()),
+                    ("tz", r.tz.clone().unwrap_or_default()),
+                ],
+                q.from.as_ref(),
+                q.to.as_ref(),
+            ),
+            None,
+        );
         Ok(self
             .cache()
-            .get_or_fetch(
+            .get_or_fetch_moving(
                 r.key(&w.id),
+                family,
                 |_| ANALYTICS_TTL,
                 move || {
                     let to = r.to.min(clock.now());

@@ -69,12 +69,14 @@ impl Reports {
         ];
         pairs.extend(r.search.clone().map(|s| ("search", s)));
         pairs.extend(r.tz.clone().map(|s| ("tz", s)));
+        let family = key(&w.id, "usage", &super::as_written(&pairs, q.from.as_ref(), q.to.as_ref()), None);
         let fal: Arc<dyn FalApi> = w.fal.clone();
         let (clock, reports, ws) = (self.0.clock.clone(), self.clone(), ws.to_owned());
         Ok(self
             .cache()
-            .get_or_fetch(
+            .get_or_fetch_moving(
                 key(&w.id, "usage", &pairs, None),
+                family,
                 |_| USAGE_TTL,
                 // The names are joined only when fal is read, not on every cache hit.
                 move || async move {

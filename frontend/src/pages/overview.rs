@@ -46,9 +46,15 @@ fn LiveOverview(
     ws: String,
 ) -> impl IntoView {
     let (live, set_live) = signal(None::<Fetched<LiveSnapshot>>);
+    // Why there is no snapshot (fal rejected the key, fal is down and nothing was read yet).
+    let (failure, set_failure) = signal(None::<shared::ApiError>);
     let url = shared::routes::ws::path(shared::routes::ws::LIVE_STREAM, &ws);
-    let connection = use_events(url, &[shared::events::SNAPSHOT], move |_, data| {
-        if let Ok(s) = serde_json::from_str(&data) {
+    let events = &[shared::events::SNAPSHOT, shared::events::FAILED];
+    let connection = use_events(url, events, move |name, data| {
+        if name == shared::events::FAILED {
+            set_failure.set(serde_json::from_str(&data).ok());
+        } else if let Ok(s) = serde_json::from_str(&data) {
+            set_failure.set(None);
             set_live.set(Some(s));
         }
     });
@@ -69,6 +75,13 @@ fn LiveOverview(
     view! {
         <p class="meta">
             {move || match connection.get() {
+                // The freshness note beside it says fal is not answering.
+                Connection::Open if live.with(|l| l.as_ref().is_some_and(|l| l.stale)) => {
+                    "Live:".to_owned()
+                }
+                Connection::Open if failure.with(Option::is_some) => {
+                    "Live: no data from fal yet".to_owned()
+                }
                 Connection::Open => "Live: updates every 10 s".to_owned(),
                 Connection::Connecting => "Connecting to the live stream…".to_owned(),
                 Connection::Lost => "Live stream interrupted — reconnecting…".to_owned(),
@@ -76,9 +89,10 @@ fn LiveOverview(
             " "
             {move || live.get().map(|l| view! { <Freshness as_of=l.as_of stale=l.stale /> })}
         </p>
-        {move || match live.get() {
-            None => view! { <Loading /> }.into_any(),
-            Some(l) => {
+        {move || match (live.get(), failure.get()) {
+            (None, Some(error)) => view! { <ErrorPanel error=api::ClientError::Api(error) /> }.into_any(),
+            (None, None) => view! { <Loading /> }.into_any(),
+            (Some(l), _) => {
                 let table = l.data.clone();
                 view! {
                     <RunnersPanel snapshot=l.data />

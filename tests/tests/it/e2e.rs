@@ -427,3 +427,41 @@ async fn the_overview_says_when_its_stream_is_cut_and_reconnects_after_a_restart
     browser.wait_for_text("Live: updates every 10 s").await;
     browser.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn the_overview_says_when_fal_rejects_the_key_or_stops_answering() {
+    use integration_tests::sim::{SimHarness, API_KEY};
+    let sim = SimHarness::start().await;
+    // A key fal never issued: the overview says so, as every other page does.
+    let rejected = TestApp::spawn_with_sim_keys(&sim, "key-fal-never-issued", None, &[]).await;
+    let browser = Browser::start().await;
+    browser.goto(&rejected.url("/")).await;
+    browser.wait_for_text("fal rejected falscope's key").await;
+    browser.screenshot("overview-key-rejected").await;
+
+    // fal stops answering: the stream says the data is stale, and /metrics says fal is down.
+    let app = TestApp::spawn_with_sim_keys(&sim, API_KEY, None, &[]).await;
+    browser.goto(&app.url("/")).await;
+    browser.wait_for_text("Live: updates every 10 s").await;
+    let fal_up = || async {
+        let text = app.get("/metrics").await.text().await.unwrap();
+        text.lines()
+            .find(|l| l.starts_with("falscope_fal_up{"))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_owned)
+    };
+    assert_eq!(fal_up().await.as_deref(), Some("1"));
+    sim.faults(serde_json::json!([{ "operation": "metrics", "status": 502 }]))
+        .await;
+    app.state.reports.cache().expire_all();
+    browser.wait_for(".freshness.stale").await;
+    browser
+        .wait_for_text("fal is not answering; showing the last good data")
+        .await;
+    assert!(!browser.text().await.contains("updates every 10 s"));
+    assert_eq!(fal_up().await.as_deref(), Some("0"));
+    browser.screenshot("overview-fal-down").await;
+    browser.assert_no_console_errors().await;
+    browser.close().await;
+}
