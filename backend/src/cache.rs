@@ -379,7 +379,9 @@ mod tests {
             .unwrap();
         assert_eq!((stale.status, *stale.value), (CacheStatus::Stale, 1));
         // Another view has no copy to fall back on; a refusal is never papered over.
-        assert!(get("11:00", "last 30d", Err(UpstreamError::Timeout)).await.is_err());
+        assert!(get("11:00", "last 30d", Err(UpstreamError::Timeout))
+            .await
+            .is_err());
         let refused = UpstreamError::Credentials { status: 401 };
         assert!(get("12:00", "last 7d", Err(refused)).await.is_err());
     }

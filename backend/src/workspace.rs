@@ -67,7 +67,8 @@ impl Workspace {
     /// Whether the poller's last read of fal's metrics answered (not a stale copy, not an
     /// error): fal's reachability as falscope sees it.
     pub fn fal_up(&self) -> bool {
-        self.live_failure.borrow().is_none() && self.live.borrow().as_ref().is_some_and(|p| !p.stale)
+        self.live_failure.borrow().is_none()
+            && self.live.borrow().as_ref().is_some_and(|p| !p.stale)
     }
 
     /// What the browser may know about it.

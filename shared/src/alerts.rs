@@ -4,6 +4,8 @@
 //! inactive → pending → firing → resolved; a notification goes out on the move to firing and on
 //! the move to resolved, never on a repeated evaluation of the same state.
 
+pub mod draft;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -188,6 +190,63 @@ pub struct NewRule {
     /// Minutes the condition must hold before the rule fires.
     #[serde(default)]
     pub for_minutes: u32,
+}
+
+impl NewRule {
+    /// Checks the rule's numbers, as the server does: `(field, what to fix)`.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        let rule = self;
+        let name_ok = !rule.name.trim().is_empty() && rule.name.chars().count() <= 80;
+        if !name_ok {
+            return Err(("name", "must be 1 to 80 characters".into()));
+        }
+        if rule.for_minutes > 1440 {
+            return Err(("for_minutes", "must be 0 to 1440".into()));
+        }
+        match &rule.condition {
+            Condition::Threshold {
+                metric,
+                above,
+                window_minutes,
+                ..
+            } => {
+                if !above.is_finite() || *above < 0.0 {
+                    return Err(("condition.above", "must be a number ≥ 0".into()));
+                }
+                if *metric == ThresholdMetric::ErrorRate && *above >= 1.0 {
+                    return Err((
+                        "condition.above",
+                        "an error rate is a share from 0 to 1 (0.05 = 5%)".into(),
+                    ));
+                }
+                if !(1..=1440).contains(window_minutes) {
+                    return Err(("condition.window_minutes", "must be 1 to 1440".into()));
+                }
+            }
+            Condition::QueueGrowing { minutes } => {
+                if !(1..=240).contains(minutes) {
+                    return Err(("condition.minutes", "must be 1 to 240".into()));
+                }
+            }
+            Condition::OverBudgetPace => {}
+            Condition::Anomaly {
+                lookback_hours,
+                sensitivity,
+                ..
+            } => {
+                if !(24..=720).contains(lookback_hours) {
+                    return Err(("condition.lookback_hours", "must be 24 to 720".into()));
+                }
+                if !sensitivity.is_finite() || !(1.0..=20.0).contains(sensitivity) {
+                    return Err((
+                        "condition.sensitivity",
+                        "must be 1 to 20 (scaled MADs)".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Where a rule stands.

@@ -5,7 +5,7 @@ use super::notify::{Format, Retry, Webhook};
 use crate::error::AppError;
 use secrecy::SecretString;
 use serde::Deserialize;
-use shared::alerts::{AlertRule, Condition, NewRule, RuleSource, ThresholdMetric};
+use shared::alerts::{AlertRule, Condition, NewRule, RuleSource};
 use std::path::Path;
 
 /// The alerts file, parsed and checked.
@@ -181,58 +181,15 @@ impl AlertsConfig {
     }
 }
 
-/// Checks a rule's numbers: `(field, what to fix)`.
+/// Checks a rule's numbers: `(field, what to fix)` (the form checks the same).
 fn check(rule: &AlertRule) -> Result<(), (&'static str, String)> {
-    let name_ok = !rule.name.trim().is_empty() && rule.name.chars().count() <= 80;
-    if !name_ok {
-        return Err(("name", "must be 1 to 80 characters".into()));
+    NewRule {
+        name: rule.name.clone(),
+        app: rule.app.clone(),
+        condition: rule.condition.clone(),
+        for_minutes: rule.for_minutes,
     }
-    if rule.for_minutes > 1440 {
-        return Err(("for_minutes", "must be 0 to 1440".into()));
-    }
-    match &rule.condition {
-        Condition::Threshold {
-            metric,
-            above,
-            window_minutes,
-            ..
-        } => {
-            if !above.is_finite() || *above < 0.0 {
-                return Err(("condition.above", "must be a number ≥ 0".into()));
-            }
-            if *metric == ThresholdMetric::ErrorRate && *above >= 1.0 {
-                return Err((
-                    "condition.above",
-                    "an error rate is a share from 0 to 1 (0.05 = 5%)".into(),
-                ));
-            }
-            if !(1..=1440).contains(window_minutes) {
-                return Err(("condition.window_minutes", "must be 1 to 1440".into()));
-            }
-        }
-        Condition::QueueGrowing { minutes } => {
-            if !(1..=240).contains(minutes) {
-                return Err(("condition.minutes", "must be 1 to 240".into()));
-            }
-        }
-        Condition::OverBudgetPace => {}
-        Condition::Anomaly {
-            lookback_hours,
-            sensitivity,
-            ..
-        } => {
-            if !(24..=720).contains(lookback_hours) {
-                return Err(("condition.lookback_hours", "must be 24 to 720".into()));
-            }
-            if !sensitivity.is_finite() || !(1.0..=20.0).contains(sensitivity) {
-                return Err((
-                    "condition.sensitivity",
-                    "must be 1 to 20 (scaled MADs)".into(),
-                ));
-            }
-        }
-    }
-    Ok(())
+    .check()
 }
 
 /// A checked rule of the UI from its form.

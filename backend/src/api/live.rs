@@ -37,10 +37,18 @@ pub async fn live_stream(
     let end = state.stream_end(&caller);
     let snapshots = WatchStream::new(w.live.subscribe())
         .filter_map(|published| async move { published })
-        .map(|published| Event::default().event(shared::events::SNAPSHOT).data(String::from_utf8_lossy(&published.json)));
+        .map(|published| {
+            Event::default()
+                .event(shared::events::SNAPSHOT)
+                .data(String::from_utf8_lossy(&published.json))
+        });
     let failures = WatchStream::new(w.live_failure.subscribe())
         .filter_map(|failure| async move { failure })
-        .map(|body| Event::default().event(shared::events::FAILED).data(String::from_utf8_lossy(&body)));
+        .map(|body| {
+            Event::default()
+                .event(shared::events::FAILED)
+                .data(String::from_utf8_lossy(&body))
+        });
     let events = futures::stream::select(snapshots, failures)
         .map(move |event| {
             let _alive = &guard;

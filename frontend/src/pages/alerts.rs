@@ -6,8 +6,9 @@ use crate::components::{ErrorPanel, Loading};
 use crate::format;
 use crate::state::{self, use_config, use_view};
 use leptos::prelude::*;
+use shared::alerts::draft::{RuleDraft, RuleKind};
 use shared::alerts::{
-    AlertEvent, AlertRule, AlertState, AlertsView, AnomalyMetric, Condition, NewRule, RuleSource,
+    AlertEvent, AlertRule, AlertState, AlertsView, AnomalyMetric, Condition, RuleSource,
     RuleStatus, ThresholdMetric,
 };
 use shared::auth::Role;
@@ -174,6 +175,7 @@ fn Rules(
     let send_test = move |_| {
         let Some(ws) = ws.get_untracked() else { return };
         sending.set(true);
+        results.set(Vec::new());
         leptos::task::spawn_local(async move {
             match api::send_test(&ws).await {
                 Ok(r) => results.set(r),
@@ -200,7 +202,9 @@ fn Rules(
                 <h2>"Notifications"</h2>
                 <span class="spacer"></span>
                 <Show when=move || operator.get() && !no_hooks>
-                    <button id="send-test" on:click=send_test disabled=move || sending.get()>"Send test"</button>
+                    <button id="send-test" on:click=send_test disabled=move || sending.get()>
+                        {move || if sending.get() { "Sending…" } else { "Send test" }}
+                    </button>
                 </Show>
             </div>
             {if webhooks.is_empty() {
@@ -253,13 +257,24 @@ fn History(events: Vec<AlertEvent>) -> impl IntoView {
     }
 }
 
-/// The kinds of rule the form offers.
-const KINDS: [(&str, &str); 4] = [
-    ("threshold", "Threshold"),
-    ("queue_growing", "Queue growing"),
-    ("over_budget_pace", "Over budget pace"),
-    ("anomaly", "Anomaly"),
-];
+/// A text field of the rule form bound to one field of the draft. Typed text is kept as
+/// typed (a number input would re-render `0.` as `0` and lose the decimal point); it is parsed
+/// on submit.
+fn draft_field(
+    draft: RwSignal<RuleDraft>,
+    id: &'static str,
+    label: impl Fn() -> String + Send + Sync + 'static,
+    hint: &'static str,
+    field: fn(&mut RuleDraft) -> &mut String,
+) -> impl IntoView {
+    view! {
+        <label>{label}
+            <input id=id type="text" inputmode="decimal" autocomplete="off" title=hint
+                prop:value=move || draft.with(|d| field(&mut d.clone()).clone())
+                on:input=move |ev| draft.update(|d| *field(d) = event_target_value(&ev)) />
+        </label>
+    }
+}
 
 #[component]
 fn NewRuleForm(
@@ -268,103 +283,24 @@ fn NewRuleForm(
     changed: RwSignal<u32>,
     editing: RwSignal<Option<AlertRule>>,
 ) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let app = RwSignal::new(String::new());
-    let kind = RwSignal::new("threshold".to_owned());
-    let metric = RwSignal::new("queue_size".to_owned());
-    let anomaly = RwSignal::new("hourly_cost".to_owned());
-    let above = RwSignal::new("50".to_owned());
-    let window = RwSignal::new("15".to_owned());
-    let min_requests = RwSignal::new("20".to_owned());
-    let minutes = RwSignal::new("10".to_owned());
-    let lookback = RwSignal::new("72".to_owned());
-    let sensitivity = RwSignal::new("4".to_owned());
-    let hold = RwSignal::new("5".to_owned());
+    let draft = RwSignal::new(RuleDraft::default());
     let error = RwSignal::new(None::<String>);
     // Editing a rule fills the form with its settings.
     Effect::new(move |_| {
-        let Some(r) = editing.get() else { return };
-        name.set(r.name.clone());
-        app.set(r.app.clone().unwrap_or_default());
-        hold.set(r.for_minutes.to_string());
-        match r.condition {
-            Condition::Threshold {
-                metric: m,
-                above: a,
-                window_minutes,
-                min_requests: n,
-            } => {
-                kind.set("threshold".into());
-                metric.set(m.as_str().into());
-                above.set(a.to_string());
-                window.set(window_minutes.to_string());
-                min_requests.set(n.to_string());
-            }
-            Condition::QueueGrowing { minutes: m } => {
-                kind.set("queue_growing".into());
-                minutes.set(m.to_string());
-            }
-            Condition::OverBudgetPace => kind.set("over_budget_pace".into()),
-            Condition::Anomaly {
-                metric: m,
-                lookback_hours,
-                sensitivity: s,
-            } => {
-                kind.set("anomaly".into());
-                let m = match m {
-                    AnomalyMetric::HourlyCost => "hourly_cost",
-                    AnomalyMetric::ErrorRate => "error_rate",
-                };
-                anomaly.set(m.into());
-                lookback.set(lookback_hours.to_string());
-                sensitivity.set(s.to_string());
-            }
+        if let Some(r) = editing.get() {
+            draft.set(RuleDraft::of(&r));
         }
     });
-    let num = |s: RwSignal<String>, what: &str| -> Result<f64, String> {
-        s.get_untracked()
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| format!("{what} must be a number"))
-    };
-    let build = move || -> Result<NewRule, String> {
-        let condition = match kind.get_untracked().as_str() {
-            "threshold" => Condition::Threshold {
-                metric: ThresholdMetric::ALL
-                    .into_iter()
-                    .find(|m| m.as_str() == metric.get_untracked())
-                    .unwrap_or(ThresholdMetric::QueueSize),
-                above: num(above, "the threshold")?,
-                window_minutes: num(window, "the window")? as u32,
-                min_requests: num(min_requests, "the minimum requests")? as u64,
-            },
-            "queue_growing" => Condition::QueueGrowing {
-                minutes: num(minutes, "the minutes")? as u32,
-            },
-            "over_budget_pace" => Condition::OverBudgetPace,
-            _ => Condition::Anomaly {
-                metric: if anomaly.get_untracked() == "error_rate" {
-                    AnomalyMetric::ErrorRate
-                } else {
-                    AnomalyMetric::HourlyCost
-                },
-                lookback_hours: num(lookback, "the look-back")? as u32,
-                sensitivity: num(sensitivity, "the sensitivity")?,
-            },
-        };
-        Ok(NewRule {
-            name: name.get_untracked(),
-            app: Some(app.get_untracked()).filter(|a| !a.is_empty()),
-            condition,
-            for_minutes: num(hold, "the hold time")? as u32,
-        })
+    let reset = move || {
+        draft.set(RuleDraft::default());
+        editing.set(None);
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(ws) = ws.get_untracked() else { return };
-        let rule = match build() {
+        let rule = match draft.with_untracked(RuleDraft::parse) {
             Ok(r) => r,
-            Err(e) => return error.set(Some(e)),
+            Err((field, what)) => return error.set(Some(format!("{field}: {what}"))),
         };
         let id = editing.get_untracked().map(|r| r.id);
         leptos::task::spawn_local(async move {
@@ -375,76 +311,80 @@ fn NewRuleForm(
             match saved {
                 Ok(_) => {
                     error.set(None);
-                    name.set(String::new());
-                    editing.set(None);
+                    reset();
                     changed.update(|n| *n += 1);
                 }
                 Err(e) => error.set(Some(e.to_string())),
             }
         });
     };
-    let field = |id: &'static str,
-                 label: &'static str,
-                 sig: RwSignal<String>,
-                 hint: &'static str| {
-        view! {
-            <label>{label}
-                <input id=id type="number" step="any" prop:value=move || sig.get() on:input=move |ev| sig.set(event_target_value(&ev)) title=hint />
-            </label>
-        }
-    };
-    let is = move |k: &'static str| move || kind.get() == k;
-    let threshold_hint = move || match metric.get().as_str() {
-        "error_rate" => "share, 0.05 = 5%",
-        "p90_latency" => "seconds",
-        "spend_per_day" => "amount in the usage currency",
-        _ => "requests waiting",
-    };
+    let kind = move || draft.with(|d| d.kind);
+    let is = move |k: RuleKind| move || kind() == k;
+    let windowed = move || kind() == RuleKind::Threshold && draft.with(|d| d.metric.uses_window());
     view! {
         <section class="panel">
             <h2>{move || if editing.get().is_some() { "Edit rule" } else { "New rule" }}</h2>
-            <form id="new-rule" class="rule-form" on:submit=submit>
+            <form id="new-rule" class="rule-form" on:submit=submit novalidate>
                 <label>"Name"
-                    <input id="rule-name" type="text" required maxlength="80" placeholder="e.g. Queue backing up" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+                    <input id="rule-name" type="text" required maxlength="80" placeholder="e.g. Queue backing up"
+                        prop:value=move || draft.with(|d| d.name.clone())
+                        on:input=move |ev| draft.update(|d| d.name = event_target_value(&ev)) />
                 </label>
                 <label>"App"
-                    <select id="rule-app" prop:value=move || app.get() on:change=move |ev| app.set(event_target_value(&ev))>
+                    <select id="rule-app" prop:value=move || draft.with(|d| d.app.clone())
+                        on:change=move |ev| draft.update(|d| d.app = event_target_value(&ev))>
                         <option value="">"All apps"</option>
                         {apps.into_iter().map(|a| view! { <option value=a.clone()>{a.clone()}</option> }).collect_view()}
                     </select>
                 </label>
                 <label>"Kind"
-                    <select id="rule-kind" prop:value=move || kind.get() on:change=move |ev| kind.set(event_target_value(&ev))>
-                        {KINDS.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
+                    <select id="rule-kind" prop:value=move || kind().as_str()
+                        on:change=move |ev| {
+                            if let Some(k) = RuleKind::parse(&event_target_value(&ev)) {
+                                draft.update(|d| d.kind = k);
+                            }
+                        }>
+                        {RuleKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.label()}</option> }).collect_view()}
                     </select>
                 </label>
-                <Show when=is("threshold")>
+                <Show when=is(RuleKind::Threshold)>
                     <label>"Metric"
-                        <select id="rule-metric" prop:value=move || metric.get() on:change=move |ev| metric.set(event_target_value(&ev))>
+                        <select id="rule-metric" prop:value=move || draft.with(|d| d.metric.as_str())
+                            on:change=move |ev| {
+                                if let Some(m) = ThresholdMetric::parse(&event_target_value(&ev)) {
+                                    draft.update(|d| d.pick_metric(m));
+                                }
+                            }>
                             {ThresholdMetric::ALL.iter().map(|m| view! { <option value=m.as_str()>{m.label()}</option> }).collect_view()}
                         </select>
                     </label>
-                    <label>{move || format!("Fires above ({})", threshold_hint())}
-                        <input id="rule-above" type="number" step="any" prop:value=move || above.get() on:input=move |ev| above.set(event_target_value(&ev)) />
-                    </label>
-                    {field("rule-window", "Window (min)", window, "look-back for 5xx rate and latency")}
-                    {field("rule-min-requests", "Min. requests", min_requests, "fewer requests in the window: not judged")}
+                    {draft_field(draft, "rule-above", move || format!("Fires above ({})", draft.with(|d| d.metric.unit())), "the rule fires when the metric is above this", |d| &mut d.above)}
                 </Show>
-                <Show when=is("queue_growing")>{field("rule-minutes", "Growing for (min)", minutes, "the queue never fell and ended higher")}</Show>
-                <Show when=is("anomaly")>
+                <Show when=windowed>
+                    {draft_field(draft, "rule-window", || "Window (min)".into(), "the requests of this many minutes are judged", |d| &mut d.window)}
+                    {draft_field(draft, "rule-min-requests", || "Min. requests".into(), "fewer requests in the window: not judged", |d| &mut d.min_requests)}
+                </Show>
+                <Show when=is(RuleKind::QueueGrowing)>
+                    {draft_field(draft, "rule-minutes", || "Growing for (min)".into(), "the queue never fell and ended higher", |d| &mut d.minutes)}
+                </Show>
+                <Show when=is(RuleKind::Anomaly)>
                     <label>"Metric"
-                        <select prop:value=move || anomaly.get() on:change=move |ev| anomaly.set(event_target_value(&ev))>
-                            <option value="hourly_cost">"hourly cost"</option>
-                            <option value="error_rate">"hourly 5xx rate"</option>
+                        <select prop:value=move || if draft.with(|d| d.anomaly == AnomalyMetric::ErrorRate) { "error_rate" } else { "hourly_cost" }
+                            on:change=move |ev| {
+                                let m = if event_target_value(&ev) == "error_rate" { AnomalyMetric::ErrorRate } else { AnomalyMetric::HourlyCost };
+                                draft.update(|d| d.anomaly = m);
+                            }>
+                            <option value="hourly_cost">{AnomalyMetric::HourlyCost.label()}</option>
+                            <option value="error_rate">{AnomalyMetric::ErrorRate.label()}</option>
                         </select>
                     </label>
-                    {field("rule-lookback", "Look-back (h)", lookback, "24 to 720 hours of history")}
-                    {field("rule-sensitivity", "Sensitivity (MADs)", sensitivity, "how unusual, in scaled median absolute deviations")}
+                    {draft_field(draft, "rule-lookback", || "Look-back (h)".into(), "24 to 720 hours of history", |d| &mut d.lookback)}
+                    {draft_field(draft, "rule-sensitivity", || "Sensitivity (MADs)".into(), "how unusual, in scaled median absolute deviations (1 to 20)", |d| &mut d.sensitivity)}
                 </Show>
-                {field("rule-hold", "Hold (min)", hold, "the condition must hold this long before the rule fires")}
+                {draft_field(draft, "rule-hold", || "Hold (min)".into(), "the condition must hold this long before the rule fires", |d| &mut d.hold)}
                 <button type="submit">{move || if editing.get().is_some() { "Save rule" } else { "Add rule" }}</button>
                 <Show when=move || editing.get().is_some()>
-                    <button type="button" on:click=move |_| { editing.set(None); name.set(String::new()); }>"Cancel"</button>
+                    <button type="button" on:click=move |_| reset()>"Cancel"</button>
                 </Show>
             </form>
             {move || error.get().map(|e| view! { <p class="status warn" role="alert">{e}</p> })}
