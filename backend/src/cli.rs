@@ -47,7 +47,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DIR")]
     pub record: Option<std::path::PathBuf>,
     /// Base URL of fal's Platform API (as for serving; FAL_BASE_URL).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = base_url)]
     pub fal_base_url: Option<url::Url>,
     /// Workspaces file to check every account of (as for serving; FALSCOPE_WORKSPACES).
     #[arg(long, value_name = "FILE")]
@@ -66,10 +66,10 @@ pub struct HashPasswordArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address the dashboard listens on.
-    #[arg(long, env = "FALSCOPE_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "FALSCOPE_LISTEN", default_value = "127.0.0.1:8080", value_parser = listen_address)]
     pub listen: SocketAddr,
     /// Base URL of fal's Platform API (`/v1` is appended by the client).
-    #[arg(long, env = "FAL_BASE_URL", default_value = "https://api.fal.ai")]
+    #[arg(long, env = "FAL_BASE_URL", default_value = "https://api.fal.ai", value_parser = base_url)]
     pub fal_base_url: url::Url,
     /// fal API-scoped key. Without it falscope starts in demo mode on its embedded simulator.
     /// Prefer the environment variable: command lines are visible to other local users.
@@ -115,10 +115,10 @@ pub struct ServeArgs {
     #[arg(long, env = "FALSCOPE_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
     /// Days of stored live samples to keep.
-    #[arg(long, env = "FALSCOPE_RETENTION_DAYS", default_value_t = 14)]
+    #[arg(long, env = "FALSCOPE_RETENTION_DAYS", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..))]
     pub retention_days: u32,
     /// Days of audit trail and alert history to keep (at most 100,000 audit rows either way).
-    #[arg(long, env = "FALSCOPE_AUDIT_RETENTION_DAYS", default_value_t = 90)]
+    #[arg(long, env = "FALSCOPE_AUDIT_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
     pub audit_retention_days: u32,
     /// Largest file upload accepted, in MiB (larger uploads get 413).
     #[arg(long, env = "FALSCOPE_MAX_UPLOAD_MB", default_value_t = 512)]
@@ -132,7 +132,7 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Address the simulator listens on.
-    #[arg(long, env = "FAL_SIM_LISTEN", default_value = "127.0.0.1:8090")]
+    #[arg(long, env = "FAL_SIM_LISTEN", default_value = "127.0.0.1:8090", value_parser = listen_address)]
     pub listen: SocketAddr,
     /// API-scoped key the simulator accepts.
     #[arg(
@@ -216,4 +216,36 @@ mod tests {
         );
         assert_eq!(args.workspaces.unwrap(), PathBuf::from("w.toml"));
     }
+}
+
+/// `host:port` with a host name (`localhost:8080`) or an address (`0.0.0.0:8080`,
+/// `[::1]:8080`): a name is resolved once, at start, to its first address.
+pub fn listen_address(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    let hint = "expected host:port, e.g. 127.0.0.1:8080, localhost:8080 or [::]:8080";
+    if !s
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
+    {
+        return Err(hint.to_owned());
+    }
+    let mut addrs = s
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {s:?} ({e}); {hint}"))?;
+    addrs
+        .next()
+        .ok_or_else(|| format!("{s:?} resolves to no address; {hint}"))
+}
+
+/// An absolute `http(s)://` URL.
+pub fn base_url(s: &str) -> Result<url::Url, String> {
+    let hint = "expected an absolute http(s) URL, e.g. https://api.fal.ai";
+    let url = url::Url::parse(s).map_err(|e| format!("{e}; {hint}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(hint.to_owned());
+    }
+    Ok(url)
 }

@@ -297,6 +297,33 @@ mod tests {
         Config::try_from(cli.serve)
     }
 
+    /// The message clap gives for `args`, if it refuses them.
+    fn refused(args: &[&str]) -> Option<String> {
+        use clap::CommandFactory;
+        let cmd = Cli::command().mut_args(|a| a.env(None::<&'static str>));
+        cmd.try_get_matches_from(std::iter::once("falscope").chain(args.iter().copied()))
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    #[test]
+    fn flags_take_what_people_type_and_say_what_a_valid_value_looks_like() {
+        let listen = parse(&["--listen", "localhost:18107"]).unwrap().listen;
+        assert!(
+            listen.ip().is_loopback() && listen.port() == 18107,
+            "{listen}"
+        );
+        assert_eq!(parse(&["--listen", "[::1]:80"]).unwrap().listen.port(), 80);
+        let bad = refused(&["--listen", "localhost"]).unwrap();
+        assert!(bad.contains("e.g. 127.0.0.1:8080"), "{bad}");
+        let bad = refused(&["--fal-base-url", "not-a-url"]).unwrap();
+        assert!(bad.contains("e.g. https://api.fal.ai"), "{bad}");
+        assert!(refused(&["--fal-base-url", "ftp://fal.example"]).is_some());
+        assert!(refused(&["--retention-days", "0"]).is_some());
+        assert!(refused(&["--audit-retention-days", "0"]).is_some());
+        assert!(refused(&["--retention-days", "1"]).is_none());
+    }
+
     #[test]
     fn no_key_means_demo_and_key_is_redacted_in_debug() {
         assert!(matches!(parse(&[]).unwrap().upstream, Upstream::Demo));

@@ -107,7 +107,7 @@ pub async fn build_with_clock(
         }
         Err(err) => {
             // The dashboard works without history; say why the charts will be empty.
-            tracing::warn!(error = %err, dir = %config.data_dir.display(), "no stored history and no audit trail (--data-dir / FALSCOPE_DATA_DIR)");
+            tracing::warn!(error = %err, dir = %config.data_dir.display(), "--data-dir (FALSCOPE_DATA_DIR) is not usable, so falscope keeps nothing: no history charts on the Overview, no cost history beyond fal's query windows, no alert rules made in the UI and no alert history across restarts, no budgets or prices, no audit trail. Fix the directory's permissions or point --data-dir elsewhere; live views and fal's own data still work");
             None
         }
     };

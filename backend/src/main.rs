@@ -11,9 +11,21 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     backend::telemetry::init(cli.log_format);
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        // A message for the person who typed the command, not a stack trace (anyhow's Debug
+        // would print one with RUST_BACKTRACE=1).
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Simulate(args)) => {
             let config = backend::simulator::SimConfig::try_from(args)
@@ -62,7 +74,7 @@ async fn check(
 
 /// `falscope hash-password`: a hash for the auth file, never the secret in a log.
 fn hash_password(args: &backend::cli::HashPasswordArgs) -> anyhow::Result<()> {
-    use std::io::{BufRead, Write};
+    use std::io::{BufRead, IsTerminal, Write};
     let mut out = std::io::stdout().lock();
     if args.new_token {
         let token = backend::auth::password::new_secret("fsk_").map_err(anyhow::Error::msg)?;
@@ -74,11 +86,18 @@ fn hash_password(args: &backend::cli::HashPasswordArgs) -> anyhow::Result<()> {
         writeln!(out, "token_sha256 = \"{digest}\"")?;
         return Ok(());
     }
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("while reading the password from standard input")?;
+    // At a terminal: a prompt, and nothing echoed. Piped: one line of standard input.
+    let line = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Password (not shown): ")
+            .context("while reading the password from the terminal")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("while reading the password from standard input")?;
+        line
+    };
     let password = line.trim_end_matches(['\r', '\n']);
     anyhow::ensure!(!password.is_empty(), "type the password on standard input");
     let hash = backend::auth::password::hash(password).map_err(anyhow::Error::msg)?;

@@ -12,7 +12,14 @@ pub fn init(format: LogFormat) {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let registry = tracing_subscriber::registry().with(filter);
     match format {
-        LogFormat::Pretty => registry.with(fmt::layer().with_target(false)).init(),
+        // Colour only where a person reads it: not in a file, a pipe or a journal.
+        LogFormat::Pretty => registry
+            .with(
+                fmt::layer()
+                    .with_target(false)
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())),
+            )
+            .init(),
         LogFormat::Json => registry.with(fmt::layer().json()).init(),
     }
 }
