@@ -21,14 +21,12 @@ pub fn parse(expr: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimeError>
         TimeError(format!("{expr:?} is not a time: use ISO 8601 (2026-11-23T10:00:00Z) or now, now-6h, now-7d, now/d"))
     };
     let Some(rest) = expr.strip_prefix("now") else {
-        if let Ok(t) = DateTime::parse_from_rfc3339(expr) {
+        // `2026-11-30 10:00:00Z` is RFC 3339 with a space, as people type it.
+        let spaced = expr.replacen(' ', "T", 1);
+        if let Ok(t) = DateTime::parse_from_rfc3339(&spaced) {
             return Ok(t.with_timezone(&Utc));
         }
-        return chrono::NaiveDate::parse_from_str(expr, "%Y-%m-%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|t| t.and_utc())
-            .ok_or_else(bad);
+        return naive(expr).map(|t| t.and_utc()).ok_or_else(bad);
     };
     let (offset, round) = match rest.split_once('/') {
         Some((o, r)) => (o, Some(r)),
@@ -58,6 +56,37 @@ pub fn parse(expr: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimeError>
         };
     }
     Ok(t)
+}
+
+/// A date or a date and time without an offset, as people type them: `2026-11-30`,
+/// `2026-11-30 10:00`, `2026-11-30T10:00:00` (UTC when [`parse`] reads it; the time picker
+/// reads it in the page's zone).
+pub fn naive(expr: &str) -> Option<chrono::NaiveDateTime> {
+    let expr = expr.trim();
+    [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(expr, f).ok())
+    .or_else(|| {
+        chrono::NaiveDate::parse_from_str(expr, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(0, 0, 0)
+    })
+}
+
+/// A span as the shortest relative form that says it exactly: `2h`, `90m`, `3d`, `45s`.
+pub fn span(d: Duration) -> String {
+    let s = d.num_seconds().max(1);
+    match s {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 fn unit(s: &str) -> Option<Duration> {
@@ -98,6 +127,25 @@ mod tests {
         DateTime::parse_from_rfc3339("2026-11-18T15:42:10Z")
             .unwrap()
             .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn times_typed_with_a_space_or_without_seconds_are_read() {
+        let at = |s: &str| parse(s, now()).map(|t| t.to_rfc3339());
+        assert_eq!(at("2026-11-30 10:00").unwrap(), "2026-11-30T10:00:00+00:00");
+        assert_eq!(
+            at("2026-11-30 10:00:30").unwrap(),
+            "2026-11-30T10:00:30+00:00"
+        );
+        assert_eq!(
+            at("2026-11-30 10:00:00+02:00").unwrap(),
+            "2026-11-30T08:00:00+00:00"
+        );
+        assert_eq!(at("2026-11-30T10:00").unwrap(), "2026-11-30T10:00:00+00:00");
+        assert!(at("2026-11-30 25:00").is_err());
+        assert_eq!(span(Duration::hours(2)), "2h");
+        assert_eq!(span(Duration::minutes(90)), "90m");
+        assert_eq!(span(Duration::days(14)), "14d");
     }
 
     #[test]

@@ -121,12 +121,16 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, Ups
         |r: &AnalyticsRecord| r.endpoint_id.clone(),
     )
     .await?;
+    // fal answers a bare app id with its route-level endpoints too (`acme/x` brings
+    // `acme/x/turbo`): a view shows exactly the endpoints chosen.
+    let chosen =
+        |r: &&AnalyticsRecord| p.endpoints.is_empty() || p.endpoints.contains(&r.endpoint_id);
     let series = buckets
         .iter()
         // A bucket whose time does not parse is left out (counted by `instant`).
         .filter_map(|b| Some((instant(&b.bucket)?, b)))
         .flat_map(|(t, b)| {
-            b.results.iter().map(move |r| {
+            b.results.iter().filter(chosen).map(move |r| {
                 let o = outcomes(r);
                 AnalyticsPoint {
                     t,
@@ -143,6 +147,7 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, Ups
         .collect();
     let summary = summary_records
         .iter()
+        .filter(chosen)
         .map(|r| {
             let o = outcomes(r);
             let cold = cold_starts(r);

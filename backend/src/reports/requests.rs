@@ -42,6 +42,15 @@ pub type Pages<T> = Arc<
         + Sync,
 >;
 
+/// The requests of exactly the endpoints asked for: fal answers a bare app id with its
+/// route-level endpoints' requests too.
+fn chosen(mut items: Vec<RequestItem>, endpoints: &[String]) -> Vec<RequestItem> {
+    if !endpoints.is_empty() {
+        items.retain(|r| endpoints.contains(&r.endpoint_id));
+    }
+    items
+}
+
 fn has_pending(page: &RequestsPage) -> bool {
     page.items
         .iter()
@@ -141,7 +150,7 @@ impl Reports {
                 fq.end = fq.end.map(|e| e.min(clock.now()));
                 let page = fal.requests(&fq).await?;
                 Ok(RequestsPage {
-                    items: rows(&page.items, prices.as_deref()),
+                    items: rows(&chosen(page.items, &fq.endpoint_ids), prices.as_deref()),
                     next_cursor: page.next_cursor,
                 })
             })
@@ -166,7 +175,8 @@ impl Reports {
             fq.cursor = cursor;
             Box::pin(async move {
                 let page = fal.requests(&fq).await?;
-                Ok((rows(&page.items, prices.as_deref()), page.next_cursor))
+                let items = chosen(page.items, &fq.endpoint_ids);
+                Ok((rows(&items, prices.as_deref()), page.next_cursor))
             })
         }))
     }

@@ -14,6 +14,9 @@ use shared::usage::UsageReport;
 use std::collections::BTreeMap;
 
 /// The usage and cost page.
+/// How long typing in "App contains" pauses before the page filters.
+const SEARCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(300);
+
 #[component]
 pub fn UsagePage() -> impl IntoView {
     let config = use_config();
@@ -40,6 +43,7 @@ pub fn UsagePage() -> impl IntoView {
             .map(|ws| api::url_of(shared::routes::ws::USAGE_CSV, &ws, &query()))
             .unwrap_or_default()
     };
+    let typing = StoredValue::new(None::<TimeoutHandle>);
     view! {
         <div class="page-head">
             <h1>"Usage"</h1>
@@ -53,9 +57,15 @@ pub fn UsagePage() -> impl IntoView {
                     type="search"
                     placeholder="e.g. flux"
                     prop:value=move || view.get("search").unwrap_or_default()
-                    on:change=move |ev| {
+                    // Filters as you type, once typing pauses.
+                    on:input=move |ev| {
                         let v = event_target_value(&ev);
-                        set(&[("search", (!v.is_empty()).then_some(v))]);
+                        if let Some(h) = typing.get_value() {
+                            h.clear();
+                        }
+                        let set = set.clone();
+                        let apply = move || set(&[("search", (!v.is_empty()).then(|| v.clone()))]);
+                        typing.set_value(set_timeout_with_handle(apply, SEARCH_PAUSE).ok());
                     }
                 />
             </label>

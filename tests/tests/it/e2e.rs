@@ -485,3 +485,51 @@ async fn the_overview_says_when_fal_rejects_the_key_or_stops_answering() {
     browser.assert_no_console_errors().await;
     browser.close().await;
 }
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn the_time_picker_finds_its_way_back_and_filters_follow_typing() {
+    let app = TestApp::spawn_demo(&[]).await;
+    let browser = Browser::start().await;
+    let url_has = |needle: &'static str| {
+        let browser = &browser;
+        async move {
+            integration_tests::browser::poll(|| async {
+                browser.url().await.contains(needle).then_some(())
+            })
+            .await
+            .unwrap_or_else(|| panic!("the URL should contain {needle}"));
+        }
+    };
+    // A range in the future, from a pasted link: said, with a way back to the default.
+    browser
+        .goto(&app.url("/usage?from=now-1h&to=now%2B1h"))
+        .await;
+    browser.wait_for_text("To: must not be in the future").await;
+    browser.click("#range-reset").await;
+    browser.wait_for("#usage-lines tbody tr").await;
+    assert!(
+        !browser.url().await.contains("to="),
+        "{}",
+        browser.url().await
+    );
+    // "App contains" filters as you type, without Enter.
+    let rows = "return document.querySelectorAll('#usage-lines tbody tr').length";
+    let before = browser.eval(rows).await.as_u64().unwrap();
+    browser.type_into("#usage-search", "chat").await;
+    url_has("search=chat").await;
+    let after = integration_tests::browser::poll(|| async {
+        let n = browser.eval(rows).await.as_u64()?;
+        (n > 0 && n < before).then_some(n)
+    })
+    .await;
+    assert!(after.is_some(), "fewer lines than {before} once filtered");
+    // Zoom out doubles the span and stays relative; a time typed with a space is taken.
+    browser.goto(&app.url("/usage?from=now-1h")).await;
+    browser.click("#range-zoom-out").await;
+    url_has("from=now-2h").await;
+    browser.fill("#range-from", "2026-11-30 10:00").await;
+    browser.click(".range button[type=submit]").await;
+    url_has("from=2026-11-30T10%3A00%3A00%2B00%3A00").await;
+    browser.close().await;
+}

@@ -262,3 +262,64 @@ async fn workspaces_are_separate_accounts_with_separate_caches() {
     );
     assert_eq!(b.stats().await["files_list"], 1);
 }
+
+#[tokio::test]
+async fn a_chosen_endpoint_is_exactly_that_endpoint_never_its_routes_too() {
+    use shared::analytics::AnalyticsReport;
+    let sim = SimHarness::start().await;
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    // fal answers the bare app id with its `turbo` route's rows too.
+    let both = "acme/flux-studio,acme/flux-studio/turbo";
+    let all: Fetched<AnalyticsReport> = app
+        .get(&format!(
+            "{}?endpoints={both}&from=now-6h",
+            ws_path(ws::ANALYTICS)
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        all.data
+            .summary
+            .iter()
+            .any(|s| s.endpoint == "acme/flux-studio/turbo"),
+        "the route has traffic to leave out: {:?}",
+        all.data.summary
+    );
+    let one: Fetched<AnalyticsReport> = app
+        .get(&format!(
+            "{}?endpoints=acme/flux-studio&from=now-6h",
+            ws_path(ws::ANALYTICS)
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!one.data.summary.is_empty());
+    assert!(one
+        .data
+        .summary
+        .iter()
+        .all(|s| s.endpoint == "acme/flux-studio"));
+    assert!(one
+        .data
+        .series
+        .iter()
+        .all(|p| p.endpoint == "acme/flux-studio"));
+    let page: Fetched<RequestsPage> = app
+        .get(&format!(
+            "{}?endpoints=acme/flux-studio&from=now-6h&limit=100",
+            ws_path(ws::REQUESTS)
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!page.data.items.is_empty());
+    assert!(page
+        .data
+        .items
+        .iter()
+        .all(|r| r.endpoint == "acme/flux-studio"));
+}
