@@ -212,8 +212,8 @@ fn Shell() -> impl IntoView {
             <Routes fallback=|| view! { <pages::NotFoundPage /> }>
                 <Route path=path!("/") view=pages::OverviewPage />
                 <Route path=path!("/analytics") view=pages::AnalyticsPage />
-                <Route path=path!("/usage") view=pages::UsagePage />
-                <Route path=path!("/cost") view=pages::CostPage />
+                <Route path=path!("/usage") view=|| view! { <components::RoleGate page=routes::Page::Usage><pages::UsagePage /></components::RoleGate> } />
+                <Route path=path!("/cost") view=|| view! { <components::RoleGate page=routes::Page::Cost><pages::CostPage /></components::RoleGate> } />
                 <Route path=path!("/alerts") view=pages::AlertsPage />
                 <Route path=path!("/requests") view=pages::RequestsPage />
                 <Route path=path!("/requests/:id") view=pages::RequestDetailPage />

@@ -224,6 +224,11 @@ pub fn use_role(config: ConfigContext) -> Signal<shared::auth::Role> {
     })
 }
 
+/// Whether the signed-in user has `role` or above, read once where a view is built.
+pub fn has_role(role: shared::auth::Role) -> bool {
+    use_role(use_config()).get_untracked() >= role
+}
+
 /// Share of the current UTC day already past (0–1).
 pub fn today_elapsed() -> f64 {
     let now = js_sys::Date::now();

@@ -74,3 +74,30 @@ pub fn Freshness(
         view! { <span class="freshness">{format!("as of {time}")}</span> }.into_any()
     }
 }
+
+/// A page the signed-in role may not open: one explanation instead of a panel of errors
+/// per view. `children` render only for `page`'s role and up.
+#[component]
+pub fn RoleGate(
+    /// The page.
+    page: crate::routes::Page,
+    /// The page's content.
+    children: ChildrenFn,
+) -> impl IntoView {
+    let role = crate::state::use_role(crate::state::use_config());
+    move || {
+        let (mine, needed) = (role.get(), page.min_role());
+        if mine >= needed {
+            children().into_any()
+        } else {
+            view! {
+                <div class="page-head"><h1>{page.label()}</h1></div>
+                <div class="panel state-error" role="alert">
+                    <strong>{format!("{} needs the {needed} role", page.label())}</strong>
+                    <p>{format!("You are signed in as {mine}. Ask a falscope admin for the {needed} role to see spend and cost.")}</p>
+                </div>
+            }
+            .into_any()
+        }
+    }
+}

@@ -27,6 +27,9 @@ pub fn FilesPage() -> impl IntoView {
         async move { api::get_files(&state::workspace(config, param).await?, &q).await }
     });
     let ws = state::use_workspace(config, view);
+    // Downloads and uploads are the operator's; a viewer browses.
+    let role = state::use_role(config);
+    let can_transfer = Signal::derive(move || role.get() >= shared::auth::Role::Operator);
     let crumbs = move || {
         let d = dir();
         let mut acc = String::new();
@@ -68,9 +71,11 @@ pub fn FilesPage() -> impl IntoView {
                                     let name = if f.is_dir {
                                         let path = f.path.clone();
                                         view! { <button class="link" on:click=move |_| set(&[("dir", Some(path.clone()))])>{format!("{}/", f.name)}</button> }.into_any()
-                                    } else {
+                                    } else if can_transfer.get_untracked() {
                                         let href = api::url_of(shared::routes::ws::FILE_CONTENT, &ws, &FileQuery { path: f.path.clone() });
                                         view! { <a href=href download>{f.name.clone()}</a> }.into_any()
+                                    } else {
+                                        view! { <span>{f.name.clone()}</span> }.into_any()
                                     };
                                     view! {
                                         <tr>
@@ -97,7 +102,12 @@ pub fn FilesPage() -> impl IntoView {
                 })
             }}
         </Suspense>
-        <Uploads dir=Signal::derive(dir) ws=ws on_done=move || set_reload.update(|n| *n += 1) />
+        <Show
+            when=move || can_transfer.get()
+            fallback=move || view! { <p class="meta" id="files-role">{format!("Downloading and uploading files need the operator role; you are signed in as {}.", role.get())}</p> }
+        >
+            <Uploads dir=Signal::derive(dir) ws=ws on_done=move || set_reload.update(|n| *n += 1) />
+        </Show>
     }
 }
 

@@ -52,7 +52,8 @@ pub fn RequestDetailPage() -> impl IntoView {
                                     <dt>"Duration"</dt><dd>{format::opt_seconds(r.duration_seconds)}</dd>
                                     <dt>"Runner"</dt><dd>{r.runner_id.clone().unwrap_or_else(|| "none (failed before dispatch)".into())}</dd>
                                     <dt>"Billable units"</dt><dd>{r.billable_units.map(|u| format!("{u:.2}")).unwrap_or_else(|| "not billed yet".into())}</dd>
-                                    <dt>"Cost"</dt><dd>{cost_text(&r.cost)}</dd>
+                                    {crate::state::has_role(shared::auth::Role::Billing)
+                                        .then(|| view! { <dt>"Cost"</dt><dd>{cost_text(&r.cost)}</dd> })}
                                 </dl>
                             </section>
                             <section class="panel">

@@ -140,6 +140,8 @@ pub fn RequestsTable(
     /// Rows to show.
     rows: Vec<RequestRow>,
 ) -> impl IntoView {
+    // Costs are billing data: below the billing role the server sends none, so no column.
+    let priced = crate::state::has_role(shared::auth::Role::Billing);
     let rows = rows
         .into_iter()
         .map(|r| {
@@ -158,7 +160,7 @@ pub fn RequestsTable(
                     <td class="num">{format::seconds(r.queue_seconds)}</td>
                     <td>{r.ended_at.map(format::datetime).unwrap_or_default()}</td>
                     <td class="num">{r.billable_units.map(|u| format!("{u:.2}")).unwrap_or_default()}</td>
-                    <td class="num">{cost_text(&r.cost)}</td>
+                    {priced.then(|| view! { <td class="num">{cost_text(&r.cost)}</td> })}
                 </tr>
             }
         })
@@ -167,7 +169,7 @@ pub fn RequestsTable(
         <div class="table-wrap">
             <table id="requests-table">
                 <thead>
-                    <tr><th>"Request"</th><th>"Endpoint"</th><th>"Status"</th><th>"Duration"</th><th>"Queue"</th><th>{format!("Ended ({})", crate::format::zone_name())}</th><th>"Billable units"</th><th>"Cost"</th></tr>
+                    <tr><th>"Request"</th><th>"Endpoint"</th><th>"Status"</th><th>"Duration"</th><th>"Queue"</th><th>{format!("Ended ({})", crate::format::zone_name())}</th><th>"Billable units"</th>{priced.then(|| view! { <th>"Cost"</th> })}</tr>
                 </thead>
                 <tbody>{rows}</tbody>
             </table>

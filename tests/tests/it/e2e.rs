@@ -245,6 +245,26 @@ async fn token_mode_signs_in_shows_the_role_and_signs_out() {
         .await;
     let nav = nav.as_str().unwrap_or_default().to_owned();
     assert!(nav.contains("Logs") && !nav.contains("Usage"), "{nav}");
+    // What a viewer cannot use, it does not see: no download links, no upload forms, no cost
+    // column, and one explanation on a page it cannot open.
+    let count = |css: &str| format!("return document.querySelectorAll('{css}').length");
+    browser.goto(&app.url("/files")).await;
+    browser.wait_for("#files-table tbody tr").await;
+    browser.wait_for_text("need the operator role").await;
+    assert_eq!(browser.eval(&count("#files-table a[download]")).await, 0);
+    assert_eq!(browser.eval(&count("#upload-file, #upload-url")).await, 0);
+    browser
+        .goto(&app.url("/requests?endpoints=acme/flux-studio&from=now-1h"))
+        .await;
+    browser.wait_for("#requests-table tbody tr").await;
+    let head = browser
+        .eval("return document.querySelector('#requests-table thead').textContent")
+        .await;
+    assert!(!head.as_str().unwrap().contains("Cost"), "{head}");
+    browser.goto(&app.url("/cost")).await;
+    browser.wait_for_text("Cost needs the billing role").await;
+    assert_eq!(browser.eval(&count(".state-error")).await, 1);
+    browser.screenshot("viewer-cost").await;
     browser.assert_no_console_errors().await;
     browser.click("#sign-out").await;
     browser.wait_for("form.sign-in").await;
