@@ -21,6 +21,8 @@ impl Unit {
     /// A tick label.
     pub fn label(&self, v: f64) -> String {
         match self {
+            // A count between whole numbers has no label (never `0, 0, 1, 1`).
+            Self::Count if v.fract().abs() > 1e-9 => String::new(),
             Self::Count if v >= 10_000.0 => format!("{:.0}k", v / 1000.0),
             Self::Count => format!("{v:.0}"),
             Self::Seconds if v < 1.0 && v > 0.0 => format!("{:.0} ms", v * 1000.0),
@@ -38,6 +40,9 @@ pub enum Kind {
     Lines,
     /// Bars per time bucket, series stacked.
     StackedBars,
+    /// A gauge sampled now and then (runners, queue): each value holds until the next sample,
+    /// and a gap in the samples (falscope was not running) is left blank.
+    Steps,
 }
 
 /// One named series of `(unix ms, value)` points.
@@ -76,6 +81,9 @@ pub struct TimeChart {
     pub kind: Kind,
     /// Draw the legend on the canvas (off when the page shows an interactive one).
     pub legend: bool,
+    /// The time range to show in full (unix ms), even where it has no data: an hour's view
+    /// of five minutes of history shows the empty 55 minutes.
+    pub range: Option<(i64, i64)>,
 }
 
 impl TimeChart {
@@ -86,7 +94,15 @@ impl TimeChart {
             unit,
             kind,
             legend: true,
+            range: None,
         }
+    }
+
+    /// The same chart over the whole of `from..to` (unix ms).
+    #[must_use]
+    pub fn over(mut self, from: i64, to: i64) -> Self {
+        self.range = (from < to).then_some((from, to));
+        self
     }
 
     /// Gives every series its position colour for good, so hiding one does not repaint the rest.
@@ -123,14 +139,20 @@ fn at(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
-/// An axis label in the chosen zone ([`crate::zone`]).
+/// An axis label in the chosen zone ([`crate::zone`]), as fine as the ticks of a span
+/// (about eight of them) are apart, so no two read the same.
 fn time_label(t: &DateTime<Utc>, span_ms: i64) -> String {
+    const MINUTE: i64 = 60_000;
+    const DAY: i64 = 86_400_000;
     let t = crate::zone::local(*t);
-    if span_ms <= 2 * 86_400_000 {
-        t.format("%H:%M").to_string()
-    } else {
-        t.format("%b %d").to_string()
-    }
+    let tick = span_ms / 8;
+    let format = match tick {
+        _ if tick < MINUTE => "%H:%M:%S",
+        _ if tick < DAY && span_ms <= DAY => "%H:%M",
+        _ if tick < DAY => "%b %d %H:%M",
+        _ => "%b %d",
+    };
+    t.format(format).to_string()
 }
 
 /// Margin around the plot, CSS pixels.
@@ -174,6 +196,10 @@ pub fn domain(chart: &TimeChart) -> Option<Domain> {
             0
         };
     let x_end = if x_end == t0 { t0 + step } else { x_end };
+    let (t0, x_end) = match chart.range {
+        Some((from, to)) => (t0.min(from), x_end.max(to)),
+        None => (t0, x_end),
+    };
     Some(Domain {
         t0,
         x_end,
@@ -193,7 +219,7 @@ pub fn time_at(chart: &TimeChart, x: f64, width: f64) -> Option<i64> {
     let t = d.t0 as f64 + (x - left) / (right - left) * (d.x_end - d.t0) as f64;
     match chart.kind {
         Kind::StackedBars => d.times.iter().rev().find(|b| (**b as f64) <= t).copied(),
-        Kind::Lines => d
+        Kind::Lines | Kind::Steps => d
             .times
             .iter()
             .min_by(|a, b| {
@@ -230,6 +256,25 @@ pub fn values_at(chart: &TimeChart, t: i64) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// A gauge's samples as step lines: each value held until the next sample, one run per
+/// stretch without a gap longer than three sampling steps.
+fn steps_of(points: &[(i64, f64)], step: i64) -> Vec<Vec<(i64, f64)>> {
+    let mut runs: Vec<Vec<(i64, f64)>> = Vec::new();
+    let mut last: Option<(i64, f64)> = None;
+    for &(t, v) in points {
+        match last {
+            Some((t0, v0)) if t - t0 <= 3 * step => {
+                let run = runs.last_mut().expect("a run is open");
+                run.push((t, v0));
+                run.push((t, v));
+            }
+            _ => runs.push(vec![(t, v)]),
+        }
+        last = Some((t, v));
+    }
+    runs
+}
+
 /// Draws `chart` onto `area`.
 pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -255,7 +300,7 @@ pub fn draw<DB: DrawingBackend>(
         return area.present();
     };
     let y_max = match chart.kind {
-        Kind::Lines => chart
+        Kind::Lines | Kind::Steps => chart
             .series
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.1))
@@ -272,6 +317,14 @@ pub fn draw<DB: DrawingBackend>(
             .fold(0.0, f64::max),
     };
     let y_max = if y_max > 0.0 { y_max * 1.12 } else { 1.0 };
+    // Counts on a whole-number axis; small ones get a tick per number.
+    let (y_max, y_labels) = match chart.unit {
+        Unit::Count => {
+            let top = y_max.ceil().max(1.0);
+            (top, if top <= 6.0 { top as usize + 1 } else { 6 })
+        }
+        _ => (y_max, 6),
+    };
     // The legend gets its own column so it never hides data.
     let (plot, legend) = if chart.legend && chart.series.len() > 1 {
         let (w, _) = area.dim_in_pixel();
@@ -293,7 +346,7 @@ pub fn draw<DB: DrawingBackend>(
         .axis_style(style.grid())
         .label_style(font.clone())
         .x_labels(8)
-        .y_labels(6)
+        .y_labels(y_labels)
         .x_label_formatter(&|t| time_label(t, span))
         .y_label_formatter(&|v| chart.unit.label(*v))
         .draw()?;
@@ -307,6 +360,17 @@ pub fn draw<DB: DrawingBackend>(
                     s.points.iter().map(|(t, v)| (at(*t), *v)),
                     col.stroke_width(width),
                 ))?;
+            }
+        }
+        Kind::Steps => {
+            for (i, s) in chart.series.iter().enumerate() {
+                let col = color(i, s);
+                for run in steps_of(&s.points, step) {
+                    c.draw_series(LineSeries::new(
+                        run.into_iter().map(|(t, v)| (at(t), v)),
+                        col.stroke_width(style.px(2.0)),
+                    ))?;
+                }
             }
         }
         Kind::StackedBars => {
@@ -378,7 +442,7 @@ mod tests {
 
     #[test]
     fn draws_lines_bars_legend_and_an_empty_state() {
-        for kind in [Kind::Lines, Kind::StackedBars] {
+        for kind in [Kind::Lines, Kind::StackedBars, Kind::Steps] {
             let mut svg = String::new();
             {
                 let area =
@@ -426,6 +490,44 @@ mod tests {
             values_at(&c, 60_000),
             vec![("a".to_owned(), 3.0), ("b".to_owned(), 0.0)]
         );
+    }
+
+    #[test]
+    fn gauges_hold_each_value_until_the_next_sample_and_gaps_stay_blank() {
+        let s = [(0, 1.0), (10, 3.0), (20, 2.0), (100, 5.0)];
+        assert_eq!(
+            steps_of(&s, 10),
+            vec![
+                vec![(0, 1.0), (10, 1.0), (10, 3.0), (20, 3.0), (20, 2.0)],
+                vec![(100, 5.0)],
+            ]
+        );
+    }
+
+    #[test]
+    fn the_whole_range_is_drawn_and_labels_never_repeat() {
+        let c = chart(Kind::Steps).over(-3_540_000, 60_000);
+        let d = domain(&c).unwrap();
+        assert_eq!(
+            (d.t0, d.x_end),
+            (-3_540_000, 60_000),
+            "an hour, not two minutes"
+        );
+        // Eight ticks across each span read differently.
+        for span in [120_000, 3_600_000, 3 * 86_400_000, 30 * 86_400_000] {
+            let labels: Vec<String> = (0..8)
+                .map(|i| time_label(&at(1_800_000_000_000 + i * span / 8), span))
+                .collect();
+            let mut unique = labels.clone();
+            unique.dedup();
+            assert_eq!(unique, labels, "span {span}");
+        }
+        let ticks: Vec<String> = [0.0, 0.5, 1.0, 1.5, 2.0]
+            .iter()
+            .map(|v| Unit::Count.label(*v))
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(ticks, ["0", "1", "2"]);
     }
 
     #[test]

@@ -196,16 +196,25 @@ fn HistoryCharts(
     /// Stored samples.
     history: LiveHistory,
 ) -> impl IntoView {
-    let running = TimeChart::new(
-        by_app(&history, |s| f64::from(s.running + s.pending)),
-        Unit::Count,
-        Kind::Lines,
-    );
-    let queue = TimeChart::new(
-        by_app(&history, |s| s.queue_size as f64),
-        Unit::Count,
-        Kind::Lines,
-    );
+    // Gauges sampled every 10 s: steps, over the whole range picked (empty where falscope
+    // was not running).
+    let view = use_view();
+    let now = chrono::Utc::now();
+    let edge = |expr: String| {
+        shared::time::parse(&expr, now)
+            .ok()
+            .map(|t| t.timestamp_millis())
+    };
+    let range = edge(view.from("now-6h")).zip(edge(view.to()));
+    let chart = |value: fn(&shared::live::LiveSample) -> f64| {
+        let c = TimeChart::new(by_app(&history, value), Unit::Count, Kind::Steps);
+        match range {
+            Some((from, to)) => c.over(from, to),
+            None => c,
+        }
+    };
+    let running = chart(|s| f64::from(s.running + s.pending));
+    let queue = chart(|s| s.queue_size as f64);
     view! {
         <h3>"Busy runners (running + starting)"</h3>
         <TimeChartPanel id="history-runners" label="Busy runners per app over time" chart=running height=240 on_zoom=crate::state::use_zoom() />
