@@ -256,8 +256,8 @@ pub fn values_at(chart: &TimeChart, t: i64) -> Vec<(String, f64)> {
         .collect()
 }
 
-/// A gauge's samples as step lines: each value held until the next sample, one run per
-/// stretch without a gap longer than three sampling steps.
+/// A gauge's samples as step lines: each value held until the next sample (the last for one
+/// sampling step), one run per stretch without a gap longer than three sampling steps.
 fn steps_of(points: &[(i64, f64)], step: i64) -> Vec<Vec<(i64, f64)>> {
     let mut runs: Vec<Vec<(i64, f64)>> = Vec::new();
     let mut last: Option<(i64, f64)> = None;
@@ -271,6 +271,11 @@ fn steps_of(points: &[(i64, f64)], step: i64) -> Vec<Vec<(i64, f64)>> {
             _ => runs.push(vec![(t, v)]),
         }
         last = Some((t, v));
+    }
+    for run in &mut runs {
+        if let Some(&(t, v)) = run.last() {
+            run.push((t + step, v));
+        }
     }
     runs
 }
@@ -498,8 +503,15 @@ mod tests {
         assert_eq!(
             steps_of(&s, 10),
             vec![
-                vec![(0, 1.0), (10, 1.0), (10, 3.0), (20, 3.0), (20, 2.0)],
-                vec![(100, 5.0)],
+                vec![
+                    (0, 1.0),
+                    (10, 1.0),
+                    (10, 3.0),
+                    (20, 3.0),
+                    (20, 2.0),
+                    (30, 2.0)
+                ],
+                vec![(100, 5.0), (110, 5.0)],
             ]
         );
     }

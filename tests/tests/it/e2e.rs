@@ -18,6 +18,10 @@ async fn overview_draws_the_runners_chart_without_console_errors() {
     );
     browser.wait_for("#apps-table tbody tr").await;
     assert!(browser.text().await.contains("Demo mode"));
+    // The stored history, drawn as steps over the whole hour asked for.
+    browser.goto(&app.url("/?from=now-1h")).await;
+    let history = browser.series_pixels("history-queue").await;
+    assert!(history > 0, "the queue history drew nothing");
     browser.screenshot("overview-light").await;
     browser.assert_no_console_errors().await;
     browser.close().await;
@@ -58,6 +62,18 @@ async fn every_page_renders_its_content_in_both_themes() {
                     .await;
                 browser.wait_for(".readout").await;
                 browser.screenshot("analytics-hover").await;
+            }
+            if name == "overview" {
+                browser.series_pixels("history-queue").await;
+                browser
+                    .eval(
+                        "document.getElementById('history-runners').scrollIntoView(); return true;",
+                    )
+                    .await;
+                let theme = if dark { "dark" } else { "light" };
+                browser
+                    .screenshot(&format!("overview-history-{theme}"))
+                    .await;
             }
             if name == "usage" {
                 let painted = browser.series_pixels("usage-spend").await;

@@ -511,7 +511,9 @@ async fn an_hour_later_with_fal_down_the_cost_views_show_their_last_good_copy() 
     let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
     let forecast = app.get(&ws_path(ws::FORECAST)).await;
     assert_eq!(forecast.status(), 200);
-    let usage = app.get(&format!("{}?from=now-7d", ws_path(ws::USAGE))).await;
+    let usage = app
+        .get(&format!("{}?from=now-7d", ws_path(ws::USAGE)))
+        .await;
     assert_eq!(usage.status(), 200);
     // fal goes down; an hour passes, so the windows' keys move on.
     sim.faults(serde_json::json!([{ "operation": "*", "status": 502 }]))
@@ -522,7 +524,9 @@ async fn an_hour_later_with_fal_down_the_cost_views_show_their_last_good_copy() 
     assert_eq!(forecast.headers()["x-cache"], "STALE");
     let f: Fetched<Forecast> = forecast.json().await.unwrap();
     assert!(f.stale && !f.data.daily.is_empty());
-    let usage = app.get(&format!("{}?from=now-7d", ws_path(ws::USAGE))).await;
+    let usage = app
+        .get(&format!("{}?from=now-7d", ws_path(ws::USAGE)))
+        .await;
     assert_eq!(usage.status(), 200);
     let u: Fetched<UsageReport> = usage.json().await.unwrap();
     assert!(u.stale && !u.data.lines.is_empty());
