@@ -189,35 +189,6 @@ impl From<AuthMode> for shared::auth::AuthMode {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    #[test]
-    fn check_takes_the_fal_options_it_documents_after_the_subcommand() {
-        let cli = Cli::try_parse_from([
-            "falscope",
-            "check",
-            "--fal-base-url",
-            "http://127.0.0.1:8090",
-            "--workspaces",
-            "w.toml",
-            "--record",
-            "answers",
-        ])
-        .unwrap();
-        let Some(Command::Check(args)) = cli.command else {
-            panic!("not check");
-        };
-        assert_eq!(
-            args.fal_base_url.unwrap().as_str(),
-            "http://127.0.0.1:8090/"
-        );
-        assert_eq!(args.workspaces.unwrap(), PathBuf::from("w.toml"));
-    }
-}
-
 /// `host:port` with a host name (`localhost:8080`) or an address (`0.0.0.0:8080`,
 /// `[::1]:8080`): a name is resolved once, at start, to its first address.
 pub fn listen_address(s: &str) -> Result<SocketAddr, String> {
@@ -248,4 +219,33 @@ pub fn base_url(s: &str) -> Result<url::Url, String> {
         return Err(hint.to_owned());
     }
     Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn check_takes_the_fal_options_it_documents_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "falscope",
+            "check",
+            "--fal-base-url",
+            "http://127.0.0.1:8090",
+            "--workspaces",
+            "w.toml",
+            "--record",
+            "answers",
+        ])
+        .unwrap();
+        let Some(Command::Check(args)) = cli.command else {
+            panic!("not check");
+        };
+        assert_eq!(
+            args.fal_base_url.unwrap().as_str(),
+            "http://127.0.0.1:8090/"
+        );
+        assert_eq!(args.workspaces.unwrap(), PathBuf::from("w.toml"));
+    }
 }

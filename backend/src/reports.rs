@@ -213,6 +213,23 @@ fn zone(tz: Option<&str>) -> Result<Option<String>, AppError> {
     }
 }
 
+/// `pairs` without the resolved window, with the window as the user wrote it (`now-7d`, or
+/// absolute times): the family of a view whose key moves with the clock
+/// ([`crate::cache::Cache::get_or_fetch_moving`]).
+fn as_written(
+    pairs: &[(&'static str, String)],
+    from: Option<&shared::query::TimeExpr>,
+    to: Option<&shared::query::TimeExpr>,
+) -> Vec<(&'static str, String)> {
+    let written = |t: Option<&shared::query::TimeExpr>| t.map_or("", |t| t.as_str()).to_owned();
+    pairs
+        .iter()
+        .filter(|(k, _)| !matches!(*k, "from" | "to"))
+        .cloned()
+        .chain([("from~", written(from)), ("to~", written(to))])
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,21 +269,4 @@ mod tests {
             (t("2026-11-23T10:00:00Z"), t("2026-11-23T12:00:00Z"))
         );
     }
-}
-
-/// `pairs` without the resolved window, with the window as the user wrote it (`now-7d`, or
-/// absolute times): the family of a view whose key moves with the clock
-/// ([`crate::cache::Cache::get_or_fetch_moving`]).
-fn as_written(
-    pairs: &[(&'static str, String)],
-    from: Option<&shared::query::TimeExpr>,
-    to: Option<&shared::query::TimeExpr>,
-) -> Vec<(&'static str, String)> {
-    let written = |t: Option<&shared::query::TimeExpr>| t.map_or("", |t| t.as_str()).to_owned();
-    pairs
-        .iter()
-        .filter(|(k, _)| !matches!(*k, "from" | "to"))
-        .cloned()
-        .chain([("from~", written(from)), ("to~", written(to))])
-        .collect()
 }
