@@ -105,7 +105,7 @@ impl std::fmt::Debug for Cache {
 impl Cache {
     /// A cache holding at most `max_bytes` of serialized values.
     pub fn new(max_bytes: u64) -> Arc<Self> {
-        let build = || {
+        let build = |max_bytes: u64| {
             moka::sync::Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(|k: &String, e: &Arc<Entry>| {
@@ -115,8 +115,10 @@ impl Cache {
                 .build()
         };
         Arc::new(Self {
-            entries: build(),
-            latest: build(),
+            entries: build(max_bytes),
+            // Mostly the same entries as `entries` (shared, not copied); bounded on its own
+            // for those `entries` has evicted.
+            latest: build(max_bytes / 4),
             inflight: Mutex::new(HashMap::new()),
             expired_before: Mutex::new(None),
             stats: CacheStats::default(),
@@ -177,10 +179,12 @@ impl Cache {
     /// moves with the clock: when fal fails on a key not fetched yet, the last good copy of
     /// the same view — `family`, the key with the window as the user wrote it — is answered,
     /// stale, with its own `as_of`, instead of nothing.
+    /// `family` is `None` for a window that does not move (absolute ends): plain
+    /// [`Cache::get_or_fetch`].
     pub async fn get_or_fetch_moving<T, F, Fut>(
         self: &Arc<Self>,
         key: String,
-        family: String,
+        family: Option<String>,
         ttl: fn(&T) -> Duration,
         fetch: F,
     ) -> Result<Cached<T>, UpstreamError>
@@ -189,9 +193,16 @@ impl Cache {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, UpstreamError>> + Send + 'static,
     {
+        let Some(family) = family else {
+            return self.get_or_fetch(key, ttl, fetch).await;
+        };
         match self.get_or_fetch(key, ttl, fetch).await {
             Ok(c) => {
-                if c.status != CacheStatus::Stale {
+                let known = self
+                    .latest
+                    .get(&family)
+                    .is_some_and(|e| Arc::ptr_eq(&e, &c.entry));
+                if c.status != CacheStatus::Stale && !known {
                     self.latest.insert(family, c.entry.clone());
                 }
                 Ok(c)
@@ -368,7 +379,7 @@ mod tests {
             let (cache, key, family) = (cache.clone(), key.to_owned(), family.to_owned());
             async move {
                 cache
-                    .get_or_fetch_moving(key, family, ttl10, move || async move { result })
+                    .get_or_fetch_moving(key, Some(family), ttl10, move || async move { result })
                     .await
             }
         };

@@ -29,6 +29,7 @@ pub mod workspace;
 
 use anyhow::Context;
 use config::{Config, Upstream};
+use shared::alerts::RuleSource;
 use std::sync::Arc;
 use upstream::{FalApi, FalClient};
 
@@ -219,10 +220,9 @@ const FIRST_CONTACT: std::time::Duration = std::time::Duration::from_secs(10);
 /// refused (as the API refuses it) — when fal could not be asked, the rule says so on
 /// `/alerts` instead.
 pub async fn first_contact(state: &state::AppState) -> anyhow::Result<Vec<(String, Contact)>> {
-    let mut out = Vec::new();
-    for w in state.reports.workspaces() {
-        let ws = w.id.as_str();
-        let contact = match tokio::time::timeout(FIRST_CONTACT, state.reports.apps(ws)).await {
+    // Every workspace at once: start-up waits for the slowest, not for their sum.
+    let contacts = futures::future::join_all(state.reports.workspaces().iter().map(|w| async {
+        let contact = match tokio::time::timeout(FIRST_CONTACT, state.reports.apps(&w.id)).await {
             Ok(Ok(apps)) => Contact::Connected(apps.value.len()),
             Ok(Err(error::AppError::Upstream(upstream::UpstreamError::Credentials { .. }))) => {
                 Contact::KeyRejected
@@ -232,22 +232,32 @@ pub async fn first_contact(state: &state::AppState) -> anyhow::Result<Vec<(Strin
                 Contact::Unreachable(format!("no answer within {} s", FIRST_CONTACT.as_secs()))
             }
         };
-        if contact != Contact::KeyRejected && !matches!(contact, Contact::Unreachable(_)) {
-            for rule in state.alerts.rules() {
-                let Some(app) = rule.app.as_deref().filter(|_| rule.workspace == ws) else {
-                    continue;
-                };
-                if let Err(e) = state.reports.app_named(ws, app).await {
-                    anyhow::bail!(
-                        "--alerts-file (FALSCOPE_ALERTS_FILE): rule {:?}: {e}",
-                        rule.id
-                    );
-                }
+        (w.id.clone(), contact)
+    }))
+    .await;
+    // Rules of the file only: one made in the UI was checked when it was made, and an app
+    // deleted since must not stop falscope from starting (the rule says so on /alerts).
+    for rule in state.alerts.rules() {
+        let Some(app) = rule
+            .app
+            .as_deref()
+            .filter(|_| rule.source == RuleSource::File)
+        else {
+            continue;
+        };
+        let connected = contacts
+            .iter()
+            .any(|(ws, c)| *ws == rule.workspace && matches!(c, Contact::Connected(_)));
+        if connected {
+            if let Err(e) = state.reports.app_named(&rule.workspace, app).await {
+                anyhow::bail!(
+                    "--alerts-file (FALSCOPE_ALERTS_FILE): rule {:?}: {e}",
+                    rule.id
+                );
             }
         }
-        out.push((w.id.clone(), contact));
     }
-    Ok(out)
+    Ok(contacts)
 }
 
 /// Runs falscope until Ctrl-C / SIGTERM.

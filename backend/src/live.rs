@@ -6,6 +6,7 @@
 use crate::reports::Reports;
 use crate::store::SampleStore;
 use crate::workspace::{Published, Workspace};
+use bytes::Bytes;
 use shared::live::LiveSample;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,13 +50,22 @@ pub async fn poll(
                     tracing::warn!(workspace = %ws.id, error = %err, "live metrics unavailable");
                 }
                 failing = true;
-                let body = serde_json::to_vec(&err.body()).unwrap_or_default();
-                ws.live_failure.send_replace(Some(body.into()));
+                // Viewers keep what they have, marked stale; with nothing to show, they are
+                // told why (fal rejected the key, fal never answered).
+                if !mark_stale(&ws) {
+                    let body = Bytes::from(serde_json::to_vec(&err.body()).unwrap_or_default());
+                    ws.live_failure.send_if_modified(|f| {
+                        let changed = f.as_ref() != Some(&body);
+                        *f = Some(body);
+                        changed
+                    });
+                }
+                last_stale = true;
                 continue;
             }
         };
         failing = false;
-        ws.live_failure.send_replace(None);
+        ws.live_failure.send_if_modified(|f| f.take().is_some());
         let stale = cached.status == shared::CacheStatus::Stale;
         let seen = last_as_of == Some(cached.entry.as_of);
         // A copy already published is published again only when it turns stale (or fresh
@@ -67,6 +77,7 @@ pub async fn poll(
         ws.live.send_replace(Some(Published {
             snapshot: cached.value.clone(),
             json: cached.envelope(),
+            as_of: cached.entry.as_of,
             stale,
         }));
         if seen {
@@ -92,6 +103,35 @@ pub async fn poll(
             }
         }
     }
+}
+
+/// Marks the published snapshot stale (fal failed and nothing newer came); `false` when there
+/// is none to mark.
+fn mark_stale(ws: &Workspace) -> bool {
+    let mut had = false;
+    ws.live.send_if_modified(|published| {
+        let Some(p) = published.as_mut() else {
+            return false;
+        };
+        had = true;
+        if p.stale {
+            return false;
+        }
+        let fetched = shared::Fetched {
+            data: &*p.snapshot,
+            as_of: p.as_of,
+            stale: true,
+        };
+        match serde_json::to_vec(&fetched) {
+            Ok(json) => {
+                p.json = json.into();
+                p.stale = true;
+                true
+            }
+            Err(_) => false,
+        }
+    });
+    had
 }
 
 /// One sample per app of a snapshot.

@@ -213,21 +213,28 @@ fn zone(tz: Option<&str>) -> Result<Option<String>, AppError> {
     }
 }
 
-/// `pairs` without the resolved window, with the window as the user wrote it (`now-7d`, or
-/// absolute times): the family of a view whose key moves with the clock
-/// ([`crate::cache::Cache::get_or_fetch_moving`]).
-fn as_written(
+/// The family of a view whose window moves with the clock (`now-7d`, or no end): its key
+/// without the resolved window, with the window as the user wrote it
+/// ([`crate::cache::Cache::get_or_fetch_moving`]); `None` for a window with fixed ends.
+fn moving_family(
+    ws: &str,
+    op: &str,
     pairs: &[(&'static str, String)],
     from: Option<&shared::query::TimeExpr>,
     to: Option<&shared::query::TimeExpr>,
-) -> Vec<(&'static str, String)> {
+) -> Option<String> {
+    let moves = to.is_none_or(|t| t.is_relative()) || from.is_some_and(|f| f.is_relative());
+    if !moves {
+        return None;
+    }
     let written = |t: Option<&shared::query::TimeExpr>| t.map_or("", |t| t.as_str()).to_owned();
-    pairs
+    let pairs: Vec<(&str, String)> = pairs
         .iter()
         .filter(|(k, _)| !matches!(*k, "from" | "to"))
         .cloned()
         .chain([("from~", written(from)), ("to~", written(to))])
-        .collect()
+        .collect();
+    Some(crate::cache::key(ws, op, &pairs, None))
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub struct Published {
     pub snapshot: std::sync::Arc<shared::LiveSnapshot>,
     /// Its `Fetched` envelope as JSON.
     pub json: Bytes,
+    /// When falscope received it from fal.
+    pub as_of: chrono::DateTime<chrono::Utc>,
     /// A last good copy served because fal failed.
     pub stale: bool,
 }

@@ -19,6 +19,8 @@ pub struct AlertsConfig {
     pub webhooks: Vec<Webhook>,
     /// Rules of the file.
     pub rules: Vec<AlertRule>,
+    /// How long "Send test" waits for the webhooks.
+    pub test_deadline: std::time::Duration,
 }
 
 impl Default for AlertsConfig {
@@ -28,6 +30,7 @@ impl Default for AlertsConfig {
             retry: Retry::default(),
             webhooks: Vec::new(),
             rules: Vec::new(),
+            test_deadline: std::time::Duration::from_secs(5),
         }
     }
 }

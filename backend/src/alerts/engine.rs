@@ -8,9 +8,6 @@ use shared::alerts::{AlertEvent, AlertRule, DeliveryResult, RuleSource};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// How long "Send test" waits for the webhooks.
-pub const TEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
-
 impl Alerts {
     /// Evaluates every rule once; notifications are sent in the background.
     pub async fn evaluate(self: &Arc<Self>) {
@@ -92,16 +89,16 @@ impl Alerts {
         });
     }
 
-    /// Sends a test notification to every webhook at once and answers within
-    /// [`TEST_DEADLINE`] with every webhook's outcome (retries stop at it): someone is waiting
-    /// on the page.
+    /// Sends a test notification to every webhook at once and answers within the configured
+    /// deadline (5 s) with every webhook's outcome (retries stop at it): someone is waiting on
+    /// the page.
     pub async fn send_test(&self, ws: &str, who: &str) -> Vec<DeliveryResult> {
         let message = Message::Test {
             workspace: ws,
             sent_by: who,
         };
         let retry = notify::Retry {
-            within: Some(TEST_DEADLINE),
+            within: Some(self.config.test_deadline),
             ..self.config.retry
         };
         let sends = self.config.webhooks.iter().map(|hook| {

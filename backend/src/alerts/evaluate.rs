@@ -81,7 +81,7 @@ async fn measure(
             ThresholdMetric::QueueSize => {
                 let Some((_, queue)) = queue(reports, ws, app)? else {
                     return Ok(Verdict::Unknown {
-                        detail: "no live metrics yet".into(),
+                        detail: NO_LIVE.into(),
                     });
                 };
                 Ok(verdict(
@@ -158,7 +158,7 @@ async fn measure(
         Condition::QueueGrowing { minutes } => {
             let Some((at, queue)) = queue(reports, ws, app)? else {
                 return Ok(Verdict::Unknown {
-                    detail: "no live metrics yet".into(),
+                    detail: NO_LIVE.into(),
                 });
             };
             if samples.back().is_none_or(|(t, _)| *t < at) {
@@ -311,8 +311,12 @@ fn hours(from: DateTime<Utc>, to: DateTime<Utc>) -> impl Iterator<Item = DateTim
         .take_while(move |h| *h < to)
 }
 
-/// The queue of `app` (or of every app), with the time fal measured it. Metrics name an app
-/// `owner/name`; a rule names it by its name.
+/// Why a queue rule is not judged.
+const NO_LIVE: &str = "no current live metrics (not read yet, or fal is not answering)";
+
+/// The queue of `app` (or of every app), with the time fal measured it; `None` without a
+/// current snapshot (a stale copy is not news: missing data changes no state). Metrics name
+/// an app `owner/name`; a rule names it by its name.
 fn queue(
     reports: &Reports,
     ws: &str,
@@ -320,7 +324,7 @@ fn queue(
 ) -> Result<Option<(DateTime<Utc>, f64)>, AppError> {
     let w = reports.workspace(ws)?;
     let published = w.live.borrow();
-    Ok(published.as_ref().map(|p| {
+    Ok(published.as_ref().filter(|p| !p.stale).map(|p| {
         let q: u64 = p
             .snapshot
             .apps
@@ -358,7 +362,7 @@ async fn analytics(
         timeframe,
         tz: None,
     };
-    Ok(Some(reports.analytics(ws, &q).await?.value))
+    Ok(Some(reports.analytics_with_routes(ws, &q).await?.value))
 }
 
 #[cfg(test)]
@@ -403,6 +407,7 @@ mod tests {
         w.live.send_replace(Some(crate::workspace::Published {
             snapshot,
             json: bytes::Bytes::new(),
+            as_of,
             stale: false,
         }));
     }
@@ -469,6 +474,11 @@ mod tests {
             matches!(&v, Verdict::Unknown { detail } if detail.contains("not an app") && detail.contains("img, llm")),
             "{v:?}"
         );
+        // fal stops answering: the last snapshot, now stale, is not judged again.
+        let w = reports.workspace("w").unwrap();
+        w.live.send_modify(|p| p.as_mut().unwrap().stale = true);
+        let v = judged(&reports, &threshold(None), &mut samples).await;
+        assert!(matches!(v, Verdict::Unknown { .. }), "{v:?}");
     }
 
     #[tokio::test]

@@ -67,6 +67,9 @@ impl Webhook {
     }
 }
 
+/// The least time an attempt is started with, within a delivery's deadline.
+const MIN_ATTEMPT: Duration = Duration::from_millis(250);
+
 /// Retry policy.
 #[derive(Debug, Clone, Copy)]
 pub struct Retry {
@@ -173,6 +176,16 @@ pub async fn deliver(
     let started = tokio::time::Instant::now();
     let left = || retry.within.map(|w| w.saturating_sub(started.elapsed()));
     for attempt in 1..=retry.attempts.max(1) {
+        // Too little time left for an answer: the last attempt's outcome says more than a
+        // timeout would.
+        if attempt > 1 && left().is_some_and(|l| l < MIN_ATTEMPT) {
+            return DeliveryResult {
+                webhook: hook.name.clone(),
+                ok: false,
+                attempts: attempt - 1,
+                detail,
+            };
+        }
         let t = now_unix();
         let mut req = client.post(hook.url.expose_secret());
         if let Some(left) = left() {

@@ -26,10 +26,17 @@ struct Resolved {
     to: DateTime<Utc>,
     timeframe: Timeframe,
     tz: Option<String>,
+    /// Only the endpoints asked for, not the routes fal adds to a bare app id.
+    exact: bool,
 }
 
 impl Resolved {
     fn key(&self, ws: &str) -> String {
+        let op = if self.exact {
+            "analytics"
+        } else {
+            "analytics+routes"
+        };
         let mut pairs = vec![
             ("endpoints", self.endpoints.join(",")),
             ("from", iso(self.from)),
@@ -39,16 +46,37 @@ impl Resolved {
         if let Some(tz) = &self.tz {
             pairs.push(("tz", tz.clone()));
         }
-        key(ws, "analytics", &pairs, None)
+        key(ws, op, &pairs, None)
     }
 }
 
 impl Reports {
-    /// The analytics report of `q` (the JSON view, its CSV, the cost views and alert rules).
+    /// The analytics report of exactly the endpoints `q` names (the JSON view and its CSV: a
+    /// person picked them, so `acme/x` is not `acme/x/turbo` too).
     pub async fn analytics(
         &self,
         ws: &str,
         q: &AnalyticsQuery,
+    ) -> Result<Cached<AnalyticsReport>, AppError> {
+        self.analytics_of(ws, q, true).await
+    }
+
+    /// The analytics report of `q`'s endpoints with the routes fal adds to a bare app id (the
+    /// cost views and alert rules ask for whole apps; an app list without its routes, or one
+    /// cut at fal's 50 ids, still counts every route).
+    pub async fn analytics_with_routes(
+        &self,
+        ws: &str,
+        q: &AnalyticsQuery,
+    ) -> Result<Cached<AnalyticsReport>, AppError> {
+        self.analytics_of(ws, q, false).await
+    }
+
+    async fn analytics_of(
+        &self,
+        ws: &str,
+        q: &AnalyticsQuery,
+        exact: bool,
     ) -> Result<Cached<AnalyticsReport>, AppError> {
         let now = self.now();
         let (from, to) = resolve_range(q.from.as_ref(), q.to.as_ref(), now, Duration::hours(24))?;
@@ -68,23 +96,25 @@ impl Reports {
             to,
             timeframe,
             tz: zone(q.tz.as_deref())?,
+            exact,
         };
         let w = self.workspace(ws)?;
         let fal: Arc<dyn FalApi> = w.fal.clone();
         let clock = self.0.clock.clone();
-        let family = crate::cache::key(
+        let family = super::moving_family(
             &w.id,
-            "analytics",
-            &super::as_written(
-                &[
-                    ("endpoints", r.endpoints.join(",")),
-                    ("timeframe", r.timeframe.as_str().to_owned()),
-                    ("tz", r.tz.clone().unwrap_or_default()),
-                ],
-                q.from.as_ref(),
-                q.to.as_ref(),
-            ),
-            None,
+            if exact {
+                "analytics"
+            } else {
+                "analytics+routes"
+            },
+            &[
+                ("endpoints", r.endpoints.join(",")),
+                ("timeframe", r.timeframe.as_str().to_owned()),
+                ("tz", r.tz.clone().unwrap_or_default()),
+            ],
+            q.from.as_ref(),
+            q.to.as_ref(),
         );
         Ok(self
             .cache()
@@ -123,8 +153,7 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, Ups
     .await?;
     // fal answers a bare app id with its route-level endpoints too (`acme/x` brings
     // `acme/x/turbo`): a view shows exactly the endpoints chosen.
-    let chosen =
-        |r: &&AnalyticsRecord| p.endpoints.is_empty() || p.endpoints.contains(&r.endpoint_id);
+    let chosen = |r: &&AnalyticsRecord| !p.exact || p.endpoints.contains(&r.endpoint_id);
     let series = buckets
         .iter()
         // A bucket whose time does not parse is left out (counted by `instant`).

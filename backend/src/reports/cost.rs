@@ -133,7 +133,7 @@ impl Reports {
                 to: Some(TimeExpr::at(to)),
                 ..AnalyticsQuery::default()
             };
-            let analytics = self.analytics(ws, &q).await?;
+            let analytics = self.analytics_with_routes(ws, &q).await?;
             as_of = as_of.min(analytics.entry.as_of);
             stale |= analytics.status == CacheStatus::Stale;
             analytics.value

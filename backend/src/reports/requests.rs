@@ -21,6 +21,8 @@ use std::sync::Arc;
 const REQUESTS_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 /// While some row is still unbilled, look again soon.
 const PENDING_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+/// fal pages read at most to fill one page of chosen endpoints' requests.
+const FILL_PAGES: usize = 5;
 /// Lists are aligned to this (their ends clamped to now when fetched).
 const LIST_STEP: Duration = Duration::seconds(10);
 
@@ -148,10 +150,25 @@ impl Reports {
                 // Prices only on a miss: a cached page needs no price table.
                 let prices = reports.unit_prices(&w.id, priced).await;
                 fq.end = fq.end.map(|e| e.min(clock.now()));
-                let page = fal.requests(&fq).await?;
+                // Rows of routes nobody chose are left out; further pages fill the gap, so a
+                // page is not empty while more rows wait.
+                let wanted = fq.limit.unwrap_or(50) as usize;
+                let mut items = Vec::new();
+                let mut next_cursor;
+                let mut reads = 0;
+                loop {
+                    let page = fal.requests(&fq).await?;
+                    items.extend(chosen(page.items, &fq.endpoint_ids));
+                    next_cursor = page.next_cursor;
+                    reads += 1;
+                    if items.len() >= wanted || next_cursor.is_none() || reads == FILL_PAGES {
+                        break;
+                    }
+                    fq.cursor = next_cursor.clone();
+                }
                 Ok(RequestsPage {
-                    items: rows(&chosen(page.items, &fq.endpoint_ids), prices.as_deref()),
-                    next_cursor: page.next_cursor,
+                    items: rows(&items, prices.as_deref()),
+                    next_cursor,
                 })
             })
             .await?)

@@ -69,12 +69,7 @@ impl Reports {
         ];
         pairs.extend(r.search.clone().map(|s| ("search", s)));
         pairs.extend(r.tz.clone().map(|s| ("tz", s)));
-        let family = key(
-            &w.id,
-            "usage",
-            &super::as_written(&pairs, q.from.as_ref(), q.to.as_ref()),
-            None,
-        );
+        let family = super::moving_family(&w.id, "usage", &pairs, q.from.as_ref(), q.to.as_ref());
         let fal: Arc<dyn FalApi> = w.fal.clone();
         let (clock, reports, ws) = (self.0.clock.clone(), self.clone(), ws.to_owned());
         Ok(self

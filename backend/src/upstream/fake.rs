@@ -97,7 +97,6 @@ impl FalApi for Script {
 }
 
 impl Script {
-    /// A script of `answers`.
     /// A fake whose apps are `owner/name` ids, listed on every call.
     pub fn listing(ids: &[&str]) -> Self {
         let apps = ids
@@ -128,6 +127,7 @@ impl Script {
         Self::new(answers)
     }
 
+    /// A script of `answers`.
     pub fn new(answers: Vec<Result<AppList, UpstreamError>>) -> Self {
         Self {
             answers: Mutex::new(answers),

@@ -26,7 +26,7 @@ pub fn TimePicker(
                 in_page_zone(&from_text.get_untracked()),
                 in_page_zone(&to_text.get_untracked()),
             );
-            // The server's own rules: parseable, in order, at most 90 days, not in the future.
+            // The server's own rules: parseable, in order, not too long, not in the future.
             match checked(&f, &t, chrono::Utc::now()) {
                 Ok(()) => {
                     set_problem.set(None);

@@ -13,10 +13,10 @@ use shared::query::UsageQuery;
 use shared::usage::UsageReport;
 use std::collections::BTreeMap;
 
-/// The usage and cost page.
 /// How long typing in "App contains" pauses before the page filters.
 const SEARCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(300);
 
+/// The usage and cost page.
 #[component]
 pub fn UsagePage() -> impl IntoView {
     let config = use_config();
@@ -44,6 +44,12 @@ pub fn UsagePage() -> impl IntoView {
             .unwrap_or_default()
     };
     let typing = StoredValue::new(None::<TimeoutHandle>);
+    // A pause that ends after the page is left filters nothing.
+    on_cleanup(move || {
+        if let Some(Some(h)) = typing.try_get_value() {
+            h.clear();
+        }
+    });
     view! {
         <div class="page-head">
             <h1>"Usage"</h1>

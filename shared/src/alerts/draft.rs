@@ -186,6 +186,13 @@ impl RuleDraft {
     /// The rule, or the field to fix and how: parsed here, checked as the server checks.
     pub fn parse(&self) -> Result<NewRule, (&'static str, String)> {
         let condition = match self.kind {
+            // The window fields are hidden for metrics that do not use them: not read.
+            RuleKind::Threshold if !self.metric.uses_window() => Condition::Threshold {
+                metric: self.metric,
+                above: number(&self.above, "condition.above")?,
+                window_minutes: 15,
+                min_requests: 0,
+            },
             RuleKind::Threshold => Condition::Threshold {
                 metric: self.metric,
                 above: number(&self.above, "condition.above")?,
@@ -213,14 +220,20 @@ impl RuleDraft {
     }
 }
 
-/// A decimal number as people type it (`0.05`, `.5`, `2,5`).
+/// A decimal number with a dot (`0.05`, `.5`, `1000`). A comma is refused, not guessed at:
+/// `1,000` and `2,5` mean different things to different people.
 fn number(s: &str, field: &'static str) -> Result<f64, (&'static str, String)> {
     s.trim()
-        .replace(',', ".")
         .parse::<f64>()
         .ok()
         .filter(|v| v.is_finite())
-        .ok_or((field, format!("{:?} is not a number", s.trim())))
+        .ok_or((
+            field,
+            format!(
+                "{:?} is not a number: use digits and a dot (0.05, 2.5, 1000)",
+                s.trim()
+            ),
+        ))
 }
 
 /// A whole number ≥ 0.
@@ -249,11 +262,14 @@ mod tests {
         assert_eq!(above, 0.07);
         d.pick_metric(ThresholdMetric::P90Latency);
         assert_eq!(d.above, "0.07", "a typed value is kept");
-        d.above = "2,5".into();
+        d.above = "2.5".into();
         let Condition::Threshold { above, .. } = d.parse().unwrap().condition else {
             panic!("a threshold")
         };
         assert_eq!(above, 2.5);
+        // `1,000` is not read as 1.
+        d.above = "1,000".into();
+        assert_eq!(d.parse().unwrap_err().0, "condition.above");
     }
 
     #[test]
@@ -271,6 +287,10 @@ mod tests {
         d.hold = "2.5".into();
         assert_eq!(d.parse().unwrap_err().0, "for_minutes");
         d.hold = "0".into();
+        // A hidden field does not block saving: a queue size has no window.
+        d.window = "0".into();
+        d.pick_metric(ThresholdMetric::QueueSize);
+        assert!(d.parse().is_ok());
         d.name = " ".into();
         assert_eq!(d.parse().unwrap_err().0, "name");
     }

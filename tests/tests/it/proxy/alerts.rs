@@ -122,6 +122,7 @@ async fn app_with_hooks(
     let mut alerts = AlertsConfig::load(&path, |k| (k == "HOOK_SECRET").then(|| SECRET.to_owned()))
         .expect("the alerts file is valid");
     alerts.evaluate_every = evaluate_every;
+    alerts.test_deadline = Duration::from_secs(3);
     TestApp::spawn_with_sim_edited(
         sim,
         integration_tests::sim::API_KEY,
