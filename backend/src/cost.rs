@@ -107,6 +107,7 @@ mod tests {
             user_errors: user,
             server_errors: server,
             error_rate: 0.0,
+            failures: Default::default(),
             prepare: Percentiles::default(),
             execution: Percentiles::default(),
             cold_starts: 0,

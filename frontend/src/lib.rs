@@ -212,6 +212,7 @@ fn Shell() -> impl IntoView {
             <Routes fallback=|| view! { <pages::NotFoundPage /> }>
                 <Route path=path!("/") view=pages::OverviewPage />
                 <Route path=path!("/analytics") view=pages::AnalyticsPage />
+                <Route path=path!("/errors") view=pages::ErrorsPage />
                 <Route path=path!("/usage") view=|| view! { <components::RoleGate page=routes::Page::Usage><pages::UsagePage /></components::RoleGate> } />
                 <Route path=path!("/cost") view=|| view! { <components::RoleGate page=routes::Page::Cost><pages::CostPage /></components::RoleGate> } />
                 <Route path=path!("/alerts") view=pages::AlertsPage />

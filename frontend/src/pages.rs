@@ -3,6 +3,7 @@
 mod alerts;
 mod analytics;
 mod cost;
+mod errors;
 mod files;
 mod logs;
 mod not_found;
@@ -14,6 +15,7 @@ mod usage;
 pub use alerts::AlertsPage;
 pub use analytics::AnalyticsPage;
 pub use cost::CostPage;
+pub use errors::ErrorsPage;
 pub use files::FilesPage;
 pub use logs::LogsPage;
 pub use not_found::NotFoundPage;

@@ -7,6 +7,8 @@ pub enum Page {
     Overview,
     /// `/analytics`.
     Analytics,
+    /// `/errors`: why requests fail.
+    Errors,
     /// `/usage`: usage (the bill).
     Usage,
     /// `/cost`: cost per request, where the money goes, forecast and budgets.
@@ -23,9 +25,10 @@ pub enum Page {
 
 impl Page {
     /// Pages in navigation order.
-    pub const NAV: [Page; 8] = [
+    pub const NAV: [Page; 9] = [
         Self::Overview,
         Self::Analytics,
+        Self::Errors,
         Self::Usage,
         Self::Cost,
         Self::Requests,
@@ -39,6 +42,7 @@ impl Page {
         match self {
             Self::Overview => "/",
             Self::Analytics => "/analytics",
+            Self::Errors => "/errors",
             Self::Usage => "/usage",
             Self::Requests => "/requests",
             Self::Logs => "/logs",
@@ -61,6 +65,7 @@ impl Page {
         match self {
             Self::Overview => "Overview",
             Self::Analytics => "Analytics",
+            Self::Errors => "Errors",
             Self::Usage => "Usage",
             Self::Cost => "Cost",
             Self::Alerts => "Alerts",

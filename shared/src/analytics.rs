@@ -70,10 +70,93 @@ pub struct AnalyticsPoint {
     pub user_errors: u64,
     /// 5xx.
     pub server_errors: u64,
+    /// The 5xx by failure type.
+    #[serde(default)]
+    pub failures: Failures,
     /// Queue (prepare) latency percentiles, seconds.
     pub prepare: Percentiles,
     /// Execution latency percentiles, seconds.
     pub execution: Percentiles,
+}
+
+/// Why requests failed (5xx), by fal's failure types. fal may leave a count out: it reads 0.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failures {
+    /// The runner never started (startup timeout, scheduling failure).
+    #[serde(default)]
+    pub startup: u64,
+    /// The connection to the runner timed out, dropped or was refused.
+    #[serde(default)]
+    pub connection: u64,
+    /// The request ran past its timeout.
+    #[serde(default)]
+    pub timeout: u64,
+    /// The app raised (internal or server error).
+    #[serde(default)]
+    pub runtime: u64,
+}
+
+/// One of fal's failure types.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureType {
+    /// [`Failures::startup`].
+    Startup,
+    /// [`Failures::connection`].
+    Connection,
+    /// [`Failures::timeout`].
+    Timeout,
+    /// [`Failures::runtime`].
+    Runtime,
+}
+
+impl FailureType {
+    /// Every type, in the order charts stack them.
+    pub const ALL: [Self; 4] = [
+        Self::Startup,
+        Self::Connection,
+        Self::Timeout,
+        Self::Runtime,
+    ];
+
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Startup => "startup",
+            Self::Connection => "connection",
+            Self::Timeout => "timeout",
+            Self::Runtime => "runtime",
+        }
+    }
+
+    /// What a person reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Startup => "startup errors",
+            Self::Connection => "connection errors",
+            Self::Timeout => "timeouts",
+            Self::Runtime => "runtime errors",
+        }
+    }
+}
+
+impl Failures {
+    /// The count of `kind`.
+    pub fn of(&self, kind: FailureType) -> u64 {
+        match kind {
+            FailureType::Startup => self.startup,
+            FailureType::Connection => self.connection,
+            FailureType::Timeout => self.timeout,
+            FailureType::Runtime => self.runtime,
+        }
+    }
+
+    /// Every typed failure.
+    pub fn total(&self) -> u64 {
+        self.startup + self.connection + self.timeout + self.runtime
+    }
 }
 
 /// p50 / p75 / p90 in seconds; `None` without data.
@@ -104,6 +187,9 @@ pub struct AnalyticsSummary {
     pub server_errors: u64,
     /// 5xx share of requests, 0–1.
     pub error_rate: f64,
+    /// The 5xx by failure type.
+    #[serde(default)]
+    pub failures: Failures,
     /// Queue latency percentiles.
     pub prepare: Percentiles,
     /// Execution latency percentiles.

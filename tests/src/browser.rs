@@ -103,6 +103,41 @@ impl Browser {
         .unwrap_or(0)
     }
 
+    /// Clicks the rightmost drawn bar or line of the chart canvas `id` (a pixel of a series
+    /// colour), as a person clicks what they see; `false` when nothing is drawn.
+    pub async fn click_series(&self, id: &str) -> bool {
+        self.series_pixels(id).await;
+        let script = r#"
+            const c = document.getElementById(arguments[0]);
+            const colours = arguments[1];
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            const ratio = c.width / c.clientWidth;
+            for (let x = c.width - 1; x >= 0; x--) {
+                for (let y = 0; y < c.height; y++) {
+                    const i = (y * c.width + x) * 4;
+                    if (d[i + 3] < 200) continue;
+                    for (const [r, g, b] of colours) {
+                        if (Math.abs(d[i] - r) <= 8 && Math.abs(d[i + 1] - g) <= 8 && Math.abs(d[i + 2] - b) <= 8) {
+                            const rect = c.getBoundingClientRect();
+                            c.dispatchEvent(new MouseEvent('click', { clientX: rect.left + x / ratio - 2, clientY: rect.top + y / ratio, bubbles: true }));
+                            return true;
+                        }
+                    }
+                }
+            }
+            return false;"#;
+        let colours: Vec<[u8; 3]> = SERIES_COLOURS.to_vec();
+        self.client
+            .execute(
+                script,
+                vec![serde_json::json!(id), serde_json::json!(colours)],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    }
+
     /// Waits for an element matching `css`.
     pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
         self.client

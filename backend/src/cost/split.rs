@@ -183,6 +183,7 @@ mod tests {
             user_errors: 0,
             server_errors,
             error_rate: 0.0,
+            failures: Default::default(),
             prepare: Percentiles::default(),
             execution: Percentiles::default(),
             cold_starts: cold,

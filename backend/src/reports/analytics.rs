@@ -168,6 +168,7 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, Ups
                     success: o.success,
                     user_errors: o.user_errors,
                     server_errors: o.server_errors,
+                    failures: o.failures,
                     prepare: o.prepare,
                     execution: o.execution,
                 }
@@ -186,6 +187,7 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, Ups
                 success: o.success,
                 user_errors: o.user_errors,
                 server_errors: o.server_errors,
+                failures: o.failures,
                 error_rate: if o.requests == 0 {
                     0.0
                 } else {

@@ -481,12 +481,25 @@ impl World {
                 )
             };
         let sent_at = minute * MINUTE_MS + (d.unit(3) * MINUTE_MS as f64) as i64;
+        // Quiet periods mean more cold starts.
+        let p_cold = if startup > 0.0 {
+            (0.4 / (1.0 + rate)).min(0.3)
+        } else {
+            0.0
+        };
+        let cold = d.unit(6) < p_cold;
         let u = d.unit(4);
         let outcome = if u < p5 {
+            // Why it failed, as it happens: startup errors on cold starts, timeouts on the
+            // slow video app, connection errors in short bursts, runtime errors anywhere.
+            let video = source < MODEL_SOURCE_BASE && self.apps[source].kind == AppKind::Video;
+            let burst = hash(&[self.seed, 7, source as u64, minute.div_euclid(5) as u64]) % 12 == 0;
             match d.unit(5) {
-                x if x < 0.2 => Outcome::StartupError,
-                x if x < 0.4 => Outcome::ConnectionError,
-                x if x < 0.55 => Outcome::TimeoutError,
+                x if video && x < 0.5 => Outcome::TimeoutError,
+                x if cold && x < 0.7 => Outcome::StartupError,
+                x if burst && x < 0.8 => Outcome::ConnectionError,
+                x if x < 0.06 => Outcome::ConnectionError,
+                x if x < 0.12 => Outcome::TimeoutError,
                 _ => Outcome::RuntimeError,
             }
         } else if u < p5 + p4 {
@@ -494,14 +507,8 @@ impl World {
         } else {
             Outcome::Success
         };
-        // Quiet periods mean more cold starts.
-        let p_cold = if startup > 0.0 {
-            (0.4 / (1.0 + rate)).min(0.3)
-        } else {
-            0.0
-        };
-        let cold_boot = (d.unit(6) < p_cold || outcome == Outcome::StartupError)
-            .then(|| startup * (0.6 + 0.9 * d.unit(7)));
+        let cold_boot =
+            (cold || outcome == Outcome::StartupError).then(|| startup * (0.6 + 0.9 * d.unit(7)));
         let queue_wait =
             0.03 + 0.6 * d.unit(8).powi(4) + if rate > 20.0 { 2.0 * d.unit(9) } else { 0.0 };
         let prepare = queue_wait + cold_boot.unwrap_or(0.0);

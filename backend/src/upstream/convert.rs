@@ -46,11 +46,15 @@ fn count(r: &AnalyticsRecord, key: &str) -> u64 {
 }
 
 /// The analytics metrics falscope asks for.
-pub const ANALYTICS_METRICS: [&str; 13] = [
+pub const ANALYTICS_METRICS: [&str; 17] = [
     "request_count",
     "success_count",
     "user_error_count",
     "error_count",
+    "startup_error_count",
+    "connection_error_count",
+    "timeout_error_count",
+    "runtime_error_count",
     "cold_boot_count",
     "p50_prepare_duration",
     "p75_prepare_duration",
@@ -73,6 +77,8 @@ pub struct Outcomes {
     pub user_errors: u64,
     /// 5xx.
     pub server_errors: u64,
+    /// 5xx by failure type.
+    pub failures: shared::analytics::Failures,
     /// Queue (prepare) latency.
     pub prepare: Percentiles,
     /// Execution latency.
@@ -86,6 +92,12 @@ pub fn outcomes(r: &AnalyticsRecord) -> Outcomes {
         success: count(r, "success_count"),
         user_errors: count(r, "user_error_count"),
         server_errors: count(r, "error_count"),
+        failures: shared::analytics::Failures {
+            startup: count(r, "startup_error_count"),
+            connection: count(r, "connection_error_count"),
+            timeout: count(r, "timeout_error_count"),
+            runtime: count(r, "runtime_error_count"),
+        },
         prepare: Percentiles {
             p50: num(r, "p50_prepare_duration"),
             p75: num(r, "p75_prepare_duration"),

@@ -23,6 +23,9 @@ pub fn TimeChartPanel(
     /// Drag across the chart to zoom: called with the selected `(from, to)` in Unix ms.
     #[prop(optional, into)]
     on_zoom: Option<Callback<(i64, i64)>>,
+    /// Click a bucket to open what is behind it: called with the bucket's start, Unix ms.
+    #[prop(optional, into)]
+    on_pick: Option<Callback<i64>>,
 ) -> impl IntoView {
     let mut chart = chart.with_fixed_colors();
     chart.legend = false;
@@ -149,10 +152,20 @@ pub fn TimeChartPanel(
             </div>
         })
     };
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let (Some(pick), Some((x, w))) = (on_pick, pointer(&ev)) else {
+            return;
+        };
+        if let Some(t) = shown.with_untracked(|c| charts::time::time_at(c, x, w)) {
+            pick.run(t);
+        }
+    };
     view! {
         <div
             class="chart-wrap"
             class:zoomable=on_zoom.is_some()
+            class:pickable=on_pick.is_some()
+            on:click=on_click
             on:mousemove=on_move
             on:mousedown=on_down
             on:mouseup=on_up

@@ -32,8 +32,9 @@ async fn overview_draws_the_runners_chart_without_console_errors() {
 async fn every_page_renders_its_content_in_both_themes() {
     let app = TestApp::spawn_demo(&[]).await;
     let browser = Browser::start().await;
-    let pages: [(&str, &str, &str); 8] = [
+    let pages: [(&str, &str, &str); 9] = [
         ("overview", "/", "#history-runners"),
+        ("errors", "/errors", "#errors-table tbody tr"),
         (
             "analytics",
             "/analytics?endpoints=acme/chat-llm,acme/flux-studio&from=now-6h",
@@ -578,5 +579,36 @@ async fn the_time_picker_finds_its_way_back_and_filters_follow_typing() {
     })
     .await
     .unwrap_or_else(|| panic!("the URL should contain {typed}"));
+    browser.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn a_failure_bar_opens_the_failed_requests_behind_it() {
+    let app = TestApp::spawn_demo(&[]).await;
+    let browser = Browser::start().await;
+    // Every endpoint by default: nothing to pick first.
+    browser.goto(&app.url("/errors")).await;
+    browser.wait_for("#errors-table tbody tr").await;
+    let painted = browser.series_pixels("errors-chart").await;
+    assert!(painted > 100, "the failure bars drew {painted} pixels");
+    browser.screenshot("errors-light").await;
+    assert!(browser.click_series("errors-chart").await, "a bar to click");
+    integration_tests::browser::poll(|| async {
+        let url = browser.url().await;
+        (url.contains("/requests?") && url.contains("status=error")).then_some(())
+    })
+    .await
+    .expect("the click opens the failed requests");
+    browser.wait_for("#requests-table tbody tr").await;
+    let statuses = browser
+        .eval("return [...document.querySelectorAll('#requests-table tbody td.status')].map(td => td.textContent)")
+        .await;
+    let statuses: Vec<String> = serde_json::from_value(statuses).unwrap();
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| s.starts_with('5')),
+        "only failed requests: {statuses:?}"
+    );
+    browser.assert_no_console_errors().await;
     browser.close().await;
 }

@@ -323,3 +323,87 @@ async fn a_chosen_endpoint_is_exactly_that_endpoint_never_its_routes_too() {
         .iter()
         .all(|r| r.endpoint == "acme/flux-studio"));
 }
+
+#[tokio::test]
+async fn failures_by_type_match_the_simulators_own_requests() {
+    use backend::simulator::world::{Outcome, World};
+    use integration_tests::sim::{at, T0};
+    use shared::analytics::{AnalyticsReport, FailureType};
+    use std::collections::BTreeMap;
+    let sim = SimHarness::start().await;
+    let app = TestApp::spawn_with_sim(&sim, false, &[]).await;
+    let world = World::new(42);
+    let (from, to) = (T0 - 6 * 3_600_000, T0);
+    // What the seeded world holds: every failed request of the window, by endpoint and type.
+    let mut truth: BTreeMap<(String, FailureType), u64> = BTreeMap::new();
+    let mut endpoints = Vec::new();
+    for i in 0..world.apps.len() {
+        endpoints.extend(world.endpoints_of(i));
+        for r in world.requests_between(i, from, to) {
+            let kind = match r.outcome {
+                Outcome::StartupError => FailureType::Startup,
+                Outcome::ConnectionError => FailureType::Connection,
+                Outcome::TimeoutError => FailureType::Timeout,
+                Outcome::RuntimeError => FailureType::Runtime,
+                Outcome::Success | Outcome::UserError => continue,
+            };
+            if r.ended_at <= T0 {
+                *truth.entry((r.endpoint_id.clone(), kind)).or_default() += 1;
+            }
+        }
+    }
+    let report: Fetched<AnalyticsReport> = app
+        .get(&format!(
+            "{}?endpoints={}&from={}&to={}",
+            ws_path(ws::ANALYTICS),
+            endpoints.join(","),
+            at(from).to_rfc3339().replace('+', "%2B"),
+            at(to).to_rfc3339().replace('+', "%2B"),
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut seen: BTreeMap<(String, FailureType), u64> = BTreeMap::new();
+    for s in &report.data.summary {
+        assert_eq!(
+            s.failures.total(),
+            s.server_errors,
+            "every 5xx has a type: {s:?}"
+        );
+        for k in FailureType::ALL {
+            if s.failures.of(k) > 0 {
+                seen.insert((s.endpoint.clone(), k), s.failures.of(k));
+            }
+        }
+    }
+    assert_eq!(seen, truth);
+    // Realistic causes: every type occurs, and the slow video app times out most.
+    for k in FailureType::ALL {
+        assert!(truth.keys().any(|(_, t)| *t == k), "no {k:?} in the window");
+    }
+    let timeout_share = |app: &str| {
+        let (mut t, mut all) = (0, 0);
+        for ((e, k), n) in &truth {
+            if e == app || e.starts_with(&format!("{app}/")) {
+                all += n;
+                t += if *k == FailureType::Timeout { *n } else { 0 };
+            }
+        }
+        t as f64 / all.max(1) as f64
+    };
+    for other in [
+        "acme/chat-llm",
+        "acme/flux-studio",
+        "acme/upscaler",
+        "acme/embeddings",
+    ] {
+        assert!(
+            timeout_share("acme/video-gen") > 2.0 * timeout_share(other),
+            "video-gen times out most: {truth:?}"
+        );
+    }
+    // The series adds up to the summary.
+    let series: u64 = report.data.series.iter().map(|p| p.failures.total()).sum();
+    assert_eq!(series, truth.values().sum::<u64>());
+}
