@@ -93,6 +93,9 @@ pub enum Condition {
         /// Fewer requests than this in the window: not judged.
         #[serde(default)]
         min_requests: u64,
+        /// For the 5xx rate: only failures of this type count (e.g. timeouts); none: every 5xx.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failure: Option<crate::analytics::FailureType>,
     },
     /// The queue grew over the whole of the last `minutes` (never fell, ended higher).
     QueueGrowing {
@@ -208,10 +211,17 @@ impl NewRule {
                 metric,
                 above,
                 window_minutes,
+                failure,
                 ..
             } => {
                 if !above.is_finite() || *above < 0.0 {
                     return Err(("condition.above", "must be a number ≥ 0".into()));
+                }
+                if failure.is_some() && *metric != ThresholdMetric::ErrorRate {
+                    return Err((
+                        "condition.failure",
+                        "a failure type narrows the 5xx rate (metric error_rate) only".into(),
+                    ));
                 }
                 if *metric == ThresholdMetric::ErrorRate && *above >= 1.0 {
                     return Err((

@@ -77,6 +77,7 @@ async fn measure(
             above,
             window_minutes,
             min_requests,
+            failure,
         } => match metric {
             ThresholdMetric::QueueSize => {
                 let Some((_, queue)) = queue(reports, ws, app)? else {
@@ -107,13 +108,18 @@ async fn measure(
                     });
                 }
                 if *metric == ThresholdMetric::ErrorRate {
-                    let errors: u64 = report.summary.iter().map(|s| s.server_errors).sum();
+                    let errors: u64 = report
+                        .summary
+                        .iter()
+                        .map(|s| failure.map_or(s.server_errors, |k| s.failures.of(k)))
+                        .sum();
                     let rate = errors as f64 / requests as f64;
+                    let what = failure.map_or("failed 5xx", |k| k.label());
                     Ok(verdict(
                         rate > *above,
                         rate,
                         format!(
-                            "{:.1}% of {requests} requests of {scope} failed 5xx in the last {window_minutes} min (threshold {:.1}%)",
+                            "{:.1}% of {requests} requests of {scope}: {what} in the last {window_minutes} min (threshold {:.1}%)",
                             rate * 100.0,
                             above * 100.0
                         ),
@@ -440,6 +446,7 @@ mod tests {
                     above: 4.0,
                     window_minutes: 5,
                     min_requests: 0,
+                    failure: None,
                 },
             )
         };

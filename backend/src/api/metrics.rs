@@ -37,6 +37,7 @@ pub async fn get_metrics(
     own(&state, &visible, &mut w);
     fal_live(&visible, &mut w);
     alert_states(&state, &visible, &mut w);
+    fal_failures(&state, &visible, &mut w).await;
     // Spend is billing data: a viewer's scrape (or token) gets everything else.
     if super::requests::may_see_cost(&caller) {
         fal_cost(&state, &visible, &mut w).await;
@@ -298,6 +299,36 @@ fn last_day(state: &AppState) -> (chrono::DateTime<chrono::Utc>, chrono::DateTim
     let now = state.now();
     let to = chrono::DurationRound::duration_trunc(now, chrono::Duration::hours(1)).unwrap_or(now);
     (to - chrono::Duration::hours(24), to)
+}
+
+/// Failed requests (5xx) of the last 24 whole hours per endpoint and fal failure type (through
+/// the analytics report's cache, so a scrape calls fal at most once per TTL).
+async fn fal_failures(state: &AppState, visible: &[Arc<Workspace>], w: &mut Writer) {
+    const NAME: &str = "fal_endpoint_failures_24h";
+    w.family(
+        NAME,
+        "Failed requests (5xx) over the last 24 hours, by fal failure type",
+        Kind::Gauge,
+    );
+    let (from, to) = last_day(state);
+    for ws in visible {
+        let Ok(failures) = state.reports.failures_between(&ws.id, from, to).await else {
+            continue;
+        };
+        for (endpoint, f) in failures {
+            for kind in shared::analytics::FailureType::ALL {
+                w.sample(
+                    NAME,
+                    &[
+                        ("workspace", &ws.id),
+                        ("endpoint", &endpoint),
+                        ("type", kind.as_str()),
+                    ],
+                    f.of(kind) as f64,
+                );
+            }
+        }
+    }
 }
 
 /// Average cost per hour over the last 24 whole hours, per app (ADMIN key; through the

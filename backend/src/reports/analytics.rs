@@ -72,6 +72,34 @@ impl Reports {
         self.analytics_of(ws, q, false).await
     }
 
+    /// Failures by type per endpoint of every app over `[from, to)` (fal's first 50 ids; a
+    /// bare app id brings its routes): `/metrics` re-exports them.
+    pub async fn failures_between(
+        &self,
+        ws: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(String, shared::analytics::Failures)>, AppError> {
+        let apps = self.apps(ws).await?.value;
+        let endpoints = super::endpoints(&apps, None);
+        if endpoints.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = AnalyticsQuery {
+            endpoints: shared::query::List::of(&endpoints),
+            from: Some(shared::query::TimeExpr::at(from)),
+            to: Some(shared::query::TimeExpr::at(to)),
+            timeframe: None,
+            tz: None,
+        };
+        let report = self.analytics_with_routes(ws, &q).await?.value;
+        Ok(report
+            .summary
+            .iter()
+            .map(|s| (s.endpoint.clone(), s.failures))
+            .collect())
+    }
+
     async fn analytics_of(
         &self,
         ws: &str,

@@ -11,6 +11,7 @@ use shared::alerts::{
     AlertEvent, AlertRule, AlertState, AlertsView, AnomalyMetric, Condition, RuleSource,
     RuleStatus, ThresholdMetric,
 };
+use shared::analytics::FailureType;
 use shared::auth::Role;
 
 /// How often the page looks again (the backend evaluates every 30 s by default).
@@ -77,6 +78,7 @@ pub fn describe(c: &Condition, for_minutes: u32) -> String {
             above,
             window_minutes,
             min_requests,
+            failure,
         } => {
             let value = match metric {
                 ThresholdMetric::ErrorRate => format::percent(*above),
@@ -89,7 +91,13 @@ pub fn describe(c: &Condition, for_minutes: u32) -> String {
                 ThresholdMetric::SpendPerDay => " over the last 24 h".to_owned(),
                 ThresholdMetric::QueueSize => String::new(),
             };
-            format!("{} above {value}{window}", metric.label())
+            let name = match failure {
+                Some(kind) if *metric == ThresholdMetric::ErrorRate => {
+                    format!("rate of {}", kind.label())
+                }
+                _ => metric.label().to_owned(),
+            };
+            format!("{name} above {value}{window}")
         }
         Condition::QueueGrowing { minutes } => format!("queue growing for {minutes} min"),
         Condition::OverBudgetPace => "spending faster than the monthly budget allows".to_owned(),
@@ -360,6 +368,18 @@ fn NewRuleForm(
                     </label>
                     {draft_field(draft, "rule-above", move || format!("Fires above ({})", draft.with(|d| d.metric.unit())), "the rule fires when the metric is above this", |d| &mut d.above)}
                 </Show>
+                <Show when=move || kind() == RuleKind::Threshold && draft.with(|d| d.metric == ThresholdMetric::ErrorRate)>
+                    <label>"Failure type"
+                        <select id="rule-failure" prop:value=move || draft.with(|d| d.failure.map_or("", |k| k.as_str()))
+                            on:change=move |ev| {
+                                let v = event_target_value(&ev);
+                                draft.update(|d| d.failure = FailureType::ALL.into_iter().find(|k| k.as_str() == v));
+                            }>
+                            <option value="">"any 5xx"</option>
+                            {FailureType::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.label()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                </Show>
                 <Show when=windowed>
                     {draft_field(draft, "rule-window", || "Window (min)".into(), "the requests of this many minutes are judged", |d| &mut d.window)}
                     {draft_field(draft, "rule-min-requests", || "Min. requests".into(), "fewer requests in the window: not judged", |d| &mut d.min_requests)}
@@ -403,10 +423,22 @@ mod tests {
             above: 0.05,
             window_minutes: 15,
             min_requests: 20,
+            failure: None,
         };
         assert_eq!(
             describe(&c, 5),
             "5xx rate above 5.0% over 15 min (≥ 20 requests), for 5 min"
+        );
+        let timeouts = Condition::Threshold {
+            metric: ThresholdMetric::ErrorRate,
+            above: 0.02,
+            window_minutes: 15,
+            min_requests: 20,
+            failure: Some(FailureType::Timeout),
+        };
+        assert_eq!(
+            describe(&timeouts, 0),
+            "rate of timeouts above 2.0% over 15 min (≥ 20 requests)"
         );
         assert_eq!(
             describe(&Condition::QueueGrowing { minutes: 10 }, 0),

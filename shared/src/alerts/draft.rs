@@ -97,6 +97,8 @@ pub struct RuleDraft {
     pub metric: ThresholdMetric,
     /// Anomaly metric.
     pub anomaly: AnomalyMetric,
+    /// For the 5xx rate: one failure type only.
+    pub failure: Option<crate::analytics::FailureType>,
     /// Threshold, as typed.
     pub above: String,
     /// Window minutes, as typed.
@@ -122,6 +124,7 @@ impl Default for RuleDraft {
             kind: RuleKind::Threshold,
             metric,
             anomaly: AnomalyMetric::HourlyCost,
+            failure: None,
             above: metric.default_above().into(),
             window: "15".into(),
             min_requests: "20".into(),
@@ -148,8 +151,10 @@ impl RuleDraft {
                 above,
                 window_minutes,
                 min_requests,
+                failure,
             } => {
                 d.kind = RuleKind::Threshold;
+                d.failure = *failure;
                 d.metric = *metric;
                 d.above = above.to_string();
                 d.window = window_minutes.to_string();
@@ -192,12 +197,16 @@ impl RuleDraft {
                 above: number(&self.above, "condition.above")?,
                 window_minutes: 15,
                 min_requests: 0,
+                failure: None,
             },
             RuleKind::Threshold => Condition::Threshold {
                 metric: self.metric,
                 above: number(&self.above, "condition.above")?,
                 window_minutes: whole(&self.window, "condition.window_minutes")?,
                 min_requests: whole(&self.min_requests, "condition.min_requests")?,
+                failure: self
+                    .failure
+                    .filter(|_| self.metric == ThresholdMetric::ErrorRate),
             },
             RuleKind::QueueGrowing => Condition::QueueGrowing {
                 minutes: whole(&self.minutes, "condition.minutes")?,
@@ -307,6 +316,7 @@ mod tests {
                 above: 2.5,
                 window_minutes: 30,
                 min_requests: 10,
+                failure: None,
             },
             for_minutes: 5,
             source: super::super::RuleSource::Ui,

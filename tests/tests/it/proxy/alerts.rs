@@ -664,3 +664,47 @@ async fn start_up_refuses_a_file_rule_on_an_app_fal_does_not_list_and_says_when_
     let contact = first_contact(&app.state).await.unwrap();
     assert_eq!(contact, [("default".to_owned(), Contact::KeyRejected)]);
 }
+
+#[tokio::test]
+async fn a_5xx_rate_rule_can_watch_one_failure_type() {
+    let sim = SimHarness::start().await;
+    let receiver = Receiver::start().await;
+    let app = app_with_hooks(&sim, &receiver, &[], Duration::from_millis(50)).await;
+    let post = |body: serde_json::Value| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url(&ws_path(ws::ALERT_RULES)))
+                .header(CSRF_HEADER, "1")
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The slow video app times out; over two hours of the simulator's clock it has.
+    let resp = post(serde_json::json!({
+        "name": "video timeouts", "app": "video-gen", "for_minutes": 0,
+        "condition": {"kind": "threshold", "metric": "error_rate", "failure": "timeout", "above": 0.0, "window_minutes": 120}
+    }))
+    .await;
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    // A failure type narrows the 5xx rate only.
+    let resp = post(serde_json::json!({
+        "name": "nonsense", "for_minutes": 0,
+        "condition": {"kind": "threshold", "metric": "queue_size", "failure": "timeout", "above": 1}
+    }))
+    .await;
+    assert_eq!(resp.status(), 400);
+    let body: shared::ApiError = resp.json().await.unwrap();
+    assert_eq!(body.param.as_deref(), Some("condition.failure"));
+    let v = until(&app, "the timeout rule fires", |v| {
+        v.rules.iter().any(|r| r.state == AlertState::Firing)
+    })
+    .await;
+    let rule = &v.rules[0];
+    assert!(rule.detail.contains("timeouts"), "{}", rule.detail);
+    // Its value is the timeouts' share, below the whole 5xx share of the same requests.
+    let timeouts = rule.value.unwrap();
+    assert!(timeouts > 0.0 && timeouts < 1.0, "{timeouts}");
+}

@@ -54,6 +54,15 @@ async fn own_metrics_report_cache_upstream_and_fal_numbers_with_cost() {
     assert!(samples
         .iter()
         .any(|s| s.name == "fal_app_request_latency_estimate_seconds"));
+    // Failures re-exported by fal's type: a day of the simulator's traffic has each kind.
+    for kind in ["startup", "connection", "timeout", "runtime"] {
+        let total: f64 = samples
+            .iter()
+            .filter(|s| s.name == "fal_endpoint_failures_24h" && s.label("type") == Some(kind))
+            .map(|s| s.value)
+            .sum();
+        assert!(total > 0.0, "no {kind} failures on /metrics");
+    }
     assert!(value("fal_app_cost_per_hour", ("app", "flux-studio")).is_some_and(|v| v > 0.0));
     assert!(
         value("falscope_cost_per_successful_request", ("app", "chat-llm")).is_some_and(|v| v > 0.0)
