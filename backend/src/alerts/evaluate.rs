@@ -108,6 +108,14 @@ async fn measure(
                     });
                 }
                 if *metric == ThresholdMetric::ErrorRate {
+                    let typed: u64 = report.summary.iter().map(|s| s.failures.total()).sum();
+                    let all: u64 = report.summary.iter().map(|s| s.server_errors).sum();
+                    if failure.is_some() && typed == 0 && all > 0 {
+                        // fal counted 5xx but gave no types: not "none of this type".
+                        return Ok(Verdict::Unknown {
+                            detail: format!("fal gave no failure types for the {all} failed requests of {scope}"),
+                        });
+                    }
                     let errors: u64 = report
                         .summary
                         .iter()

@@ -95,16 +95,16 @@ pub async fn analytics_csv(
         "success",
         "user_errors",
         "server_errors",
-        "startup_errors",
-        "connection_errors",
-        "timeout_errors",
-        "runtime_errors",
         "p50_queue_s",
         "p75_queue_s",
         "p90_queue_s",
         "p50_execution_s",
         "p75_execution_s",
         "p90_execution_s",
+        "startup_errors",
+        "connection_errors",
+        "timeout_errors",
+        "runtime_errors",
     ];
     let records = r.series.iter().map(|pt| {
         vec![
@@ -114,16 +114,16 @@ pub async fn analytics_csv(
             pt.success.to_string(),
             pt.user_errors.to_string(),
             pt.server_errors.to_string(),
-            pt.failures.startup.to_string(),
-            pt.failures.connection.to_string(),
-            pt.failures.timeout.to_string(),
-            pt.failures.runtime.to_string(),
             opt(pt.prepare.p50),
             opt(pt.prepare.p75),
             opt(pt.prepare.p90),
             opt(pt.execution.p50),
             opt(pt.execution.p75),
             opt(pt.execution.p90),
+            pt.failures.startup.to_string(),
+            pt.failures.connection.to_string(),
+            pt.failures.timeout.to_string(),
+            pt.failures.runtime.to_string(),
         ]
     });
     single("analytics", chunk(Some(&header), records))

@@ -1,6 +1,7 @@
 //! `GET /metrics`: falscope's own health (upstream calls, cache outcomes, SSE viewers, circuit
 //! states) and fal's live numbers re-exported with cost, so a team can keep its Grafana. fal's
-//! data comes from what the poller and the cache already hold: a scrape never calls fal.
+//! data comes from what the poller and the cache already hold: a scrape reads fal at most once
+//! per cache TTL, however often Prometheus scrapes.
 
 use crate::promtext::{Kind, Writer};
 use crate::state::AppState;

@@ -9,7 +9,7 @@ use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimeChartPanel, T
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_view};
 use leptos::prelude::*;
-use shared::analytics::{AnalyticsReport, FailureType};
+use shared::analytics::{AnalyticsReport, AnalyticsSummary, FailureType};
 use shared::query::{AnalyticsQuery, List, TimeExpr};
 use shared::Fetched;
 use std::collections::BTreeMap;
@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 /// What the page shows: this period's report and the one before it (when fal gave it).
 #[derive(Clone)]
 struct Breakdown {
+    ws: String,
+    tz: Option<String>,
     endpoints: Vec<String>,
     now: Fetched<AnalyticsReport>,
     before: Option<AnalyticsReport>,
@@ -42,7 +44,9 @@ pub fn ErrorsPage() -> impl IntoView {
             let ws = state::workspace(config, param).await?;
             if q.endpoints.is_empty() {
                 let apps = api::get_apps(&ws).await?.data;
-                let all: Vec<String> = apps.into_iter().flat_map(|a| a.endpoints).collect();
+                let mut seen = std::collections::HashSet::new();
+                let mut all: Vec<String> = apps.into_iter().flat_map(|a| a.endpoints).collect();
+                all.retain(|e| seen.insert(e.clone()));
                 q.endpoints = List::of(&all[..all.len().min(50)]);
             }
             if q.endpoints.is_empty() {
@@ -54,23 +58,20 @@ pub fn ErrorsPage() -> impl IntoView {
             let earlier = AnalyticsQuery {
                 from: Some(TimeExpr::at(now.data.from - span)),
                 to: Some(TimeExpr::at(now.data.from)),
+                timeframe: Some(now.data.timeframe),
                 ..q.clone()
             };
             let before = api::get_analytics(&ws, &earlier).await.ok().map(|f| f.data);
             let endpoints = q.endpoints.values().to_vec();
             Ok(Some(Breakdown {
+                ws,
+                tz: q.tz.clone(),
                 endpoints,
                 now,
                 before,
             }))
         }
     });
-    let ws = state::use_workspace(config, view);
-    let csv = move || {
-        ws.get()
-            .map(|ws| api::url_of(shared::routes::ws::ANALYTICS_CSV, &ws, &query()))
-            .unwrap_or_default()
-    };
     view! {
         <div class="page-head">
             <h1>"Errors"</h1>
@@ -78,7 +79,6 @@ pub fn ErrorsPage() -> impl IntoView {
         </div>
         <div class="toolbar">
             <super::EndpointChooser />
-            <a class="button" href=csv download>"CSV"</a>
         </div>
         <Suspense fallback=|| view! { <Loading /> }>
             {move || Suspend::new(async move {
@@ -92,19 +92,72 @@ pub fn ErrorsPage() -> impl IntoView {
     }
 }
 
-/// `/requests` showing the failed requests of `endpoints` over `[from, to)`.
-fn failed_requests(endpoints: &[String], from: i64, to: i64) -> String {
+/// A row of the table: one failure type, the 5xx fal gave no type for, or the 4xx.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Row {
+    Failure(FailureType),
+    Untyped,
+    User,
+}
+
+impl Row {
+    const ALL: [Row; 6] = [
+        Row::Failure(FailureType::Startup),
+        Row::Failure(FailureType::Connection),
+        Row::Failure(FailureType::Timeout),
+        Row::Failure(FailureType::Runtime),
+        Row::Untyped,
+        Row::User,
+    ];
+
+    fn count(self, s: &AnalyticsSummary) -> u64 {
+        match self {
+            Row::Failure(k) => s.failures.of(k),
+            Row::Untyped => s.server_errors.saturating_sub(s.failures.total()),
+            Row::User => s.user_errors,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Row::Failure(k) => k.label(),
+            Row::Untyped => "type not given by fal",
+            Row::User => "user errors",
+        }
+    }
+
+    /// The requests view's `status` of its requests.
+    fn status(self) -> &'static str {
+        match self {
+            Row::User => "user_error",
+            _ => "error",
+        }
+    }
+}
+
+/// Where a click leads: the workspace and time zone of the page, and the requests asked for.
+#[derive(Clone)]
+struct Target {
+    ws: String,
+    tz: Option<String>,
+    endpoints: Vec<String>,
+}
+
+/// `/requests` showing the requests of `t`'s endpoints with `status` over `[from, to)`.
+fn requests_of(t: &Target, endpoints: &[String], status: &str, from: i64, to: i64) -> String {
     let at = |ms: i64| {
         chrono::DateTime::from_timestamp_millis(ms)
             .map(|t| t.to_rfc3339())
             .unwrap_or_default()
     };
-    let q = [
+    let mut q = vec![
+        ("ws", t.ws.clone()),
         ("endpoints", endpoints.join(",")),
-        ("status", "error".to_owned()),
+        ("status", status.to_owned()),
         ("from", at(from)),
         ("to", at(to)),
     ];
+    q.extend(t.tz.clone().map(|tz| ("tz", tz)));
     let q: Vec<String> = q
         .iter()
         .map(|(k, v)| format!("{k}={}", api::encode(v)))
@@ -116,14 +169,27 @@ fn failed_requests(endpoints: &[String], from: i64, to: i64) -> String {
 #[component]
 fn Failures(breakdown: Breakdown) -> impl IntoView {
     let Breakdown {
+        ws,
+        tz,
         endpoints,
         now,
         before,
-        ..
     } = breakdown;
+    let csv = api::url_of(
+        shared::routes::ws::ANALYTICS_CSV,
+        &ws,
+        &AnalyticsQuery {
+            endpoints: List::of(&endpoints),
+            from: Some(TimeExpr::at(now.data.from)),
+            to: Some(TimeExpr::at(now.data.to.min(chrono::Utc::now()))),
+            timeframe: Some(now.data.timeframe),
+            tz: tz.clone(),
+        },
+    );
+    let target = Target { ws, tz, endpoints };
     let (as_of, stale) = (now.as_of, now.stale);
     let r = now.data;
-    let total: u64 = r.summary.iter().map(|s| s.failures.total()).sum();
+    let total: u64 = r.summary.iter().map(|s| s.server_errors).sum();
     if total == 0 {
         return view! {
             <p class="meta"><Freshness as_of=as_of stale=stale /></p>
@@ -131,34 +197,47 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
         }
         .into_any();
     }
-    // Failures per bucket and type, every endpoint together.
-    let mut by_type: BTreeMap<(usize, i64), f64> = BTreeMap::new();
+    // 5xx per bucket and type, every endpoint together; those fal gave no type for (it may
+    // leave the counts out) are a series of their own, so bars still add up to the 5xx.
+    let kinds = &Row::ALL[..5];
+    let mut by_kind: BTreeMap<(usize, i64), f64> = BTreeMap::new();
     for p in &r.series {
-        for (i, kind) in FailureType::ALL.iter().enumerate() {
-            *by_type.entry((i, p.t.timestamp_millis())).or_default() += p.failures.of(*kind) as f64;
+        for (i, kind) in kinds.iter().enumerate() {
+            let n = match kind {
+                Row::Failure(k) => p.failures.of(*k),
+                _ => p.server_errors.saturating_sub(p.failures.total()),
+            };
+            *by_kind.entry((i, p.t.timestamp_millis())).or_default() += n as f64;
         }
     }
-    let series: Vec<Series> = FailureType::ALL
+    let series: Vec<Series> = kinds
         .iter()
         .enumerate()
         .map(|(i, kind)| {
-            let points = by_type
+            let points: Vec<(i64, f64)> = by_kind
                 .range((i, i64::MIN)..=(i, i64::MAX))
                 .map(|((_, t), v)| (*t, *v))
                 .collect();
             Series::new(kind.label(), points)
         })
+        .filter(|s| *s.name != *Row::Untyped.label() || s.points.iter().any(|p| p.1 > 0.0))
         .collect();
     let chart = TimeChart::new(series, Unit::Count, Kind::StackedBars);
-    let step = chart_step(&r);
+    let starts = bucket_starts(&r);
+    let report_end = r.to.timestamp_millis();
     let navigate = leptos_router::hooks::use_navigate();
-    let picked_endpoints = endpoints.clone();
+    let picked = target.clone();
     // The current bucket ends now, not in the future (the requests view refuses that).
     let now_ms = js_sys::Date::now() as i64;
     let pick = Callback::new(move |t: i64| {
-        let to = (t + step).min(now_ms);
+        // The bucket ends where the next one starts (the last where the report does).
+        let end = starts
+            .iter()
+            .find(|s| **s > t)
+            .copied()
+            .unwrap_or(report_end);
         navigate(
-            &failed_requests(&picked_endpoints, t, to),
+            &requests_of(&picked, &picked.endpoints, "error", t, end.min(now_ms)),
             Default::default(),
         );
     });
@@ -166,17 +245,17 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
         r.from.timestamp_millis(),
         r.to.timestamp_millis().min(now_ms),
     );
-    let earlier: BTreeMap<(String, FailureType), u64> = before
+    let earlier: BTreeMap<(String, Row), u64> = before
         .iter()
         .flat_map(|b| b.summary.iter())
-        .flat_map(|s| FailureType::ALL.map(|k| ((s.endpoint.clone(), k), s.failures.of(k))))
+        .flat_map(|s| Row::ALL.map(|k| ((s.endpoint.clone(), k), k.count(s))))
         .collect();
-    let mut rows: Vec<(String, FailureType, u64, f64, Option<u64>)> = r
+    let mut rows: Vec<(String, Row, u64, f64, Option<u64>)> = r
         .summary
         .iter()
         .flat_map(|s| {
-            FailureType::ALL.map(|k| {
-                let n = s.failures.of(k);
+            Row::ALL.map(|k| {
+                let n = k.count(s);
                 let rate = if s.requests == 0 {
                     0.0
                 } else {
@@ -190,11 +269,23 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
         })
         .filter(|(_, _, n, _, prior)| *n > 0 || prior.is_some_and(|p| p > 0))
         .collect();
-    rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    rows.sort_by(|a, b| {
+        (a.1.status(), std::cmp::Reverse(a.2), &a.0).cmp(&(
+            b.1.status(),
+            std::cmp::Reverse(b.2),
+            &b.0,
+        ))
+    });
     let rows = rows
         .into_iter()
         .map(|(endpoint, kind, n, rate, prior)| {
-            let href = failed_requests(std::slice::from_ref(&endpoint), from, to);
+            let href = requests_of(
+                &target,
+                std::slice::from_ref(&endpoint),
+                kind.status(),
+                from,
+                to,
+            );
             let change = match prior {
                 None => "–".to_owned(),
                 Some(p) => format!("{:+}", n as i64 - p as i64),
@@ -202,6 +293,7 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
             view! {
                 <tr>
                     <td><a href=href>{endpoint}</a></td>
+                    <td>{if kind.status() == "error" { "5xx" } else { "4xx" }}</td>
                     <td>{kind.label()}</td>
                     <td class="num">{n}</td>
                     <td class="num">{format::percent(rate)}</td>
@@ -211,7 +303,7 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <p class="meta"><Freshness as_of=as_of stale=stale />{format!(" · {total} failed requests; click a bar or a row for the requests behind it")}</p>
+        <p class="meta"><Freshness as_of=as_of stale=stale />{format!(" · {total} failed requests; click a bar or a row for the requests behind it · ")}<a href=csv download>"CSV"</a></p>
         <section class="panel">
             <h2>"Failures over time, by type"</h2>
             <TimeChartPanel id="errors-chart" label="Failed requests per bucket, stacked by failure type" chart=chart on_pick=pick />
@@ -220,25 +312,20 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
             <h2>"By endpoint and type"</h2>
             <div class="table-wrap">
                 <table id="errors-table">
-                    <thead><tr><th>"Endpoint"</th><th>"Type"</th><th>"Failed"</th><th>"Share of requests"</th><th>"Change vs. period before"</th></tr></thead>
+                    <thead><tr><th>"Endpoint"</th><th>"Status"</th><th>"Type"</th><th>"Requests"</th><th>"Share of requests"</th><th>"Change vs. period before"</th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
             </div>
-            <p class="meta">"fal sorts 5xx into startup (the runner never started), connection, timeout and runtime (the app raised) errors."</p>
+            <p class="meta">"fal sorts 5xx into startup (the runner never started), connection, timeout and runtime (the app raised) errors; 4xx are the callers' own errors."</p>
         </section>
     }
     .into_any()
 }
 
-/// The bucket size of a report, in ms (the smallest gap between its buckets; an hour when it
-/// has one bucket).
-fn chart_step(r: &AnalyticsReport) -> i64 {
+/// The bucket starts of a report, in ms, sorted.
+fn bucket_starts(r: &AnalyticsReport) -> Vec<i64> {
     let mut times: Vec<i64> = r.series.iter().map(|p| p.t.timestamp_millis()).collect();
     times.sort_unstable();
     times.dedup();
     times
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .min()
-        .unwrap_or(3_600_000)
 }
