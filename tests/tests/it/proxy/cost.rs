@@ -285,11 +285,22 @@ async fn where_the_money_goes_matches_the_seeded_worlds_true_figures() {
         };
         // Requests at the range's edges are counted by when they end (fal's analytics)
         // rather than when they were sent (usage): a few percent.
-        within("running", got(s.running), running, 0.03, 60.0);
-        within("failed", got(s.failed), failed, 0.15, 120.0);
+        // A request still running at the window's end (a timeout runs the app's whole request
+        // timeout) is billed but not yet listed, and may land in running or failed: one
+        // request timeout of slack.
+        let edge = world.apps[i].request_timeout;
+        within("running", got(s.running), running, 0.03, 60.0 + edge);
+        within("failed", got(s.failed), failed, 0.15, 120.0 + edge);
         // Estimated from the cold starts' median.
         within("setup", got(s.setup), setup, 0.35, 60.0);
-        within("idle", got(s.idle), idle, 0.05, 0.02 * s.machine_seconds);
+        // Idle is what is left, so it carries the same slack.
+        within(
+            "idle",
+            got(s.idle),
+            idle,
+            0.05,
+            0.02 * s.machine_seconds + edge,
+        );
         let shares = got(s.running) + got(s.failed) + got(s.setup) + got(s.idle);
         assert!(
             (shares - s.machine_seconds).abs() < 1e-6 * s.machine_seconds.max(1.0)
