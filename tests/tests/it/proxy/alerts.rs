@@ -122,7 +122,8 @@ async fn app_with_hooks(
     let mut alerts = AlertsConfig::load(&path, |k| (k == "HOOK_SECRET").then(|| SECRET.to_owned()))
         .expect("the alerts file is valid");
     alerts.evaluate_every = evaluate_every;
-    alerts.test_deadline = Duration::from_secs(3);
+    // Generous: the whole suite shares two cores; `/hang` waits it out once.
+    alerts.test_deadline = Duration::from_secs(10);
     TestApp::spawn_with_sim_edited(
         sim,
         integration_tests::sim::API_KEY,
