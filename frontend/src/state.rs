@@ -83,6 +83,18 @@ impl ViewState {
         Some(TimeExpr::unchecked(self.to()))
     }
 
+    /// The analytics query of the view (endpoints, range, buckets, zone): the Analytics and
+    /// Errors pages and their CSV links ask for the same thing.
+    pub fn analytics_query(self) -> shared::query::AnalyticsQuery {
+        shared::query::AnalyticsQuery {
+            endpoints: self.list("endpoints"),
+            from: self.time_from("now-24h"),
+            to: self.time_to(),
+            timeframe: self.choice("timeframe"),
+            tz: self.tz(),
+        }
+    }
+
     /// A comma-separated parameter as a list (at most `N` values are sent).
     pub fn list<const N: usize>(self, key: &str) -> List<N> {
         let v = self.get(key).unwrap_or_default();

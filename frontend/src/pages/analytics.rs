@@ -9,7 +9,6 @@ use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
 use shared::analytics::{AnalyticsReport, Timeframe};
-use shared::query::AnalyticsQuery;
 use std::collections::BTreeMap;
 
 /// The analytics page.
@@ -19,13 +18,7 @@ pub fn AnalyticsPage() -> impl IntoView {
     let view = use_view();
     let tick = use_refresh_tick(view);
     // One query for the chart and its CSV, so both show the same buckets.
-    let query = move || AnalyticsQuery {
-        endpoints: view.list("endpoints"),
-        from: view.time_from("now-24h"),
-        to: view.time_to(),
-        timeframe: view.choice("timeframe"),
-        tz: view.tz(),
-    };
+    let query = move || view.analytics_query();
     let report = LocalResource::new(move || {
         let param = view.get("ws");
         let q = query();

@@ -30,15 +30,8 @@ pub fn ErrorsPage() -> impl IntoView {
     let config = use_config();
     let view = use_view();
     let tick = use_refresh_tick(view);
-    let query = move || AnalyticsQuery {
-        endpoints: view.list("endpoints"),
-        from: view.time_from("now-24h"),
-        to: view.time_to(),
-        timeframe: view.choice("timeframe"),
-        tz: view.tz(),
-    };
     let report = LocalResource::new(move || {
-        let (param, mut q) = (view.get("ws"), query());
+        let (param, mut q) = (view.get("ws"), view.analytics_query());
         tick.track();
         async move {
             let ws = state::workspace(config, param).await?;
@@ -223,7 +216,8 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
         .filter(|s| *s.name != *Row::Untyped.label() || s.points.iter().any(|p| p.1 > 0.0))
         .collect();
     let chart = TimeChart::new(series, Unit::Count, Kind::StackedBars);
-    let starts = bucket_starts(&r);
+    // The bucket starts, as the chart lays them out.
+    let starts = crate::charts::time::domain(&chart).map_or_else(Vec::new, |d| d.times);
     let report_end = r.to.timestamp_millis();
     let navigate = leptos_router::hooks::use_navigate();
     let picked = target.clone();
@@ -320,12 +314,4 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
         </section>
     }
     .into_any()
-}
-
-/// The bucket starts of a report, in ms, sorted.
-fn bucket_starts(r: &AnalyticsReport) -> Vec<i64> {
-    let mut times: Vec<i64> = r.series.iter().map(|p| p.t.timestamp_millis()).collect();
-    times.sort_unstable();
-    times.dedup();
-    times
 }
