@@ -158,13 +158,19 @@ fn file_response(
     resp
 }
 
-/// trunk names built assets `name-<16 hex>.ext` (or `name-<hex>_bg.wasm`).
+/// Built assets are named `name-<16 hex>.ext` (trunk also writes `name-<hex>_bg.wasm`), or sit
+/// in a folder named so (`pkg-<16 hex>/`: the split build's modules, which refer to each other
+/// by plain relative names).
 fn is_hashed(path: &str) -> bool {
-    let file = path.rsplit('/').next().unwrap_or(path);
+    let mut segments = path.split('/');
+    let file = segments.next_back().unwrap_or(path);
     let stem = file.split('.').next().unwrap_or(file);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+    let named = |s: &str| {
+        s.rsplit_once('-')
+            .is_some_and(|(_, hash)| hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+    };
+    named(stem) || segments.any(named)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -192,5 +198,7 @@ mod tests {
         assert!(!is_hashed("index.html"));
         assert!(!is_hashed("favicon.ico"));
         assert!(!is_hashed("my-app.js"));
+        assert!(is_hashed("pkg-3f2a9c0d1e2b4a5f/split_page_cost.wasm"));
+        assert!(!is_hashed("pkg/split_page_cost.wasm"));
     }
 }

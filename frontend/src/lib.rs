@@ -5,6 +5,7 @@ pub mod api;
 pub mod charts;
 pub mod components;
 pub mod format;
+pub mod lazy;
 pub mod pages;
 pub mod routes;
 pub mod state;
@@ -211,15 +212,15 @@ fn Shell() -> impl IntoView {
             Gate::Pages(_) => view! {
             <Routes fallback=|| view! { <pages::NotFoundPage /> }>
                 <Route path=path!("/") view=pages::OverviewPage />
-                <Route path=path!("/analytics") view=pages::AnalyticsPage />
-                <Route path=path!("/errors") view=pages::ErrorsPage />
-                <Route path=path!("/usage") view=|| view! { <components::RoleGate page=routes::Page::Usage><pages::UsagePage /></components::RoleGate> } />
-                <Route path=path!("/cost") view=|| view! { <components::RoleGate page=routes::Page::Cost><pages::CostPage /></components::RoleGate> } />
-                <Route path=path!("/alerts") view=pages::AlertsPage />
-                <Route path=path!("/requests") view=pages::RequestsPage />
-                <Route path=path!("/requests/:id") view=pages::RequestDetailPage />
-                <Route path=path!("/logs") view=pages::LogsPage />
-                <Route path=path!("/files") view=pages::FilesPage />
+                <Route path=path!("/analytics") view=|| view! { <lazy::Lazy load=lazy::ANALYTICS /> } />
+                <Route path=path!("/errors") view=|| view! { <lazy::Lazy load=lazy::ERRORS /> } />
+                <Route path=path!("/usage") view=|| view! { <components::RoleGate page=routes::Page::Usage><lazy::Lazy load=lazy::USAGE /></components::RoleGate> } />
+                <Route path=path!("/cost") view=|| view! { <components::RoleGate page=routes::Page::Cost><lazy::Lazy load=lazy::COST /></components::RoleGate> } />
+                <Route path=path!("/alerts") view=|| view! { <lazy::Lazy load=lazy::ALERTS /> } />
+                <Route path=path!("/requests") view=|| view! { <lazy::Lazy load=lazy::REQUESTS /> } />
+                <Route path=path!("/requests/:id") view=|| view! { <lazy::Lazy load=lazy::REQUEST_DETAIL /> } />
+                <Route path=path!("/logs") view=|| view! { <lazy::Lazy load=lazy::LOGS /> } />
+                <Route path=path!("/files") view=|| view! { <lazy::Lazy load=lazy::FILES /> } />
             </Routes>
             }.into_any(),
           }}

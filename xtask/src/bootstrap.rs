@@ -9,6 +9,9 @@ const TRUNK_VERSION: &str = "0.21.14";
 /// npm `binaryen`; Debian's binaryen 108 silently breaks the module (toolchain.md P5).
 const BINARYEN_VERSION: &str = "132.0.0";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// `wasm-split-cli` cuts the release wasm into per-page chunks (xtask's `web`); its 0.2 line
+/// matches the `wasm_split_helpers` 0.2 that leptos links into the frontend.
+const WASM_SPLIT_VERSION: &str = "0.2.4";
 
 /// Installs what is missing; `browser` adds Chromium, chromedriver and promtool (tests).
 pub fn install(browser: bool) -> Result<(), String> {
@@ -16,6 +19,7 @@ pub fn install(browser: bool) -> Result<(), String> {
     trunk()?;
     wasm_bindgen()?;
     wasm_opt()?;
+    wasm_split()?;
     if browser {
         apt_tools()?;
     }
@@ -65,6 +69,23 @@ fn wasm_bindgen() -> Result<(), String> {
     }
     // Without --locked: its bundled lockfile pins a webpki-roots the registry lacks (P2).
     run(cargo(["install", "wasm-bindgen-cli", "--version", &want]))
+}
+
+fn wasm_split() -> Result<(), String> {
+    let installed = output(cargo(["install", "--list"])).unwrap_or_default();
+    let want = format!("wasm_split_cli_support v{WASM_SPLIT_VERSION}:");
+    if installed.lines().any(|l| l == want) {
+        return Ok(());
+    }
+    run(cargo([
+        "install",
+        "wasm_split_cli_support",
+        "--version",
+        WASM_SPLIT_VERSION,
+        "--features",
+        "build-binary",
+        "--locked",
+    ]))
 }
 
 fn wasm_opt() -> Result<(), String> {

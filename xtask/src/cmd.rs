@@ -95,6 +95,24 @@ pub fn run(mut cmd: Cmd) -> Result<(), String> {
     }
 }
 
+/// Runs with its output captured; a failure is an error carrying the command and its stderr.
+pub fn run_quiet(mut cmd: Cmd) -> Result<(), String> {
+    let line = cmd.describe();
+    let out = cmd
+        .0
+        .output()
+        .map_err(|e| format!("could not start `{line}`: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{line}` failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
 /// Runs quietly and returns trimmed stdout, or `None` if it could not run or failed.
 pub fn output(mut cmd: Cmd) -> Option<String> {
     let out = cmd.0.stderr(Stdio::null()).output().ok()?;

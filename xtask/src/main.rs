@@ -2,7 +2,7 @@
 //!
 //! - `demo [-- ARGS]`: install what is missing, build frontend and backend, run falscope
 //!   (demo mode without `FAL_KEY`) on http://127.0.0.1:8080.
-//! - `test`: install what is missing, then fmt, clippy (native + wasm32), the trunk build,
+//! - `test`: install what is missing, then fmt, clippy (native + wasm32), the frontend build,
 //!   every host test (unit, integration, browser e2e) and the wasm tests in headless Chromium.
 //! - `bench [--soak SECS]`: falscope vs nginx (proxy_cache) on the simulator, plus the frontend's
 //!   size, chart-redraw and log-scroll figures (BENCHMARKS.md records a run).
@@ -16,6 +16,7 @@
 
 mod bootstrap;
 mod cmd;
+mod web;
 
 use cmd::{cargo, run, Cmd};
 use std::process::ExitCode;
@@ -123,45 +124,88 @@ fn test() -> Result<(), String> {
     Ok(())
 }
 
-/// Builds the frontend and prints raw and gzip -9 sizes of the wasm, JS and CSS (the
-/// transfer budget is 350 KB gzip).
+/// Builds the frontend and prints the gzip -9 size of the first load (the budget is 350 KiB),
+/// of each lazily loaded page (its chunk and the shared chunks it needs) and of everything.
 fn size() -> Result<(), String> {
     bootstrap::install(false)?;
     build_frontend()?;
     let dist = cmd::root().join("frontend/dist");
-    let mut total = 0u64;
-    let mut entries: Vec<_> = std::fs::read_dir(&dist)
+    let pkg = std::fs::read_dir(&dist)
         .map_err(|e| format!("{}: {e}", dist.display()))?
         .flatten()
         .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        let counted = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("wasm" | "js" | "css")
-        );
-        if !counted {
-            continue;
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("pkg-"))
+        })
+        .ok_or("frontend/dist has no pkg-<hash> folder")?;
+    let gzip = |path: &std::path::Path| {
+        cmd::output(Cmd::new("sh").args(["-c", &format!("gzip -9c '{}' | wc -c", path.display())]))
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .ok_or_else(|| format!("gzip is needed to measure {}", path.display()))
+    };
+    let mut first = Vec::new();
+    for css in web::files_with(&dist, "css")? {
+        first.push(css);
+    }
+    for name in ["frontend.js", "frontend_bg.wasm", web::SPLIT_LOADER] {
+        first.push(pkg.join(name));
+    }
+    let mut first_total = 0;
+    for path in &first {
+        let gz = gzip(path)?;
+        first_total += gz;
+        println!("{gz:>10} B gzip  {}", path.display());
+    }
+    println!("{first_total:>10} B gzip  first load (budget 358400 B = 350 KiB)\n");
+    // Which pages need each shared chunk: the loader lists them above each chunk.
+    let loader = std::fs::read_to_string(pkg.join(web::SPLIT_LOADER))
+        .map_err(|e| format!("{}: {e}", web::SPLIT_LOADER))?;
+    let mut users: Vec<(String, Vec<String>)> = Vec::new();
+    let mut lines = loader.lines().peekable();
+    while let Some(line) = lines.next() {
+        let pages = line.strip_prefix("/* ").and_then(|l| l.strip_suffix(" */"));
+        let chunk = lines
+            .peek()
+            .and_then(|l| l.strip_prefix("const __"))
+            .and_then(|l| l.split(' ').next());
+        if let (Some(pages), Some(chunk)) = (pages, chunk) {
+            users.push((
+                format!("{chunk}.wasm"),
+                pages.split(", ").map(str::to_owned).collect(),
+            ));
         }
-        let raw = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        let gz = cmd::output(
-            Cmd::new("sh").args(["-c", &format!("gzip -9c '{}' | wc -c", path.display())]),
-        )
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .ok_or("gzip is needed to measure")?;
-        total += gz;
+    }
+    let mut everything = first_total;
+    for chunk in web::files_with(&pkg, "wasm")? {
+        let name = chunk
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if name.starts_with("chunk_") {
+            everything += gzip(&chunk)?;
+        }
+        let Some(page) = name
+            .strip_prefix("split_")
+            .and_then(|n| n.strip_suffix(".wasm"))
+        else {
+            continue;
+        };
+        let own = gzip(&chunk)?;
+        everything += own;
+        let mut shared = 0;
+        for (file, pages) in &users {
+            if pages.iter().any(|p| p == page) {
+                shared += gzip(&pkg.join(file))?;
+            }
+        }
         println!(
-            "{:>10} B raw {:>10} B gzip  {}",
-            raw,
-            gz,
-            path.file_name().unwrap_or_default().to_string_lossy()
+            "{:>10} B gzip  {page} on first visit ({own} B its own, {shared} B shared chunks)",
+            own + shared
         );
     }
-    println!(
-        "{:>10}   total {:>10} B gzip  (budget 358400 B = 350 KiB)",
-        "", total
-    );
+    println!("\n{everything:>10} B gzip  every file");
     Ok(())
 }
 
@@ -227,7 +271,7 @@ fn build_release() -> Result<(), String> {
     ]))
 }
 
-/// `trunk build --release` into `frontend/dist`.
+/// The split release frontend into `frontend/dist` (see `web`).
 fn build_frontend() -> Result<(), String> {
-    run(Cmd::new("trunk").args(["--config", "trunk.toml", "build", "--release"]))
+    web::build()
 }

@@ -1,0 +1,105 @@
+//! Pages that load on first visit. Each page below is a split point: in the release build
+//! (`cargo xtask`, with `--cfg falscope_split`) its code sits in its own wasm chunk, fetched the
+//! first time its route renders, so the first download carries only the shell and the Overview.
+//! `trunk serve` and the tests build one module, where the same functions run directly.
+//!
+//! A chunk that fails to load (network, or a deploy replaced the files) shows an error panel
+//! with a retry; the loader does not cache failures, so the retry fetches again.
+
+#![allow(
+    unsafe_code,
+    reason = "wasm_split's generated import/export pair and its static loader; no hand-written unsafe"
+)]
+
+use crate::pages;
+use futures::future::LocalBoxFuture;
+use leptos::prelude::*;
+use leptos::wasm_split::SplitLoaderError;
+use send_wrapper::SendWrapper;
+
+/// Declares `async fn $name() -> Result<AnyView, SplitLoaderError>`: the page's view, built by
+/// code that lives in chunk `$chunk` of the split build.
+macro_rules! split_page {
+    ($name:ident, $chunk:ident, $page:expr) => {
+        #[cfg(falscope_split)]
+        #[leptos::wasm_split::wasm_split($chunk, wasm_split_path = ::leptos::wasm_split, fallible)]
+        fn $name() -> Result<AnyView, SplitLoaderError> {
+            Ok($page.into_any())
+        }
+
+        #[cfg(not(falscope_split))]
+        async fn $name() -> Result<AnyView, SplitLoaderError> {
+            Ok($page.into_any())
+        }
+    };
+}
+
+split_page!(
+    analytics,
+    page_analytics,
+    view! { <pages::AnalyticsPage /> }
+);
+split_page!(errors, page_errors, view! { <pages::ErrorsPage /> });
+split_page!(usage, page_usage, view! { <pages::UsagePage /> });
+split_page!(cost, page_cost, view! { <pages::CostPage /> });
+split_page!(alerts, page_alerts, view! { <pages::AlertsPage /> });
+split_page!(requests, page_requests, view! { <pages::RequestsPage /> });
+split_page!(
+    request_detail,
+    page_request_detail,
+    view! { <pages::RequestDetailPage /> }
+);
+split_page!(logs, page_logs, view! { <pages::LogsPage /> });
+split_page!(files, page_files, view! { <pages::FilesPage /> });
+
+/// A page's loader, as a plain function pointer (one `Lazy` for every page).
+pub type Loader = fn() -> LocalBoxFuture<'static, Result<AnyView, SplitLoaderError>>;
+
+/// The lazily loaded pages, by route.
+pub const ANALYTICS: Loader = || Box::pin(analytics());
+/// `/errors`.
+pub const ERRORS: Loader = || Box::pin(errors());
+/// `/usage`.
+pub const USAGE: Loader = || Box::pin(usage());
+/// `/cost`.
+pub const COST: Loader = || Box::pin(cost());
+/// `/alerts`.
+pub const ALERTS: Loader = || Box::pin(alerts());
+/// `/requests`.
+pub const REQUESTS: Loader = || Box::pin(requests());
+/// `/requests/:id`.
+pub const REQUEST_DETAIL: Loader = || Box::pin(request_detail());
+/// `/logs`.
+pub const LOGS: Loader = || Box::pin(logs());
+/// `/files`.
+pub const FILES: Loader = || Box::pin(files());
+
+/// Renders the page `load` yields: "Loading…" while its chunk downloads, an error panel with a
+/// retry when it cannot be fetched.
+#[component]
+pub fn Lazy(
+    /// The page's loader.
+    load: Loader,
+) -> impl IntoView {
+    let attempt = RwSignal::new(0_u32);
+    view! {
+        <Suspense fallback=|| view! { <crate::components::Loading /> }>
+            {move || {
+                attempt.track();
+                Suspend::new(SendWrapper::new(async move {
+                    match load().await {
+                        Ok(page) => page,
+                        Err(_) => view! {
+                            <div class="panel state-error" role="alert" id="chunk-failed">
+                                <strong>"This page did not load"</strong>
+                                <p>"falscope could not fetch this page's code: the network dropped, or falscope was upgraded since this tab opened. Retry, or reload the page."</p>
+                                <button id="chunk-retry" on:click=move |_| attempt.update(|n| *n += 1)>"Retry"</button>
+                            </div>
+                        }
+                        .into_any(),
+                    }
+                }))
+            }}
+        </Suspense>
+    }
+}
