@@ -4,7 +4,7 @@ pub mod events;
 
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
-use shared::alerts::{AlertRule, AlertsView, Budget, DeliveryResult, NewRule};
+use shared::alerts::{AlertRule, AlertsView, Budget, DeliveryResult, FiringRules, NewRule};
 use shared::analytics::AnalyticsReport;
 use shared::apps::AppSummary;
 use shared::auth::{LoginRequest, UserInfo, CSRF_HEADER};
@@ -197,6 +197,11 @@ pub async fn put_budget(workspace: &str, body: &Budget) -> Result<(), ClientErro
 
 /// `GET /api/ws/{ws}/alerts`.
 pub async fn get_alerts(workspace: &str) -> Result<AlertsView, ClientError> {
+    get_json(&ws::path(ws::ALERTS, workspace)).await
+}
+
+/// `GET /api/ws/{ws}/alerts`, read for the header: the firing rules only.
+pub async fn get_firing_rules(workspace: &str) -> Result<FiringRules, ClientError> {
     get_json(&ws::path(ws::ALERTS, workspace)).await
 }
 

@@ -15,6 +15,6 @@ pub use log_view::LogView;
 pub use runners::RunnersPanel;
 pub use shortcuts::Shortcuts;
 pub use sign_in::SignIn;
-pub use states::{Empty, ErrorPanel, Freshness, Loading, RoleGate};
+pub use states::{loaded, Empty, ErrorPanel, Freshness, Loading, RoleGate};
 pub use time_chart::TimeChartPanel;
 pub use time_picker::TimePicker;

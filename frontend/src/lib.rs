@@ -115,16 +115,10 @@ fn Shell() -> impl IntoView {
             let Ok(ws) = state::workspace(config, param).await else {
                 return Vec::new();
             };
-            api::get_alerts(&ws).await.map_or_else(
-                |_| Vec::new(),
-                |v| {
-                    v.rules
-                        .into_iter()
-                        .filter(|r| r.state == shared::alerts::AlertState::Firing)
-                        .map(|r| r.rule.name)
-                        .collect()
-                },
-            )
+            api::get_firing_rules(&ws)
+                .await
+                .map(|f| f.names())
+                .unwrap_or_default()
         }
     });
     let firing_badge = move || {

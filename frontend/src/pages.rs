@@ -25,7 +25,7 @@ pub use requests::{short_id, RequestsPage};
 pub use usage::UsagePage;
 
 use crate::api;
-use crate::components::{EndpointPicker, ErrorPanel};
+use crate::components::{loaded, EndpointPicker};
 use crate::state::{self, use_config, use_view};
 use leptos::prelude::*;
 
@@ -38,14 +38,5 @@ fn EndpointChooser() -> impl IntoView {
         let param = view.get("ws");
         async move { api::get_apps(&state::workspace(config, param).await?).await }
     });
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match apps.await {
-                    Ok(a) => view! { <EndpointPicker apps=a.data /> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    loaded(apps, |a| view! { <EndpointPicker apps=a.data /> })
 }

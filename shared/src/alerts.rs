@@ -355,6 +355,36 @@ pub struct AlertsView {
     pub evaluate_every_seconds: f64,
 }
 
+/// The header's reading of `GET /api/ws/{ws}/alerts`: which rules are firing. It decodes the
+/// same answer as [`AlertsView`], skipping every other field, so the dashboard's first load
+/// does not carry the decoders of the whole rule model (conditions, history, webhooks).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct FiringRules {
+    rules: Vec<RuleHeadline>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct RuleHeadline {
+    rule: RuleName,
+    state: AlertState,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct RuleName {
+    name: String,
+}
+
+impl FiringRules {
+    /// Names of the rules firing now, in the answer's order.
+    pub fn names(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .filter(|r| r.state == AlertState::Firing)
+            .map(|r| r.rule.name.clone())
+            .collect()
+    }
+}
+
 /// Body of `POST /api/ws/{ws}/alerts/test`'s answer: one line per webhook.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -378,4 +408,50 @@ pub struct Budget {
     pub app: Option<String>,
     /// Amount per calendar month (UTC), in the usage currency.
     pub monthly: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_headers_reading_decodes_the_whole_answer() {
+        let status = |name: &str, state| RuleStatus {
+            rule: AlertRule {
+                id: name.into(),
+                name: name.into(),
+                workspace: "w".into(),
+                app: None,
+                condition: Condition::Threshold {
+                    metric: ThresholdMetric::QueueSize,
+                    above: 50.0,
+                    window_minutes: 0,
+                    min_requests: 0,
+                    failure: None,
+                },
+                for_minutes: 0,
+                source: RuleSource::Ui,
+            },
+            state,
+            since: None,
+            value: Some(60.0),
+            detail: "queue 60".into(),
+            evaluated_at: None,
+        };
+        let view = AlertsView {
+            rules: vec![
+                status("queue", AlertState::Firing),
+                status("quiet", AlertState::Inactive),
+                status("spend", AlertState::Firing),
+            ],
+            history: Vec::new(),
+            webhooks: Vec::new(),
+            editable: true,
+            evaluations: 3,
+            evaluate_every_seconds: 30.0,
+        };
+        let json = serde_json::to_string(&view).unwrap();
+        let firing: FiringRules = serde_json::from_str(&json).unwrap();
+        assert_eq!(firing.names(), ["queue", "spend"]);
+    }
 }

@@ -6,7 +6,7 @@ use crate::api::events::{use_events, Connection};
 use crate::charts;
 use crate::charts::time::{Kind, Series, TimeChart, Unit};
 use crate::components::{
-    Empty, ErrorPanel, Freshness, Loading, RunnersPanel, TimeChartPanel, TimePicker,
+    loaded, Empty, ErrorPanel, Freshness, Loading, RunnersPanel, TimeChartPanel, TimePicker,
 };
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_view};
@@ -28,14 +28,7 @@ pub fn OverviewPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Overview"</h1>
         </div>
-        <Suspense fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match ws.await {
-                    Ok(ws) => view! { <LiveOverview ws=ws /> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {loaded(ws, |ws| view! { <LiveOverview ws=ws /> })}
     }
 }
 
@@ -106,15 +99,11 @@ fn LiveOverview(
                 <h2>"History"</h2>
                 <TimePicker default_from="now-6h" />
             </div>
-            <Suspense fallback=|| view! { <Loading /> }>
-                {move || Suspend::new(async move {
-                    match history.await {
-                        Ok(h) if h.samples.is_empty() => view! { <Empty message="No stored samples in this range yet: falscope records fal's metrics every 10 s while it runs." /> }.into_any(),
-                        Ok(h) => view! { <HistoryCharts history=h /> }.into_any(),
-                        Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {loaded(history, |h| if h.samples.is_empty() {
+                view! { <Empty message="No stored samples in this range yet: falscope records fal's metrics every 10 s while it runs." /> }.into_any()
+            } else {
+                view! { <HistoryCharts history=h /> }.into_any()
+            })}
         </section>
     }
 }
