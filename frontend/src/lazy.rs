@@ -1,6 +1,7 @@
 //! Pages that load on first visit. Each page below is a split point: in the release build
 //! (`cargo xtask`, with `--cfg falscope_split`) its code sits in its own wasm chunk, fetched the
-//! first time its route renders, so the first download carries only the shell and the Overview.
+//! first time its route renders, so the first download carries only the shell and the Overview
+//! (the sign-in screen is a chunk too: most visits are signed in).
 //! `trunk serve` and the tests build one module, where the same functions run directly.
 //!
 //! A chunk that fails to load (network, or a deploy replaced the files) shows an error panel
@@ -51,6 +52,7 @@ split_page!(
 );
 split_page!(logs, page_logs, view! { <pages::LogsPage /> });
 split_page!(files, page_files, view! { <pages::FilesPage /> });
+split_page!(sign_in, sign_in, view! { <crate::components::SignIn /> });
 
 /// A page's loader, as a plain function pointer (one `Lazy` for every page).
 pub type Loader = fn() -> LocalBoxFuture<'static, Result<AnyView, SplitLoaderError>>;
@@ -73,6 +75,8 @@ pub const REQUEST_DETAIL: Loader = || Box::pin(request_detail());
 pub const LOGS: Loader = || Box::pin(logs());
 /// `/files`.
 pub const FILES: Loader = || Box::pin(files());
+/// The sign-in screen (token and proxy modes, signed out).
+pub const SIGN_IN: Loader = || Box::pin(sign_in());
 
 /// Renders the page `load` yields: "Loading…" while its chunk downloads, an error panel with a
 /// retry when it cannot be fetched.

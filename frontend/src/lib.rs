@@ -202,7 +202,7 @@ fn Shell() -> impl IntoView {
           {move || match gate.get() {
             Gate::Loading => view! { <components::Loading /> }.into_any(),
             Gate::Failed => config.0.get().and_then(|c| c.err()).map(|error| view! { <components::ErrorPanel error=error /> }).into_any(),
-            Gate::SignIn(mode) => view! { <components::SignIn mode=mode /> }.into_any(),
+            Gate::SignIn(_) => view! { <lazy::Lazy load=lazy::SIGN_IN /> }.into_any(),
             Gate::Pages(_) => view! {
             <Routes fallback=|| view! { <pages::NotFoundPage /> }>
                 <Route path=path!("/") view=pages::OverviewPage />

@@ -4,10 +4,17 @@
 use leptos::prelude::*;
 use shared::auth::AuthMode;
 
-/// Shown instead of the pages until the user is signed in. Signing in reloads the page, so
-/// every view starts fresh with the new session (and the URL's view state is kept).
+/// Shown instead of the pages until the user is signed in (the mode is the config's). Signing
+/// in reloads the page, so every view starts fresh with the new session (and the URL's view
+/// state is kept).
 #[component]
-pub fn SignIn(mode: AuthMode) -> impl IntoView {
+pub fn SignIn() -> impl IntoView {
+    let config = crate::state::use_config();
+    let mode = config
+        .0
+        .get_untracked()
+        .and_then(Result::ok)
+        .map_or(AuthMode::Token, |c| c.auth.mode);
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);

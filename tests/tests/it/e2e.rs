@@ -612,3 +612,74 @@ async fn a_failure_bar_opens_the_failed_requests_behind_it() {
     browser.assert_no_console_errors().await;
     browser.close().await;
 }
+
+/// The wasm files the page has fetched so far (their names).
+async fn fetched_wasm(browser: &Browser) -> Vec<String> {
+    let names = browser
+        .eval("return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.endsWith('.wasm')).map(n => n.split('/').pop())")
+        .await;
+    serde_json::from_value(names).unwrap_or_default()
+}
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn pages_load_their_code_on_first_visit_and_a_chunk_that_fails_offers_a_retry() {
+    // A copy of the split build, so one chunk can go missing as it does mid-deploy.
+    let dist = tempfile::tempdir().expect("temp dir");
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist");
+    let mut pkg = None;
+    for entry in std::fs::read_dir(&built).expect("frontend/dist is built").flatten() {
+        let target = dist.path().join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir(&target).expect("mkdir");
+            for file in std::fs::read_dir(entry.path()).expect("pkg").flatten() {
+                std::fs::copy(file.path(), target.join(file.file_name())).expect("copy");
+            }
+            pkg = Some(target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+    let pkg = pkg.expect("frontend/dist holds the split build's pkg-<hash> folder (cargo xtask)");
+    let dist_dir = dist.path().to_path_buf();
+    let app = TestApp::spawn_demo_edited(&[], move |c| c.dist_dir = Some(dist_dir)).await;
+    let browser = Browser::start().await;
+
+    browser.goto(&app.url("/")).await;
+    browser.wait_for("#history-runners").await;
+    let first = fetched_wasm(&browser).await;
+    assert!(
+        first.iter().all(|n| !n.starts_with("split_") && !n.starts_with("chunk_")),
+        "the Overview should need no page chunk: {first:?}"
+    );
+
+    // Moving to Cost in the app fetches Cost's code, then renders it.
+    browser.click(".topbar nav a[href^='/cost']").await;
+    browser.wait_for("#split-table tbody tr").await;
+    let after = fetched_wasm(&browser).await;
+    assert!(
+        after.iter().any(|n| n == "split_page_cost.wasm"),
+        "{after:?}"
+    );
+    assert!(
+        !after.iter().any(|n| n == "split_page_files.wasm"),
+        "Files' code is fetched only when Files opens: {after:?}"
+    );
+
+    // Files' chunk is gone (a deploy replaced the files): an error panel with a retry, no panic.
+    let chunk = pkg.join("split_page_files.wasm");
+    let aside = pkg.join("split_page_files.wasm.aside");
+    std::fs::rename(&chunk, &aside).expect("hide the chunk");
+    browser.click(".topbar nav a[href^='/files']").await;
+    browser.wait_for("#chunk-failed").await;
+    browser.wait_for_text("This page did not load").await;
+    browser.screenshot("chunk-failed").await;
+    // The chunk is back: Retry fetches it again and the page renders.
+    std::fs::rename(&aside, &chunk).expect("restore the chunk");
+    browser.click("#chunk-retry").await;
+    browser.wait_for("#files-table tbody tr").await;
+    // The app kept working: another page still opens.
+    browser.click(".topbar nav a[href^='/alerts']").await;
+    browser.wait_for("#new-rule").await;
+    browser.close().await;
+}
