@@ -96,6 +96,12 @@ pub fn table() -> Vec<Route> {
         r(g.clone(), ws::APPS, viewer, get(apps::list_apps)),
         r(
             g.clone(),
+            ws::ENDPOINTS,
+            viewer,
+            get(apps::default_endpoints),
+        ),
+        r(
+            g.clone(),
             ws::ANALYTICS,
             viewer,
             get(analytics::get_analytics),

@@ -167,8 +167,9 @@ fn is_hashed(path: &str) -> bool {
     let stem = file.split('.').next().unwrap_or(file);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     let named = |s: &str| {
-        s.rsplit_once('-')
-            .is_some_and(|(_, hash)| hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+        s.rsplit_once('-').is_some_and(|(_, hash)| {
+            hash.len() >= 16 && hash.chars().all(|c| c.is_ascii_hexdigit())
+        })
     };
     named(stem) || segments.any(named)
 }

@@ -6,7 +6,7 @@ use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
 use shared::alerts::{AlertRule, AlertsView, Budget, DeliveryResult, FiringRules, NewRule};
 use shared::analytics::AnalyticsReport;
-use shared::apps::AppSummary;
+use shared::apps::{AppSummary, DefaultEndpoints};
 use shared::auth::{LoginRequest, UserInfo, CSRF_HEADER};
 use shared::cost::{CostReport, Forecast, PriceLine, PriceOverride, SplitReport};
 use shared::files::{FileItem, UploadFromUrl};
@@ -249,6 +249,11 @@ pub async fn get_live_history(
 /// `GET /api/ws/{ws}/apps`.
 pub async fn get_apps(workspace: &str) -> Result<Fetched<Vec<AppSummary>>, ClientError> {
     get_json(&ws::path(ws::APPS, workspace)).await
+}
+
+/// `GET /api/ws/{ws}/endpoints`.
+pub async fn get_default_endpoints(workspace: &str) -> Result<Fetched<DefaultEndpoints>, ClientError> {
+    get_json(&ws::path(ws::ENDPOINTS, workspace)).await
 }
 
 /// `GET /api/ws/{ws}/analytics`.

@@ -24,8 +24,9 @@ pub use request_detail::RequestDetailPage;
 pub use requests::{short_id, RequestsPage};
 pub use usage::UsagePage;
 
-use crate::api;
+use crate::api::{self, ClientError};
 use crate::components::{loaded, EndpointPicker};
+use shared::query::List;
 use crate::state::{self, use_config, use_view};
 use leptos::prelude::*;
 
@@ -39,4 +40,19 @@ fn EndpointChooser() -> impl IntoView {
         async move { api::get_apps(&state::workspace(config, param).await?).await }
     });
     loaded(apps, |a| view! { <EndpointPicker apps=a.data /> })
+}
+
+/// The endpoints a page shows, and what to say about them: the URL's pick as it is, or, with
+/// none picked, the workspace's default (every endpoint, or the 50 busiest) and a sentence
+/// saying which. Analytics, Errors and Requests open on data, not on an empty picker.
+async fn shown_endpoints(
+    ws: &str,
+    picked: List<50>,
+) -> Result<(List<50>, Option<String>), ClientError> {
+    if !picked.is_empty() {
+        return Ok((picked, None));
+    }
+    let default = api::get_default_endpoints(ws).await?.data;
+    let note = (!default.endpoints.is_empty()).then(|| default.describe());
+    Ok((List::of(&default.endpoints), note))
 }

@@ -28,6 +28,37 @@ pub struct AppSummary {
     pub endpoints: Vec<String>,
 }
 
+/// How many endpoint ids one fal analytics or requests call takes.
+pub const MAX_ENDPOINTS: usize = 50;
+
+/// Body of `GET /api/ws/{ws}/endpoints`: what the Analytics and Requests pages show before
+/// anyone picks: every endpoint of the workspace, or, past the [`MAX_ENDPOINTS`] one fal call
+/// takes, the busiest of them by requests over the last 24 hours.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DefaultEndpoints {
+    /// The endpoint ids to show, at most [`MAX_ENDPOINTS`] (busiest first when `busiest`).
+    pub endpoints: Vec<String>,
+    /// How many endpoints the workspace has.
+    pub total: usize,
+    /// `endpoints` are the busiest of `total` by the last day's requests.
+    pub busiest: bool,
+}
+
+impl DefaultEndpoints {
+    /// What the pages say about the endpoints shown.
+    pub fn describe(&self) -> String {
+        match (self.busiest, self.total) {
+            (true, total) => format!(
+                "Showing the {} busiest of {total} endpoints (requests in the last 24 h): pick others above.",
+                self.endpoints.len()
+            ),
+            (false, 1) => "Showing the workspace's one endpoint.".to_owned(),
+            (false, total) => format!("Showing all {total} endpoints: pick some above to narrow."),
+        }
+    }
+}
+
 /// Joins fal's names of an app (see the module docs) to the app's `name`.
 #[derive(Debug, Clone, Default)]
 pub struct AppIndex {

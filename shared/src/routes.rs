@@ -28,6 +28,8 @@ pub mod ws {
     pub const LIVE_HISTORY: &str = "/api/ws/{ws}/live/history";
     /// [`crate::apps::AppSummary`] list: apps and their endpoint ids.
     pub const APPS: &str = "/api/ws/{ws}/apps";
+    /// [`crate::apps::DefaultEndpoints`]: the endpoints pages show before anyone picks.
+    pub const ENDPOINTS: &str = "/api/ws/{ws}/endpoints";
     /// [`crate::analytics::AnalyticsReport`].
     pub const ANALYTICS: &str = "/api/ws/{ws}/analytics";
     /// Analytics as CSV.

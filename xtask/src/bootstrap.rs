@@ -16,14 +16,14 @@ const WASM_SPLIT_VERSION: &str = "0.2.4";
 /// Installs what is missing; `browser` adds Chromium, chromedriver and promtool (tests).
 pub fn install(browser: bool) -> Result<(), String> {
     rust_parts()?;
-    trunk()?;
     wasm_bindgen()?;
     wasm_opt()?;
     wasm_split()?;
     if browser {
         apt_tools()?;
     }
-    // trunk runs cargo with --offline, so every crate for every target must be local.
+    // trunk (development) runs cargo with --offline, so every crate for every target must be
+    // local.
     run(cargo(["fetch", "--locked"]))
 }
 
@@ -41,7 +41,9 @@ fn rust_parts() -> Result<(), String> {
     Ok(())
 }
 
-fn trunk() -> Result<(), String> {
+/// trunk serves the unsplit frontend during development (`trunk serve`); the release build
+/// (`web`) does not use it, so only `bootstrap --dev` installs it.
+pub fn trunk() -> Result<(), String> {
     let want = format!("trunk {TRUNK_VERSION}");
     if output(Cmd::new("trunk").arg_version()).as_deref() == Some(want.as_str()) {
         return Ok(());

@@ -7,7 +7,8 @@
 //! - `bench [--soak SECS]`: falscope vs nginx (proxy_cache) on the simulator, plus the frontend's
 //!   size, chart-redraw and log-scroll figures (BENCHMARKS.md records a run).
 //! - `size`: release-build the frontend and print the gzip size of what a browser downloads.
-//! - `bootstrap [--browser]`: only install the toolchain.
+//! - `bootstrap [--browser] [--dev]`: only install the toolchain (`--dev` adds trunk, for
+//!   `trunk serve` during development).
 
 #![allow(
     clippy::print_stdout,
@@ -29,12 +30,18 @@ fn main() -> ExitCode {
     let result = match command {
         "demo" => demo(rest),
         "test" => test(),
-        "bootstrap" => bootstrap::install(rest.iter().any(|a| a == "--browser")),
+        "bootstrap" => bootstrap::install(rest.iter().any(|a| a == "--browser")).and_then(|()| {
+            if rest.iter().any(|a| a == "--dev") {
+                bootstrap::trunk()
+            } else {
+                Ok(())
+            }
+        }),
         "size" => size(),
         "bench" => bench(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [-- falscope args] | test | bootstrap [--browser]>"
+                "usage: cargo xtask <demo [-- falscope args] | test | bench [--soak SECS] | size | bootstrap [--browser] [--dev]>"
             );
             return ExitCode::from(2);
         }

@@ -10,7 +10,7 @@
 use axum::Json;
 use shared::alerts::{AlertRule, AlertsView, Budget, DeliveryResult, NewRule};
 use shared::analytics::AnalyticsReport;
-use shared::apps::AppSummary;
+use shared::apps::{AppSummary, DefaultEndpoints};
 use shared::auth::{AuditEntry, LoginRequest, UserInfo};
 use shared::cost::{CostReport, Forecast, PriceLine, PriceOverride, SplitReport};
 use shared::files::{FileItem, UploadFromUrl};
@@ -38,6 +38,7 @@ use utoipa::OpenApi;
         live_stream,
         live_history,
         apps,
+        endpoints,
         analytics,
         analytics_csv,
         usage,
@@ -248,6 +249,11 @@ fn live_history() {}
 #[utoipa::path(get, path = "/api/ws/{ws}/apps", params(("ws" = String, Path, description = WS)),
     responses((status = 200, body = Fetched<Vec<AppSummary>>)))]
 fn apps() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/endpoints", params(("ws" = String, Path, description = WS)),
+    description = "The endpoints the Analytics and Requests pages show before anyone picks: every endpoint of the workspace, or, past the 50 one fal call takes, the 50 busiest by requests over the last 24 hours.",
+    responses((status = 200, body = Fetched<DefaultEndpoints>), (status = 503, body = ApiError)))]
+fn endpoints() {}
 
 #[utoipa::path(get, path = "/api/ws/{ws}/analytics",
     params(("ws" = String, Path, description = WS), ("endpoints" = String, Query, description = "1–50 endpoint ids, comma-separated"),

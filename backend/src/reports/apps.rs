@@ -2,14 +2,16 @@
 //! environments and fal's apps list answers the main one unless asked, so the environments a
 //! week of usage names are listed too.
 
-use super::{iso, Reports};
+use super::{iso, Derived, Reports};
 use crate::cache::{key, Cached};
+use shared::CacheStatus;
 use crate::error::AppError;
 use crate::upstream::models::UsageRow;
 use crate::upstream::query::{UsageQuery, Window};
 use crate::upstream::{FalApi, UpstreamError};
 use chrono::Duration;
-use shared::apps::{AppIndex, AppSummary};
+use shared::apps::{AppIndex, AppSummary, DefaultEndpoints, MAX_ENDPOINTS};
+use shared::query::{AnalyticsQuery, List, TimeExpr};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -56,6 +58,60 @@ impl Reports {
                 if names.is_empty() { "none".to_owned() } else { names.join(", ") }
             ),
         ))
+    }
+
+    /// The endpoints pages show before anyone picks: every endpoint of the workspace, or past
+    /// the 50 one fal call takes, the 50 busiest by requests over the last 24 hours (one
+    /// analytics call per 50 endpoints, each cached like any analytics read; ties keep fal's
+    /// order). As fresh as its oldest input.
+    pub async fn default_endpoints(&self, ws: &str) -> Result<Derived<DefaultEndpoints>, AppError> {
+        let apps = self.apps(ws).await?;
+        let mut seen = BTreeSet::new();
+        let all: Vec<String> = apps
+            .value
+            .iter()
+            .flat_map(|a| a.endpoints.iter())
+            .filter(|e| seen.insert(e.as_str()))
+            .cloned()
+            .collect();
+        let (mut as_of, mut status) = (apps.entry.as_of, apps.status);
+        let total = all.len();
+        if total <= MAX_ENDPOINTS {
+            let value = DefaultEndpoints {
+                endpoints: all,
+                total,
+                busiest: false,
+            };
+            return Ok(Derived { value, as_of, status });
+        }
+        let mut requests = vec![0_u64; total];
+        for (n, chunk) in all.chunks(MAX_ENDPOINTS).enumerate() {
+            let q = AnalyticsQuery {
+                endpoints: List::of(chunk),
+                from: Some(TimeExpr::unchecked("now-24h")),
+                to: Some(TimeExpr::unchecked("now")),
+                timeframe: Some(shared::analytics::Timeframe::Day),
+                tz: None,
+            };
+            let report = self.analytics(ws, &q).await?;
+            if report.entry.as_of < as_of {
+                as_of = report.entry.as_of;
+            }
+            if report.status == CacheStatus::Stale {
+                status = CacheStatus::Stale;
+            }
+            for s in &report.value.summary {
+                if let Some(i) = chunk.iter().position(|e| *e == s.endpoint) {
+                    requests[n * MAX_ENDPOINTS + i] += s.requests;
+                }
+            }
+        }
+        let value = DefaultEndpoints {
+            endpoints: busiest(&all, &requests),
+            total,
+            busiest: true,
+        };
+        Ok(Derived { value, as_of, status })
     }
 
     /// The [`AppIndex`] of the workspace; empty (names pass through) when fal cannot list apps.
@@ -165,6 +221,18 @@ fn summaries(apps: Vec<crate::upstream::models::App>) -> Vec<AppSummary> {
         .collect()
 }
 
+/// The [`MAX_ENDPOINTS`] of `all` with the most `requests` (same positions), busiest first;
+/// ties keep `all`'s order.
+fn busiest(all: &[String], requests: &[u64]) -> Vec<String> {
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(requests.get(i).copied().unwrap_or(0)));
+    order
+        .into_iter()
+        .take(MAX_ENDPOINTS)
+        .map(|i| all[i].clone())
+        .collect()
+}
+
 /// The endpoint ids of `app` (or of every app), at most the 50 one analytics call takes.
 pub fn endpoints(apps: &[AppSummary], app: Option<&str>) -> Vec<String> {
     apps.iter()
@@ -172,4 +240,29 @@ pub fn endpoints(apps: &[AppSummary], app: Option<&str>) -> Vec<String> {
         .flat_map(|a| a.endpoints.iter().cloned())
         .take(50)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{busiest, MAX_ENDPOINTS};
+
+    #[test]
+    fn past_fifty_endpoints_the_busiest_fifty_are_shown_busiest_first() {
+        let all: Vec<String> = (0..120).map(|i| format!("acme/app-{i}")).collect();
+        // Every third endpoint is busy, endpoint 7 the busiest; the rest are idle.
+        let requests: Vec<u64> = (0..120_u64)
+            .map(|i| match i {
+                7 => 10_000,
+                i if i % 3 == 0 => 100 + i,
+                _ => 0,
+            })
+            .collect();
+        let shown = busiest(&all, &requests);
+        assert_eq!(shown.len(), MAX_ENDPOINTS);
+        assert_eq!(shown[0], "acme/app-7");
+        assert_eq!(shown[1], "acme/app-117", "then by count, highest first");
+        // 40 busy ones, then idle ones in the workspace's order.
+        assert_eq!(shown[41], "acme/app-1");
+        assert!(!shown.contains(&"acme/app-119".to_owned()));
+    }
 }

@@ -1,15 +1,25 @@
 //! `/analytics`: request counts by outcome, error rate, queue vs execution latency and a summary
-//! per endpoint, for 1–50 endpoints.
+//! per endpoint, for the 1–50 endpoints picked, or by default every endpoint (the 50 busiest).
 
 use crate::api;
 use crate::charts::palette;
 use crate::charts::time::{Kind, Series, TimeChart, Unit};
-use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimeChartPanel, TimePicker};
+use crate::components::{loaded, Empty, Freshness, TimeChartPanel, TimePicker};
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
 use shared::analytics::{AnalyticsReport, Timeframe};
+use shared::Fetched;
 use std::collections::BTreeMap;
+
+/// What the page shows: the report, which endpoints it covers and why, and its CSV.
+#[derive(Debug, Clone)]
+struct Shown {
+    report: Fetched<AnalyticsReport>,
+    /// Set when no endpoint was picked: which ones are shown instead.
+    note: Option<String>,
+    csv: String,
+}
 
 /// The analytics page.
 #[component]
@@ -17,26 +27,29 @@ pub fn AnalyticsPage() -> impl IntoView {
     let config = use_config();
     let view = use_view();
     let tick = use_refresh_tick(view);
-    // One query for the chart and its CSV, so both show the same buckets.
-    let query = move || view.analytics_query();
-    let report = LocalResource::new(move || {
-        let param = view.get("ws");
-        let q = query();
+    let shown = LocalResource::new(move || {
+        let (param, mut q) = (view.get("ws"), view.analytics_query());
         tick.track();
         async move {
-            if q.endpoints.is_empty() {
+            let ws = state::workspace(config, param).await?;
+            let (endpoints, note) = super::shown_endpoints(&ws, q.endpoints).await?;
+            if endpoints.is_empty() {
                 return Ok(None);
             }
-            let ws = state::workspace(config, param).await?;
-            api::get_analytics(&ws, &q).await.map(Some)
+            q.endpoints = endpoints;
+            // The chart and its CSV ask for the same buckets of the same endpoints.
+            let csv = api::url_of(shared::routes::ws::ANALYTICS_CSV, &ws, &q);
+            let report = api::get_analytics(&ws, &q).await?;
+            Ok(Some(Shown { report, note, csv }))
         }
     });
     let set = use_set_query();
-    let ws = state::use_workspace(config, view);
     let csv = move || {
-        ws.get()
-            .map(|ws| api::url_of(shared::routes::ws::ANALYTICS_CSV, &ws, &query()))
-            .unwrap_or_default()
+        shown
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .map(|s| s.csv)
     };
     view! {
         <div class="page-head">
@@ -58,21 +71,24 @@ pub fn AnalyticsPage() -> impl IntoView {
                         .collect_view()}
                 </select>
             </label>
-            <a class="button" href=csv download>"CSV"</a>
+            {move || csv().map(|href| view! { <a class="button" href=href download>"CSV"</a> })}
         </div>
-        <Suspense fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match report.await {
-                    Ok(None) => view! { <Empty message="Pick one or more endpoints above to see their requests, errors and latency." /> }.into_any(),
-                    Ok(Some(r)) if r.data.summary.is_empty() => view! { <Empty message=format!("No requests for {} in this range.", r.data.summary.first().map(|s| s.endpoint.clone()).unwrap_or_else(|| "the selected endpoints".into())) /> }.into_any(),
-                    Ok(Some(r)) => {
-                        let (as_of, stale) = (r.as_of, r.stale);
-                        view! { <p class="meta"><Freshness as_of=as_of stale=stale /></p> <Report report=r.data /> }.into_any()
-                    }
-                    Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
+        {loaded(shown, |shown| match shown {
+            None => view! { <Empty message="This workspace has no endpoints yet." /> }.into_any(),
+            Some(Shown { report: r, note, .. }) => {
+                let (as_of, stale) = (r.as_of, r.stale);
+                let empty = r.data.summary.is_empty();
+                view! {
+                    <p class="meta" id="endpoints-shown">{note}" "<Freshness as_of=as_of stale=stale /></p>
+                    {if empty {
+                        view! { <Empty message="No requests for these endpoints in this range." /> }.into_any()
+                    } else {
+                        view! { <Report report=r.data /> }.into_any()
+                    }}
                 }
-            })}
-        </Suspense>
+                .into_any()
+            }
+        })}
     }
 }
 

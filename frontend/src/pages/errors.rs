@@ -1,11 +1,11 @@
 //! `/errors`: why requests fail — 5xx over time stacked by fal's failure type, a table by
 //! endpoint × type with rates and the change against the period before, and a click on a bar
-//! or a row that opens the failed requests behind it. Every endpoint of the workspace (fal's
-//! first 50) unless the picker narrows it.
+//! or a row that opens the failed requests behind it. Every endpoint of the workspace (past 50,
+//! the 50 busiest) unless the picker narrows it.
 
 use crate::api;
 use crate::charts::time::{Kind, Series, TimeChart, Unit};
-use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimeChartPanel, TimePicker};
+use crate::components::{loaded, Empty, Freshness, TimeChartPanel, TimePicker};
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_view};
 use leptos::prelude::*;
@@ -20,6 +20,8 @@ struct Breakdown {
     ws: String,
     tz: Option<String>,
     endpoints: Vec<String>,
+    /// Set when no endpoint was picked: which ones are shown instead.
+    note: Option<String>,
     now: Fetched<AnalyticsReport>,
     before: Option<AnalyticsReport>,
 }
@@ -35,16 +37,11 @@ pub fn ErrorsPage() -> impl IntoView {
         tick.track();
         async move {
             let ws = state::workspace(config, param).await?;
-            if q.endpoints.is_empty() {
-                let apps = api::get_apps(&ws).await?.data;
-                let mut seen = std::collections::HashSet::new();
-                let mut all: Vec<String> = apps.into_iter().flat_map(|a| a.endpoints).collect();
-                all.retain(|e| seen.insert(e.clone()));
-                q.endpoints = List::of(&all[..all.len().min(50)]);
-            }
-            if q.endpoints.is_empty() {
+            let (endpoints, note) = super::shown_endpoints(&ws, q.endpoints).await?;
+            if endpoints.is_empty() {
                 return Ok(None);
             }
+            q.endpoints = endpoints;
             let now = api::get_analytics(&ws, &q).await?;
             // The period before, as long, for the change column.
             let span = now.data.to - now.data.from;
@@ -60,6 +57,7 @@ pub fn ErrorsPage() -> impl IntoView {
                 ws,
                 tz: q.tz.clone(),
                 endpoints,
+                note,
                 now,
                 before,
             }))
@@ -73,15 +71,10 @@ pub fn ErrorsPage() -> impl IntoView {
         <div class="toolbar">
             <super::EndpointChooser />
         </div>
-        <Suspense fallback=|| view! { <Loading /> }>
-            {move || Suspend::new(async move {
-                match report.await {
-                    Ok(None) => view! { <Empty message="This workspace has no endpoints yet." /> }.into_any(),
-                    Ok(Some(b)) => view! { <Failures breakdown=b /> }.into_any(),
-                    Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {loaded(report, |b| match b {
+            None => view! { <Empty message="This workspace has no endpoints yet." /> }.into_any(),
+            Some(b) => view! { <Failures breakdown=b /> }.into_any(),
+        })}
     }
 }
 
@@ -165,6 +158,7 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
         ws,
         tz,
         endpoints,
+        note,
         now,
         before,
     } = breakdown;
@@ -185,7 +179,7 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
     let total: u64 = r.summary.iter().map(|s| s.server_errors).sum();
     if total == 0 {
         return view! {
-            <p class="meta"><Freshness as_of=as_of stale=stale /></p>
+            <p class="meta" id="endpoints-shown">{note}" "<Freshness as_of=as_of stale=stale /></p>
             <Empty message="No failed requests (5xx) in this range." />
         }
         .into_any();
@@ -297,7 +291,7 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <p class="meta"><Freshness as_of=as_of stale=stale />{format!(" · {total} failed requests; click a bar or a row for the requests behind it · ")}<a href=csv download>"CSV"</a></p>
+        <p class="meta" id="endpoints-shown">{note}" "<Freshness as_of=as_of stale=stale />{format!(" · {total} failed requests; click a bar or a row for the requests behind it · ")}<a href=csv download>"CSV"</a></p>
         <section class="panel">
             <h2>"Failures over time, by type"</h2>
             <TimeChartPanel id="errors-chart" label="Failed requests per bucket, stacked by failure type" chart=chart on_pick=pick />

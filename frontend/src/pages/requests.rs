@@ -1,14 +1,24 @@
 //! `/requests`: filterable, sortable, paginated requests with their cost; a row opens its page.
 
 use crate::api;
-use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimePicker};
+use crate::components::{loaded, Empty, Freshness, TimePicker};
 use crate::format;
 use crate::routes::request_path;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::query::RequestsQuery;
-use shared::requests::{Cost, RequestRow, StatusClass};
+use shared::requests::{Cost, RequestRow, RequestsPage as Listing, StatusClass};
+use shared::Fetched;
+
+/// What the page shows: a page of requests, which endpoints it covers and why, and its CSV.
+#[derive(Debug, Clone)]
+struct Shown {
+    page: Fetched<Listing>,
+    /// Set when no endpoint was picked: which ones are shown instead.
+    note: Option<String>,
+    csv: String,
+}
 
 /// The requests page.
 #[component]
@@ -25,30 +35,33 @@ pub fn RequestsPage() -> impl IntoView {
         limit: None,
         cursor: view.get("cursor"),
     };
-    let page = LocalResource::new(move || {
-        let param = view.get("ws");
-        let q = query();
+    let shown = LocalResource::new(move || {
+        let (param, mut q) = (view.get("ws"), query());
         tick.track();
         async move {
-            if q.endpoints.is_empty() {
+            let ws = state::workspace(config, param).await?;
+            let (endpoints, note) = super::shown_endpoints(&ws, q.endpoints).await?;
+            if endpoints.is_empty() {
                 return Ok(None);
             }
-            api::get_requests(&state::workspace(config, param).await?, &q)
-                .await
-                .map(Some)
+            q.endpoints = endpoints;
+            // The CSV has every page of the view's query.
+            let all = RequestsQuery {
+                cursor: None,
+                ..q.clone()
+            };
+            let csv = api::url_of(shared::routes::ws::REQUESTS_CSV, &ws, &all);
+            let page = api::get_requests(&ws, &q).await?;
+            Ok(Some(Shown { page, note, csv }))
         }
     });
     let set = use_set_query();
-    let ws = state::use_workspace(config, view);
-    // The CSV has every page of the view's query.
     let csv = move || {
-        let q = RequestsQuery {
-            cursor: None,
-            ..query()
-        };
-        ws.get()
-            .map(|ws| api::url_of(shared::routes::ws::REQUESTS_CSV, &ws, &q))
-            .unwrap_or_default()
+        shown
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .map(|s| s.csv)
     };
     let select = |key: &'static str, options: &'static [(&'static str, &'static str)]| {
         let set = set.clone();
@@ -74,36 +87,31 @@ pub fn RequestsPage() -> impl IntoView {
             <super::EndpointChooser />
             <label>"Status " {select("status", &[("", "any"), ("success", "2xx"), ("user_error", "4xx"), ("error", "5xx")])}</label>
             <label>"Sort " {select("sort", &[("", "newest"), ("duration", "longest")])}</label>
-            <a class="button" href=csv download>"CSV"</a>
+            {move || csv().map(|href| view! { <a class="button" href=href download>"CSV"</a> })}
         </div>
-        <Suspense fallback=|| view! { <Loading /> }>
-            {move || {
+        {loaded(shown, move |shown| match shown {
+            None => view! { <Empty message="This workspace has no endpoints yet." /> }.into_any(),
+            Some(Shown { page: p, note, .. }) => {
+                let next = p.data.next_cursor.clone();
+                let (as_of, stale) = (p.as_of, p.stale);
+                let first_set = next_set.clone();
                 let next_set = next_set.clone();
-                Suspend::new(async move {
-                    match page.await {
-                        Ok(None) => view! { <Empty message="Pick one or more endpoints above to list their requests." /> }.into_any(),
-                        Ok(Some(p)) if p.data.items.is_empty() => view! { <Empty message="No requests for the selected endpoints in this range." /> }.into_any(),
-                        Ok(Some(p)) => {
-                            let next = p.data.next_cursor.clone();
-                            let (as_of, stale) = (p.as_of, p.stale);
-                            view! {
-                                <p class="meta"><Freshness as_of=as_of stale=stale /></p>
-                                <RequestsTable rows=p.data.items />
-                                <div class="pager">
-                                    <button disabled=move || view.get("cursor").is_none() on:click={
-                                        let set = next_set.clone();
-                                        move |_| set(&[("cursor", None)])
-                                    }>"First page"</button>
-                                    <button disabled=next.is_none() on:click=move |_| next_set(&[("cursor", next.clone())])>"Next page"</button>
-                                </div>
-                            }
-                                .into_any()
-                        }
-                        Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
-                    }
-                })
-            }}
-        </Suspense>
+                let rows = if p.data.items.is_empty() {
+                    view! { <Empty message="No requests for these endpoints in this range." /> }.into_any()
+                } else {
+                    view! { <RequestsTable rows=p.data.items /> }.into_any()
+                };
+                view! {
+                    <p class="meta" id="endpoints-shown">{note}" "<Freshness as_of=as_of stale=stale /></p>
+                    {rows}
+                    <div class="pager">
+                        <button disabled=move || view.get("cursor").is_none() on:click=move |_| first_set(&[("cursor", None)])>"First page"</button>
+                        <button disabled=next.is_none() on:click=move |_| next_set(&[("cursor", next.clone())])>"Next page"</button>
+                    </div>
+                }
+                .into_any()
+            }
+        })}
     }
 }
 

@@ -59,6 +59,32 @@ async fn live_snapshot_comes_from_the_simulator_over_http() {
 }
 
 #[tokio::test]
+async fn pages_open_on_every_endpoint_of_the_workspace_in_every_environment() {
+    let app = TestApp::spawn_demo(&[]).await;
+    let apps: shared::Fetched<Vec<shared::apps::AppSummary>> = app
+        .get(&shared::routes::ws::path(shared::routes::ws::APPS, "demo"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let resp = app
+        .get(&shared::routes::ws::path(shared::routes::ws::ENDPOINTS, "demo"))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let shown: shared::Fetched<shared::apps::DefaultEndpoints> = resp.json().await.unwrap();
+    let shown = shown.data;
+    let every: Vec<String> = apps.data.iter().flat_map(|a| a.endpoints.clone()).collect();
+    assert_eq!(shown.endpoints, every, "every endpoint, in fal's order");
+    assert!(!shown.busiest);
+    assert_eq!(shown.total, 9);
+    // Routes and the app in the staging environment are among them.
+    for id in ["acme/flux-studio/turbo", "acme/image-lab"] {
+        assert!(shown.endpoints.iter().any(|e| e == id), "{id}: {shown:?}");
+    }
+    assert_eq!(shown.describe(), "Showing all 9 endpoints: pick some above to narrow.");
+}
+
+#[tokio::test]
 async fn unknown_api_route_is_a_json_404() {
     let app = TestApp::spawn_demo(&[]).await;
     let resp = app.get("/api/nope").await;

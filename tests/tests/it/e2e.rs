@@ -1,5 +1,5 @@
 //! Browser end-to-end: falscope in demo mode, headless Chromium through chromedriver.
-//! Needs the trunk build (`frontend/dist`) and `chromedriver`; `cargo xtask test` provides both
+//! Needs the release frontend (`frontend/dist`, built by `cargo xtask`) and `chromedriver`; `cargo xtask test` provides both
 //! and runs these with `--include-ignored`. Screenshots land in `target/e2e-screenshots/`.
 
 use integration_tests::browser::Browser;
@@ -35,19 +35,12 @@ async fn every_page_renders_its_content_in_both_themes() {
     let pages: [(&str, &str, &str); 9] = [
         ("overview", "/", "#history-runners"),
         ("errors", "/errors", "#errors-table tbody tr"),
-        (
-            "analytics",
-            "/analytics?endpoints=acme/chat-llm,acme/flux-studio&from=now-6h",
-            "#analytics-summary tbody tr",
-        ),
+        // Analytics and Requests open on every endpoint, with nothing picked.
+        ("analytics", "/analytics?from=now-6h", "#analytics-summary tbody tr"),
         ("usage", "/usage", "#usage-lines tbody tr"),
         ("cost", "/cost", "#split-table tbody tr"),
         ("alerts", "/alerts", "#new-rule"),
-        (
-            "requests",
-            "/requests?endpoints=acme/flux-studio&from=now-1h",
-            "#requests-table tbody tr",
-        ),
+        ("requests", "/requests?from=now-1h", "#requests-table tbody tr"),
         ("logs", "/logs?from=now-15m", ".log-line"),
         ("files", "/files", "#files-table tbody tr"),
     ];
@@ -55,6 +48,15 @@ async fn every_page_renders_its_content_in_both_themes() {
         for (name, path, marker) in pages {
             browser.goto(&app.url(path)).await;
             browser.wait_for(marker).await;
+            if name == "analytics" || name == "requests" {
+                let note = browser
+                    .eval("return document.getElementById('endpoints-shown').textContent")
+                    .await;
+                assert!(
+                    note.as_str().is_some_and(|n| n.contains("Showing all 9 endpoints")),
+                    "{name}: {note}"
+                );
+            }
             if name == "analytics" && !dark {
                 let painted = browser.series_pixels("analytics-requests").await;
                 assert!(painted > 500, "analytics series drew {painted} pixels");
@@ -628,7 +630,10 @@ async fn pages_load_their_code_on_first_visit_and_a_chunk_that_fails_offers_a_re
     let dist = tempfile::tempdir().expect("temp dir");
     let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist");
     let mut pkg = None;
-    for entry in std::fs::read_dir(&built).expect("frontend/dist is built").flatten() {
+    for entry in std::fs::read_dir(&built)
+        .expect("frontend/dist is built")
+        .flatten()
+    {
         let target = dist.path().join(entry.file_name());
         if entry.path().is_dir() {
             std::fs::create_dir(&target).expect("mkdir");
@@ -649,7 +654,9 @@ async fn pages_load_their_code_on_first_visit_and_a_chunk_that_fails_offers_a_re
     browser.wait_for("#history-runners").await;
     let first = fetched_wasm(&browser).await;
     assert!(
-        first.iter().all(|n| !n.starts_with("split_") && !n.starts_with("chunk_")),
+        first
+            .iter()
+            .all(|n| !n.starts_with("split_") && !n.starts_with("chunk_")),
         "the Overview should need no page chunk: {first:?}"
     );
 
