@@ -252,7 +252,9 @@ pub async fn get_apps(workspace: &str) -> Result<Fetched<Vec<AppSummary>>, Clien
 }
 
 /// `GET /api/ws/{ws}/endpoints`.
-pub async fn get_default_endpoints(workspace: &str) -> Result<Fetched<DefaultEndpoints>, ClientError> {
+pub async fn get_default_endpoints(
+    workspace: &str,
+) -> Result<Fetched<DefaultEndpoints>, ClientError> {
     get_json(&ws::path(ws::ENDPOINTS, workspace)).await
 }
 

@@ -26,9 +26,9 @@ pub use usage::UsagePage;
 
 use crate::api::{self, ClientError};
 use crate::components::{loaded, EndpointPicker};
-use shared::query::List;
 use crate::state::{self, use_config, use_view};
 use leptos::prelude::*;
+use shared::query::List;
 
 /// The endpoint picker fed with the workspace's apps (shared by analytics and requests).
 #[component]

@@ -4,7 +4,6 @@
 
 use super::{iso, Derived, Reports};
 use crate::cache::{key, Cached};
-use shared::CacheStatus;
 use crate::error::AppError;
 use crate::upstream::models::UsageRow;
 use crate::upstream::query::{UsageQuery, Window};
@@ -12,6 +11,7 @@ use crate::upstream::{FalApi, UpstreamError};
 use chrono::Duration;
 use shared::apps::{AppIndex, AppSummary, DefaultEndpoints, MAX_ENDPOINTS};
 use shared::query::{AnalyticsQuery, List, TimeExpr};
+use shared::CacheStatus;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -82,7 +82,11 @@ impl Reports {
                 total,
                 busiest: false,
             };
-            return Ok(Derived { value, as_of, status });
+            return Ok(Derived {
+                value,
+                as_of,
+                status,
+            });
         }
         let mut requests = vec![0_u64; total];
         for (n, chunk) in all.chunks(MAX_ENDPOINTS).enumerate() {
@@ -111,7 +115,11 @@ impl Reports {
             total,
             busiest: true,
         };
-        Ok(Derived { value, as_of, status })
+        Ok(Derived {
+            value,
+            as_of,
+            status,
+        })
     }
 
     /// The [`AppIndex`] of the workspace; empty (names pass through) when fal cannot list apps.

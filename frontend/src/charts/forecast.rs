@@ -65,6 +65,18 @@ pub fn curves(m: &MonthChart) -> (Vec<(f64, f64)>, Vec<Projected>) {
     (spent, projected)
 }
 
+/// Where the day labels sit: the middle of every other day, counted back from the last so
+/// the month's last day is always labelled.
+pub fn day_ticks(days: u32) -> Vec<f64> {
+    let mut ticks: Vec<f64> = (1..=days)
+        .rev()
+        .step_by(2)
+        .map(|d| f64::from(d) - 0.5)
+        .collect();
+    ticks.reverse();
+    ticks
+}
+
 /// Draws the month.
 pub fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -86,19 +98,13 @@ pub fn draw<DB: DrawingBackend>(
     let y_max = if top > 0.0 { top * 1.12 } else { 1.0 };
     let unit = super::time::Unit::Money(f.currency.clone());
     let money = |v: f64| unit.label(v);
+    // x runs from the month's start (0) to its end (`days`); day d is the slot [d−1, d) and is
+    // labelled at its middle, so the axis ends with the month's last day, never a day after.
     let mut c = ChartBuilder::on(area)
         .margin(style.px(12.0))
         .x_label_area_size(style.px(44.0))
         .y_label_area_size(style.px(72.0))
         .build_cartesian_2d(0.0..days, 0.0..y_max)?;
-    // Ticks sit at day starts; the month's end has no day of its own.
-    let month_day = |x: &f64| {
-        if *x < days {
-            format!("{}", (*x as i64) + 1)
-        } else {
-            String::new()
-        }
-    };
     c.configure_mesh()
         .light_line_style(style.grid().mix(0.5))
         .bold_line_style(style.grid())
@@ -106,10 +112,24 @@ pub fn draw<DB: DrawingBackend>(
         .label_style(font.clone())
         .x_labels(16)
         .y_labels(6)
-        .x_label_formatter(&month_day)
+        // Grid lines at day boundaries; the day labels are drawn below, in their slots.
+        .x_label_formatter(&|_| String::new())
         .y_label_formatter(&|v| money(*v))
         .x_desc("day of the month (UTC)")
         .draw()?;
+    let base = area.get_base_pixel();
+    let below = font.pos(plotters::style::text_anchor::Pos::new(
+        plotters::style::text_anchor::HPos::Center,
+        plotters::style::text_anchor::VPos::Top,
+    ));
+    for tick in day_ticks(days as u32) {
+        let (x, y) = c.backend_coord(&(tick, 0.0));
+        area.draw(&Text::new(
+            format!("{}", (tick + 0.5).round()),
+            (x - base.0, y - base.1 + style.px(8.0) as i32),
+            below.clone(),
+        ))?;
+    }
     let spent_color = Style::series(0);
     let projected_color = Style::series(1);
     let budget_color = RGBColor(214, 69, 65);
@@ -242,5 +262,33 @@ mod tests {
         }
         assert!(svg.contains("budget $250"), "the budget is labelled");
         assert!(svg.contains("projected") && svg.contains("~95% band"));
+        // November: the axis is labelled up to its 30th day, and not a day more.
+        let labels: Vec<&str> = svg
+            .split("</text>")
+            .filter_map(|t| t.rsplit('>').next())
+            .map(str::trim)
+            .collect();
+        assert!(
+            labels.contains(&"30"),
+            "the last day is labelled: {labels:?}"
+        );
+        assert!(!labels.contains(&"31"), "no 31st of November: {labels:?}");
+        assert!(
+            labels.contains(&"2") && !labels.contains(&"1"),
+            "{labels:?}"
+        );
+    }
+
+    #[test]
+    fn every_month_labels_its_last_day_at_the_end_of_the_axis() {
+        assert_eq!(day_ticks(31).first(), Some(&0.5));
+        assert_eq!(day_ticks(31).last(), Some(&30.5));
+        assert_eq!(
+            day_ticks(30).first(),
+            Some(&1.5),
+            "day 2, then every other day to the 30th"
+        );
+        assert_eq!(day_ticks(28).len(), 14);
+        assert_eq!(day_ticks(28).last(), Some(&27.5));
     }
 }

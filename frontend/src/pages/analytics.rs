@@ -44,13 +44,7 @@ pub fn AnalyticsPage() -> impl IntoView {
         }
     });
     let set = use_set_query();
-    let csv = move || {
-        shown
-            .get()
-            .and_then(Result::ok)
-            .flatten()
-            .map(|s| s.csv)
-    };
+    let csv = move || shown.get().and_then(Result::ok).flatten().map(|s| s.csv);
     view! {
         <div class="page-head">
             <h1>"Analytics"</h1>

@@ -56,13 +56,7 @@ pub fn RequestsPage() -> impl IntoView {
         }
     });
     let set = use_set_query();
-    let csv = move || {
-        shown
-            .get()
-            .and_then(Result::ok)
-            .flatten()
-            .map(|s| s.csv)
-    };
+    let csv = move || shown.get().and_then(Result::ok).flatten().map(|s| s.csv);
     let select = |key: &'static str, options: &'static [(&'static str, &'static str)]| {
         let set = set.clone();
         view! {

@@ -68,7 +68,10 @@ async fn pages_open_on_every_endpoint_of_the_workspace_in_every_environment() {
         .await
         .unwrap();
     let resp = app
-        .get(&shared::routes::ws::path(shared::routes::ws::ENDPOINTS, "demo"))
+        .get(&shared::routes::ws::path(
+            shared::routes::ws::ENDPOINTS,
+            "demo",
+        ))
         .await;
     assert_eq!(resp.status(), 200);
     let shown: shared::Fetched<shared::apps::DefaultEndpoints> = resp.json().await.unwrap();
@@ -81,7 +84,10 @@ async fn pages_open_on_every_endpoint_of_the_workspace_in_every_environment() {
     for id in ["acme/flux-studio/turbo", "acme/image-lab"] {
         assert!(shown.endpoints.iter().any(|e| e == id), "{id}: {shown:?}");
     }
-    assert_eq!(shown.describe(), "Showing all 9 endpoints: pick some above to narrow.");
+    assert_eq!(
+        shown.describe(),
+        "Showing all 9 endpoints: pick some above to narrow."
+    );
 }
 
 #[tokio::test]

@@ -36,11 +36,19 @@ async fn every_page_renders_its_content_in_both_themes() {
         ("overview", "/", "#history-runners"),
         ("errors", "/errors", "#errors-table tbody tr"),
         // Analytics and Requests open on every endpoint, with nothing picked.
-        ("analytics", "/analytics?from=now-6h", "#analytics-summary tbody tr"),
+        (
+            "analytics",
+            "/analytics?from=now-6h",
+            "#analytics-summary tbody tr",
+        ),
         ("usage", "/usage", "#usage-lines tbody tr"),
         ("cost", "/cost", "#split-table tbody tr"),
         ("alerts", "/alerts", "#new-rule"),
-        ("requests", "/requests?from=now-1h", "#requests-table tbody tr"),
+        (
+            "requests",
+            "/requests?from=now-1h",
+            "#requests-table tbody tr",
+        ),
         ("logs", "/logs?from=now-15m", ".log-line"),
         ("files", "/files", "#files-table tbody tr"),
     ];
@@ -53,7 +61,8 @@ async fn every_page_renders_its_content_in_both_themes() {
                     .eval("return document.getElementById('endpoints-shown').textContent")
                     .await;
                 assert!(
-                    note.as_str().is_some_and(|n| n.contains("Showing all 9 endpoints")),
+                    note.as_str()
+                        .is_some_and(|n| n.contains("Showing all 9 endpoints")),
                     "{name}: {note}"
                 );
             }
