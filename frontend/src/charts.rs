@@ -39,6 +39,10 @@ pub fn Chart<T, D>(
     /// CSS height in pixels.
     #[prop(default = 300)]
     height: u32,
+    /// The chart in words (screen readers read it after the label); charts whose numbers sit
+    /// in a table beside them need none.
+    #[prop(optional, into)]
+    summary: Option<Signal<String>>,
 ) -> impl IntoView
 where
     T: std::borrow::Borrow<D> + Send + Sync + 'static,
@@ -80,6 +84,7 @@ where
             });
         });
     });
+    let described = summary.map(|_| format!("{id}-summary"));
     view! {
         <canvas
             id=id
@@ -88,6 +93,8 @@ where
             node_ref=canvas
             role="img"
             aria-label=label
+            aria-describedby=described.clone()
         ></canvas>
+        {summary.map(|words| view! { <p class="sr-only" id=described>{words}</p> })}
     }
 }

@@ -157,6 +157,16 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    /// Focuses the element matching `css` and presses `keys` on it, as a keyboard user would
+    /// (`\u{E007}` is Enter, `" "` Space): no pointer involved.
+    pub async fn press(&self, css: &str, keys: &str) {
+        self.wait_for(css)
+            .await
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("press keys on {css}: {e}"));
+    }
+
     /// Types `text` into the element matching `css`.
     pub async fn type_into(&self, css: &str, text: &str) {
         self.wait_for(css)
@@ -250,6 +260,33 @@ impl Browser {
         assert!(errors.is_empty(), "console errors: {errors:#?}");
     }
 
+    /// The serious and critical accessibility violations axe-core finds on the page as it is
+    /// now (WCAG 2.1 A and AA rules and axe's best practices), one line each: rule, impact,
+    /// what to fix and the elements.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let loaded = self.eval("return typeof window.axe === 'object'").await;
+        if loaded != serde_json::Value::Bool(true) {
+            self.client
+                .execute(&axe_source(), vec![])
+                .await
+                .expect("axe-core loads");
+        }
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                    .then(r => done(r.violations
+                        .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                        .map(v => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 5).map(n => n.target.join(' ') + (n.failureSummary ? ' [' + n.failureSummary.replace(/\\s+/g, ' ') + ']' : '')).join('; ')}`)))
+                    .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .expect("axe runs");
+        serde_json::from_value(result).unwrap_or_default()
+    }
+
     /// Ends the session.
     pub async fn close(self) {
         let _ = self.client.close().await;
@@ -272,6 +309,29 @@ impl WebDriverCompatibleCommand for BrowserLog {
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
     }
+}
+
+/// axe-core's browser build, as `cargo xtask bootstrap --browser` installs it (npm, under
+/// `$CARGO_HOME/falscope-axe`), or from `AXE_CORE_JS`.
+fn axe_source() -> String {
+    let path = std::env::var_os("AXE_CORE_JS").map_or_else(
+        || {
+            let home = std::env::var_os("CARGO_HOME")
+                .map(std::path::PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo"))
+                })
+                .unwrap_or_default();
+            home.join("falscope-axe/node_modules/axe-core/axe.min.js")
+        },
+        std::path::PathBuf::from,
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core at {} ({e}): run `cargo xtask bootstrap --browser`",
+            path.display()
+        )
+    })
 }
 
 fn free_port() -> u16 {

@@ -9,6 +9,8 @@ const TRUNK_VERSION: &str = "0.21.14";
 /// npm `binaryen`; Debian's binaryen 108 silently breaks the module (toolchain.md P5).
 const BINARYEN_VERSION: &str = "132.0.0";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// npm `axe-core`: the accessibility engine the browser tests inject into every page.
+const AXE_CORE_VERSION: &str = "4.14.1";
 /// `wasm-split-cli` cuts the release wasm into per-page chunks (xtask's `web`); its 0.2 line
 /// matches the `wasm_split_helpers` 0.2 that leptos links into the frontend.
 const WASM_SPLIT_VERSION: &str = "0.2.4";
@@ -21,6 +23,7 @@ pub fn install(browser: bool) -> Result<(), String> {
     wasm_split()?;
     if browser {
         apt_tools()?;
+        axe_core()?;
     }
     // trunk (development) runs cargo with --offline, so every crate for every target must be
     // local.
@@ -122,6 +125,25 @@ fn wasm_opt() -> Result<(), String> {
             link.display()
         ))
     }
+}
+
+/// axe-core for the browser tests' accessibility check, at `$CARGO_HOME/falscope-axe`
+/// (`integration_tests::browser::axe_source` reads it from there).
+fn axe_core() -> Result<(), String> {
+    let prefix = cargo_bin().with_file_name("falscope-axe");
+    let manifest = prefix.join("node_modules/axe-core/package.json");
+    let installed = std::fs::read_to_string(&manifest).unwrap_or_default();
+    if installed.contains(&format!("\"version\": \"{AXE_CORE_VERSION}\"")) {
+        return Ok(());
+    }
+    run(Cmd::new("npm").args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        &prefix.to_string_lossy(),
+        &format!("axe-core@{AXE_CORE_VERSION}"),
+    ]))
 }
 
 /// Chromium + chromedriver for browser tests, promtool to validate Prometheus text.

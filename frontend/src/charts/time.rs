@@ -114,6 +114,47 @@ impl TimeChart {
     }
 }
 
+/// What a time chart shows, in words, for screen readers (the canvas is an image): the range,
+/// then per series its latest value, its highest (and when) and, for stacked counts, the total.
+pub fn summary(chart: &TimeChart) -> String {
+    let when = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map_or_else(String::new, crate::format::datetime)
+    };
+    let value = |v: f64| match chart.unit {
+        Unit::Count if v.fract().abs() > 1e-9 => format!("{v:.1}"),
+        _ => chart.unit.label(v),
+    };
+    let Some(d) = domain(chart) else {
+        return "No data in this range.".to_owned();
+    };
+    let mut out = format!("From {} to {}.", when(d.t0), when(d.x_end));
+    for s in &chart.series {
+        let (Some(last), Some(peak)) = (
+            s.points.last(),
+            s.points
+                .iter()
+                .copied()
+                .reduce(|a, b| if b.1 > a.1 { b } else { a }),
+        ) else {
+            continue;
+        };
+        out.push_str(&format!(
+            " {}: latest {}, highest {} at {}",
+            s.name,
+            value(last.1),
+            value(peak.1),
+            when(peak.0)
+        ));
+        if chart.unit == Unit::Count && chart.kind == Kind::StackedBars {
+            let total: f64 = s.points.iter().map(|p| p.1).sum();
+            out.push_str(&format!(", {} in all", value(total)));
+        }
+        out.push('.');
+    }
+    out
+}
+
 /// Keeps the `n` largest series (by total) and folds the rest into "other".
 pub fn top_n(mut series: Vec<Series>, n: usize) -> Vec<Series> {
     if series.len() <= n {
@@ -443,6 +484,21 @@ mod tests {
             Unit::Count,
             kind,
         )
+    }
+
+    #[test]
+    fn a_chart_reads_as_words_for_screen_readers() {
+        let words = summary(&chart(Kind::StackedBars));
+        assert_eq!(
+            words,
+            "From 1970-01-01 00:00:00 to 1970-01-01 00:02:00. a: latest 3, highest 3 at 1970-01-01 00:01:00, 4 in all. b: latest 0, highest 2 at 1970-01-01 00:00:00, 2 in all."
+        );
+        let lines = summary(&chart(Kind::Lines));
+        assert!(!lines.contains("in all"), "{lines}");
+        assert_eq!(
+            summary(&TimeChart::new(vec![], Unit::Count, Kind::Lines)),
+            "No data in this range."
+        );
     }
 
     #[test]

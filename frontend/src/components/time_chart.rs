@@ -174,7 +174,7 @@ pub fn TimeChartPanel(
                 set_drag.set(None);
             }
         >
-            <Chart id=id label=label data=shown draw=charts::time::draw height=height />
+            <Chart id=id label=label data=shown draw=charts::time::draw height=height summary=Signal::derive(move || shown.with(charts::time::summary)) />
             {selection}
             {readout}
         </div>

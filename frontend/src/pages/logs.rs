@@ -56,7 +56,7 @@ pub fn LogsPage() -> impl IntoView {
             {filter_input("search", "Search text")}
             {filter_input("apps", "Apps (owner/name, …)")}
             {filter_input("request_id", "Request id")}
-            <select id="logs-level" on:change=move |ev| {
+            <select id="logs-level" aria-label="Lowest level shown" on:change=move |ev| {
                 let v = event_target_value(&ev);
                 level_set(&[("level", (!v.is_empty()).then_some(v)), ("cursor", None)]);
             }>

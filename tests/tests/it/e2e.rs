@@ -52,6 +52,7 @@ async fn every_page_renders_its_content_in_both_themes() {
         ("logs", "/logs?from=now-15m", ".log-line"),
         ("files", "/files", "#files-table tbody tr"),
     ];
+    let mut violations = Vec::new();
     for dark in [false, true] {
         for (name, path, marker) in pages {
             browser.goto(&app.url(path)).await;
@@ -136,8 +137,16 @@ async fn every_page_renders_its_content_in_both_themes() {
             }
             browser.screenshot(&format!("{name}-{theme}")).await;
             browser.assert_no_console_errors().await;
+            for line in browser.accessibility_violations().await {
+                violations.push(format!("{name} ({theme}): {line}"));
+            }
         }
     }
+    assert!(
+        violations.is_empty(),
+        "axe-core: serious or critical accessibility violations:\n{}",
+        violations.join("\n")
+    );
     browser.close().await;
 }
 
@@ -697,5 +706,59 @@ async fn pages_load_their_code_on_first_visit_and_a_chunk_that_fails_offers_a_re
     // The app kept working: another page still opens.
     browser.click(".topbar nav a[href^='/alerts']").await;
     browser.wait_for("#new-rule").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn the_pickers_legends_and_the_tail_work_from_the_keyboard() {
+    const ENTER: &str = "\u{E007}";
+    let app = TestApp::spawn_demo(&[]).await;
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/analytics?from=now-6h")).await;
+    browser.wait_for("#analytics-summary tbody tr").await;
+    // A legend entry hides its series with Enter, and shows it again.
+    browser.press(".legend-entry", ENTER).await;
+    browser.wait_for(".legend-entry.off").await;
+    browser.press(".legend-entry", ENTER).await;
+    let off = browser
+        .eval("return document.querySelectorAll('.legend-entry.off').length")
+        .await;
+    assert_eq!(off, 0, "Enter again shows the series");
+    // A preset of the time picker.
+    browser.press(".presets button:nth-child(2)", ENTER).await;
+    let narrowed = integration_tests::browser::poll(|| async {
+        browser.url().await.contains("from=now-1h").then_some(())
+    })
+    .await;
+    assert!(
+        narrowed.is_some(),
+        "Enter on “1 h”: {}",
+        browser.url().await
+    );
+    // The endpoint picker (open while nothing is picked) closes and opens with Enter, and an
+    // endpoint is picked with Space.
+    browser.press(".endpoint-picker summary", ENTER).await;
+    browser
+        .wait_for("details.endpoint-picker:not([open])")
+        .await;
+    browser.press(".endpoint-picker summary", ENTER).await;
+    browser
+        .press("details.endpoint-picker[open] input[type=checkbox]", " ")
+        .await;
+    let picked = integration_tests::browser::poll(|| async {
+        browser.url().await.contains("endpoints=").then_some(())
+    })
+    .await;
+    assert!(
+        picked.is_some(),
+        "Space on an endpoint: {}",
+        browser.url().await
+    );
+    // The live tail pauses and resumes from the keyboard.
+    browser.goto(&app.url("/logs?mode=live")).await;
+    browser.press("#tail-pause", ENTER).await;
+    browser.press("#tail-resume", ENTER).await;
+    browser.wait_for("#tail-pause").await;
     browser.close().await;
 }
