@@ -287,6 +287,16 @@ impl Browser {
         serde_json::from_value(result).unwrap_or_default()
     }
 
+    /// Fails with axe-core's serious and critical violations of the page as it is now.
+    pub async fn assert_accessible(&self, what: &str) {
+        let violations = self.accessibility_violations().await;
+        assert!(
+            violations.is_empty(),
+            "axe-core on {what}: serious or critical accessibility violations:\n{}",
+            violations.join("\n")
+        );
+    }
+
     /// Ends the session.
     pub async fn close(self) {
         let _ = self.client.close().await;

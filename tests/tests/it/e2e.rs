@@ -168,6 +168,7 @@ async fn a_request_row_opens_its_page_with_logs() {
     browser.wait_for("#request-logs .log-line").await;
     browser.wait_for_text("completed in").await;
     browser.screenshot("request-detail").await;
+    browser.assert_accessible("request-detail").await;
     browser.assert_no_console_errors().await;
     browser.close().await;
 }
@@ -257,6 +258,7 @@ async fn token_mode_signs_in_shows_the_role_and_signs_out() {
     browser.goto(&app.url("/logs?from=now-15m")).await;
     browser.wait_for("form.sign-in").await;
     browser.screenshot("sign-in").await;
+    browser.assert_accessible("sign-in").await;
     browser.type_into("#username", &user(Role::Viewer)).await;
     browser.type_into("#password", "wrong").await;
     browser.click("form.sign-in button[type=submit]").await;
@@ -302,6 +304,7 @@ async fn token_mode_signs_in_shows_the_role_and_signs_out() {
     browser.wait_for_text("Cost needs the billing role").await;
     assert_eq!(browser.eval(&count(".state-error")).await, 1);
     browser.screenshot("viewer-cost").await;
+    browser.assert_accessible("viewer-cost").await;
     browser.assert_no_console_errors().await;
     browser.click("#sign-out").await;
     browser.wait_for("form.sign-in").await;
@@ -428,6 +431,7 @@ async fn an_alert_rule_made_in_the_form_fires_and_shows_in_the_header() {
     browser.wait_for("#alert-history tbody tr").await;
     browser.wait_for_text("1 firing").await;
     browser.screenshot("alerts").await;
+    browser.assert_accessible("alerts").await;
     // Edit it: the form fills with the rule, saving renames it in place.
     browser.click(".edit-rule").await;
     browser.wait_for_text("Edit rule").await;
@@ -482,6 +486,7 @@ async fn when_fal_fails_a_page_shows_the_last_good_data_marked_stale() {
     let painted = browser.series_pixels("usage-spend").await;
     assert!(painted > 1_000, "the stale chart drew {painted} pixels");
     browser.screenshot("usage-stale").await;
+    browser.assert_accessible("usage-stale").await;
     browser.close().await;
 }
 
@@ -521,6 +526,7 @@ async fn the_overview_says_when_fal_rejects_the_key_or_stops_answering() {
     browser.goto(&rejected.url("/")).await;
     browser.wait_for_text("fal rejected falscope's key").await;
     browser.screenshot("overview-key-rejected").await;
+    browser.assert_accessible("overview-key-rejected").await;
 
     // fal stops answering: the stream says the data is stale, and /metrics says fal is down.
     let app = TestApp::spawn_with_sim_keys(&sim, API_KEY, None, &[]).await;
