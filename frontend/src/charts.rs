@@ -25,6 +25,17 @@ pub type DrawFn<D> =
         &Style,
     ) -> Result<(), DrawingAreaErrorKind<<CanvasBackend as DrawingBackend>::ErrorType>>;
 
+/// Marks `falscope:first-chart` in the page's performance timeline when the first chart of
+/// this page load is drawn: `cargo xtask bench` reads it as the time to first chart.
+fn mark_first_chart() {
+    static MARKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !MARKED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+            let _ = performance.mark("falscope:first-chart");
+        }
+    }
+}
+
 /// A `<canvas>` redrawn by `draw` whenever `data`, the theme or the window size changes.
 #[component]
 pub fn Chart<T, D>(
@@ -80,6 +91,8 @@ where
             data.try_with_untracked(|d| {
                 if let Err(err) = draw(&area, d.borrow(), &style) {
                     leptos::logging::warn!("chart {id} failed to draw: {err:?}");
+                } else {
+                    mark_first_chart();
                 }
             });
         });

@@ -7,6 +7,7 @@ mod runners;
 mod shortcuts;
 mod sign_in;
 mod states;
+mod table;
 mod time_chart;
 mod time_picker;
 
@@ -16,5 +17,6 @@ pub use runners::RunnersPanel;
 pub use shortcuts::Shortcuts;
 pub use sign_in::SignIn;
 pub use states::{loaded, Empty, ErrorPanel, Freshness, Loading, RoleGate};
+pub use table::{by_f64, Column, Table};
 pub use time_chart::TimeChartPanel;
 pub use time_picker::TimePicker;

@@ -19,11 +19,17 @@ use leptos::wasm_split::SplitLoaderError;
 use send_wrapper::SendWrapper;
 
 /// Declares `async fn $name() -> Result<AnyView, SplitLoaderError>`: the page's view, built by
-/// code that lives in chunk `$chunk` of the split build.
+/// code that lives in chunk `$chunk` of the split build; and `async fn $preload()`, which only
+/// fetches that chunk.
 macro_rules! split_page {
-    ($name:ident, $chunk:ident, $page:expr) => {
+    ($name:ident, $preload:ident, $chunk:ident, $page:expr) => {
         #[cfg(falscope_split)]
-        #[leptos::wasm_split::wasm_split($chunk, wasm_split_path = ::leptos::wasm_split, fallible)]
+        #[leptos::wasm_split::wasm_split(
+                                                    $chunk,
+                                                    wasm_split_path = ::leptos::wasm_split,
+                                                    fallible,
+                                                    preload($preload)
+                                                )]
         fn $name() -> Result<AnyView, SplitLoaderError> {
             Ok($page.into_any())
         }
@@ -32,27 +38,65 @@ macro_rules! split_page {
         async fn $name() -> Result<AnyView, SplitLoaderError> {
             Ok($page.into_any())
         }
+
+        #[cfg(not(falscope_split))]
+        #[allow(dead_code, reason = "the sign-in screen is never the path opened")]
+        async fn $preload() -> Result<(), SplitLoaderError> {
+            Ok(())
+        }
     };
 }
 
 split_page!(
     analytics,
+    preload_analytics,
     page_analytics,
     view! { <pages::AnalyticsPage /> }
 );
-split_page!(errors, page_errors, view! { <pages::ErrorsPage /> });
-split_page!(usage, page_usage, view! { <pages::UsagePage /> });
-split_page!(cost, page_cost, view! { <pages::CostPage /> });
-split_page!(alerts, page_alerts, view! { <pages::AlertsPage /> });
-split_page!(requests, page_requests, view! { <pages::RequestsPage /> });
+split_page!(
+    errors,
+    preload_errors,
+    page_errors,
+    view! { <pages::ErrorsPage /> }
+);
+split_page!(
+    usage,
+    preload_usage,
+    page_usage,
+    view! { <pages::UsagePage /> }
+);
+split_page!(cost, preload_cost, page_cost, view! { <pages::CostPage /> });
+split_page!(
+    alerts,
+    preload_alerts,
+    page_alerts,
+    view! { <pages::AlertsPage /> }
+);
+split_page!(
+    requests,
+    preload_requests,
+    page_requests,
+    view! { <pages::RequestsPage /> }
+);
 split_page!(
     request_detail,
+    preload_request_detail,
     page_request_detail,
     view! { <pages::RequestDetailPage /> }
 );
-split_page!(logs, page_logs, view! { <pages::LogsPage /> });
-split_page!(files, page_files, view! { <pages::FilesPage /> });
-split_page!(sign_in, sign_in, view! { <crate::components::SignIn /> });
+split_page!(logs, preload_logs, page_logs, view! { <pages::LogsPage /> });
+split_page!(
+    files,
+    preload_files,
+    page_files,
+    view! { <pages::FilesPage /> }
+);
+split_page!(
+    sign_in,
+    preload_sign_in,
+    sign_in,
+    view! { <crate::components::SignIn /> }
+);
 
 /// A page's loader, as a plain function pointer (one `Lazy` for every page).
 pub type Loader = fn() -> LocalBoxFuture<'static, Result<AnyView, SplitLoaderError>>;
@@ -77,6 +121,35 @@ pub const LOGS: Loader = || Box::pin(logs());
 pub const FILES: Loader = || Box::pin(files());
 /// The sign-in screen (token and proxy modes, signed out).
 pub const SIGN_IN: Loader = || Box::pin(sign_in());
+
+/// Starts fetching the chunk of the page at `path` (the page a visitor opens first), so it
+/// downloads while the shell asks falscope for its config rather than after.
+pub fn preload(path: &str) {
+    let first = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    let fetch: LocalBoxFuture<'static, Result<(), SplitLoaderError>> = match first {
+        "analytics" => Box::pin(preload_analytics()),
+        "errors" => Box::pin(preload_errors()),
+        "usage" => Box::pin(preload_usage()),
+        "cost" => Box::pin(preload_cost()),
+        "alerts" => Box::pin(preload_alerts()),
+        "requests" if path.trim_end_matches('/').len() > "/requests".len() => {
+            Box::pin(preload_request_detail())
+        }
+        "requests" => Box::pin(preload_requests()),
+        "logs" => Box::pin(preload_logs()),
+        "files" => Box::pin(preload_files()),
+        _ => return,
+    };
+    // A failure shows when the page renders (with its retry); nothing to do here. Called
+    // before the app mounts, so before leptos's executor exists: wasm-bindgen's spawns it.
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = fetch.await;
+    });
+}
 
 /// Renders the page `load` yields: "Loading…" while its chunk downloads, an error panel with a
 /// retry when it cannot be fetched.

@@ -4,8 +4,9 @@
 //!   (demo mode without `FAL_KEY`) on http://127.0.0.1:8080.
 //! - `test`: install what is missing, then fmt, clippy (native + wasm32), the frontend build,
 //!   every host test (unit, integration, browser e2e) and the wasm tests in headless Chromium.
-//! - `bench [--soak SECS]`: falscope vs nginx (proxy_cache) on the simulator, plus the frontend's
-//!   size, chart-redraw and log-scroll figures (BENCHMARKS.md records a run).
+//! - `bench [--soak SECS] [--first-chart]`: falscope vs nginx (proxy_cache) on the simulator,
+//!   the time to first chart in headless Chromium, plus the frontend's size, chart-redraw and
+//!   log-scroll figures (BENCHMARKS.md records a run); `--first-chart` measures only that.
 //! - `size`: release-build the frontend and print the gzip size of what a browser downloads.
 //! - `bootstrap [--browser] [--dev]`: only install the toolchain (`--dev` adds trunk, for
 //!   `trunk serve` during development).
@@ -41,7 +42,7 @@ fn main() -> ExitCode {
         "bench" => bench(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [-- falscope args] | test | bench [--soak SECS] | size | bootstrap [--browser] [--dev]>"
+                "usage: cargo xtask <demo [-- falscope args] | test | bench [--soak SECS] [--first-chart] | size | bootstrap [--browser] [--dev]>"
             );
             return ExitCode::from(2);
         }
@@ -237,17 +238,22 @@ fn bench(args: &[String]) -> Result<(), String> {
     ]))?;
     let root = cmd::root();
     // 1,000 clients need more descriptors than the usual soft limit of 1,024.
+    let only_first_chart = args.iter().any(|a| a == "--first-chart");
     run(Cmd::new("sh")
         .args([
             "-c".to_owned(),
-            "ulimit -n 65536 2>/dev/null || ulimit -n 8192; exec \"$0\"".to_owned(),
+            "ulimit -n 65536 2>/dev/null || ulimit -n 8192; exec \"$0\" \"$@\"".to_owned(),
             root.join("target/release/bench").display().to_string(),
         ])
+        .args(only_first_chart.then_some("first-chart"))
         .env(
             "FALSCOPE_BIN",
             &root.join("target/release/falscope").display().to_string(),
         )
         .env("BENCH_SOAK_SECS", soak))?;
+    if only_first_chart {
+        return Ok(());
+    }
     run(cargo([
         "test",
         "-p",

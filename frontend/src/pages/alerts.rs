@@ -2,7 +2,7 @@
 //! (operators), the webhooks with "Send test", and the history of firings.
 
 use crate::api;
-use crate::components::{ErrorPanel, Loading};
+use crate::components::{Column, ErrorPanel, Loading, Table};
 use crate::format;
 use crate::state::{self, use_config, use_view};
 use leptos::prelude::*;
@@ -57,6 +57,16 @@ pub fn AlertsPage() -> impl IntoView {
                 })}
             </Suspense>
         </Show>
+    }
+}
+
+/// Firing first, then pending, resolved, inactive.
+fn urgency(state: AlertState) -> u8 {
+    match state {
+        AlertState::Firing => 0,
+        AlertState::Pending => 1,
+        AlertState::Resolved => 2,
+        AlertState::Inactive => 3,
     }
 }
 
@@ -126,56 +136,65 @@ fn Rules(
     editing: RwSignal<Option<AlertRule>>,
 ) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
-    let rows = view
-        .rules
-        .iter()
-        .map(|r: &RuleStatus| {
-            let id = r.rule.id.clone();
-            let deletable = r.rule.source == RuleSource::Ui;
-            let rule = r.rule.clone();
-            let edit = move |_| {
-                editing.set(Some(rule.clone()));
-                if let Some(form) = web_sys::window()
-                    .and_then(|w| w.document())
-                    .and_then(|d| d.get_element_by_id("new-rule"))
-                {
-                    form.scroll_into_view();
-                }
-            };
-            let delete = move |_| {
-                let (Some(ws), id) = (ws.get_untracked(), id.clone()) else { return };
-                leptos::task::spawn_local(async move {
-                    match api::delete_rule(&ws, &id).await {
-                        Ok(()) => changed.update(|n| *n += 1),
-                        Err(e) => error.set(Some(e.to_string())),
-                    }
-                });
-            };
-            view! {
-                <tr class=format!("rule {}", r.state.as_str())>
-                    <td>{badge(r.state)}</td>
-                    <td>{r.rule.name.clone()}</td>
-                    <td>{r.rule.app.clone().unwrap_or_else(|| "all apps".into())}</td>
-                    <td>{describe(&r.rule.condition, r.rule.for_minutes)}</td>
-                    <td class="detail">{r.detail.clone()}</td>
-                    <td>{r.since.map(format::datetime).unwrap_or_default()}</td>
-                    <td>
-                        {match r.rule.source {
-                            RuleSource::File => view! { <span class="meta" title="Defined in --alerts-file">"file"</span> }.into_any(),
-                            RuleSource::Ui => view! {
-                                <Show when=move || operator.get() && deletable>
-                                    <button class="small-button edit-rule" on:click=edit.clone()>"Edit"</button>
-                                    " "
-                                    <button class="small-button" on:click=delete.clone()>"Delete"</button>
-                                </Show>
-                            }.into_any(),
-                        }}
-                    </td>
-                </tr>
+    let actions = move |r: &RuleStatus| {
+        if r.rule.source == RuleSource::File {
+            return view! { <span class="meta" title="Defined in --alerts-file">"file"</span> }
+                .into_any();
+        }
+        let (id, rule) = (r.rule.id.clone(), r.rule.clone());
+        let edit = move |_| {
+            editing.set(Some(rule.clone()));
+            if let Some(form) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id("new-rule"))
+            {
+                form.scroll_into_view();
             }
+        };
+        let delete = move |_| {
+            let (Some(ws), id) = (ws.get_untracked(), id.clone()) else {
+                return;
+            };
+            leptos::task::spawn_local(async move {
+                match api::delete_rule(&ws, &id).await {
+                    Ok(()) => changed.update(|n| *n += 1),
+                    Err(e) => error.set(Some(e.to_string())),
+                }
+            });
+        };
+        view! {
+            <Show when=move || operator.get()>
+                <button class="small-button edit-rule" on:click=edit.clone()>"Edit"</button>
+                " "
+                <button class="small-button" on:click=delete.clone()>"Delete"</button>
+            </Show>
+        }
+        .into_any()
+    };
+    let columns = vec![
+        Column::new("State", |r: &RuleStatus| badge(r.state).into_any())
+            .sort(|a, b| urgency(a.state).cmp(&urgency(b.state))),
+        Column::new("Rule", |r: &RuleStatus| r.rule.name.clone().into_any())
+            .sort(|a, b| a.rule.name.cmp(&b.rule.name)),
+        Column::new("App", |r: &RuleStatus| {
+            r.rule
+                .app
+                .clone()
+                .unwrap_or_else(|| "all apps".into())
+                .into_any()
+        }),
+        Column::new("Condition", |r: &RuleStatus| {
+            describe(&r.rule.condition, r.rule.for_minutes).into_any()
+        }),
+        Column::new("Last evaluation", |r: &RuleStatus| {
+            r.detail.clone().into_any()
         })
-        .collect_view();
-    let empty = view.rules.is_empty();
+        .class(|_| "detail"),
+        Column::new("Since", |r: &RuleStatus| {
+            r.since.map(format::datetime).unwrap_or_default().into_any()
+        }),
+        Column::new("", actions),
+    ];
     let webhooks = view.webhooks.clone();
     let no_hooks = webhooks.is_empty();
     let results = RwSignal::new(Vec::<shared::alerts::DeliveryResult>::new());
@@ -197,13 +216,8 @@ fn Rules(
         {move || error.get().map(|e| view! { <p class="status warn">{e}</p> })}
         <section class="panel">
             <h2>"Rules"</h2>
-            {empty.then(|| view! { <p class="state-empty">"No rules yet. Add one below, or in --alerts-file."</p> })}
-            <div class="table-wrap">
-                <table id="alert-rules">
-                    <thead><tr><th>"State"</th><th>"Rule"</th><th>"App"</th><th>"Condition"</th><th>"Last evaluation"</th><th>"Since"</th><th></th></tr></thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            <Table id="alert-rules" columns=columns rows=view.rules empty="No rules yet. Add one below, or in --alerts-file."
+                row_class=|r: &RuleStatus| format!("rule {}", r.state.as_str()) />
         </section>
         <section class="panel">
             <div class="panel-head">
@@ -237,30 +251,20 @@ fn Rules(
 
 #[component]
 fn History(events: Vec<AlertEvent>) -> impl IntoView {
-    let empty = events.is_empty();
-    let rows = events
-        .into_iter()
-        .map(|e| {
-            view! {
-                <tr>
-                    <td>{format::datetime(e.at)}</td>
-                    <td>{badge(e.state)}</td>
-                    <td>{e.rule_name}</td>
-                    <td class="detail">{e.detail}</td>
-                </tr>
-            }
+    let columns = vec![
+        Column::new("When", |e: &AlertEvent| format::datetime(e.at).into_any()),
+        Column::new("State", |e: &AlertEvent| badge(e.state).into_any()),
+        Column::new("Rule", |e: &AlertEvent| e.rule_name.clone().into_any())
+            .sort(|a, b| a.rule_name.cmp(&b.rule_name)),
+        Column::new("What was measured", |e: &AlertEvent| {
+            e.detail.clone().into_any()
         })
-        .collect_view();
+        .class(|_| "detail"),
+    ];
     view! {
         <section class="panel">
             <h2>"History"</h2>
-            {empty.then(|| view! { <p class="state-empty">"Nothing has fired yet."</p> })}
-            <div class="table-wrap">
-                <table id="alert-history">
-                    <thead><tr><th>"When"</th><th>"State"</th><th>"Rule"</th><th>"What was measured"</th></tr></thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            <Table id="alert-history" columns=columns rows=events empty="Nothing has fired yet." />
         </section>
     }
 }

@@ -4,11 +4,13 @@
 use crate::api;
 use crate::charts::palette;
 use crate::charts::time::{Kind, Series, TimeChart, Unit};
-use crate::components::{loaded, Empty, Freshness, TimeChartPanel, TimePicker};
+use crate::components::{
+    by_f64, loaded, Column, Empty, Freshness, Table, TimeChartPanel, TimePicker,
+};
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
-use shared::analytics::{AnalyticsReport, Timeframe};
+use shared::analytics::{AnalyticsReport, AnalyticsSummary, Timeframe};
 use shared::Fetched;
 use std::collections::BTreeMap;
 
@@ -158,28 +160,54 @@ fn Report(
     /// The report.
     report: AnalyticsReport,
 ) -> impl IntoView {
-    let rows = report
-        .summary
-        .iter()
-        .map(|s| {
-            let bad = s.error_rate > 0.02;
-            view! {
-                <tr>
-                    <td>{s.endpoint.clone()}</td>
-                    <td class="num">{format::count(s.requests)}</td>
-                    <td class="num">{format::count(s.success)}</td>
-                    <td class="num">{format::count(s.user_errors)}</td>
-                    <td class="num">{format::count(s.server_errors)}</td>
-                    <td class={if bad { "num bad" } else { "num" }}>{format::percent(s.error_rate)}</td>
-                    <td class="num">{format::opt_seconds(s.prepare.p50)}</td>
-                    <td class="num">{format::opt_seconds(s.prepare.p90)}</td>
-                    <td class="num">{format::opt_seconds(s.execution.p50)}</td>
-                    <td class="num">{format::opt_seconds(s.execution.p90)}</td>
-                    <td class="num">{format::count(s.cold_starts)}</td>
-                </tr>
-            }
+    let seconds = |f: fn(&AnalyticsSummary) -> Option<f64>| {
+        move |s: &AnalyticsSummary| format::opt_seconds(f(s)).into_any()
+    };
+    let columns = vec![
+        Column::new("Endpoint", |s: &AnalyticsSummary| {
+            s.endpoint.clone().into_any()
         })
-        .collect_view();
+        .sort(|a, b| a.endpoint.cmp(&b.endpoint)),
+        Column::number("Requests", |s: &AnalyticsSummary| {
+            format::count(s.requests).into_any()
+        })
+        .sort(|a, b| a.requests.cmp(&b.requests)),
+        Column::number("2xx", |s: &AnalyticsSummary| {
+            format::count(s.success).into_any()
+        })
+        .sort(|a, b| a.success.cmp(&b.success)),
+        Column::number("4xx", |s: &AnalyticsSummary| {
+            format::count(s.user_errors).into_any()
+        })
+        .sort(|a, b| a.user_errors.cmp(&b.user_errors)),
+        Column::number("5xx", |s: &AnalyticsSummary| {
+            format::count(s.server_errors).into_any()
+        })
+        .sort(|a, b| a.server_errors.cmp(&b.server_errors)),
+        Column::number("Error rate", |s: &AnalyticsSummary| {
+            format::percent(s.error_rate).into_any()
+        })
+        .class(|s| if s.error_rate > 0.02 { "bad" } else { "" })
+        .sort(|a, b| by_f64(a.error_rate, b.error_rate)),
+        Column::number("Queue p50", seconds(|s| s.prepare.p50)),
+        Column::number("Queue p90", seconds(|s| s.prepare.p90)).sort(|a, b| {
+            by_f64(
+                a.prepare.p90.unwrap_or(f64::NAN),
+                b.prepare.p90.unwrap_or(f64::NAN),
+            )
+        }),
+        Column::number("Exec p50", seconds(|s| s.execution.p50)),
+        Column::number("Exec p90", seconds(|s| s.execution.p90)).sort(|a, b| {
+            by_f64(
+                a.execution.p90.unwrap_or(f64::NAN),
+                b.execution.p90.unwrap_or(f64::NAN),
+            )
+        }),
+        Column::number("Cold starts", |s: &AnalyticsSummary| {
+            format::count(s.cold_starts).into_any()
+        })
+        .sort(|a, b| a.cold_starts.cmp(&b.cold_starts)),
+    ];
     let (c, l) = (counts(&report), latency(&report));
     view! {
         <section class="panel">
@@ -192,17 +220,7 @@ fn Report(
         </section>
         <section class="panel">
             <h2>"Summary"</h2>
-            <div class="table-wrap">
-                <table id="analytics-summary">
-                    <thead>
-                        <tr>
-                            <th>"Endpoint"</th><th>"Requests"</th><th>"2xx"</th><th>"4xx"</th><th>"5xx"</th><th>"Error rate"</th>
-                            <th>"Queue p50"</th><th>"Queue p90"</th><th>"Exec p50"</th><th>"Exec p90"</th><th>"Cold starts"</th>
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            <Table id="analytics-summary" columns=columns rows=report.summary empty="No requests in this range." />
         </section>
     }
 }

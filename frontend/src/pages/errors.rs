@@ -5,7 +5,9 @@
 
 use crate::api;
 use crate::charts::time::{Kind, Series, TimeChart, Unit};
-use crate::components::{loaded, Empty, Freshness, TimeChartPanel, TimePicker};
+use crate::components::{
+    by_f64, loaded, Column, Empty, Freshness, Table, TimeChartPanel, TimePicker,
+};
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_view};
 use leptos::prelude::*;
@@ -120,6 +122,10 @@ impl Row {
         }
     }
 }
+
+/// A row of the table: endpoint, kind, requests, share of the endpoint's requests, and the
+/// count in the period before (when fal gave it).
+type Line = (String, Row, u64, f64, Option<u64>);
 
 /// Where a click leads: the workspace and time zone of the page, and the requests asked for.
 #[derive(Clone)]
@@ -238,7 +244,7 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
         .flat_map(|b| b.summary.iter())
         .flat_map(|s| Row::ALL.map(|k| ((s.endpoint.clone(), k), k.count(s))))
         .collect();
-    let mut rows: Vec<(String, Row, u64, f64, Option<u64>)> = r
+    let mut rows: Vec<Line> = r
         .summary
         .iter()
         .flat_map(|s| {
@@ -264,32 +270,44 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
             &b.0,
         ))
     });
-    let rows = rows
-        .into_iter()
-        .map(|(endpoint, kind, n, rate, prior)| {
-            let href = requests_of(
-                &target,
-                std::slice::from_ref(&endpoint),
-                kind.status(),
-                from,
-                to,
-            );
-            let change = match prior {
-                None => "–".to_owned(),
-                Some(p) => format!("{:+}", n as i64 - p as i64),
-            };
-            view! {
-                <tr>
-                    <td><a href=href>{endpoint}</a></td>
-                    <td>{if kind.status() == "error" { "5xx" } else { "4xx" }}</td>
-                    <td>{kind.label()}</td>
-                    <td class="num">{n}</td>
-                    <td class="num">{format::percent(rate)}</td>
-                    <td class="num">{change}</td>
-                </tr>
+    let link = move |(endpoint, kind, ..): &Line| {
+        let href = requests_of(
+            &target,
+            std::slice::from_ref(endpoint),
+            kind.status(),
+            from,
+            to,
+        );
+        view! { <a href=href>{endpoint.clone()}</a> }.into_any()
+    };
+    let columns = vec![
+        Column::new("Endpoint", link).sort(|a: &Line, b: &Line| a.0.cmp(&b.0)),
+        Column::new("Status", |l: &Line| {
+            if l.1.status() == "error" {
+                "5xx"
+            } else {
+                "4xx"
             }
+            .into_any()
+        }),
+        Column::new("Type", |l: &Line| l.1.label().into_any()).sort(|a, b| a.1.cmp(&b.1)),
+        Column::number("Requests", |l: &Line| l.2.into_any()).sort(|a, b| a.2.cmp(&b.2)),
+        Column::number("Share of requests", |l: &Line| {
+            format::percent(l.3).into_any()
         })
-        .collect_view();
+        .sort(|a, b| by_f64(a.3, b.3)),
+        Column::number("Change vs. period before", |l: &Line| {
+            match l.4 {
+                None => "–".to_owned(),
+                Some(p) => format!("{:+}", l.2 as i64 - p as i64),
+            }
+            .into_any()
+        })
+        .sort(|a, b| {
+            let change = |l: &Line| l.4.map(|p| l.2 as i64 - p as i64);
+            change(a).cmp(&change(b))
+        }),
+    ];
     view! {
         <p class="meta" id="endpoints-shown">{note}" "<Freshness as_of=as_of stale=stale />{format!(" · {total} failed requests; click a bar or a row for the requests behind it · ")}<a href=csv download>"CSV"</a></p>
         <section class="panel">
@@ -298,12 +316,7 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
         </section>
         <section class="panel">
             <h2>"By endpoint and type"</h2>
-            <div class="table-wrap">
-                <table id="errors-table">
-                    <thead><tr><th>"Endpoint"</th><th>"Status"</th><th>"Type"</th><th>"Requests"</th><th>"Share of requests"</th><th>"Change vs. period before"</th></tr></thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            <Table id="errors-table" columns=columns rows=rows empty="No failed requests in this range." />
             <p class="meta">"fal sorts 5xx into startup (the runner never started), connection, timeout and runtime (the app raised) errors; 4xx are the callers' own errors."</p>
         </section>
     }

@@ -5,12 +5,14 @@
 use crate::api;
 use crate::charts;
 use crate::charts::time::{Kind, Series, TimeChart, Unit};
-use crate::components::{Empty, ErrorPanel, Freshness, Loading, TimeChartPanel, TimePicker};
+use crate::components::{
+    by_f64, Column, Empty, ErrorPanel, Freshness, Loading, Table, TimeChartPanel, TimePicker,
+};
 use crate::format;
 use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
 use shared::query::UsageQuery;
-use shared::usage::UsageReport;
+use shared::usage::{UsageLine, UsageReport};
 use std::collections::BTreeMap;
 
 /// How long typing in "App contains" pauses before the page filters.
@@ -118,23 +120,41 @@ fn Bill(
     report: UsageReport,
 ) -> impl IntoView {
     let currency = report.currency.clone();
-    let rows = report
-        .lines
-        .iter()
-        .map(|l| {
-            view! {
-                <tr>
-                    <td>{l.app.clone()}</td>
-                    <td>{l.machine_type.clone()}</td>
-                    <td>{if l.is_surge { "surge" } else { "" }}</td>
-                    <td class="num">{format::count(l.seconds.round() as u64)}</td>
-                    <td class="num">{format!("{:.5}", l.unit_price)}</td>
-                    <td class="num">{l.discount_percent.map(|d| format!("{d:.0}%")).unwrap_or_default()}</td>
-                    <td class="num">{format::money(l.cost, &l.currency)}</td>
-                </tr>
-            }
+    let columns = vec![
+        Column::new("App", |l: &UsageLine| l.app.clone().into_any()).sort(|a, b| a.app.cmp(&b.app)),
+        Column::new("Machine", |l: &UsageLine| l.machine_type.clone().into_any())
+            .sort(|a, b| a.machine_type.cmp(&b.machine_type)),
+        Column::new("Pricing", |l: &UsageLine| {
+            if l.is_surge { "surge" } else { "" }.into_any()
+        }),
+        Column::number("Machine-seconds", |l: &UsageLine| {
+            format::count(l.seconds.round() as u64).into_any()
         })
-        .collect_view();
+        .sort(|a, b| by_f64(a.seconds, b.seconds)),
+        Column::number("Unit price", |l: &UsageLine| {
+            format!("{:.5}", l.unit_price).into_any()
+        })
+        .sort(|a, b| by_f64(a.unit_price, b.unit_price)),
+        Column::number("Discount", |l: &UsageLine| {
+            l.discount_percent
+                .map(|d| format!("{d:.0}%"))
+                .unwrap_or_default()
+                .into_any()
+        }),
+        Column::number("Cost", |l: &UsageLine| {
+            format::money(l.cost, &l.currency).into_any()
+        })
+        .sort(|a, b| by_f64(a.cost, b.cost)),
+    ];
+    let total = view! {
+        <tr>
+            <th colspan="3">"Total (surge and non-surge)"</th>
+            <th class="num">{format::count(report.total_seconds.round() as u64)}</th>
+            <th></th><th></th>
+            <th class="num">{format::money(report.total_cost, &currency)}</th>
+        </tr>
+    }
+    .into_any();
     let chart = spend_chart(&report);
     view! {
         <div class="stats">
@@ -148,22 +168,7 @@ fn Bill(
         </section>
         <section class="panel">
             <h2>"By app, machine type and surge"</h2>
-            <div class="table-wrap">
-                <table id="usage-lines">
-                    <thead>
-                        <tr><th>"App"</th><th>"Machine"</th><th>"Pricing"</th><th>"Machine-seconds"</th><th>"Unit price"</th><th>"Discount"</th><th>"Cost"</th></tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                    <tfoot>
-                        <tr>
-                            <th colspan="3">"Total (surge and non-surge)"</th>
-                            <th class="num">{format::count(report.total_seconds.round() as u64)}</th>
-                            <th></th><th></th>
-                            <th class="num">{format::money(report.total_cost, &currency)}</th>
-                        </tr>
-                    </tfoot>
-                </table>
-            </div>
+            <Table id="usage-lines" columns=columns rows=report.lines empty="No usage in this range." footer=total />
         </section>
     }
 }

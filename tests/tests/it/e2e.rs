@@ -731,6 +731,22 @@ async fn the_pickers_legends_and_the_tail_work_from_the_keyboard() {
         .eval("return document.querySelectorAll('.legend-entry.off').length")
         .await;
     assert_eq!(off, 0, "Enter again shows the series");
+    // The summary sorts by a column from the keyboard: requests, biggest first.
+    browser
+        .press("#analytics-summary th:nth-child(2) button", ENTER)
+        .await;
+    browser
+        .wait_for("#analytics-summary th[aria-sort=descending]")
+        .await;
+    let counts = browser
+        .eval("return [...document.querySelectorAll('#analytics-summary tbody tr td:nth-child(2)')].map(td => Number(td.textContent.replace(/\\D/g, '')))")
+        .await;
+    let counts: Vec<u64> = serde_json::from_value(counts).unwrap_or_default();
+    assert!(counts.len() > 2, "{counts:?}");
+    assert!(
+        counts.windows(2).all(|w| w[0] >= w[1]),
+        "sorted: {counts:?}"
+    );
     // A preset of the time picker.
     browser.press(".presets button:nth-child(2)", ENTER).await;
     let narrowed = integration_tests::browser::poll(|| async {

@@ -1,0 +1,214 @@
+//! The one table of the dashboard, fed by column specs: headers, cells, optional sorting by a
+//! column (click or Enter on its header; again for the other direction) and the empty state
+//! inside the table's own frame.
+
+use leptos::prelude::*;
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+/// Renders one cell of a row.
+pub type Cell<R> = Arc<dyn Fn(&R) -> AnyView + Send + Sync>;
+
+/// One column of a [`Table`].
+pub struct Column<R> {
+    title: String,
+    numeric: bool,
+    cell: Cell<R>,
+    sort: Option<fn(&R, &R) -> Ordering>,
+    class: Option<fn(&R) -> &'static str>,
+}
+
+impl<R> Clone for Column<R> {
+    fn clone(&self) -> Self {
+        Self {
+            title: self.title.clone(),
+            numeric: self.numeric,
+            cell: self.cell.clone(),
+            sort: self.sort,
+            class: self.class,
+        }
+    }
+}
+
+impl<R> Column<R> {
+    /// A text column.
+    pub fn new(
+        title: impl Into<String>,
+        cell: impl Fn(&R) -> AnyView + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            title: title.into(),
+            numeric: false,
+            cell: Arc::new(cell),
+            sort: None,
+            class: None,
+        }
+    }
+
+    /// A right-aligned number column.
+    pub fn number(
+        title: impl Into<String>,
+        cell: impl Fn(&R) -> AnyView + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            numeric: true,
+            ..Self::new(title, cell)
+        }
+    }
+
+    /// A class for each cell of the column (e.g. `bad` for a value past its threshold).
+    #[must_use]
+    pub fn class(mut self, class: fn(&R) -> &'static str) -> Self {
+        self.class = Some(class);
+        self
+    }
+
+    /// Sortable by `order` (ascending; a second click reverses it).
+    #[must_use]
+    pub fn sort(mut self, order: fn(&R, &R) -> Ordering) -> Self {
+        self.sort = Some(order);
+        self
+    }
+}
+
+/// Rows under their columns; `empty` in the table's frame when there are none.
+#[component]
+pub fn Table<R>(
+    /// DOM id of the `<table>` (tests find it by this).
+    id: &'static str,
+    /// The columns, left to right.
+    columns: Vec<Column<R>>,
+    /// The rows, in their default order.
+    rows: Vec<R>,
+    /// What to say when there are no rows.
+    #[prop(into)]
+    empty: String,
+    /// A class for each row (`None`: none).
+    #[prop(optional)]
+    row_class: Option<fn(&R) -> String>,
+    /// A footer row (totals).
+    #[prop(optional)]
+    footer: Option<AnyView>,
+) -> impl IntoView
+where
+    R: Send + Sync + 'static,
+{
+    // (column, descending): the order picked, `None` for the rows' own.
+    let order = RwSignal::new(None::<(usize, bool)>);
+    let width = columns.len();
+    let columns = StoredValue::new(columns);
+    let rows = StoredValue::new(rows);
+    let head = columns.with_value(|columns| {
+        columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let class = if c.numeric { "num" } else { "" };
+                let title = c.title.clone();
+                if c.sort.is_none() {
+                    return view! { <th class=class scope="col">{title}</th> }.into_any();
+                }
+                let sorted = move || {
+                    order
+                        .get()
+                        .filter(|(col, _)| *col == i)
+                        .map(|(_, desc)| desc)
+                };
+                let aria = move || match sorted() {
+                    Some(true) => "descending",
+                    Some(false) => "ascending",
+                    None => "none",
+                };
+                let arrow = move || match sorted() {
+                    Some(true) => " ▼",
+                    Some(false) => " ▲",
+                    None => "",
+                };
+                let click = move |_| {
+                    order.update(|o| {
+                        *o = match *o {
+                            Some((col, desc)) if col == i => Some((i, !desc)),
+                            // Numbers read biggest first, names A to Z.
+                            _ => Some((i, class == "num")),
+                        };
+                    });
+                };
+                view! {
+                    <th class=class scope="col" aria-sort=aria>
+                        <button class="sort" on:click=click>{title}{arrow}</button>
+                    </th>
+                }
+                .into_any()
+            })
+            .collect_view()
+    });
+    let body = move || {
+        let picked = order.get();
+        rows.with_value(|rows| {
+            if rows.is_empty() {
+                return view! {
+                    <tr><td class="state-empty" colspan=width>{empty.clone()}</td></tr>
+                }
+                .into_any();
+            }
+            columns.with_value(|columns| {
+                let mut shown: Vec<&R> = rows.iter().collect();
+                if let Some((col, desc)) = picked {
+                    if let Some(by) = columns.get(col).and_then(|c| c.sort) {
+                        shown.sort_by(|a, b| by(a, b));
+                        if desc {
+                            shown.reverse();
+                        }
+                    }
+                }
+                shown
+                    .into_iter()
+                    .map(|r| {
+                        let cells = columns
+                            .iter()
+                            .map(|c| {
+                                let extra = c.class.map_or("", |f| f(r));
+                                let class = match (c.numeric, extra) {
+                                    (true, "") => "num".to_owned(),
+                                    (true, extra) => format!("num {extra}"),
+                                    (false, extra) => extra.to_owned(),
+                                };
+                                view! { <td class=class>{(c.cell)(r)}</td> }
+                            })
+                            .collect_view();
+                        view! { <tr class=row_class.map(|f| f(r))>{cells}</tr> }
+                    })
+                    .collect_view()
+                    .into_any()
+            })
+        })
+    };
+    view! {
+        <div class="table-wrap">
+            <table id=id>
+                <thead><tr>{head}</tr></thead>
+                <tbody>{body}</tbody>
+                {footer.map(|f| view! { <tfoot>{f}</tfoot> })}
+            </table>
+        </div>
+    }
+}
+
+/// Orders two floats, NaN (no value) below every number: last when biggest come first.
+pub fn by_f64(a: f64, b: f64) -> Ordering {
+    a.partial_cmp(&b)
+        .unwrap_or_else(|| b.is_nan().cmp(&a.is_nan()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::by_f64;
+
+    #[test]
+    fn a_missing_value_sorts_below_every_number() {
+        let mut v = [2.0, f64::NAN, -1.0, 5.0];
+        v.sort_by(|a, b| by_f64(*a, *b));
+        assert!(v[0].is_nan());
+        assert_eq!(&v[1..], &[-1.0, 2.0, 5.0]);
+    }
+}
