@@ -25,11 +25,11 @@ macro_rules! split_page {
     ($name:ident, $preload:ident, $chunk:ident, $page:expr) => {
         #[cfg(falscope_split)]
         #[leptos::wasm_split::wasm_split(
-                                                    $chunk,
-                                                    wasm_split_path = ::leptos::wasm_split,
-                                                    fallible,
-                                                    preload($preload)
-                                                )]
+                                                            $chunk,
+                                                            wasm_split_path = ::leptos::wasm_split,
+                                                            fallible,
+                                                            preload($preload)
+                                                        )]
         fn $name() -> Result<AnyView, SplitLoaderError> {
             Ok($page.into_any())
         }

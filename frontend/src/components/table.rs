@@ -3,6 +3,7 @@
 //! inside the table's own frame.
 
 use leptos::prelude::*;
+use std::any::Any;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -71,6 +72,54 @@ impl<R> Column<R> {
     }
 }
 
+/// A row, erased: one table renderer serves every row type (a generic one was compiled again
+/// for each, ~5 KB of wasm per table).
+type AnyRow = Arc<dyn Any + Send + Sync>;
+type Erased<T> = Arc<dyn Fn(&AnyRow) -> T + Send + Sync>;
+type ErasedOrder = Arc<dyn Fn(&AnyRow, &AnyRow) -> Ordering + Send + Sync>;
+
+/// A [`Column`] over erased rows.
+struct AnyColumn {
+    title: String,
+    numeric: bool,
+    cell: Erased<AnyView>,
+    sort: Option<ErasedOrder>,
+    class: Option<Erased<&'static str>>,
+}
+
+/// `row` as an `R` (every row of a table is one).
+fn row<R: 'static>(row: &AnyRow) -> Option<&R> {
+    row.downcast_ref::<R>()
+}
+
+impl<R: Send + Sync + 'static> Column<R> {
+    fn erase(self) -> AnyColumn {
+        let Self {
+            title,
+            numeric,
+            cell,
+            sort,
+            class,
+        } = self;
+        AnyColumn {
+            title,
+            numeric,
+            cell: Arc::new(move |r| row::<R>(r).map(|r| cell(r)).into_any()),
+            sort: sort.map(|by| {
+                Arc::new(
+                    move |a: &AnyRow, b: &AnyRow| match (row::<R>(a), row::<R>(b)) {
+                        (Some(a), Some(b)) => by(a, b),
+                        _ => Ordering::Equal,
+                    },
+                ) as Arc<dyn Fn(&AnyRow, &AnyRow) -> Ordering + Send + Sync>
+            }),
+            class: class.map(|f| {
+                Arc::new(move |r: &AnyRow| row::<R>(r).map_or("", f)) as Erased<&'static str>
+            }),
+        }
+    }
+}
+
 /// Rows under their columns; `empty` in the table's frame when there are none.
 #[component]
 pub fn Table<R>(
@@ -93,55 +142,73 @@ pub fn Table<R>(
 where
     R: Send + Sync + 'static,
 {
+    let row_class = row_class.map(|f| {
+        Arc::new(move |r: &AnyRow| row::<R>(r).map(f).unwrap_or_default()) as Erased<String>
+    });
+    erased_table(
+        id,
+        columns.into_iter().map(Column::erase).collect(),
+        rows.into_iter().map(|r| Arc::new(r) as AnyRow).collect(),
+        empty,
+        row_class,
+        footer,
+    )
+}
+
+fn erased_table(
+    id: &'static str,
+    columns: Vec<AnyColumn>,
+    rows: Vec<AnyRow>,
+    empty: String,
+    row_class: Option<Erased<String>>,
+    footer: Option<AnyView>,
+) -> AnyView {
     // (column, descending): the order picked, `None` for the rows' own.
     let order = RwSignal::new(None::<(usize, bool)>);
     let width = columns.len();
-    let columns = StoredValue::new(columns);
-    let rows = StoredValue::new(rows);
-    let head = columns.with_value(|columns| {
-        columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let class = if c.numeric { "num" } else { "" };
-                let title = c.title.clone();
-                if c.sort.is_none() {
-                    return view! { <th class=class scope="col">{title}</th> }.into_any();
-                }
-                let sorted = move || {
-                    order
-                        .get()
-                        .filter(|(col, _)| *col == i)
-                        .map(|(_, desc)| desc)
-                };
-                let aria = move || match sorted() {
-                    Some(true) => "descending",
-                    Some(false) => "ascending",
-                    None => "none",
-                };
-                let arrow = move || match sorted() {
-                    Some(true) => " ▼",
-                    Some(false) => " ▲",
-                    None => "",
-                };
-                let click = move |_| {
-                    order.update(|o| {
-                        *o = match *o {
-                            Some((col, desc)) if col == i => Some((i, !desc)),
-                            // Numbers read biggest first, names A to Z.
-                            _ => Some((i, class == "num")),
-                        };
-                    });
-                };
-                view! {
-                    <th class=class scope="col" aria-sort=aria>
-                        <button class="sort" on:click=click>{title}{arrow}</button>
-                    </th>
-                }
-                .into_any()
-            })
-            .collect_view()
-    });
+    let head = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let class = if c.numeric { "num" } else { "" };
+            let title = c.title.clone();
+            if c.sort.is_none() {
+                return view! { <th class=class scope="col">{title}</th> }.into_any();
+            }
+            let sorted = move || {
+                order
+                    .get()
+                    .filter(|(col, _)| *col == i)
+                    .map(|(_, desc)| desc)
+            };
+            let aria = move || match sorted() {
+                Some(true) => "descending",
+                Some(false) => "ascending",
+                None => "none",
+            };
+            let arrow = move || match sorted() {
+                Some(true) => " ▼",
+                Some(false) => " ▲",
+                None => "",
+            };
+            let click = move |_| {
+                order.update(|o| {
+                    *o = match *o {
+                        Some((col, desc)) if col == i => Some((i, !desc)),
+                        // Numbers read biggest first, names A to Z.
+                        _ => Some((i, class == "num")),
+                    };
+                });
+            };
+            view! {
+                <th class=class scope="col" aria-sort=aria>
+                    <button class="sort" on:click=click>{title}{arrow}</button>
+                </th>
+            }
+            .into_any()
+        })
+        .collect_view();
+    let (columns, rows) = (StoredValue::new(columns), StoredValue::new(rows));
     let body = move || {
         let picked = order.get();
         rows.with_value(|rows| {
@@ -152,9 +219,9 @@ where
                 .into_any();
             }
             columns.with_value(|columns| {
-                let mut shown: Vec<&R> = rows.iter().collect();
+                let mut shown: Vec<&AnyRow> = rows.iter().collect();
                 if let Some((col, desc)) = picked {
-                    if let Some(by) = columns.get(col).and_then(|c| c.sort) {
+                    if let Some(by) = columns.get(col).and_then(|c| c.sort.as_ref()) {
                         shown.sort_by(|a, b| by(a, b));
                         if desc {
                             shown.reverse();
@@ -167,7 +234,7 @@ where
                         let cells = columns
                             .iter()
                             .map(|c| {
-                                let extra = c.class.map_or("", |f| f(r));
+                                let extra = c.class.as_ref().map_or("", |f| f(r));
                                 let class = match (c.numeric, extra) {
                                     (true, "") => "num".to_owned(),
                                     (true, extra) => format!("num {extra}"),
@@ -176,7 +243,7 @@ where
                                 view! { <td class=class>{(c.cell)(r)}</td> }
                             })
                             .collect_view();
-                        view! { <tr class=row_class.map(|f| f(r))>{cells}</tr> }
+                        view! { <tr class=row_class.as_ref().map(|f| f(r))>{cells}</tr> }
                     })
                     .collect_view()
                     .into_any()
@@ -192,6 +259,7 @@ where
             </table>
         </div>
     }
+    .into_any()
 }
 
 /// Orders two floats, NaN (no value) below every number: last when biggest come first.
