@@ -1,4 +1,4 @@
-//! Serves the trunk-built frontend: hashed assets with a one-year immutable cache, `index.html`
+//! Serves the built frontend (`cargo xtask`, `xtask/src/web.rs`): hashed assets with a one-year immutable cache, `index.html`
 //! (also the answer for every client-side route) with `no-cache` so a deploy is seen at once.
 //!
 //! Release builds embed `frontend/dist` so a deployment is one file; debug builds read the same
@@ -53,7 +53,7 @@ impl Assets {
 }
 
 /// The Content-Security-Policy for the served frontend. Scripts only from falscope itself plus
-/// the exact inline loader trunk writes into `index.html` (allowed by its SHA-256, so no
+/// the exact inline loader the build writes into `index.html` (allowed by its SHA-256, so no
 /// `'unsafe-inline'` for scripts), and `'wasm-unsafe-eval'` so WebAssembly may compile.
 /// Styles allow inline `style` attributes: the virtualized log list and chart overlays position
 /// elements with them, and a style attribute cannot run code.
@@ -105,6 +105,11 @@ fn inline_scripts(html: &str) -> Vec<&str> {
 /// Fallback handler: an asset, or `index.html` for client routes.
 pub async fn serve(State(assets): State<Assets>, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
+    // Whatever the source of the files: no `.` or `..` segments (a debug build's embedded
+    // folder would resolve them on disk).
+    if path.split('/').any(|s| s == "." || s == "..") {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
     if !path.is_empty() && path != "index.html" {
         if let Some((data, etag)) = assets.get(path).await {
             let cache = if is_hashed(path) { IMMUTABLE } else { NO_CACHE };
@@ -119,7 +124,7 @@ pub async fn serve(State(assets): State<Assets>, uri: Uri, headers: HeaderMap) -
         Some((data, etag)) => file_response("index.html", data, etag, NO_CACHE, &headers),
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "falscope's frontend is not built: run `cargo xtask demo` (or `trunk --config trunk.toml build --release`)",
+            "falscope's frontend is not built: run `cargo xtask demo` (or `cargo xtask size` to build it only)",
         )
             .into_response(),
     }

@@ -160,7 +160,9 @@ pub fn Lazy(
 ) -> impl IntoView {
     let attempt = RwSignal::new(0_u32);
     view! {
-        <Suspense fallback=|| view! { <crate::components::Loading /> }>
+        // A Transition, not a Suspense: the page's own resources register with the nearest one,
+        // and a Suspense would hide the whole page behind "Loading…" on every refresh.
+        <Transition fallback=|| view! { <crate::components::Loading /> }>
             {move || {
                 attempt.track();
                 Suspend::new(SendWrapper::new(async move {
@@ -177,6 +179,6 @@ pub fn Lazy(
                     }
                 }))
             }}
-        </Suspense>
+        </Transition>
     }
 }

@@ -187,7 +187,7 @@ fn Shell() -> impl IntoView {
                         .collect_view()
                 }}
             </select>
-            <button class="icon" title="Keyboard shortcuts (?)" on:click=move |_| help.update(|h| *h = !*h)>"?"</button>
+            <button class="icon" title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts" on:click=move |_| help.update(|h| *h = !*h)>"?"</button>
             <button id="theme-toggle" class="icon" title="Toggle dark/light theme" on:click=move |_| theme.toggle()>
                 {move || if theme.is_dark() { "☀ Light" } else { "☾ Dark" }}
             </button>

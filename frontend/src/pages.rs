@@ -42,17 +42,31 @@ fn EndpointChooser() -> impl IntoView {
     loaded(apps, |a| view! { <EndpointPicker apps=a.data /> })
 }
 
-/// The endpoints a page shows, and what to say about them: the URL's pick as it is, or, with
-/// none picked, the workspace's default (every endpoint, or the 50 busiest) and a sentence
-/// saying which. Analytics, Errors and Requests open on data, not on an empty picker.
-async fn shown_endpoints(
-    ws: &str,
-    picked: List<50>,
-) -> Result<(List<50>, Option<String>), ClientError> {
+/// The endpoints a page shows, and what to say about them.
+struct ShownEndpoints {
+    list: List<50>,
+    /// Set when none was picked: which endpoints are shown instead.
+    note: Option<String>,
+    /// The list is ranked by recent traffic, so it may change between two reads: a page that
+    /// pages through it keeps it in the URL.
+    ranked: bool,
+}
+
+/// The URL's pick as it is, or, with none picked, the workspace's default (every endpoint, or
+/// the 50 busiest) and a sentence saying which. Analytics, Errors and Requests open on data,
+/// not on an empty picker.
+async fn shown_endpoints(ws: &str, picked: List<50>) -> Result<ShownEndpoints, ClientError> {
     if !picked.is_empty() {
-        return Ok((picked, None));
+        return Ok(ShownEndpoints {
+            list: picked,
+            note: None,
+            ranked: false,
+        });
     }
     let default = api::get_default_endpoints(ws).await?.data;
-    let note = (!default.endpoints.is_empty()).then(|| default.describe());
-    Ok((List::of(&default.endpoints), note))
+    Ok(ShownEndpoints {
+        note: (!default.endpoints.is_empty()).then(|| default.describe()),
+        list: List::of(&default.endpoints),
+        ranked: default.busiest,
+    })
 }

@@ -41,7 +41,8 @@ pub struct DefaultEndpoints {
     pub endpoints: Vec<String>,
     /// How many endpoints the workspace has.
     pub total: usize,
-    /// `endpoints` are the busiest of `total` by the last day's requests.
+    /// `endpoints` are the busiest of `total` by the last day's requests (when fal does not give
+    /// the traffic, the first of them in fal's order, and this is false).
     pub busiest: bool,
 }
 
@@ -54,6 +55,10 @@ impl DefaultEndpoints {
                 self.endpoints.len()
             ),
             (false, 1) => "Showing the workspace's one endpoint.".to_owned(),
+            (false, total) if self.endpoints.len() < total => format!(
+                "Showing the first {} of {total} endpoints (fal did not give their traffic): pick others above.",
+                self.endpoints.len()
+            ),
             (false, total) => format!("Showing all {total} endpoints: pick some above to narrow."),
         }
     }
@@ -190,6 +195,29 @@ impl AppIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_endpoints_say_which_are_shown() {
+        let shown = |n: usize, total, busiest| DefaultEndpoints {
+            endpoints: (0..n).map(|i| format!("acme/app-{i}")).collect(),
+            total,
+            busiest,
+        };
+        assert_eq!(
+            shown(9, 9, false).describe(),
+            "Showing all 9 endpoints: pick some above to narrow."
+        );
+        assert!(shown(50, 120, true)
+            .describe()
+            .starts_with("Showing the 50 busiest of 120"));
+        assert!(shown(50, 120, false)
+            .describe()
+            .starts_with("Showing the first 50 of 120"));
+        assert_eq!(
+            shown(1, 1, false).describe(),
+            "Showing the workspace's one endpoint."
+        );
+    }
 
     fn app(name: &str, environment: &str, routes: &[&str]) -> AppSummary {
         let id = format!("acme/{name}");

@@ -54,8 +54,13 @@ pub fn EndpointPicker(
         })
         .collect_view();
     view! {
-        <details class="endpoint-picker" open=move || selected().is_empty()>
-            <summary>{move || format!("Endpoints ({} selected)", selected().len())}</summary>
+        <details class="endpoint-picker">
+            <summary>
+                {move || match selected().len() {
+                    0 => "Endpoints: the page's default — open to pick".to_owned(),
+                    n => format!("Endpoints ({n} selected)"),
+                }}
+            </summary>
             <div class="endpoint-list">{groups}</div>
         </details>
     }

@@ -182,9 +182,9 @@ fn erased_table(
                     .map(|(_, desc)| desc)
             };
             let aria = move || match sorted() {
-                Some(true) => "descending",
-                Some(false) => "ascending",
-                None => "none",
+                Some(true) => Some("descending"),
+                Some(false) => Some("ascending"),
+                None => None,
             };
             let arrow = move || match sorted() {
                 Some(true) => " ▼",
@@ -202,7 +202,9 @@ fn erased_table(
             };
             view! {
                 <th class=class scope="col" aria-sort=aria>
-                    <button class="sort" on:click=click>{title}{arrow}</button>
+                    <button class="sort" class:sorted=move || sorted().is_some() on:click=click>
+                        {title}<span aria-hidden="true">{arrow}</span>
+                    </button>
                 </th>
             }
             .into_any()
@@ -214,7 +216,7 @@ fn erased_table(
         rows.with_value(|rows| {
             if rows.is_empty() {
                 return view! {
-                    <tr><td class="state-empty" colspan=width>{empty.clone()}</td></tr>
+                    <tr class="empty"><td class="state-empty" colspan=width>{empty.clone()}</td></tr>
                 }
                 .into_any();
             }

@@ -53,7 +53,11 @@ pub fn TimeChartPanel(
             view! {
                 <button
                     class="legend-entry"
-                    class:off=move || hidden.with(|h| h.contains(&state_name))
+                    class:off={
+                        let state_name = state_name.clone();
+                        move || hidden.with(|h| h.contains(&state_name))
+                    }
+                    aria-pressed=move || (!hidden.with(|h| h.contains(&state_name))).to_string()
                     title="Click: hide or show · double-click: show only this"
                     on:click=move |_| hidden.update(|h| {
                         if !h.remove(&toggle_name) {

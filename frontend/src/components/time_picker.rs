@@ -82,7 +82,7 @@ pub fn TimePicker(
                 <label>"From" <input id="range-from" prop:value=from_text on:input=move |ev| set_from_text.set(event_target_value(&ev)) /></label>
                 <label>"To" <input id="range-to" prop:value=to_text on:input=move |ev| set_to_text.set(event_target_value(&ev)) /></label>
                 <button type="submit" on:click=move |ev| { ev.prevent_default(); apply_click(); }>"Apply"</button>
-                <button type="button" id="range-zoom-out" title="Zoom out (twice the span, same centre)" on:click=zoom_out>"−"</button>
+                <button type="button" id="range-zoom-out" title="Zoom out (twice the span, same centre)" aria-label="Zoom out" on:click=zoom_out>"−"</button>
             </form>
             <label class="refresh">
                 "Refresh"

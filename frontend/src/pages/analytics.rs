@@ -34,11 +34,12 @@ pub fn AnalyticsPage() -> impl IntoView {
         tick.track();
         async move {
             let ws = state::workspace(config, param).await?;
-            let (endpoints, note) = super::shown_endpoints(&ws, q.endpoints).await?;
-            if endpoints.is_empty() {
+            let shown = super::shown_endpoints(&ws, q.endpoints).await?;
+            if shown.list.is_empty() {
                 return Ok(None);
             }
-            q.endpoints = endpoints;
+            let note = shown.note;
+            q.endpoints = shown.list;
             // The chart and its CSV ask for the same buckets of the same endpoints.
             let csv = api::url_of(shared::routes::ws::ANALYTICS_CSV, &ws, &q);
             let report = api::get_analytics(&ws, &q).await?;
@@ -46,7 +47,14 @@ pub fn AnalyticsPage() -> impl IntoView {
         }
     });
     let set = use_set_query();
-    let csv = move || shown.get().and_then(Result::ok).flatten().map(|s| s.csv);
+    let csv = move || {
+        shown.with(|s| {
+            s.as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .and_then(Option::as_ref)
+                .map(|s| s.csv.clone())
+        })
+    };
     view! {
         <div class="page-head">
             <h1>"Analytics"</h1>

@@ -39,11 +39,12 @@ pub fn ErrorsPage() -> impl IntoView {
         tick.track();
         async move {
             let ws = state::workspace(config, param).await?;
-            let (endpoints, note) = super::shown_endpoints(&ws, q.endpoints).await?;
-            if endpoints.is_empty() {
+            let shown = super::shown_endpoints(&ws, q.endpoints).await?;
+            if shown.list.is_empty() {
                 return Ok(None);
             }
-            q.endpoints = endpoints;
+            let note = shown.note;
+            q.endpoints = shown.list;
             let now = api::get_analytics(&ws, &q).await?;
             // The period before, as long, for the change column.
             let span = now.data.to - now.data.from;
@@ -309,7 +310,7 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
         }),
     ];
     view! {
-        <p class="meta" id="endpoints-shown">{note}" "<Freshness as_of=as_of stale=stale />{format!(" · {total} failed requests; click a bar or a row for the requests behind it · ")}<a href=csv download>"CSV"</a></p>
+        <p class="meta" id="endpoints-shown">{note}" "<Freshness as_of=as_of stale=stale />{format!(" · {total} failed requests; click a bar or an endpoint for the requests behind it · ")}<a href=csv download>"CSV"</a></p>
         <section class="panel">
             <h2>"Failures over time, by type"</h2>
             <TimeChartPanel id="errors-chart" label="Failed requests per bucket, stacked by failure type" chart=chart on_pick=pick />

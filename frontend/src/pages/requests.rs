@@ -18,6 +18,8 @@ struct Shown {
     /// Set when no endpoint was picked: which ones are shown instead.
     note: Option<String>,
     csv: String,
+    /// The endpoints to keep in the URL when paging (ranked defaults).
+    pin: Option<String>,
 }
 
 /// The requests page.
@@ -40,11 +42,14 @@ pub fn RequestsPage() -> impl IntoView {
         tick.track();
         async move {
             let ws = state::workspace(config, param).await?;
-            let (endpoints, note) = super::shown_endpoints(&ws, q.endpoints).await?;
-            if endpoints.is_empty() {
+            let shown = super::shown_endpoints(&ws, q.endpoints).await?;
+            if shown.list.is_empty() {
                 return Ok(None);
             }
-            q.endpoints = endpoints;
+            let (note, ranked) = (shown.note, shown.ranked);
+            q.endpoints = shown.list;
+            // Ranked defaults may change between pages: the next page keeps these in the URL.
+            let pin = ranked.then(|| q.endpoints.values().join(","));
             // The CSV has every page of the view's query.
             let all = RequestsQuery {
                 cursor: None,
@@ -52,11 +57,23 @@ pub fn RequestsPage() -> impl IntoView {
             };
             let csv = api::url_of(shared::routes::ws::REQUESTS_CSV, &ws, &all);
             let page = api::get_requests(&ws, &q).await?;
-            Ok(Some(Shown { page, note, csv }))
+            Ok(Some(Shown {
+                page,
+                note,
+                csv,
+                pin,
+            }))
         }
     });
     let set = use_set_query();
-    let csv = move || shown.get().and_then(Result::ok).flatten().map(|s| s.csv);
+    let csv = move || {
+        shown.with(|s| {
+            s.as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .and_then(Option::as_ref)
+                .map(|s| s.csv.clone())
+        })
+    };
     let select = |key: &'static str, options: &'static [(&'static str, &'static str)]| {
         let set = set.clone();
         view! {
@@ -85,7 +102,7 @@ pub fn RequestsPage() -> impl IntoView {
         </div>
         {loaded(shown, move |shown| match shown {
             None => view! { <Empty message="This workspace has no endpoints yet." /> }.into_any(),
-            Some(Shown { page: p, note, .. }) => {
+            Some(Shown { page: p, note, pin, .. }) => {
                 let next = p.data.next_cursor.clone();
                 let (as_of, stale) = (p.as_of, p.stale);
                 let first_set = next_set.clone();
@@ -100,7 +117,13 @@ pub fn RequestsPage() -> impl IntoView {
                     {rows}
                     <div class="pager">
                         <button disabled=move || view.get("cursor").is_none() on:click=move |_| first_set(&[("cursor", None)])>"First page"</button>
-                        <button disabled=next.is_none() on:click=move |_| next_set(&[("cursor", next.clone())])>"Next page"</button>
+                        <button disabled=next.is_none() on:click=move |_| {
+                            let mut keep = vec![("cursor", next.clone())];
+                            if pin.is_some() {
+                                keep.push(("endpoints", pin.clone()));
+                            }
+                            next_set(&keep);
+                        }>"Next page"</button>
                     </div>
                 }
                 .into_any()

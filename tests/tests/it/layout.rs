@@ -166,3 +166,48 @@ fn data_flows_one_way_through_the_backend_modules() {
     let cycles: Vec<Vec<String>> = mods.keys().filter_map(|m| cycle_from(&edges, m)).collect();
     assert!(cycles.is_empty(), "import cycles: {cycles:#?}");
 }
+
+/// Every Rust source file of the workspace's crates (not `target/`).
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if path.is_dir() && name != "target" && name != "node_modules" && name != "dist" {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn unsafe_code_is_allowed_only_where_the_page_splitting_needs_it() {
+    // The workspace denies unsafe code (not forbids: `frontend/src/lazy.rs` allows what the
+    // `wasm_split` macro generates). No other file may opt out.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for krate in ["backend", "shared", "frontend", "tests", "xtask"] {
+        rust_files(&root.join(krate), &mut files);
+    }
+    assert!(files.len() > 50, "found {} files", files.len());
+    let opted_out: Vec<String> = files
+        .iter()
+        .filter(|f| {
+            !f.ends_with("frontend/src/lazy.rs") && !f.ends_with("tests/tests/it/layout.rs")
+        })
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            text.contains("allow(unsafe_code") || text.contains("allow(\n    unsafe_code")
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        opted_out.is_empty(),
+        "unsafe code allowed in: {opted_out:?}"
+    );
+    let lazy = std::fs::read_to_string(root.join("frontend/src/lazy.rs")).unwrap();
+    assert!(
+        lazy.contains("unsafe_code"),
+        "the one exception is where it was"
+    );
+}
