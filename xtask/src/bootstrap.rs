@@ -103,14 +103,7 @@ fn wasm_opt() -> Result<(), String> {
         return Ok(());
     }
     let prefix = cargo_bin().with_file_name("falscope-binaryen");
-    run(Cmd::new("npm").args([
-        "install",
-        "--no-audit",
-        "--no-fund",
-        "--prefix",
-        &prefix.to_string_lossy(),
-        &format!("binaryen@{BINARYEN_VERSION}"),
-    ]))?;
+    npm_install(&prefix, &format!("binaryen@{BINARYEN_VERSION}"))?;
     let target = prefix.join("node_modules/.bin/wasm-opt");
     std::fs::create_dir_all(cargo_bin())
         .map_err(|e| format!("creating {}: {e}", cargo_bin().display()))?;
@@ -136,13 +129,18 @@ fn axe_core() -> Result<(), String> {
     if installed.contains(&format!("\"version\": \"{AXE_CORE_VERSION}\"")) {
         return Ok(());
     }
+    npm_install(&prefix, &format!("axe-core@{AXE_CORE_VERSION}"))
+}
+
+/// `npm install package@version` into its own folder `prefix` (nothing global).
+fn npm_install(prefix: &std::path::Path, package: &str) -> Result<(), String> {
     run(Cmd::new("npm").args([
         "install",
         "--no-audit",
         "--no-fund",
         "--prefix",
         &prefix.to_string_lossy(),
-        &format!("axe-core@{AXE_CORE_VERSION}"),
+        package,
     ]))
 }
 
