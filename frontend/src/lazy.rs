@@ -15,6 +15,8 @@
 use crate::pages;
 use futures::future::LocalBoxFuture;
 use leptos::prelude::*;
+#[cfg(falscope_split)]
+use leptos::wasm_split::wasm_split;
 use leptos::wasm_split::SplitLoaderError;
 use send_wrapper::SendWrapper;
 
@@ -24,12 +26,7 @@ use send_wrapper::SendWrapper;
 macro_rules! split_page {
     ($name:ident, $preload:ident, $chunk:ident, $page:expr) => {
         #[cfg(falscope_split)]
-        #[leptos::wasm_split::wasm_split(
-                                                            $chunk,
-                                                            wasm_split_path = ::leptos::wasm_split,
-                                                            fallible,
-                                                            preload($preload)
-                                                        )]
+        #[wasm_split($chunk, wasm_split_path = ::leptos::wasm_split, fallible, preload($preload))]
         fn $name() -> Result<AnyView, SplitLoaderError> {
             Ok($page.into_any())
         }
