@@ -18,19 +18,25 @@ pub const SPLIT_LOADER: &str = "__wasm_split.js";
 /// Builds the split release frontend into `frontend/dist`.
 pub fn build() -> Result<(), String> {
     let root = cmd::root();
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    // Where cargo puts it: CARGO_TARGET_DIR (or cargo's config name for it), relative to the
+    // workspace root, where every command here runs.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .or_else(|| std::env::var_os("CARGO_BUILD_TARGET_DIR"))
+        .map_or_else(|| root.join("target"), |dir| root.join(PathBuf::from(dir)));
     let staging = target.join("falscope-web");
     reset_dir(&staging)?;
 
     // `erase_components` erases each component's view type (leptos's own dev default): fewer
     // monomorphised views, 13 % less wasm, same behaviour.
+    // `-Dwarnings`: this build compiles code (`cfg(falscope_split)`) that clippy's runs do not;
+    // cargo caps the lints of registry crates, so only ours are held to it.
     let flags = [
         "--cfg",
         "falscope_split",
         "--cfg",
         "erase_components",
         "-Clink-args=--emit-relocs",
+        "-Dwarnings",
     ];
     run(cargo([
         "build",
