@@ -52,21 +52,29 @@ struct ShownEndpoints {
     ranked: bool,
 }
 
-/// The URL's pick as it is, or, with none picked, the workspace's default (every endpoint, or
-/// the 50 busiest) and a sentence saying which. Analytics, Errors and Requests open on data,
-/// not on an empty picker.
-async fn shown_endpoints(ws: &str, picked: List<50>) -> Result<ShownEndpoints, ClientError> {
-    if !picked.is_empty() {
-        return Ok(ShownEndpoints {
+/// The workspace of the URL and the endpoints a page shows: the URL's pick as it is, or, with
+/// none picked, the workspace's default (every endpoint, or the 50 busiest) and a sentence
+/// saying which; `None` when the workspace has no endpoints. Analytics, Errors and Requests
+/// open on data, not on an empty picker.
+async fn shown_endpoints(
+    config: state::ConfigContext,
+    param: Option<String>,
+    picked: List<50>,
+) -> Result<Option<(String, ShownEndpoints)>, ClientError> {
+    let ws = state::workspace(config, param).await?;
+    let shown = if picked.is_empty() {
+        let default = api::get_default_endpoints(&ws).await?.data;
+        ShownEndpoints {
+            note: Some(default.describe()),
+            list: List::of(&default.endpoints),
+            ranked: default.busiest,
+        }
+    } else {
+        ShownEndpoints {
             list: picked,
             note: None,
             ranked: false,
-        });
-    }
-    let default = api::get_default_endpoints(ws).await?.data;
-    Ok(ShownEndpoints {
-        note: (!default.endpoints.is_empty()).then(|| default.describe()),
-        list: List::of(&default.endpoints),
-        ranked: default.busiest,
-    })
+        }
+    };
+    Ok((!shown.list.is_empty()).then_some((ws, shown)))
 }

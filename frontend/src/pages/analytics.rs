@@ -8,7 +8,7 @@ use crate::components::{
     by_f64, loaded, Column, Empty, Freshness, Table, TimeChartPanel, TimePicker,
 };
 use crate::format;
-use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
+use crate::state::{use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
 use shared::analytics::{AnalyticsReport, AnalyticsSummary, Timeframe};
 use shared::Fetched;
@@ -33,11 +33,10 @@ pub fn AnalyticsPage() -> impl IntoView {
         let (param, mut q) = (view.get("ws"), view.analytics_query());
         tick.track();
         async move {
-            let ws = state::workspace(config, param).await?;
-            let shown = super::shown_endpoints(&ws, q.endpoints).await?;
-            if shown.list.is_empty() {
+            let Some((ws, shown)) = super::shown_endpoints(config, param, q.endpoints).await?
+            else {
                 return Ok(None);
-            }
+            };
             let note = shown.note;
             q.endpoints = shown.list;
             // The chart and its CSV ask for the same buckets of the same endpoints.

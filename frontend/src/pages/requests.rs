@@ -4,7 +4,7 @@ use crate::api;
 use crate::components::{loaded, Empty, Freshness, TimePicker};
 use crate::format;
 use crate::routes::request_path;
-use crate::state::{self, use_config, use_refresh_tick, use_set_query, use_view};
+use crate::state::{use_config, use_refresh_tick, use_set_query, use_view};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::query::RequestsQuery;
@@ -41,11 +41,10 @@ pub fn RequestsPage() -> impl IntoView {
         let (param, mut q) = (view.get("ws"), query());
         tick.track();
         async move {
-            let ws = state::workspace(config, param).await?;
-            let shown = super::shown_endpoints(&ws, q.endpoints).await?;
-            if shown.list.is_empty() {
+            let Some((ws, shown)) = super::shown_endpoints(config, param, q.endpoints).await?
+            else {
                 return Ok(None);
-            }
+            };
             let (note, ranked) = (shown.note, shown.ranked);
             q.endpoints = shown.list;
             // Ranked defaults may change between pages: the next page keeps these in the URL.
