@@ -172,11 +172,12 @@ pub fn table() -> Vec<Route> {
             post(files::upload_file).layer(axum::extract::DefaultBodyLimit::disable()),
         ),
         r(
-            p,
+            p.clone(),
             ws::FILE_UPLOAD_URL,
             operator,
             post(files::upload_from_url),
         ),
+        r(p, ws::QUEUE_FLUSH, operator, post(apps::flush_queue)),
     ]
 }
 

@@ -26,6 +26,10 @@ pub enum Access {
 #[derive(Debug, Clone)]
 pub struct AuditSubject(pub String);
 
+/// Response extension: what the call did, recorded with its audit entry.
+#[derive(Debug, Clone)]
+pub struct AuditDetail(pub String);
+
 /// Sets [`Caller`] on every request; rejects bad API tokens and, in `none` mode, requests
 /// addressed to a non-loopback host name (DNS rebinding). Inbound credentials (`Authorization`,
 /// `Cookie`) are removed here, so no handler can pass them on.
@@ -174,6 +178,10 @@ pub async fn guard(
                 route: route.unwrap_or_default(),
                 workspace,
                 status: response.status().as_u16(),
+                detail: response
+                    .extensions()
+                    .get::<AuditDetail>()
+                    .map(|d| d.0.clone()),
             },
         );
     }
@@ -251,6 +259,7 @@ fn log_audit(e: &AuditEntry) {
         route = %e.route,
         workspace = e.workspace.as_deref().unwrap_or("-"),
         status = e.status,
+        detail = ?e.detail.as_deref().unwrap_or("-"),
         "audit"
     );
 }
@@ -438,6 +447,7 @@ mod tests {
                 route: "/api/auth/login".into(),
                 workspace: None,
                 status: 401,
+                detail: None,
             })
         });
         assert_eq!(text.lines().count(), 1, "{text}");

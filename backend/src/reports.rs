@@ -19,12 +19,14 @@ mod files;
 mod forecast;
 mod live;
 mod logs;
+mod queue;
 mod requests;
 mod split;
 mod usage;
 
 pub use apps::endpoints;
 pub use cost::whole_hours;
+pub use queue::check_idempotency_key;
 pub use requests::{DerivedPrice, Pages};
 
 use crate::cache::Cache;
@@ -47,6 +49,7 @@ struct Inner {
     cache: Arc<Cache>,
     clock: Arc<dyn Clock>,
     db: Option<Arc<SqliteStore>>,
+    flushes: queue::FlushMemory,
 }
 
 /// A view computed from cached reports (not cached itself), with the `as_of` and cache status
@@ -74,6 +77,7 @@ impl Reports {
             cache,
             clock,
             db,
+            flushes: queue::FlushMemory::default(),
         }))
     }
 

@@ -94,6 +94,16 @@ const MIGRATIONS: &[&str] = &[
         unit_price REAL NOT NULL,
         PRIMARY KEY (workspace, app)
     ) WITHOUT ROWID;",
+    // What an audited call did (a queue flush: the app and how many were waiting), and the
+    // model endpoints each workspace watches with their SLA objectives.
+    "ALTER TABLE audit ADD COLUMN detail TEXT;
+    CREATE TABLE watched_models (
+        workspace TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        added_ms INTEGER NOT NULL,
+        sla_json TEXT NOT NULL,
+        PRIMARY KEY (workspace, endpoint)
+    ) WITHOUT ROWID;",
 ];
 
 /// SQLite in the data directory.

@@ -28,6 +28,32 @@ pub struct AppSummary {
     pub endpoints: Vec<String>,
 }
 
+/// Body of `POST /api/ws/{ws}/queue/flush` (operator). The request carries an
+/// [`IDEMPOTENCY_KEY`] header made once per confirmation: a double click or a retry with the
+/// same key flushes once.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlushQueue {
+    /// The app, by name (`flux-studio`) or id (`acme/flux-studio`).
+    pub app: String,
+}
+
+/// The header that makes a flush happen once per confirmation.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Answer of `POST /api/ws/{ws}/queue/flush`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flushed {
+    /// The app's name.
+    pub app: String,
+    /// Requests waiting just before the flush, as fal counted them (`None`: fal did not say).
+    pub waiting: Option<u64>,
+    /// This confirmation was already carried out (same key): nothing was flushed again.
+    pub repeated: bool,
+}
+
 /// How many endpoint ids one fal analytics or requests call takes.
 pub const MAX_ENDPOINTS: usize = 50;
 

@@ -121,6 +121,10 @@ pub struct AuditEntry {
     pub workspace: Option<String>,
     /// The HTTP status answered.
     pub status: u16,
+    /// What the call did, where the route alone does not say (`flushed flux-studio: 12
+    /// waiting`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Header every state-changing `/api` call from a browser must carry (CSRF defence: a

@@ -76,6 +76,14 @@ pub mod ws {
     pub const FILE_UPLOAD: &str = "/api/ws/{ws}/files/upload";
     /// Ask fal to fetch a URL into a path ([`crate::files::UploadFromUrl`]).
     pub const FILE_UPLOAD_URL: &str = "/api/ws/{ws}/files/upload-url";
+    /// Flush an app's queue ([`crate::apps::FlushQueue`], with an `Idempotency-Key` header).
+    pub const QUEUE_FLUSH: &str = "/api/ws/{ws}/queue/flush";
+    /// Credit balance and runway ([`crate::cost::Credits`]).
+    pub const CREDITS: &str = "/api/ws/{ws}/credits";
+    /// Watched model endpoints and their SLAs ([`crate::models::Watched`]).
+    pub const MODELS: &str = "/api/ws/{ws}/models";
+    /// Models analytics of the watched endpoints, with SLA state ([`crate::models::ModelsReport`]).
+    pub const MODELS_REPORT: &str = "/api/ws/{ws}/models/report";
 
     /// A concrete path: `template` with `{ws}` (and `{id}`, when given) filled in.
     pub fn path(template: &str, ws: &str) -> String {

@@ -1,11 +1,17 @@
 //! `GET /api/ws/{ws}/apps`: the workspace's apps and their endpoint ids (`reports::apps`), and
-//! `GET /api/ws/{ws}/endpoints`: the endpoints pages show before anyone picks.
+//! `GET /api/ws/{ws}/endpoints`: the endpoints pages show before anyone picks, and
+//! `POST /api/ws/{ws}/queue/flush` (operator): flush an app's queue once per confirmation.
 
+use super::query::json_body;
 use super::respond::{derived, fetched};
 use crate::error::AppError;
-use crate::reports::Reports;
+use crate::guard::AuditDetail;
+use crate::reports::{check_idempotency_key, Reports};
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use shared::apps::{FlushQueue, IDEMPOTENCY_KEY};
 
 /// `GET /api/ws/{ws}/apps`.
 pub async fn list_apps(
@@ -21,4 +27,29 @@ pub async fn default_endpoints(
     Path(ws): Path<String>,
 ) -> Result<Response, AppError> {
     Ok(derived(reports.default_endpoints(&ws).await?))
+}
+
+/// `POST /api/ws/{ws}/queue/flush`: the audit entry says which app and how many were waiting.
+pub async fn flush_queue(
+    State(reports): State<Reports>,
+    Path(ws): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, AppError> {
+    let key = check_idempotency_key(
+        headers
+            .get(IDEMPOTENCY_KEY)
+            // Not visible ASCII: refused as empty, with what to send.
+            .map(|v| v.to_str().unwrap_or_default()),
+    )?;
+    let q: FlushQueue = json_body(&body, r#"{"app": "flux-studio"}"#)?;
+    let flushed = reports.flush_queue(&ws, &q.app, key).await?;
+    let detail = match (flushed.repeated, flushed.waiting) {
+        (true, _) => format!("flush of {} already done for this confirmation", flushed.app),
+        (false, Some(n)) => format!("flushed {}: {n} waiting", flushed.app),
+        (false, None) => format!("flushed {}: waiting unknown", flushed.app),
+    };
+    let mut response = Json(flushed).into_response();
+    response.extensions_mut().insert(AuditDetail(detail));
+    Ok(response)
 }

@@ -10,7 +10,7 @@
 use axum::Json;
 use shared::alerts::{AlertRule, AlertsView, Budget, DeliveryResult, NewRule};
 use shared::analytics::AnalyticsReport;
-use shared::apps::{AppSummary, DefaultEndpoints};
+use shared::apps::{AppSummary, DefaultEndpoints, FlushQueue, Flushed};
 use shared::auth::{AuditEntry, LoginRequest, UserInfo};
 use shared::cost::{CostReport, Forecast, PriceLine, PriceOverride, SplitReport};
 use shared::files::{FileItem, UploadFromUrl};
@@ -64,7 +64,8 @@ use utoipa::OpenApi;
         files,
         file_content,
         file_upload,
-        file_upload_url
+        file_upload_url,
+        queue_flush
     ),
     components(schemas(ApiError, PublicConfig, UserInfo, AuditEntry)),
     modifiers(&Boundary)
@@ -382,6 +383,13 @@ fn file_upload() {}
 #[utoipa::path(post, path = "/api/ws/{ws}/files/upload-url", params(("ws" = String, Path, description = WS)), request_body = UploadFromUrl,
     responses((status = 201, description = "stored"), (status = 400, body = ApiError)))]
 fn file_upload_url() {}
+
+#[utoipa::path(post, path = "/api/ws/{ws}/queue/flush",
+    params(("ws" = String, Path, description = WS), ("Idempotency-Key" = String, Header, description = "made once per confirmation: a repeat with the same key within 10 minutes flushes nothing and answers `repeated: true`")),
+    request_body = FlushQueue,
+    description = "Role operator. Cancels every request waiting in the app's queue (running ones are untouched). Irreversible. The audit trail records the app and how many were waiting.",
+    responses((status = 200, body = Flushed), (status = 400, body = ApiError)))]
+fn queue_flush() {}
 
 #[cfg(test)]
 mod tests {

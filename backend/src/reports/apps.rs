@@ -43,10 +43,15 @@ impl Reports {
     /// one identity rules, pages and fal's operations share. An app the workspace does not
     /// have is a 400 naming the apps it has.
     pub async fn app_named(&self, ws: &str, given: &str) -> Result<String, AppError> {
+        Ok(self.app_summary_named(ws, given).await?.name)
+    }
+
+    /// The app a person means by `given`, as fal lists it ([`Self::app_named`]).
+    pub async fn app_summary_named(&self, ws: &str, given: &str) -> Result<AppSummary, AppError> {
         let apps = self.apps(ws).await?.value;
         let index = AppIndex::new(apps);
         if let Some(app) = index.named(given) {
-            return Ok(app.name.clone());
+            return Ok(app.clone());
         }
         let mut names: Vec<&str> = index.apps().iter().map(|a| a.name.as_str()).collect();
         names.sort_unstable();

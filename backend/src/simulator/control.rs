@@ -17,9 +17,12 @@ pub fn router() -> Router<Arc<Sim>> {
         .route("/_sim/faults", get(get_faults).post(set_faults))
 }
 
-/// `GET /_sim/stats`: requests received per operation.
+/// `GET /_sim/stats`: requests received per operation, and `queue_flushes_performed`: flushes
+/// that cancelled requests (a repeat with a remembered `Idempotency-Key` is a call, not a flush).
 async fn get_stats(State(sim): State<Arc<Sim>>) -> Json<BTreeMap<&'static str, u64>> {
-    Json(sim.stats.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    let mut stats = sim.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    stats.insert("queue_flushes_performed", sim.flushes());
+    Json(stats)
 }
 
 /// `DELETE /_sim/stats`: zero every counter.

@@ -10,8 +10,8 @@ impl SqliteStore {
     /// Appends an audit entry.
     pub fn audit_insert(&self, e: &AuditEntry) -> Result<(), StoreError> {
         self.conn().execute(
-            "INSERT INTO audit (at_ms, who, ip, method, route, workspace, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO audit (at_ms, who, ip, method, route, workspace, status, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 e.at.timestamp_millis(),
                 e.who,
@@ -19,7 +19,8 @@ impl SqliteStore {
                 e.method,
                 e.route,
                 e.workspace,
-                e.status
+                e.status,
+                e.detail
             ],
         )?;
         Ok(())
@@ -52,7 +53,7 @@ impl SqliteStore {
     pub fn audit_list(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT at_ms, who, ip, method, route, workspace, status FROM audit
+            "SELECT at_ms, who, ip, method, route, workspace, status, detail FROM audit
              ORDER BY id DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map(params![limit], |r| {
@@ -64,6 +65,7 @@ impl SqliteStore {
                 route: r.get(4)?,
                 workspace: r.get(5)?,
                 status: r.get(6)?,
+                detail: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -83,6 +85,7 @@ mod tests {
             route: "/api/x".into(),
             workspace: None,
             status: 200,
+            detail: None,
         }
     }
 

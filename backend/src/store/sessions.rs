@@ -95,6 +95,7 @@ mod tests {
                     route: "/api/auth/login".into(),
                     workspace: None,
                     status: 200,
+                    detail: None,
                 })
                 .unwrap();
         }

@@ -9,5 +9,6 @@ mod fal_contract;
 mod files;
 mod live;
 mod ops;
+mod queue;
 mod reports;
 mod routes;
