@@ -17,6 +17,7 @@ mod live;
 mod logs;
 mod meta;
 mod metrics;
+mod models;
 mod openapi;
 pub mod query;
 mod requests;
@@ -122,6 +123,7 @@ pub fn table() -> Vec<Route> {
             get(forecast::get_forecast),
         ),
         r(g.clone(), ws::SPLIT, billing, get(split::get_split)),
+        r(g.clone(), ws::CREDITS, billing, get(forecast::get_credits)),
         r(g.clone(), ws::BUDGETS, billing, get(budgets::list_budgets)),
         r(u.clone(), ws::BUDGETS, billing, put(budgets::put_budget)),
         r(g.clone(), ws::PRICES, billing, get(budgets::list_prices)),
@@ -163,7 +165,12 @@ pub fn table() -> Vec<Route> {
         r(g.clone(), ws::LOGS_CSV, viewer, get(export::logs_csv)),
         r(g.clone(), ws::LOGS_STREAM, viewer, get(logs::stream_logs)),
         r(g.clone(), ws::FILES, viewer, get(files::list_files)),
-        r(g, ws::FILE_CONTENT, operator, get(files::download_file)),
+        r(
+            g.clone(),
+            ws::FILE_CONTENT,
+            operator,
+            get(files::download_file),
+        ),
         // Uploads are streamed and capped by the handler (clear 413), not by a buffered limit.
         r(
             p.clone(),
@@ -178,6 +185,15 @@ pub fn table() -> Vec<Route> {
             post(files::upload_from_url),
         ),
         r(p, ws::QUEUE_FLUSH, operator, post(apps::flush_queue)),
+        r(g.clone(), ws::MODELS, viewer, get(models::list_models)),
+        r(Method::PUT, ws::MODELS, operator, put(models::put_model)),
+        r(
+            Method::DELETE,
+            ws::MODELS,
+            operator,
+            delete(models::delete_model),
+        ),
+        r(g, ws::MODELS_REPORT, viewer, get(models::get_report)),
     ]
 }
 

@@ -15,10 +15,12 @@
 mod analytics;
 mod apps;
 mod cost;
+mod credits;
 mod files;
 mod forecast;
 mod live;
 mod logs;
+mod models;
 mod queue;
 mod requests;
 mod split;

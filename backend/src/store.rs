@@ -1,10 +1,12 @@
 //! falscope's own stored data, in SQLite in the data directory: one connection, a versioned
 //! schema, and one file per concern — live-metric [`samples`], the daily [`cost_history`],
-//! [`alerts`] rules and events, budgets and [`prices`], [`sessions`] and the [`audit`] trail.
+//! [`alerts`] rules and events, budgets and [`prices`], watched [`models`], [`sessions`] and the
+//! [`audit`] trail.
 
 mod alerts;
 mod audit;
 mod cost_history;
+mod models;
 mod prices;
 mod samples;
 mod sessions;

@@ -190,6 +190,20 @@ pub async fn put_price(workspace: &str, body: &PriceOverride) -> Result<(), Clie
     send(Request::put(&ws::path(ws::PRICES, workspace)), Some(body)).await
 }
 
+/// `POST /api/ws/{ws}/queue/flush` (operator), once per `key` (one per confirmation).
+pub async fn flush_queue(
+    workspace: &str,
+    app: &str,
+    key: &str,
+) -> Result<shared::apps::Flushed, ClientError> {
+    let req = Request::post(&ws::path(ws::QUEUE_FLUSH, workspace))
+        .header(shared::apps::IDEMPOTENCY_KEY, key);
+    let body = shared::apps::FlushQueue {
+        app: app.to_owned(),
+    };
+    decode(call(req, Some(&body)).await?).await
+}
+
 /// `PUT /api/ws/{ws}/budgets` (billing).
 pub async fn put_budget(workspace: &str, body: &Budget) -> Result<(), ClientError> {
     send(Request::put(&ws::path(ws::BUDGETS, workspace)), Some(body)).await

@@ -37,7 +37,10 @@ macro_rules! split_page {
         }
 
         #[cfg(not(falscope_split))]
-        #[allow(dead_code, reason = "the sign-in screen is never the path opened")]
+        #[allow(
+            dead_code,
+            reason = "the sign-in screen and dialogs are never the path opened"
+        )]
         async fn $preload() -> Result<(), SplitLoaderError> {
             Ok(())
         }
@@ -89,6 +92,12 @@ split_page!(
     view! { <pages::FilesPage /> }
 );
 split_page!(
+    flush_dialog,
+    preload_flush_dialog,
+    flush_dialog,
+    view! { <pages::FlushDialog /> }
+);
+split_page!(
     sign_in,
     preload_sign_in,
     sign_in,
@@ -116,6 +125,8 @@ pub const REQUEST_DETAIL: Loader = || Box::pin(request_detail());
 pub const LOGS: Loader = || Box::pin(logs());
 /// `/files`.
 pub const FILES: Loader = || Box::pin(files());
+/// The Overview's flush confirmation (operators).
+pub const FLUSH_DIALOG: Loader = || Box::pin(flush_dialog());
 /// The sign-in screen (token and proxy modes, signed out).
 pub const SIGN_IN: Loader = || Box::pin(sign_in());
 

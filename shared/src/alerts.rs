@@ -116,6 +116,22 @@ pub enum Condition {
         #[serde(default = "default_sensitivity")]
         sensitivity: f64,
     },
+    /// A watched model endpoint misses one of its SLA objectives over the SLA's period
+    /// (`crate::models`); the rule names no app.
+    Sla {
+        /// The watched endpoint (`fal-ai/flux/dev`).
+        endpoint: String,
+    },
+    /// fal's prepaid credit balance is below `below`, or lasts fewer than `runway_days` at the
+    /// projected spend (needs the ADMIN key; at least one of the two).
+    LowCredits {
+        /// Fires below this balance.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        below: Option<f64>,
+        /// Fires when the balance runs out sooner than this many days.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        runway_days: Option<f64>,
+    },
 }
 
 impl Condition {
@@ -131,6 +147,7 @@ impl Condition {
                     metric: AnomalyMetric::HourlyCost,
                     ..
                 }
+                | Self::LowCredits { .. }
         )
     }
 }
@@ -239,6 +256,36 @@ impl NewRule {
                 }
             }
             Condition::OverBudgetPace => {}
+            Condition::Sla { endpoint } => {
+                crate::models::check_endpoint(endpoint).map_err(|e| ("condition.endpoint", e))?;
+                if rule.app.is_some() {
+                    return Err((
+                        "app",
+                        "an SLA rule watches a model endpoint, not an app: leave the app empty"
+                            .into(),
+                    ));
+                }
+            }
+            Condition::LowCredits { below, runway_days } => {
+                if below.is_none() && runway_days.is_none() {
+                    return Err((
+                        "condition.below",
+                        "give a balance, a number of days, or both".into(),
+                    ));
+                }
+                if below.is_some_and(|b| !b.is_finite() || b < 0.0) {
+                    return Err(("condition.below", "must be a number ≥ 0".into()));
+                }
+                if runway_days.is_some_and(|d| !d.is_finite() || !(0.0..=365.0).contains(&d)) {
+                    return Err(("condition.runway_days", "must be 0 to 365 days".into()));
+                }
+                if rule.app.is_some() {
+                    return Err((
+                        "app",
+                        "credits belong to the whole account: leave the app empty".into(),
+                    ));
+                }
+            }
             Condition::Anomaly {
                 lookback_hours,
                 sensitivity,

@@ -196,3 +196,38 @@ pub struct PriceOverride {
     /// Price per billable unit (machine-second); `null` removes the override.
     pub unit_price: Option<f64>,
 }
+
+/// Body of `GET /api/ws/{ws}/credits` (billing): fal's prepaid credit balance and when it runs
+/// out at the projected spend.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Credits {
+    /// The balance fal reports.
+    pub balance: f64,
+    /// ISO 4217.
+    pub currency: String,
+    /// When the balance reaches zero at the projected spend; `None`: see `note`.
+    pub runway: Option<Runway>,
+    /// Projected spend per day over the next seven days (`None` without a projection).
+    pub daily_spend: Option<f64>,
+    /// Why there is no runway, or what to keep in mind about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// When a credit balance runs out: the projected day and the ~95% band around it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Runway {
+    /// Days from now at the projected spend.
+    pub days: f64,
+    /// When, at the projected spend.
+    pub runs_out: DateTime<Utc>,
+    /// When, at the band's high spend.
+    pub earliest: DateTime<Utc>,
+    /// When, at the band's low spend (`None`: beyond the year falscope looks ahead).
+    pub latest: Option<DateTime<Utc>>,
+}
+
+/// How far ahead a credit runway is projected, in days.
+pub const RUNWAY_HORIZON_DAYS: u32 = 365;

@@ -15,6 +15,7 @@ pub mod fetched;
 pub mod files;
 pub mod live;
 pub mod logs;
+pub mod models;
 pub mod query;
 pub mod requests;
 pub mod routes;

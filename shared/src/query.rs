@@ -286,6 +286,37 @@ impl Checked for AnalyticsQuery {
     }
 }
 
+/// `GET /api/ws/{ws}/models/report`: the watched model endpoints' analytics over a range (their
+/// SLAs are judged over their own periods, ending now).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsQuery {
+    /// Start (default: 24 hours before `to`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<TimeExpr>,
+    /// End (default: now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<TimeExpr>,
+    /// Bucket size (default: chosen from the range, as fal does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeframe: Option<Timeframe>,
+    /// IANA zone the buckets are aligned to (default UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tz: Option<String>,
+}
+
+impl Checked for ModelsQuery {}
+
+/// `DELETE /api/ws/{ws}/models?endpoint=…`: stop watching one model endpoint.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelEndpointQuery {
+    /// The endpoint id (`fal-ai/flux/dev`).
+    pub endpoint: String,
+}
+
+impl Checked for ModelEndpointQuery {}
+
 /// `GET /api/ws/{ws}/usage` and `usage.csv` (ADMIN key).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -207,6 +207,66 @@ async fn measure(
                 },
             ))
         }
+        Condition::Sla { endpoint } => {
+            let states = reports.sla_states(ws).await?;
+            let Some(state) = states.iter().find(|s| s.endpoint == *endpoint) else {
+                return Ok(Verdict::Unknown {
+                    detail: format!(
+                        "{endpoint} is not a watched model endpoint of this workspace; watch it on the Models page"
+                    ),
+                });
+            };
+            let hours = (state.to - state.from).num_minutes() as f64 / 60.0;
+            Ok(match state.met {
+                None => Verdict::Unknown {
+                    detail: format!("no requests to {endpoint} in its SLA period ({hours:.0} h)"),
+                },
+                Some(met) => verdict(
+                    !met,
+                    state
+                        .objectives
+                        .iter()
+                        .filter(|o| o.met == Some(false))
+                        .count() as f64,
+                    if met {
+                        format!(
+                            "{endpoint} meets its SLA over the last {hours:.0} h ({} requests)",
+                            state.requests
+                        )
+                    } else {
+                        format!(
+                            "{endpoint} misses its SLA over the last {hours:.0} h: {} ({} requests)",
+                            state.misses().join(", "),
+                            state.requests
+                        )
+                    },
+                ),
+            })
+        }
+        Condition::LowCredits { below, runway_days } => {
+            let c = reports.credits(ws).await?.value;
+            let runway = c.runway.map(|r| r.days);
+            let low_balance = below.is_some_and(|b| c.balance < b);
+            let short_runway = runway_days
+                .zip(runway)
+                .is_some_and(|(limit, days)| days < limit);
+            let lasts = match (runway, c.runway) {
+                (Some(days), Some(r)) => format!(
+                    "lasts ~{days:.1} days (runs out ~{})",
+                    r.runs_out.format("%b %d")
+                ),
+                _ => c.note.clone().unwrap_or_else(|| "no runway".into()),
+            };
+            Ok(verdict(
+                low_balance || short_runway,
+                if runway_days.is_some() && below.is_none() {
+                    runway.unwrap_or(f64::from(shared::cost::RUNWAY_HORIZON_DAYS))
+                } else {
+                    c.balance
+                },
+                format!("credit balance {:.2} {}: {lasts}", c.balance, c.currency),
+            ))
+        }
         Condition::OverBudgetPace => {
             let budget = reports.budget(ws, app);
             let Some(budget) = budget else {

@@ -45,7 +45,10 @@ pub async fn flush_queue(
     let q: FlushQueue = json_body(&body, r#"{"app": "flux-studio"}"#)?;
     let flushed = reports.flush_queue(&ws, &q.app, key).await?;
     let detail = match (flushed.repeated, flushed.waiting) {
-        (true, _) => format!("flush of {} already done for this confirmation", flushed.app),
+        (true, _) => format!(
+            "flush of {} already done for this confirmation",
+            flushed.app
+        ),
         (false, Some(n)) => format!("flushed {}: {n} waiting", flushed.app),
         (false, None) => format!("flushed {}: waiting unknown", flushed.app),
     };

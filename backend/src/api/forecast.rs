@@ -1,4 +1,5 @@
-//! `GET /api/ws/{ws}/forecast`: this month's spend and its projection (`reports::forecast`).
+//! `GET /api/ws/{ws}/forecast`: this month's spend and its projection (`reports::forecast`), and
+//! `GET /api/ws/{ws}/credits`: the credit balance and its runway (`reports::credits`).
 
 use super::query::Query;
 use super::respond::derived;
@@ -15,4 +16,13 @@ pub async fn get_forecast(
     _: Query<NoQuery>,
 ) -> Result<Response, AppError> {
     Ok(derived(reports.forecast(&ws).await?))
+}
+
+/// `GET /api/ws/{ws}/credits` (no parameters).
+pub async fn get_credits(
+    State(reports): State<Reports>,
+    Path(ws): Path<String>,
+    _: Query<NoQuery>,
+) -> Result<Response, AppError> {
+    Ok(derived(reports.credits(&ws).await?))
 }

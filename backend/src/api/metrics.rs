@@ -43,6 +43,7 @@ pub async fn get_metrics(
     if super::requests::may_see_cost(&caller) {
         fal_cost(&state, &visible, &mut w).await;
         derived_cost(&state, &visible, &mut w).await;
+        credits(&state, &visible, &mut w).await;
     }
     (
         [(
@@ -449,6 +450,54 @@ async fn derived_cost(state: &AppState, visible: &[Arc<Workspace>], w: &mut Writ
                         ("currency", &f.currency),
                         ("estimate", estimate),
                     ],
+                    v,
+                );
+            }
+        }
+    }
+}
+
+/// fal's prepaid credit balance and how many days it lasts at the projected spend (workspaces
+/// with an ADMIN key; a runway only where one can be projected).
+async fn credits(state: &AppState, visible: &[Arc<Workspace>], w: &mut Writer) {
+    let mut all = Vec::new();
+    for ws in visible.iter().filter(|w| w.fal.has_admin_key()) {
+        if let Ok(c) = state.reports.credits(&ws.id).await {
+            all.push((ws.id.clone(), c.value));
+        }
+    }
+    w.family(
+        "falscope_credit_balance",
+        "fal's prepaid credit balance",
+        Kind::Gauge,
+    );
+    for (id, c) in &all {
+        w.sample(
+            "falscope_credit_balance",
+            &[("workspace", id), ("currency", &c.currency)],
+            c.balance,
+        );
+    }
+    w.family(
+        "falscope_credit_runway_days",
+        "Days until the credit balance reaches zero at the projected spend: expected, and the earliest and latest of its ~95% band",
+        Kind::Gauge,
+    );
+    for (id, c) in &all {
+        let Some(r) = c.runway else { continue };
+        let latest = r
+            .latest
+            .map(|t| (t - r.runs_out).num_seconds() as f64 / 86_400.0 + r.days);
+        let earliest = (r.earliest - r.runs_out).num_seconds() as f64 / 86_400.0 + r.days;
+        for (estimate, v) in [
+            ("expected", Some(r.days)),
+            ("earliest", Some(earliest)),
+            ("latest", latest),
+        ] {
+            if let Some(v) = v {
+                w.sample(
+                    "falscope_credit_runway_days",
+                    &[("workspace", id), ("estimate", estimate)],
                     v,
                 );
             }

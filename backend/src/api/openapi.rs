@@ -12,7 +12,7 @@ use shared::alerts::{AlertRule, AlertsView, Budget, DeliveryResult, NewRule};
 use shared::analytics::AnalyticsReport;
 use shared::apps::{AppSummary, DefaultEndpoints, FlushQueue, Flushed};
 use shared::auth::{AuditEntry, LoginRequest, UserInfo};
-use shared::cost::{CostReport, Forecast, PriceLine, PriceOverride, SplitReport};
+use shared::cost::{CostReport, Credits, Forecast, PriceLine, PriceOverride, SplitReport};
 use shared::files::{FileItem, UploadFromUrl};
 use shared::live::{LiveHistory, LiveSnapshot};
 use shared::logs::LogsPage;
@@ -65,7 +65,12 @@ use utoipa::OpenApi;
         file_content,
         file_upload,
         file_upload_url,
-        queue_flush
+        queue_flush,
+        credits,
+        models,
+        put_model,
+        delete_model,
+        models_report
     ),
     components(schemas(ApiError, PublicConfig, UserInfo, AuditEntry)),
     modifiers(&Boundary)
@@ -83,6 +88,8 @@ struct Boundary;
 /// Workspace routes that never read fal (stored settings, the poller's stream, stored samples).
 const NOT_FAL_BACKED: &[(&str, &str)] = &[
     ("GET", routes::ws::BUDGETS),
+    ("GET", routes::ws::MODELS),
+    ("DELETE", routes::ws::MODELS),
     ("PUT", routes::ws::BUDGETS),
     ("PUT", routes::ws::PRICES),
     ("GET", routes::ws::ALERTS),
@@ -283,6 +290,11 @@ fn cost() {}
     responses((status = 200, body = Fetched<Forecast>), (status = 409, description = "no ADMIN key configured", body = ApiError)))]
 fn forecast() {}
 
+#[utoipa::path(get, path = "/api/ws/{ws}/credits", params(("ws" = String, Path, description = WS)),
+    description = "Role billing. fal's prepaid credit balance (ADMIN key) and its runway: the day it reaches zero at the projected daily spend (the forecast's model carried up to a year ahead), with a ~95% band.",
+    responses((status = 200, body = Fetched<Credits>), (status = 409, description = "no ADMIN key configured", body = ApiError)))]
+fn credits() {}
+
 #[utoipa::path(get, path = "/api/ws/{ws}/split",
     params(("ws" = String, Path, description = WS), ("from" = Option<String>, Query, description = "default now-24h; both ends aligned down to whole hours"), ("to" = Option<String>, Query)),
     description = "Role billing. Each app's billed machine-seconds split into running (Σ durations of 2xx/4xx requests), failed (5xx, from up to 300 requests with billing per app), setup (cold starts × their median) and idle (the rest), with the money of each; `notes` say what is estimated or missing.",
@@ -390,6 +402,27 @@ fn file_upload_url() {}
     description = "Role operator. Cancels every request waiting in the app's queue (running ones are untouched). Irreversible. The audit trail records the app and how many were waiting.",
     responses((status = 200, body = Flushed), (status = 400, body = ApiError)))]
 fn queue_flush() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/models", params(("ws" = String, Path, description = WS)),
+    description = "The model endpoints the workspace watches (fal's model APIs the team calls, e.g. `fal-ai/flux/dev`) with their SLA objectives; in demo mode, the simulator's models as suggestions.",
+    responses((status = 200, body = shared::models::Watched)))]
+fn models() {}
+
+#[utoipa::path(put, path = "/api/ws/{ws}/models", params(("ws" = String, Path, description = WS)), request_body = shared::models::WatchedModel,
+    description = "Role operator. Watches a model endpoint or changes its SLA. The id must be in fal's form (`owner/name[/route]`) and known to fal (one models-analytics read); at most 50 per workspace.",
+    responses((status = 204, description = "saved"), (status = 400, body = ApiError)))]
+fn put_model() {}
+
+#[utoipa::path(delete, path = "/api/ws/{ws}/models", params(("ws" = String, Path, description = WS), ("endpoint" = String, Query, description = "the watched endpoint id")),
+    description = "Role operator. Stops watching a model endpoint.",
+    responses((status = 204, description = "removed"), (status = 404, body = ApiError)))]
+fn delete_model() {}
+
+#[utoipa::path(get, path = "/api/ws/{ws}/models/report",
+    params(("ws" = String, Path, description = WS), ("from" = Option<String>, Query, description = "default now-24h"), ("to" = Option<String>, Query), ("timeframe" = Option<String>, Query), ("tz" = Option<String>, Query)),
+    description = "fal's models analytics of the watched endpoints over the range (the team's own calls), and each endpoint's SLA over its own period ending now: met or missed per objective, with the success objective's error budget left.",
+    responses((status = 200, body = Fetched<shared::models::ModelsReport>)))]
+fn models_report() {}
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,8 @@ pub struct Projection {
     pub remaining: f64,
     /// Half-width of the ~95% band around `remaining`.
     pub band: f64,
+    /// Standard deviation of one day's spend around the fit.
+    pub daily_sigma: f64,
 }
 
 /// Projects `future` days from `history` (complete days, oldest first, no gaps needed: missing
@@ -86,6 +88,64 @@ pub fn project(history: &[(NaiveDate, f64)], future: &[NaiveDate]) -> Option<Pro
         days,
         remaining,
         band,
+        daily_sigma: residual_var.sqrt(),
+    })
+}
+
+/// When a balance runs out at the projected spend, in days from now: the middle and the ~95%
+/// band (spending at the band's upper edge runs out first).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunOut {
+    /// At the projected spend.
+    pub days: f64,
+    /// At the band's upper edge.
+    pub earliest: f64,
+    /// At the band's lower edge; `None`: later than the horizon.
+    pub latest: Option<f64>,
+}
+
+/// When `balance` runs out, spending as projected from `history` from now on (`elapsed_today`
+/// of today already spent), looking at most `horizon` days ahead. `None`: not within the
+/// horizon (or less than a week of history to project from, as [`project`]).
+pub fn run_out(
+    balance: f64,
+    history: &[(NaiveDate, f64)],
+    today: NaiveDate,
+    elapsed_today: f64,
+    horizon: u32,
+) -> Option<RunOut> {
+    let future: Vec<NaiveDate> = today.iter_days().take(horizon as usize).collect();
+    let p = project(history, &future)?;
+    if balance <= 0.0 {
+        return Some(RunOut {
+            days: 0.0,
+            earliest: 0.0,
+            latest: Some(0.0),
+        });
+    }
+    // The day (fractional, from now) on which spending `per_day(n, v)` reaches the balance.
+    let reach = |edge: f64| -> Option<f64> {
+        let (mut spent, mut elapsed) = (0.0, 0.0);
+        for (n, (_, v)) in p.days.iter().enumerate() {
+            // Today only its rest; the band grows with √days, as in `project`.
+            let share = if n == 0 { 1.0 - elapsed_today } else { 1.0 };
+            let sigma = |days: f64| 1.96 * p.daily_sigma * days.sqrt();
+            let before = spent + edge * sigma(elapsed);
+            let after = spent + v * share + edge * sigma(elapsed + share);
+            if after >= balance && after > before {
+                return Some(
+                    elapsed + share * ((balance - before) / (after - before)).clamp(0.0, 1.0),
+                );
+            }
+            spent += v * share;
+            elapsed += share;
+        }
+        None
+    };
+    Some(RunOut {
+        days: reach(0.0)?,
+        earliest: reach(1.0)?,
+        latest: reach(-1.0),
     })
 }
 
@@ -158,5 +218,28 @@ mod tests {
         let p = project(&noisy, &[day(28), day(29)]).unwrap();
         assert!(p.band > 50.0, "{}", p.band);
         assert!(project(&noisy[..6], &[day(6)]).is_none());
+    }
+
+    #[test]
+    fn a_balance_runs_out_when_the_projected_spend_reaches_it_within_its_band() {
+        // Flat 100 a day with noise ±10: 1,050 lasts the rest of today (half spent: 50) and
+        // ten more days.
+        let flat: Vec<_> = (0..28)
+            .map(|i| (day(i), 100.0 + if i % 2 == 0 { 10.0 } else { -10.0 }))
+            .collect();
+        let r = run_out(1_050.0, &flat, day(28), 0.5, 365).unwrap();
+        assert!((r.days - 10.5).abs() < 0.3, "{r:?}");
+        let latest = r.latest.unwrap();
+        assert!(r.earliest < r.days && r.days < latest, "{r:?}");
+        assert!(
+            latest - r.earliest < 3.0,
+            "a tight band for a steady spend: {r:?}"
+        );
+        // Spend that does not reach the balance within the horizon: no date.
+        assert_eq!(run_out(1e9, &flat, day(28), 0.5, 365), None);
+        // An empty balance has run out now.
+        assert_eq!(run_out(0.0, &flat, day(28), 0.5, 365).unwrap().days, 0.0);
+        // A week of history is needed, as for the month's projection.
+        assert_eq!(run_out(100.0, &flat[..5], day(5), 0.5, 365), None);
     }
 }

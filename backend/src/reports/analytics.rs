@@ -28,15 +28,22 @@ struct Resolved {
     tz: Option<String>,
     /// Only the endpoints asked for, not the routes fal adds to a bare app id.
     exact: bool,
+    /// fal's serverless (apps) or models analytics.
+    kind: AnalyticsKind,
 }
 
 impl Resolved {
+    /// The cache key's operation.
+    fn op(&self) -> &'static str {
+        match (self.kind, self.exact) {
+            (AnalyticsKind::Models, _) => "models-analytics",
+            (AnalyticsKind::Serverless, true) => "analytics",
+            (AnalyticsKind::Serverless, false) => "analytics+routes",
+        }
+    }
+
     fn key(&self, ws: &str) -> String {
-        let op = if self.exact {
-            "analytics"
-        } else {
-            "analytics+routes"
-        };
+        let op = self.op();
         let mut pairs = vec![
             ("endpoints", self.endpoints.join(",")),
             ("from", iso(self.from)),
@@ -58,7 +65,18 @@ impl Reports {
         ws: &str,
         q: &AnalyticsQuery,
     ) -> Result<Cached<AnalyticsReport>, AppError> {
-        self.analytics_of(ws, q, true).await
+        self.analytics_of(ws, q, true, AnalyticsKind::Serverless)
+            .await
+    }
+
+    /// The analytics of model endpoints `q` names (fal's models analytics: the team's own calls
+    /// to fal's model APIs).
+    pub async fn models_analytics(
+        &self,
+        ws: &str,
+        q: &AnalyticsQuery,
+    ) -> Result<Cached<AnalyticsReport>, AppError> {
+        self.analytics_of(ws, q, true, AnalyticsKind::Models).await
     }
 
     /// The analytics report of `q`'s endpoints with the routes fal adds to a bare app id (the
@@ -69,7 +87,8 @@ impl Reports {
         ws: &str,
         q: &AnalyticsQuery,
     ) -> Result<Cached<AnalyticsReport>, AppError> {
-        self.analytics_of(ws, q, false).await
+        self.analytics_of(ws, q, false, AnalyticsKind::Serverless)
+            .await
     }
 
     /// Failures by type per endpoint of every app over `[from, to)` (fal's first 50 ids; a
@@ -105,6 +124,7 @@ impl Reports {
         ws: &str,
         q: &AnalyticsQuery,
         exact: bool,
+        kind: AnalyticsKind,
     ) -> Result<Cached<AnalyticsReport>, AppError> {
         let now = self.now();
         let (from, to) = resolve_range(q.from.as_ref(), q.to.as_ref(), now, Duration::hours(24))?;
@@ -125,17 +145,14 @@ impl Reports {
             timeframe,
             tz: zone(q.tz.as_deref())?,
             exact,
+            kind,
         };
         let w = self.workspace(ws)?;
         let fal: Arc<dyn FalApi> = w.fal.clone();
         let clock = self.0.clock.clone();
         let family = super::moving_family(
             &w.id,
-            if exact {
-                "analytics"
-            } else {
-                "analytics+routes"
-            },
+            r.op(),
             &[
                 ("endpoints", r.endpoints.join(",")),
                 ("timeframe", r.timeframe.as_str().to_owned()),
@@ -174,7 +191,7 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, Ups
         |cursor| {
             q.cursor = cursor;
             let (fal, q) = (fal.clone(), q.clone());
-            async move { fal.analytics(AnalyticsKind::Serverless, &q).await }
+            async move { fal.analytics(p.kind, &q).await }
         },
         |r: &AnalyticsRecord| r.endpoint_id.clone(),
     )

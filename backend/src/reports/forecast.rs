@@ -69,40 +69,17 @@ impl Reports {
         let month_end = month_start
             .checked_add_months(chrono::Months::new(1))
             .unwrap_or(month_start);
-        let from = month_start - Duration::days(FIT_DAYS as i64);
-        let usage = self.daily_usage(ws).await?;
-        // Spend per app and day: fal's answer, then the stored history for days it no longer has.
-        let mut by_app: BTreeMap<String, BTreeMap<NaiveDate, f64>> = BTreeMap::new();
-        for p in &usage.value.series {
-            *by_app
-                .entry(p.app.clone())
-                .or_default()
-                .entry(p.t.date_naive())
-                .or_default() += p.cost;
-        }
-        let mut budgets: BTreeMap<String, f64> = BTreeMap::new();
-        if let Some(db) = self.db() {
-            match db.daily_cost_by_app(ws, from, today) {
-                Ok(stored) => {
-                    for (day, app, cost) in stored {
-                        by_app.entry(app).or_default().entry(day).or_insert(cost);
-                    }
-                }
-                Err(err) => tracing::warn!(%err, "cannot read daily cost history"),
-            }
-            budgets = db.budgets(ws).unwrap_or_default().into_iter().collect();
-        }
-        let mut by_day: BTreeMap<NaiveDate, f64> = BTreeMap::new();
-        for days in by_app.values() {
-            for (d, v) in days {
-                *by_day.entry(*d).or_default() += v;
-            }
-        }
+        let (by_app, usage) = self.spend_by_app(ws).await?;
+        let budgets: BTreeMap<String, f64> = self
+            .db()
+            .map(|db| db.budgets(ws).unwrap_or_default().into_iter().collect())
+            .unwrap_or_default();
+        let by_day = total_by_day(&by_app);
         let calendar = Month {
             start: month_start,
             end: month_end,
             today,
-            elapsed_today: (now - midnight(today)).num_seconds() as f64 / 86_400.0,
+            elapsed_today: elapsed_today(now),
         };
         let total = calendar.project(&by_day);
         let daily = month_start
@@ -149,6 +126,66 @@ impl Reports {
             status: usage.status,
         })
     }
+}
+
+impl Reports {
+    /// Spend per app and day from four weeks before this month until now: fal's daily usage,
+    /// then the stored history for days fal no longer has; with the usage it read.
+    async fn spend_by_app(
+        &self,
+        ws: &str,
+    ) -> Result<(SpendByApp, crate::cache::Cached<UsageReport>), AppError> {
+        let today = self.now().date_naive();
+        let from = month_start(today) - Duration::days(FIT_DAYS as i64);
+        let usage = self.daily_usage(ws).await?;
+        let mut by_app = SpendByApp::new();
+        for p in &usage.value.series {
+            *by_app
+                .entry(p.app.clone())
+                .or_default()
+                .entry(p.t.date_naive())
+                .or_default() += p.cost;
+        }
+        if let Some(db) = self.db() {
+            match db.daily_cost_by_app(ws, from, today) {
+                Ok(stored) => {
+                    for (day, app, cost) in stored {
+                        by_app.entry(app).or_default().entry(day).or_insert(cost);
+                    }
+                }
+                Err(err) => tracing::warn!(%err, "cannot read daily cost history"),
+            }
+        }
+        Ok((by_app, usage))
+    }
+
+    /// The workspace's spend per day (every app), for projections beyond the month (the credit
+    /// runway); with the usage it rests on.
+    pub(super) async fn spend_by_day(
+        &self,
+        ws: &str,
+    ) -> Result<(BTreeMap<NaiveDate, f64>, crate::cache::Cached<UsageReport>), AppError> {
+        let (by_app, usage) = self.spend_by_app(ws).await?;
+        Ok((total_by_day(&by_app), usage))
+    }
+}
+
+/// Spend per app, per day.
+type SpendByApp = BTreeMap<String, BTreeMap<NaiveDate, f64>>;
+
+fn total_by_day(by_app: &SpendByApp) -> BTreeMap<NaiveDate, f64> {
+    let mut by_day: BTreeMap<NaiveDate, f64> = BTreeMap::new();
+    for days in by_app.values() {
+        for (d, v) in days {
+            *by_day.entry(*d).or_default() += v;
+        }
+    }
+    by_day
+}
+
+/// Share of today (UTC) already past, 0–1.
+pub(super) fn elapsed_today(now: DateTime<Utc>) -> f64 {
+    (now - midnight(now.date_naive())).num_seconds() as f64 / 86_400.0
 }
 
 fn month_start(today: NaiveDate) -> NaiveDate {

@@ -10,7 +10,8 @@ use crate::upstream::FalApi;
 use shared::apps::Flushed;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 use tokio::sync::OnceCell;
 
 /// How long fal remembers an `Idempotency-Key`, and so falscope.

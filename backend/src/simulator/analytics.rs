@@ -148,8 +148,10 @@ fn analytics(
     let range = Range::from_query(&q, now)?;
     let sources = resolve_endpoints(&sim.world, &ids, kind)?;
 
-    // Every finished request of the range, per route-level endpoint.
+    // Every finished request of the range, per route-level endpoint (slower where a latency
+    // regression is switched on).
     let end = range.end.timestamp_millis().min(now);
+    let regression = sim.faults.get().latency_regression;
     let mut requests: Vec<SimRequest> = Vec::new();
     for (source, routes) in &sources {
         requests.extend(
@@ -160,7 +162,11 @@ fn analytics(
                     end.max(range.start.timestamp_millis() + 1),
                 )
                 .into_iter()
-                .filter(|r| r.ended_at <= now && routes.contains(&r.endpoint_id)),
+                .filter(|r| r.ended_at <= now && routes.contains(&r.endpoint_id))
+                .map(|r| match &regression {
+                    Some(slow) => slow.apply(r),
+                    None => r,
+                }),
         );
     }
     let series: Vec<Bucket<AnalyticsRecord>> = range

@@ -59,6 +59,17 @@ async fn set_faults(State(sim): State<Arc<Sim>>, Json(set): Json<FaultSet>) -> R
         let now = chrono::DateTime::from_timestamp_millis(sim.now_ms()).unwrap_or_default();
         spike.from.get_or_insert_with(|| now.to_rfc3339());
     }
+    if let Some(slow) = &mut set.latency_regression {
+        if !(1.0..=100.0).contains(&slow.factor) {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({ "error": format!("latency_regression.factor must be 1 to 100, got {}", slow.factor) })),
+            )
+                .into_response();
+        }
+        let now = chrono::DateTime::from_timestamp_millis(sim.now_ms()).unwrap_or_default();
+        slow.from.get_or_insert_with(|| now.to_rfc3339());
+    }
     sim.faults.set(set);
     Json(sim.faults.get()).into_response()
 }

@@ -20,6 +20,39 @@ pub struct FaultSet {
     /// A cost spike: extra idle runners billed to one app from a time on (usage only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_spike: Option<CostSpike>,
+    /// A latency regression: one endpoint's requests get slower from a time on (analytics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_regression: Option<LatencyRegression>,
+}
+
+/// Requests to `endpoint` sent from `from` on take `factor` times as long to start and to run,
+/// as when a model provider ships a slower version: fal's analytics show it, an SLA misses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyRegression {
+    /// Route-level endpoint id (`fal-ai/flux/dev`, `acme/chat-llm`).
+    pub endpoint: String,
+    /// Multiplies prepare and execution seconds (1–100).
+    pub factor: f64,
+    /// From when (RFC 3339); absent: from the moment it is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+impl LatencyRegression {
+    /// `r` as the regression leaves it.
+    pub fn apply(&self, mut r: super::world::SimRequest) -> super::world::SimRequest {
+        let start = self
+            .from
+            .as_deref()
+            .and_then(|f| chrono::DateTime::parse_from_rfc3339(f).ok())
+            .map_or(i64::MAX, |t| t.timestamp_millis());
+        if r.endpoint_id == self.endpoint && r.sent_at >= start {
+            r.prepare *= self.factor;
+            r.duration *= self.factor;
+        }
+        r
+    }
 }
 
 /// One fault rule.
@@ -148,6 +181,7 @@ pub struct Faults {
     draws: AtomicU64,
     rate_limit: Mutex<Option<u32>>,
     cost_spike: Mutex<Option<CostSpike>>,
+    latency_regression: Mutex<Option<LatencyRegression>>,
     /// Per key: (window index, calls in it).
     windows: Mutex<std::collections::HashMap<String, (i64, u32)>>,
 }
@@ -159,6 +193,10 @@ impl Faults {
         *rules = set.rules.into_iter().map(|r| (r, 0)).collect();
         *self.rate_limit.lock().unwrap_or_else(|e| e.into_inner()) = set.rate_limit_per_minute;
         *self.cost_spike.lock().unwrap_or_else(|e| e.into_inner()) = set.cost_spike;
+        *self
+            .latency_regression
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = set.latency_regression;
         self.windows
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -186,6 +224,11 @@ impl Faults {
             rules: rules.iter().map(|(r, _)| r.clone()).collect(),
             rate_limit_per_minute: *self.rate_limit.lock().unwrap_or_else(|e| e.into_inner()),
             cost_spike: self.cost_spike(),
+            latency_regression: self
+                .latency_regression
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 
@@ -242,6 +285,7 @@ mod tests {
             }],
             rate_limit_per_minute: None,
             cost_spike: None,
+            latency_regression: None,
         });
         assert_eq!(faults.draw("apps"), Effects::default());
         assert_eq!(faults.draw("metrics").status, Some(503));
@@ -260,6 +304,7 @@ mod tests {
             }],
             rate_limit_per_minute: None,
             cost_spike: None,
+            latency_regression: None,
         });
         let hits = (0..2000)
             .filter(|_| faults.draw("x").status.is_some())
@@ -275,6 +320,7 @@ mod tests {
             rules: vec![],
             rate_limit_per_minute: Some(2),
             cost_spike: None,
+            latency_regression: None,
         });
         assert_eq!(faults.rate_limited("k", 15_000), None);
         assert_eq!(faults.rate_limited("k", 16_000), None);

@@ -119,6 +119,15 @@ pub fn describe(c: &Condition, for_minutes: u32) -> String {
             "{} above {sensitivity} MADs of the last {lookback_hours} h's median",
             metric.label()
         ),
+        Condition::Sla { endpoint } => format!("{endpoint} misses its SLA"),
+        Condition::LowCredits { below, runway_days } => {
+            let parts: Vec<String> = below
+                .map(|b| format!("credits below {b}"))
+                .into_iter()
+                .chain(runway_days.map(|d| format!("runway under {d} days")))
+                .collect();
+            parts.join(" or ")
+        }
     };
     if for_minutes > 0 {
         format!("{base}, for {for_minutes} min")
@@ -281,7 +290,7 @@ fn draft_field(
 ) -> impl IntoView {
     view! {
         <label>{label}
-            <input id=id type="text" inputmode="decimal" autocomplete="off" title=hint
+            <input id=id type="text" inputmode=if id == "rule-endpoint" { "text" } else { "decimal" } autocomplete="off" title=hint
                 prop:value=move || draft.with(|d| field(&mut d.clone()).clone())
                 on:input=move |ev| draft.update(|d| *field(d) = event_target_value(&ev)) />
         </label>
@@ -342,7 +351,8 @@ fn NewRuleForm(
                         prop:value=move || draft.with(|d| d.name.clone())
                         on:input=move |ev| draft.update(|d| d.name = event_target_value(&ev)) />
                 </label>
-                <label>"App"
+                // Model SLAs and credits are not about an app.
+                <label class:hidden=move || matches!(kind(), RuleKind::Sla | RuleKind::LowCredits)>"App"
                     <select id="rule-app" prop:value=move || draft.with(|d| d.app.clone())
                         on:change=move |ev| draft.update(|d| d.app = event_target_value(&ev))>
                         <option value="">"All apps"</option>
@@ -404,6 +414,13 @@ fn NewRuleForm(
                     </label>
                     {draft_field(draft, "rule-lookback", || "Look-back (h)".into(), "24 to 720 hours of history", |d| &mut d.lookback)}
                     {draft_field(draft, "rule-sensitivity", || "Sensitivity (MADs)".into(), "how unusual, in scaled median absolute deviations (1 to 20)", |d| &mut d.sensitivity)}
+                </Show>
+                <Show when=is(RuleKind::Sla)>
+                    {draft_field(draft, "rule-endpoint", || "Model endpoint".into(), "a model endpoint watched on the Models page, e.g. fal-ai/flux/dev", |d| &mut d.endpoint)}
+                </Show>
+                <Show when=is(RuleKind::LowCredits)>
+                    {draft_field(draft, "rule-credits-below", || "Balance below".into(), "fires when fal's credit balance is below this (empty: not judged)", |d| &mut d.credits_below)}
+                    {draft_field(draft, "rule-runway-days", || "Runway under (days)".into(), "fires when the balance runs out sooner at the projected spend (empty: not judged)", |d| &mut d.runway_days)}
                 </Show>
                 {draft_field(draft, "rule-hold", || "Hold (min)".into(), "the condition must hold this long before the rule fires", |d| &mut d.hold)}
                 <button type="submit">{move || if editing.get().is_some() { "Save rule" } else { "Add rule" }}</button>

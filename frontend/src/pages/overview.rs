@@ -9,6 +9,7 @@ use crate::components::{
     loaded, Empty, ErrorPanel, Freshness, Loading, RunnersPanel, TimeChartPanel, TimePicker,
 };
 use crate::format;
+use crate::pages::{FlushAsk, FlushTarget};
 use crate::state::{self, use_config, use_refresh_tick, use_view};
 use leptos::prelude::*;
 use shared::live::LiveHistory;
@@ -54,6 +55,8 @@ fn LiveOverview(
     let view = use_view();
     let tick = use_refresh_tick(view);
     let ws_for_history = ws.clone();
+    let flush = FlushTarget(RwSignal::new(None));
+    provide_context(flush);
     let history = LocalResource::new(move || {
         let q = LiveHistoryQuery {
             from: view.time_from("now-6h"),
@@ -89,11 +92,12 @@ fn LiveOverview(
                 let table = l.data.clone();
                 view! {
                     <RunnersPanel snapshot=l.data />
-                    <AppsTable snapshot=table />
+                    <AppsTable snapshot=table ws=ws.clone() as_of=l.as_of />
                 }
                     .into_any()
             }
         }}
+        {move || flush.0.with(Option::is_some).then(|| view! { <crate::lazy::Lazy load=crate::lazy::FLUSH_DIALOG /> })}
         <section class="panel">
             <div class="panel-head">
                 <h2>"History"</h2>
@@ -113,7 +117,14 @@ fn LiveOverview(
 fn AppsTable(
     /// The snapshot.
     snapshot: LiveSnapshot,
+    /// Workspace id.
+    ws: String,
+    /// When fal's numbers were read.
+    as_of: chrono::DateTime<chrono::Utc>,
 ) -> impl IntoView {
+    // Operators may flush a queue that has requests waiting.
+    let flush =
+        state::has_role(shared::auth::Role::Operator).then(|| expect_context::<FlushTarget>().0);
     let rows = snapshot
         .apps
         .into_iter()
@@ -132,7 +143,22 @@ fn AppsTable(
                     <td class="num">{a.runners_in(RunnerState::Running)}</td>
                     <td class="num">{a.runners_in(RunnerState::Idle)}</td>
                     <td class="num">{a.runners_in(RunnerState::Pending)}</td>
-                    <td class="num">{a.queue_size}</td>
+                    <td class="num">
+                        {a.queue_size}
+                        {flush.filter(|_| a.queue_size > 0).map(|target| {
+                            let ask = FlushAsk {
+                                ws: ws.clone(),
+                                app: a.application.clone(),
+                                waiting: a.queue_size,
+                                as_of: format::clock(as_of),
+                            };
+                            let label = format!("Flush the queue of {}", ask.app);
+                            view! {
+                                " "
+                                <button class="link flush" aria-label=label title="Flush queue" on:click=move |_| target.set(Some(ask.clone()))>"Flush…"</button>
+                            }
+                        })}
+                    </td>
                     <td class="num">{a.concurrent_requests}</td>
                     <td class="num">{a.received_per_min}</td>
                     <td class="num">{completed}</td>

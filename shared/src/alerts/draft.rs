@@ -14,15 +14,21 @@ pub enum RuleKind {
     OverBudgetPace,
     /// [`Condition::Anomaly`].
     Anomaly,
+    /// [`Condition::Sla`].
+    Sla,
+    /// [`Condition::LowCredits`].
+    LowCredits,
 }
 
 impl RuleKind {
     /// Every kind, in the form's order.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 6] = [
         Self::Threshold,
         Self::QueueGrowing,
         Self::OverBudgetPace,
         Self::Anomaly,
+        Self::Sla,
+        Self::LowCredits,
     ];
 
     /// The wire name of the condition's `kind`.
@@ -32,6 +38,8 @@ impl RuleKind {
             Self::QueueGrowing => "queue_growing",
             Self::OverBudgetPace => "over_budget_pace",
             Self::Anomaly => "anomaly",
+            Self::Sla => "sla",
+            Self::LowCredits => "low_credits",
         }
     }
 
@@ -42,6 +50,8 @@ impl RuleKind {
             Self::QueueGrowing => "Queue growing",
             Self::OverBudgetPace => "Over budget pace",
             Self::Anomaly => "Anomaly",
+            Self::Sla => "Model SLA missed",
+            Self::LowCredits => "Low credits",
         }
     }
 
@@ -113,6 +123,12 @@ pub struct RuleDraft {
     pub sensitivity: String,
     /// Hold minutes, as typed.
     pub hold: String,
+    /// SLA rules: the watched model endpoint.
+    pub endpoint: String,
+    /// Low credits: the balance, as typed (empty: not judged).
+    pub credits_below: String,
+    /// Low credits: the runway days, as typed (empty: not judged).
+    pub runway_days: String,
 }
 
 impl Default for RuleDraft {
@@ -132,6 +148,9 @@ impl Default for RuleDraft {
             lookback: "72".into(),
             sensitivity: "4".into(),
             hold: "5".into(),
+            endpoint: String::new(),
+            credits_below: String::new(),
+            runway_days: "14".into(),
         }
     }
 }
@@ -175,6 +194,15 @@ impl RuleDraft {
                 d.lookback = lookback_hours.to_string();
                 d.sensitivity = sensitivity.to_string();
             }
+            Condition::Sla { endpoint } => {
+                d.kind = RuleKind::Sla;
+                d.endpoint = endpoint.clone();
+            }
+            Condition::LowCredits { below, runway_days } => {
+                d.kind = RuleKind::LowCredits;
+                d.credits_below = below.map(|b| b.to_string()).unwrap_or_default();
+                d.runway_days = runway_days.map(|r| r.to_string()).unwrap_or_default();
+            }
         }
         d
     }
@@ -217,10 +245,20 @@ impl RuleDraft {
                 lookback_hours: whole(&self.lookback, "condition.lookback_hours")?,
                 sensitivity: number(&self.sensitivity, "condition.sensitivity")?,
             },
+            RuleKind::Sla => Condition::Sla {
+                endpoint: self.endpoint.trim().to_owned(),
+            },
+            RuleKind::LowCredits => Condition::LowCredits {
+                below: optional(&self.credits_below, "condition.below")?,
+                runway_days: optional(&self.runway_days, "condition.runway_days")?,
+            },
         };
         let rule = NewRule {
             name: self.name.trim().to_owned(),
-            app: Some(self.app.trim().to_owned()).filter(|a| !a.is_empty()),
+            // Model SLAs and credits are not about an app: the form hides the field.
+            app: Some(self.app.trim().to_owned()).filter(|a| {
+                !a.is_empty() && !matches!(self.kind, RuleKind::Sla | RuleKind::LowCredits)
+            }),
             condition,
             for_minutes: whole(&self.hold, "for_minutes")?,
         };
@@ -243,6 +281,15 @@ fn number(s: &str, field: &'static str) -> Result<f64, (&'static str, String)> {
                 s.trim()
             ),
         ))
+}
+
+/// A [`number`], or nothing when left empty.
+fn optional(s: &str, field: &'static str) -> Result<Option<f64>, (&'static str, String)> {
+    if s.trim().is_empty() {
+        Ok(None)
+    } else {
+        number(s, field).map(Some)
+    }
 }
 
 /// A whole number ≥ 0.
@@ -324,5 +371,45 @@ mod tests {
         let back = RuleDraft::of(&rule).parse().unwrap();
         assert_eq!(back.condition, rule.condition);
         assert_eq!(back.app, rule.app);
+        for condition in [
+            Condition::Sla {
+                endpoint: "fal-ai/flux/dev".into(),
+            },
+            Condition::LowCredits {
+                below: Some(25.5),
+                runway_days: None,
+            },
+        ] {
+            let rule = AlertRule {
+                condition,
+                app: None,
+                ..rule.clone()
+            };
+            let back = RuleDraft::of(&rule).parse().unwrap();
+            assert_eq!(back.condition, rule.condition);
+            assert_eq!(back.app, None);
+        }
+    }
+
+    #[test]
+    fn sla_and_credit_rules_say_what_is_missing() {
+        let mut d = RuleDraft {
+            name: "flux".into(),
+            app: "flux-studio".into(),
+            kind: RuleKind::Sla,
+            endpoint: "flux".into(),
+            ..RuleDraft::default()
+        };
+        assert_eq!(d.parse().unwrap_err().0, "condition.endpoint");
+        d.endpoint = "fal-ai/flux/dev".into();
+        assert_eq!(d.parse().unwrap().app, None, "no app for a model SLA");
+        d.kind = RuleKind::LowCredits;
+        d.credits_below = String::new();
+        d.runway_days = String::new();
+        assert_eq!(d.parse().unwrap_err().0, "condition.below");
+        d.runway_days = "400".into();
+        assert_eq!(d.parse().unwrap_err().0, "condition.runway_days");
+        d.runway_days = "14".into();
+        assert!(d.parse().is_ok());
     }
 }

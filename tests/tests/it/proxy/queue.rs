@@ -35,7 +35,10 @@ async fn two_identical_confirmations_flush_once_and_the_audit_says_how_many_wait
     assert!(no_key.text().await.unwrap().contains("Idempotency-Key"));
     let unknown = flush(Role::Operator, Some("k-0"), r#"{"app": "nope"}"#).await;
     assert_eq!(unknown.status(), 400);
-    assert!(unknown.text().await.unwrap().contains("chat-llm"), "lists the apps");
+    assert!(
+        unknown.text().await.unwrap().contains("chat-llm"),
+        "lists the apps"
+    );
     assert_eq!(sim.server.sim().flushes(), 0);
 
     // A double click: two identical confirmations at once.
@@ -53,7 +56,9 @@ async fn two_identical_confirmations_flush_once_and_the_audit_says_how_many_wait
     );
     assert_eq!(a.app, "chat-llm");
     assert_eq!(a.waiting, b.waiting);
-    let waiting = a.waiting.expect("fal's queue size was read before the flush");
+    let waiting = a
+        .waiting
+        .expect("fal's queue size was read before the flush");
 
     // A new confirmation (new key) flushes again; the app may be named by its id too.
     let again = flush(Role::Operator, Some("k-2"), r#"{"app": "acme/chat-llm"}"#).await;
@@ -80,11 +85,15 @@ async fn two_identical_confirmations_flush_once_and_the_audit_says_how_many_wait
         "{details:?}"
     );
     assert!(
-        details.contains(&Some("flush of chat-llm already done for this confirmation")),
+        details.contains(&Some(
+            "flush of chat-llm already done for this confirmation"
+        )),
         "{details:?}"
     );
     assert!(
-        flushes.iter().any(|e| e.status == 403 && e.who.starts_with("viewer")),
+        flushes
+            .iter()
+            .any(|e| e.status == 403 && e.who.starts_with("viewer")),
         "the refusal is audited: {flushes:?}"
     );
 }
