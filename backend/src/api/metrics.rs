@@ -39,6 +39,7 @@ pub async fn get_metrics(
     fal_live(&visible, &mut w);
     alert_states(&state, &visible, &mut w);
     fal_failures(&state, &visible, &mut w).await;
+    model_slas(&state, &visible, &mut w).await;
     // Spend is billing data: a viewer's scrape (or token) gets everything else.
     if super::requests::may_see_cost(&caller) {
         fal_cost(&state, &visible, &mut w).await;
@@ -452,6 +453,60 @@ async fn derived_cost(state: &AppState, visible: &[Arc<Workspace>], w: &mut Writ
                     ],
                     v,
                 );
+            }
+        }
+    }
+}
+
+/// Each watched model endpoint's SLA over its period: met (1) or missed (0) per objective
+/// judged, and the success objective's error budget left.
+async fn model_slas(state: &AppState, visible: &[Arc<Workspace>], w: &mut Writer) {
+    let mut all = Vec::new();
+    for ws in visible {
+        match state.reports.sla_states(&ws.id).await {
+            Ok(states) => all.push((ws.id.clone(), states)),
+            Err(err) => {
+                tracing::debug!(%err, workspace = %ws.id, "model SLAs not read for /metrics")
+            }
+        }
+    }
+    w.family(
+        "falscope_model_sla_met",
+        "Whether a watched model endpoint meets an SLA objective over its period (1 met, 0 missed; absent without requests)",
+        Kind::Gauge,
+    );
+    for (id, states) in &all {
+        for s in states {
+            for o in &s.objectives {
+                if let Some(met) = o.met {
+                    w.sample(
+                        "falscope_model_sla_met",
+                        &[
+                            ("workspace", id),
+                            ("endpoint", &s.endpoint),
+                            ("objective", o.objective.as_str()),
+                        ],
+                        if met { 1.0 } else { 0.0 },
+                    );
+                }
+            }
+        }
+    }
+    w.family(
+        "falscope_model_sla_error_budget_remaining",
+        "Share of the success objective's error budget (the 5xx answers it allows in the period) left; below 0 when overspent",
+        Kind::Gauge,
+    );
+    for (id, states) in &all {
+        for s in states {
+            for o in &s.objectives {
+                if let Some(left) = o.budget_left {
+                    w.sample(
+                        "falscope_model_sla_error_budget_remaining",
+                        &[("workspace", id), ("endpoint", &s.endpoint)],
+                        left,
+                    );
+                }
             }
         }
     }

@@ -33,9 +33,7 @@ impl Reports {
         };
         match self.models_analytics(ws, &q).await {
             Ok(_) => Ok(()),
-            Err(AppError::Upstream(UpstreamError::Status { status, .. }))
-                if status == 404 || status == 403 =>
-            {
+            Err(AppError::Upstream(UpstreamError::Refused { status, .. })) => {
                 Err(AppError::invalid(
                     "endpoint",
                     format!(

@@ -11,8 +11,8 @@ use shared::apps::Flushed;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::time::Instant;
 use tokio::sync::OnceCell;
+use tokio::time::Instant;
 
 /// How long fal remembers an `Idempotency-Key`, and so falscope.
 const REMEMBERED: Duration = Duration::from_secs(600);

@@ -723,3 +723,220 @@ async fn a_5xx_rate_rule_can_watch_one_failure_type() {
     let (r, a) = (runtime.value.unwrap(), all.value.unwrap());
     assert!(r > 0.0 && r < a, "runtime {r}, every 5xx {a}");
 }
+
+/// PUTs a watched model endpoint.
+async fn watch(app: &TestApp, body: serde_json::Value) -> reqwest::Response {
+    app.http
+        .put(app.url(&ws_path(ws::MODELS)))
+        .header(CSRF_HEADER, "1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_latency_regression_on_a_watched_model_fires_its_sla_rule_and_shows_on_metrics() {
+    let sim = SimHarness::start().await;
+    // fal-ai/flux/dev got four times slower two hours ago.
+    let from = chrono::DateTime::from_timestamp_millis(integration_tests::sim::T0).unwrap()
+        - chrono::Duration::hours(2);
+    sim.http
+        .post(sim.url("/_sim/faults"))
+        .json(&serde_json::json!({
+            "rules": [],
+            "latency_regression": {"endpoint": "fal-ai/flux/dev", "factor": 4.0, "from": from.to_rfc3339()}
+        }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let receiver = Receiver::start().await;
+    let app = app_with_hooks(
+        &sim,
+        &receiver,
+        &[("ops", "/ok", "generic")],
+        Duration::from_millis(100),
+    )
+    .await;
+
+    // Ids are checked for fal's form, then with fal.
+    let bad = watch(&app, serde_json::json!({"endpoint": "flux"})).await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("owner/name"));
+    let unknown = watch(&app, serde_json::json!({"endpoint": "fal-ai/nope"})).await;
+    assert_eq!(unknown.status(), 400);
+    assert!(unknown.text().await.unwrap().contains("404"));
+    for (endpoint, p90) in [("fal-ai/flux/dev", 8.0), ("fal-ai/flux-pro/v1.1", 20.0)] {
+        let ok = watch(
+            &app,
+            serde_json::json!({"endpoint": endpoint, "sla": {"p90_execution_s": p90, "success": 0.9, "period_hours": 1}}),
+        )
+        .await;
+        assert_eq!(ok.status(), 204, "{:?}", ok.text().await);
+    }
+    let watched: shared::models::Watched =
+        app.get(&ws_path(ws::MODELS)).await.json().await.unwrap();
+    assert_eq!(watched.models.len(), 2);
+
+    let report: shared::Fetched<shared::models::ModelsReport> = app
+        .get(&format!("{}?from=now-6h", ws_path(ws::MODELS_REPORT)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let report = report.data;
+    let endpoints: Vec<&str> = report
+        .analytics
+        .summary
+        .iter()
+        .map(|s| s.endpoint.as_str())
+        .collect();
+    assert_eq!(endpoints, ["fal-ai/flux-pro/v1.1", "fal-ai/flux/dev"]);
+    assert!(!report.analytics.series.is_empty());
+    let sla = |e: &str| report.sla.iter().find(|s| s.endpoint == e).unwrap().clone();
+    let slow = sla("fal-ai/flux/dev");
+    assert_eq!(slow.met, Some(false), "{slow:?}");
+    assert!(slow.misses()[0].starts_with("p90 execution"), "{slow:?}");
+    assert_eq!(sla("fal-ai/flux-pro/v1.1").met, Some(true));
+
+    for endpoint in ["fal-ai/flux/dev", "fal-ai/flux-pro/v1.1"] {
+        let resp = app
+            .http
+            .post(app.url(&ws_path(ws::ALERT_RULES)))
+            .header(CSRF_HEADER, "1")
+            .json(&serde_json::json!({
+                "name": format!("{endpoint} SLA"),
+                "condition": {"kind": "sla", "endpoint": endpoint}
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+    }
+    let v = until(&app, "the SLA rules judged and notified", |v| {
+        v.rules.len() == 2
+            && v.rules.iter().all(|r| r.evaluated_at.is_some())
+            && !receiver.got("/ok").is_empty()
+    })
+    .await;
+    let state = |e: &str| {
+        let r = v.rules.iter().find(|r| r.rule.name.starts_with(e)).unwrap();
+        (r.state, r.detail.clone())
+    };
+    let (fired, detail) = state("fal-ai/flux/dev");
+    assert_eq!(fired, AlertState::Firing, "{detail}");
+    assert!(
+        detail.contains("misses its SLA") && detail.contains("p90 execution"),
+        "{detail}"
+    );
+    let (fine, detail) = state("fal-ai/flux-pro/v1.1");
+    assert_eq!(fine, AlertState::Inactive, "{detail}");
+    let sent = receiver.got("/ok");
+    assert_eq!(sent.len(), 1, "one notification: {sent:?}");
+    assert!(sent[0].body.contains("fal-ai/flux/dev"));
+
+    let metrics = app.get(shared::routes::METRICS).await.text().await.unwrap();
+    assert!(
+        metrics.contains(r#"falscope_model_sla_met{workspace="default",endpoint="fal-ai/flux/dev",objective="p90_execution"} 0"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"falscope_model_sla_met{workspace="default",endpoint="fal-ai/flux-pro/v1.1",objective="p90_execution"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("falscope_model_sla_error_budget_remaining{"));
+
+    // Unwatched, its rule can no longer be judged and says why.
+    let gone = app
+        .http
+        .delete(app.url(&format!("{}?endpoint=fal-ai/flux/dev", ws_path(ws::MODELS))))
+        .header(CSRF_HEADER, "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 204);
+    let watched: shared::models::Watched =
+        app.get(&ws_path(ws::MODELS)).await.json().await.unwrap();
+    assert_eq!(watched.models.len(), 1);
+}
+
+#[tokio::test]
+async fn the_credit_balance_has_a_runway_and_a_low_credit_rule_fires_on_it() {
+    let sim = SimHarness::start().await;
+    let receiver = Receiver::start().await;
+    let app = app_with_hooks(&sim, &receiver, &[], Duration::from_millis(100)).await;
+    let credits: shared::Fetched<shared::cost::Credits> =
+        app.get(&ws_path(ws::CREDITS)).await.json().await.unwrap();
+    let c = credits.data;
+    let billing = sim
+        .get_json(
+            "/v1/account/billing?expand=credits",
+            integration_tests::sim::ADMIN_KEY,
+        )
+        .await;
+    assert_eq!(
+        c.balance,
+        billing["credits"]["current_balance"].as_f64().unwrap()
+    );
+    assert_eq!(c.currency, "USD");
+    let r = c.runway.unwrap_or_else(|| panic!("a runway: {c:?}"));
+    let daily = c.daily_spend.unwrap();
+    assert!(daily > 0.0);
+    // The runway is the balance over the projected spend, give or take the week's shape.
+    let naive = c.balance / daily;
+    assert!(
+        (r.days - naive).abs() < 0.3 * naive + 1.0,
+        "{r:?} vs {naive:.1} days"
+    );
+    let latest = r.latest.unwrap_or(r.runs_out + chrono::Duration::days(365));
+    assert!(r.earliest <= r.runs_out && r.runs_out <= latest, "{r:?}");
+
+    // Runway under a year: fires; a balance below 1: does not.
+    for (name, condition) in [
+        (
+            "runway",
+            serde_json::json!({"kind": "low_credits", "runway_days": 365}),
+        ),
+        (
+            "balance",
+            serde_json::json!({"kind": "low_credits", "below": 1}),
+        ),
+    ] {
+        let resp = app
+            .http
+            .post(app.url(&ws_path(ws::ALERT_RULES)))
+            .header(CSRF_HEADER, "1")
+            .json(&serde_json::json!({"name": name, "condition": condition}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+    }
+    let v = until(&app, "both credit rules judged", |v| {
+        v.rules.len() == 2 && v.rules.iter().all(|r| r.evaluated_at.is_some())
+    })
+    .await;
+    let state = |n: &str| v.rules.iter().find(|r| r.rule.name == n).unwrap();
+    assert_eq!(
+        state("runway").state,
+        AlertState::Firing,
+        "{}",
+        state("runway").detail
+    );
+    assert!(state("runway").detail.contains("credit balance"));
+    assert_eq!(state("balance").state, AlertState::Inactive);
+
+    let metrics = app.get(shared::routes::METRICS).await.text().await.unwrap();
+    assert!(
+        metrics.contains(&format!(
+            r#"falscope_credit_balance{{workspace="default",currency="USD"}} {}"#,
+            c.balance
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"falscope_credit_runway_days{workspace="default",estimate="expected"}"#)
+    );
+}
