@@ -204,6 +204,40 @@ pub async fn flush_queue(
     decode(call(req, Some(&body)).await?).await
 }
 
+/// `GET /api/ws/{ws}/credits` (billing).
+pub async fn get_credits(workspace: &str) -> Result<Fetched<shared::cost::Credits>, ClientError> {
+    get_json(&ws::path(ws::CREDITS, workspace)).await
+}
+
+/// `GET /api/ws/{ws}/models`.
+pub async fn get_models(workspace: &str) -> Result<shared::models::Watched, ClientError> {
+    get_json(&ws::path(ws::MODELS, workspace)).await
+}
+
+/// `PUT /api/ws/{ws}/models` (operator).
+pub async fn put_model(
+    workspace: &str,
+    body: &shared::models::WatchedModel,
+) -> Result<(), ClientError> {
+    send(Request::put(&ws::path(ws::MODELS, workspace)), Some(body)).await
+}
+
+/// `DELETE /api/ws/{ws}/models?endpoint=…` (operator).
+pub async fn delete_model(workspace: &str, endpoint: &str) -> Result<(), ClientError> {
+    let q = shared::query::ModelEndpointQuery {
+        endpoint: endpoint.to_owned(),
+    };
+    send::<()>(Request::delete(&url_of(ws::MODELS, workspace, &q)), None).await
+}
+
+/// `GET /api/ws/{ws}/models/report`.
+pub async fn get_models_report(
+    workspace: &str,
+    query: &shared::query::ModelsQuery,
+) -> Result<Fetched<shared::models::ModelsReport>, ClientError> {
+    get_json(&url_of(ws::MODELS_REPORT, workspace, query)).await
+}
+
 /// `PUT /api/ws/{ws}/budgets` (billing).
 pub async fn put_budget(workspace: &str, body: &Budget) -> Result<(), ClientError> {
     send(Request::put(&ws::path(ws::BUDGETS, workspace)), Some(body)).await

@@ -86,6 +86,12 @@ split_page!(
 );
 split_page!(logs, preload_logs, page_logs, view! { <pages::LogsPage /> });
 split_page!(
+    models,
+    preload_models,
+    page_models,
+    view! { <pages::ModelsPage /> }
+);
+split_page!(
     files,
     preload_files,
     page_files,
@@ -123,6 +129,8 @@ pub const REQUESTS: Loader = || Box::pin(requests());
 pub const REQUEST_DETAIL: Loader = || Box::pin(request_detail());
 /// `/logs`.
 pub const LOGS: Loader = || Box::pin(logs());
+/// `/models`.
+pub const MODELS: Loader = || Box::pin(models());
 /// `/files`.
 pub const FILES: Loader = || Box::pin(files());
 /// The Overview's flush confirmation (operators).
@@ -149,6 +157,7 @@ pub fn preload(path: &str) {
         }
         "requests" => Box::pin(preload_requests()),
         "logs" => Box::pin(preload_logs()),
+        "models" => Box::pin(preload_models()),
         "files" => Box::pin(preload_files()),
         _ => return,
     };

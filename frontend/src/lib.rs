@@ -214,6 +214,7 @@ fn Shell() -> impl IntoView {
                 <Route path=path!("/requests") view=|| view! { <lazy::Lazy load=lazy::REQUESTS /> } />
                 <Route path=path!("/requests/:id") view=|| view! { <lazy::Lazy load=lazy::REQUEST_DETAIL /> } />
                 <Route path=path!("/logs") view=|| view! { <lazy::Lazy load=lazy::LOGS /> } />
+                <Route path=path!("/models") view=|| view! { <lazy::Lazy load=lazy::MODELS /> } />
                 <Route path=path!("/files") view=|| view! { <lazy::Lazy load=lazy::FILES /> } />
             </Routes>
             }.into_any(),

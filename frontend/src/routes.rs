@@ -9,6 +9,8 @@ pub enum Page {
     Analytics,
     /// `/errors`: why requests fail.
     Errors,
+    /// `/models`: the fal model APIs the team calls, with SLAs.
+    Models,
     /// `/usage`: usage (the bill).
     Usage,
     /// `/cost`: cost per request, where the money goes, forecast and budgets.
@@ -25,10 +27,11 @@ pub enum Page {
 
 impl Page {
     /// Pages in navigation order.
-    pub const NAV: [Page; 9] = [
+    pub const NAV: [Page; 10] = [
         Self::Overview,
         Self::Analytics,
         Self::Errors,
+        Self::Models,
         Self::Usage,
         Self::Cost,
         Self::Requests,
@@ -43,6 +46,7 @@ impl Page {
             Self::Overview => "/",
             Self::Analytics => "/analytics",
             Self::Errors => "/errors",
+            Self::Models => "/models",
             Self::Usage => "/usage",
             Self::Requests => "/requests",
             Self::Logs => "/logs",
@@ -66,6 +70,7 @@ impl Page {
             Self::Overview => "Overview",
             Self::Analytics => "Analytics",
             Self::Errors => "Errors",
+            Self::Models => "Models",
             Self::Usage => "Usage",
             Self::Cost => "Cost",
             Self::Alerts => "Alerts",

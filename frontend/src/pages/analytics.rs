@@ -95,7 +95,8 @@ pub fn AnalyticsPage() -> impl IntoView {
     }
 }
 
-fn counts(r: &AnalyticsReport) -> TimeChart {
+/// Requests by outcome per bucket, every endpoint together (also the Models page's).
+pub(super) fn counts(r: &AnalyticsReport) -> TimeChart {
     let mut sums: BTreeMap<i64, (f64, f64, f64)> = BTreeMap::new();
     for p in &r.series {
         let e = sums.entry(p.t.timestamp_millis()).or_default();

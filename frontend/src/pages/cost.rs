@@ -45,6 +45,11 @@ pub fn CostPage() -> impl IntoView {
         tick.track();
         async move { api::get_cost(&state::workspace(config, param).await?, &q).await }
     });
+    let credits = LocalResource::new(move || {
+        let param = view.get("ws");
+        tick.track();
+        async move { api::get_credits(&state::workspace(config, param).await?).await }
+    });
     let prices = LocalResource::new(move || {
         let param = view.get("ws");
         saved.track();
@@ -62,6 +67,16 @@ pub fn CostPage() -> impl IntoView {
                         <p class="meta"><Freshness as_of=f.as_of stale=f.stale /></p>
                         <Month forecast=f.data ws=ws can_edit=Signal::derive(move || role.get() >= Role::Billing) saved=saved />
                     }.into_any(),
+                    Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <Suspense fallback=|| view! { <Loading /> }>
+            {move || Suspend::new(async move {
+                match credits.await {
+                    Ok(c) => view! { <CreditsPanel credits=c.data /> }.into_any(),
+                    // The month panel above explains a missing ADMIN key.
+                    Err(e) if e.code() == Some(ErrorCode::AdminKeyMissing) => ().into_any(),
                     Err(error) => view! { <ErrorPanel error=error /> }.into_any(),
                 }
             })}
@@ -461,6 +476,30 @@ fn Prices(
                     <tbody>{rows}</tbody>
                 </table>
             </div>
+        </section>
+    }
+}
+
+/// fal's prepaid balance and when it runs out at the projected spend.
+#[component]
+fn CreditsPanel(credits: shared::cost::Credits) -> impl IntoView {
+    let day = |t: chrono::DateTime<chrono::Utc>| crate::zone::local(t).format("%b %d").to_string();
+    let runway = credits.runway.map(|r| {
+        let latest = r.latest.map_or_else(|| "after a year".to_owned(), day);
+        let class = if r.days < 7.0 { "status bad" } else if r.days < 14.0 { "status warn" } else { "" };
+        view! {
+            <p id="runway" class=class>
+                {format!("Runs out ~{} ({} – {}), in about {:.0} days at the projected spend", day(r.runs_out), day(r.earliest), latest, r.days)}
+            </p>
+        }
+    });
+    view! {
+        <section class="panel" id="credits">
+            <h2>"Credits"</h2>
+            <p class="big" id="credit-balance">{format::money(credits.balance, &credits.currency)}" left"</p>
+            {runway}
+            {credits.daily_spend.map(|d| view! { <p class="meta">{format!("Projected spend: {} a day over the next week (the month's projection, carried on).", format::money(d, &credits.currency))}</p> })}
+            {credits.note.map(|n| view! { <p class="meta">{n}</p> })}
         </section>
     }
 }
