@@ -75,7 +75,9 @@ pub fn build() -> Result<(), String> {
     reset_dir(&dist)?;
     let pkg = format!("pkg-{}", content_hash(&split_dir)?);
     copy_dir(&split_dir, &dist.join(&pkg))?;
-    let css = hashed_copy(&root.join("frontend/style/main.css"), &dist, "main")?;
+    let css = std::fs::read_to_string(root.join("frontend/style/main.css"))
+        .map_err(|e| format!("frontend/style/main.css: {e}"))?;
+    let css = hashed_write(minify_css(&css).as_bytes(), "css", &dist, "main")?;
     let icon = hashed_copy(&root.join("frontend/favicon.svg"), &dist, "favicon")?;
     let template = std::fs::read_to_string(root.join("frontend/index.html"))
         .map_err(|e| format!("frontend/index.html: {e}"))?;
@@ -202,15 +204,74 @@ fn content_hash(dir: &Path) -> Result<String, String> {
 /// Copies `file` into `dir` as `<stem>-<hash>.<ext>` and returns that name.
 fn hashed_copy(file: &Path, dir: &Path, stem: &str) -> Result<String, String> {
     let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut hasher);
     let ext = file
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or_default();
+    hashed_write(&bytes, ext, dir, stem)
+}
+
+/// Writes `bytes` as `dir/{stem}-{hash}.{ext}`; returns the file name.
+fn hashed_write(bytes: &[u8], ext: &str, dir: &Path, stem: &str) -> Result<String, String> {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
     let name = format!("{stem}-{:016x}.{ext}", hasher.finish());
     std::fs::write(dir.join(&name), bytes).map_err(|e| format!("{name}: {e}"))?;
     Ok(name)
+}
+
+/// The stylesheet without comments and with whitespace only where CSS needs it: runs collapse
+/// to one space, none is kept after `{ } ; , :` or before `{ } ;` (a space before `:` is kept:
+/// in a selector it is the descendant combinator), nor a rule's last `;`. Text in quotes is
+/// copied as it is.
+fn minify_css(css: &str) -> String {
+    let mut out = String::with_capacity(css.len());
+    let mut chars = css.chars().peekable();
+    let mut space = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut last = ' ';
+                for c in chars.by_ref() {
+                    if last == '*' && c == '/' {
+                        break;
+                    }
+                    last = c;
+                }
+                space = true;
+            }
+            '"' | '\'' => {
+                if space && !out.is_empty() && !out.ends_with(['{', '}', ';', ',', ':']) {
+                    out.push(' ');
+                }
+                space = false;
+                out.push(c);
+                for q in chars.by_ref() {
+                    out.push(q);
+                    if q == c {
+                        break;
+                    }
+                }
+            }
+            c if c.is_whitespace() => space = true,
+            c => {
+                let tight = out.is_empty()
+                    || out.ends_with(['{', '}', ';', ',', ':'])
+                    || matches!(c, '{' | '}' | ';' | ',');
+                if space && !tight {
+                    out.push(' ');
+                }
+                space = false;
+                // A rule's last declaration needs no `;`.
+                if c == '}' && out.ends_with(';') {
+                    out.pop();
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
@@ -230,4 +291,18 @@ fn reset_dir(dir: &Path) -> Result<(), String> {
         std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::minify_css;
+
+    #[test]
+    fn css_keeps_its_meaning_without_its_whitespace() {
+        let css = "/* theme */\n:root {\n  --a: #fff; --b: 1px solid var(--a);\n}\nth :hover, a:hover > b { content: \" ↕\" / \"\"; margin: 0 .2rem; }\n";
+        assert_eq!(
+            minify_css(css),
+            ":root{--a:#fff;--b:1px solid var(--a)}th :hover,a:hover > b{content:\" ↕\" / \"\";margin:0 .2rem}"
+        );
+    }
 }

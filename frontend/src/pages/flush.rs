@@ -12,14 +12,10 @@ use wasm_bindgen::JsCast;
 /// What the Overview asks to flush: set to open the dialog, cleared to close it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlushAsk {
-    /// Workspace id.
-    pub ws: String,
-    /// App name.
+    /// App id (`owner/name`).
     pub app: String,
-    /// Requests waiting in the snapshot the operator looked at.
+    /// Requests waiting in the live snapshot the operator looked at.
     pub waiting: u64,
-    /// That snapshot's time, as the page shows it.
-    pub as_of: String,
 }
 
 /// The open confirmation, shared by the Overview (which sets it) and the dialog.
@@ -57,17 +53,19 @@ pub fn FlushDialog() -> impl IntoView {
         return ().into_any();
     };
     let key = new_key();
+    let ws = crate::state::use_workspace(crate::state::use_config(), crate::state::use_view());
     let result = RwSignal::new(None::<Result<Flushed, ClientError>>);
     let busy = RwSignal::new(false);
     let close = move || target.set(None);
     let confirm = {
-        let (ws, app) = (ask.ws.clone(), ask.app.clone());
+        let app = ask.app.clone();
         move |_| {
+            let Some(ws) = ws.get_untracked() else { return };
             if busy.get_untracked() {
                 return;
             }
             busy.set(true);
-            let (ws, app, key) = (ws.clone(), app.clone(), key.clone());
+            let (app, key) = (app.clone(), key.clone());
             leptos::task::spawn_local(async move {
                 let answer = api::flush_queue(&ws, &app, &key).await;
                 busy.set(false);
@@ -98,7 +96,7 @@ pub fn FlushDialog() -> impl IntoView {
             >
                 <h2 id="flush-title">{title}</h2>
                 <p id="flush-what">
-                    {waiting} " (as of " {ask.as_of.clone()} "). Flushing cancels every waiting request; requests already running finish. "
+                    {waiting} " at the last update. Flushing cancels every waiting request; requests already running finish. "
                     <strong>"This cannot be undone."</strong>
                 </p>
                 {move || match result.get() {

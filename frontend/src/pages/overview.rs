@@ -92,7 +92,7 @@ fn LiveOverview(
                 let table = l.data.clone();
                 view! {
                     <RunnersPanel snapshot=l.data />
-                    <AppsTable snapshot=table ws=ws.clone() as_of=l.as_of />
+                    <AppsTable snapshot=table />
                 }
                     .into_any()
             }
@@ -117,10 +117,6 @@ fn LiveOverview(
 fn AppsTable(
     /// The snapshot.
     snapshot: LiveSnapshot,
-    /// Workspace id.
-    ws: String,
-    /// When fal's numbers were read.
-    as_of: chrono::DateTime<chrono::Utc>,
 ) -> impl IntoView {
     // Operators may flush a queue that has requests waiting.
     let flush =
@@ -147,15 +143,12 @@ fn AppsTable(
                         {a.queue_size}
                         {flush.filter(|_| a.queue_size > 0).map(|target| {
                             let ask = FlushAsk {
-                                ws: ws.clone(),
                                 app: a.application.clone(),
                                 waiting: a.queue_size,
-                                as_of: format::clock(as_of),
                             };
-                            let label = format!("Flush the queue of {}", ask.app);
                             view! {
                                 " "
-                                <button class="link flush" aria-label=label title="Flush queue" on:click=move |_| target.set(Some(ask.clone()))>"Flush…"</button>
+                                <button class="link flush" on:click=move |_| target.set(Some(ask.clone()))>"Flush…"</button>
                             }
                         })}
                     </td>

@@ -32,7 +32,7 @@ async fn overview_draws_the_runners_chart_without_console_errors() {
 async fn every_page_renders_its_content_in_both_themes() {
     let app = TestApp::spawn_demo(&[]).await;
     let browser = Browser::start().await;
-    let pages: [(&str, &str, &str); 9] = [
+    let pages: [(&str, &str, &str); 10] = [
         ("overview", "/", "#history-runners"),
         ("errors", "/errors", "#errors-table tbody tr:not(.empty)"),
         // Analytics and Requests open on every endpoint, with nothing picked.
@@ -51,6 +51,8 @@ async fn every_page_renders_its_content_in_both_themes() {
         ),
         ("logs", "/logs?from=now-15m", ".log-line"),
         ("files", "/files", "#files-table tbody tr"),
+        // Nothing watched yet: the demo offers the simulator's models.
+        ("models", "/models", "#watched-models .suggestion"),
     ];
     let mut violations = Vec::new();
     for dark in [false, true] {
@@ -788,5 +790,82 @@ async fn the_pickers_legends_and_the_tail_work_from_the_keyboard() {
     browser.press("#tail-pause", ENTER).await;
     browser.press("#tail-resume", ENTER).await;
     browser.wait_for("#tail-pause").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs frontend/dist and chromedriver: run through `cargo xtask test`"]
+async fn a_watched_model_shows_its_sla_credits_show_their_runway_and_a_queue_is_flushed_once() {
+    use integration_tests::sim::SimHarness;
+    let sim = SimHarness::start().await;
+    // A moment when chat-llm has requests waiting (the simulator's clock stays there).
+    let mut waiting = 0;
+    for _ in 0..240 {
+        waiting = backend::upstream::FalApi::queue_size(&sim.client, "acme", "chat-llm")
+            .await
+            .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        sim.clock.advance(1_000);
+    }
+    assert!(waiting > 0, "chat-llm queues within four minutes");
+    let app = TestApp::spawn_with_sim(&sim, true, &[]).await;
+    let browser = Browser::start().await;
+
+    // Models: watch fal-ai/flux/dev with an SLA it cannot meet (p90 execution ≤ 1 s).
+    browser.goto(&app.url("/models")).await;
+    browser.wait_for("#add-model").await;
+    browser.fill("#model-endpoint", "fal-ai/flux/dev").await;
+    browser.fill("#model-exec", "1").await;
+    browser.click("#add-model button[type=submit]").await;
+    browser.wait_for("#sla-table tbody tr").await;
+    browser.wait_for_text("missed").await;
+    let painted = browser.series_pixels("models-latency").await;
+    assert!(painted > 200, "the latency chart drew {painted} pixels");
+    browser.screenshot("models-light").await;
+    browser.assert_accessible("models page with an SLA").await;
+
+    // Credits: the balance and when it runs out.
+    browser.goto(&app.url("/cost")).await;
+    browser.wait_for("#credits #runway").await;
+    let runway = browser
+        .eval("return document.getElementById('runway').textContent")
+        .await;
+    assert!(
+        runway.as_str().is_some_and(|r| r.starts_with("Runs out ~")),
+        "{runway}"
+    );
+    browser
+        .eval("document.getElementById('credits').scrollIntoView(); return true;")
+        .await;
+    browser.screenshot("cost-credits").await;
+
+    // Flush: the confirmation states what waits; a double click flushes once.
+    browser.goto(&app.url("/")).await;
+    browser.click("#apps-table button.flush").await;
+    browser.wait_for("#flush-dialog").await;
+    let said = browser
+        .eval("return document.getElementById('flush-what').textContent")
+        .await;
+    let said = said.as_str().unwrap_or_default().to_owned();
+    assert!(
+        said.contains("waiting") && said.contains("cannot be undone"),
+        "{said}"
+    );
+    browser.screenshot("flush-dialog").await;
+    browser.assert_accessible("flush confirmation").await;
+    browser
+        .eval("const b = document.getElementById('flush-confirm'); b.click(); b.click(); return true;")
+        .await;
+    browser.wait_for("#flush-done").await;
+    browser.wait_for_text("Flushed chat-llm").await;
+    assert_eq!(
+        sim.server.sim().flushes(),
+        1,
+        "one flush for one confirmation"
+    );
+    browser.click("#flush-close").await;
+    browser.assert_no_console_errors().await;
     browser.close().await;
 }
