@@ -21,12 +21,13 @@ pub async fn account_billing(
             other => return Err(FalError::invalid(format!("unknown expand value {other:?}"))),
         }
     }
-    // The balance drains through the month and is topped up on the 1st.
+    // Topped up to 22,000 every 30 days and drained at about the world's own spend (~$24 an
+    // hour), so the runway the dashboard projects is a few weeks, shrinking through the month.
     let hours_into_month = sim.now_ms().rem_euclid(30 * 86_400_000) as f64 / 3_600_000.0;
     Ok(Json(Billing {
         username: sim.world.owner.to_owned(),
         credits: credits.then(|| Credits {
-            current_balance: ((2500.0 - hours_into_month * 2.9).max(0.0) * 100.0).round() / 100.0,
+            current_balance: ((22_000.0 - hours_into_month * 24.0).max(0.0) * 100.0).round() / 100.0,
             currency: "USD".into(),
         }),
     }))

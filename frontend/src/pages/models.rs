@@ -106,7 +106,7 @@ fn WatchedPanel(
                 .map(|(o, t)| o.describe(t))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let label = format!("Stop watching {endpoint}");
+            let label = format!("Remove {endpoint}");
             view! {
                 <tr>
                     <td>{m.endpoint.clone()}</td>

@@ -840,6 +840,8 @@ async fn a_watched_model_shows_its_sla_credits_show_their_runway_and_a_queue_is_
         .eval("document.getElementById('credits').scrollIntoView(); return true;")
         .await;
     browser.screenshot("cost-credits").await;
+    // The flush confirmation is looked at in the dark theme.
+    browser.click("#theme-toggle").await;
 
     // Flush: the confirmation states what waits; a double click flushes once.
     browser.goto(&app.url("/")).await;
@@ -853,7 +855,7 @@ async fn a_watched_model_shows_its_sla_credits_show_their_runway_and_a_queue_is_
         said.contains("waiting") && said.contains("cannot be undone"),
         "{said}"
     );
-    browser.screenshot("flush-dialog").await;
+    browser.screenshot("flush-dialog-dark").await;
     browser.assert_accessible("flush confirmation").await;
     browser
         .eval("const b = document.getElementById('flush-confirm'); b.click(); b.click(); return true;")
@@ -869,3 +871,4 @@ async fn a_watched_model_shows_its_sla_credits_show_their_runway_and_a_queue_is_
     browser.assert_no_console_errors().await;
     browser.close().await;
 }
+
