@@ -27,7 +27,8 @@ pub async fn account_billing(
     Ok(Json(Billing {
         username: sim.world.owner.to_owned(),
         credits: credits.then(|| Credits {
-            current_balance: ((22_000.0 - hours_into_month * 24.0).max(0.0) * 100.0).round() / 100.0,
+            current_balance: ((22_000.0 - hours_into_month * 24.0).max(0.0) * 100.0).round()
+                / 100.0,
             currency: "USD".into(),
         }),
     }))

@@ -871,4 +871,3 @@ async fn a_watched_model_shows_its_sla_credits_show_their_runway_and_a_queue_is_
     browser.assert_no_console_errors().await;
     browser.close().await;
 }
-
