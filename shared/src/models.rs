@@ -215,8 +215,12 @@ pub struct SlaState {
     pub requests: u64,
     /// Each objective set.
     pub objectives: Vec<ObjectiveState>,
-    /// Every judged objective met (`None`: nothing judged: no requests, or no objectives).
+    /// Every judged objective met (`None`: nothing judged: no requests, no objectives, or
+    /// fal refused the endpoint).
     pub met: Option<bool>,
+    /// Why fal gave nothing for it (it answers 403/404 for the endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 impl SlaState {
@@ -257,6 +261,7 @@ impl SlaState {
             requests: summary.map_or(0, |s| s.requests),
             met: (!judged.is_empty()).then(|| judged.iter().all(|m| *m)),
             objectives,
+            refused: None,
         }
     }
 
@@ -292,6 +297,9 @@ pub struct ModelsReport {
     pub analytics: AnalyticsReport,
     /// Each watched endpoint's SLA state, in `watched`'s order.
     pub sla: Vec<SlaState>,
+    /// Watched endpoints fal refused (`endpoint: why`), left out of the analytics.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
 }
 
 #[cfg(test)]

@@ -246,7 +246,19 @@ async fn measure(
         Condition::LowCredits { below, runway_days } => {
             let c = reports.credits(ws).await?.value;
             let runway = c.runway.map(|r| r.days);
-            let low_balance = below.is_some_and(|b| c.balance < b);
+            // A runway-only rule cannot be judged without a runway (short history, another
+            // currency), unless the balance is already spent.
+            if below.is_none() && runway.is_none() && c.balance > 0.0 {
+                return Ok(Verdict::Unknown {
+                    detail: format!(
+                        "credit balance {:.2} {}: {}",
+                        c.balance,
+                        c.currency,
+                        c.note.clone().unwrap_or_else(|| "no runway".into())
+                    ),
+                });
+            }
+            let low_balance = below.is_some_and(|b| c.balance < b) || c.balance <= 0.0;
             let short_runway = runway_days
                 .zip(runway)
                 .is_some_and(|(limit, days)| days < limit);

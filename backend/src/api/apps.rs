@@ -32,6 +32,7 @@ pub async fn default_endpoints(
 /// `POST /api/ws/{ws}/queue/flush`: the audit entry says which app and how many were waiting.
 pub async fn flush_queue(
     State(reports): State<Reports>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     Path(ws): Path<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
@@ -43,7 +44,18 @@ pub async fn flush_queue(
             .map(|v| v.to_str().unwrap_or_default()),
     )?;
     let q: FlushQueue = json_body(&body, r#"{"app": "flux-studio"}"#)?;
-    let flushed = reports.flush_queue(&ws, &q.app, key).await?;
+    // Irreversible: once started it runs to the end even if the caller goes away, and says
+    // who asked in the log (the audit row is written when the answer goes out).
+    let (key, who) = (key.to_owned(), caller.who().to_owned());
+    let flushed = tokio::spawn(async move {
+        let flushed = reports.flush_queue(&ws, &q.app, &key).await;
+        if let Ok(f) = &flushed {
+            tracing::info!(target: "falscope::audit", who = ?who, app = %f.app, waiting = ?f.waiting, repeated = f.repeated, "queue flush");
+        }
+        flushed
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("the flush task failed: {e}")))??;
     let detail = match (flushed.repeated, flushed.waiting) {
         (true, _) => format!(
             "flush of {} already done for this confirmation",

@@ -5,12 +5,13 @@
 use super::query::{json_body, Query};
 use super::respond::derived;
 use crate::error::AppError;
+use crate::guard::AuditDetail;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use shared::models::{check_endpoint, Watched, WatchedModel, MAX_WATCHED};
+use shared::models::{Watched, WatchedModel};
 use shared::query::{ModelEndpointQuery, ModelsQuery, NoQuery};
 
 /// `GET /api/ws/{ws}/models`: the watched list, and in demo mode the simulator's models to
@@ -38,32 +39,19 @@ pub async fn list_models(
     .into_response())
 }
 
-/// `PUT /api/ws/{ws}/models`: watches an endpoint (or changes its SLA). The id must be in
-/// fal's form and known to fal; at most [`MAX_WATCHED`] per workspace.
+/// `PUT /api/ws/{ws}/models`: watches an endpoint (or changes its SLA); the audit entry names it.
 pub async fn put_model(
     State(state): State<AppState>,
     Path(ws): Path<String>,
     body: axum::body::Bytes,
-) -> Result<StatusCode, AppError> {
+) -> Result<Response, AppError> {
     let mut m: WatchedModel = json_body(
         &body,
         r#"{"endpoint": "fal-ai/flux/dev", "sla": {"p90_execution_s": 8, "p90_prepare_s": 2, "success": 0.99, "period_hours": 1}}"#,
     )?;
     m.endpoint = m.endpoint.trim().to_owned();
-    check_endpoint(&m.endpoint).map_err(|e| AppError::invalid("endpoint", e))?;
-    m.sla
-        .check()
-        .map_err(|(field, e)| AppError::invalid(field, e))?;
-    let db = db(&state)?;
-    state.reports.check_model_endpoint(&ws, &m.endpoint).await?;
-    let now = state.now().timestamp_millis();
-    if !db.watch_model(&ws, &m, now, MAX_WATCHED)? {
-        return Err(AppError::invalid(
-            "endpoint",
-            format!("a workspace watches at most {MAX_WATCHED} model endpoints (what one fal call takes); remove one first"),
-        ));
-    }
-    Ok(StatusCode::NO_CONTENT)
+    state.reports.watch_model(&ws, &m).await?;
+    Ok(audited(format!("watch model {}", m.endpoint)))
 }
 
 /// `DELETE /api/ws/{ws}/models?endpoint=…`.
@@ -71,16 +59,17 @@ pub async fn delete_model(
     State(state): State<AppState>,
     Path(ws): Path<String>,
     Query(q): Query<ModelEndpointQuery>,
-) -> Result<StatusCode, AppError> {
-    state.workspace(&ws)?;
-    if db(&state)?.unwatch_model(&ws, q.endpoint.trim())? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(AppError::NotFound(format!(
-            "watched model endpoint {:?}",
-            q.endpoint
-        )))
-    }
+) -> Result<Response, AppError> {
+    let endpoint = q.endpoint.trim();
+    state.reports.unwatch_model(&ws, endpoint)?;
+    Ok(audited(format!("unwatch model {endpoint}")))
+}
+
+/// A 204 whose audit entry says what changed.
+fn audited(detail: String) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.extensions_mut().insert(AuditDetail(detail));
+    response
 }
 
 /// `GET /api/ws/{ws}/models/report`.
@@ -90,13 +79,4 @@ pub async fn get_report(
     Query(q): Query<ModelsQuery>,
 ) -> Result<Response, AppError> {
     Ok(derived(state.reports.models_report(&ws, &q).await?))
-}
-
-fn db(state: &AppState) -> Result<&crate::store::SqliteStore, AppError> {
-    state.db.as_deref().ok_or_else(|| {
-        AppError::Conflict(
-            "watched model endpoints are stored in --data-dir (FALSCOPE_DATA_DIR), which is not usable"
-                .into(),
-        )
-    })
 }

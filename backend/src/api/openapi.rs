@@ -291,7 +291,7 @@ fn cost() {}
 fn forecast() {}
 
 #[utoipa::path(get, path = "/api/ws/{ws}/credits", params(("ws" = String, Path, description = WS)),
-    description = "Role billing. fal's prepaid credit balance (ADMIN key) and its runway: the day it reaches zero at the projected daily spend (the forecast's model carried up to a year ahead), with a ~95% band.",
+    description = "Role billing. fal's prepaid credit balance (ADMIN key) and its runway: the day it reaches zero at the projected daily spend (the forecast model's coming week, repeated, up to a year ahead), with a ~95% band.",
     responses((status = 200, body = Fetched<Credits>), (status = 409, description = "no ADMIN key configured", body = ApiError)))]
 fn credits() {}
 

@@ -105,8 +105,10 @@ pub struct RunOut {
 }
 
 /// When `balance` runs out, spending as projected from `history` from now on (`elapsed_today`
-/// of today already spent), looking at most `horizon` days ahead. `None`: not within the
-/// horizon (or less than a week of history to project from, as [`project`]).
+/// of today already spent), looking at most `horizon` days ahead. The fit gives the coming
+/// week (trend and weekday shape), and that week repeats: a line carried months ahead would
+/// reach zero or run away. `None`: not within the horizon (or less than a week of history to
+/// project from, as [`project`]).
 pub fn run_out(
     balance: f64,
     history: &[(NaiveDate, f64)],
@@ -114,14 +116,27 @@ pub fn run_out(
     elapsed_today: f64,
     horizon: u32,
 ) -> Option<RunOut> {
-    let future: Vec<NaiveDate> = today.iter_days().take(horizon as usize).collect();
-    let p = project(history, &future)?;
     if balance <= 0.0 {
         return Some(RunOut {
             days: 0.0,
             earliest: 0.0,
             latest: Some(0.0),
         });
+    }
+    let fitted: Vec<NaiveDate> = today.iter_days().take(7.min(horizon as usize)).collect();
+    let mut p = project(history, &fitted)?;
+    let last_week: Vec<f64> = p.days.iter().rev().take(7).rev().map(|(_, v)| *v).collect();
+    for (i, d) in today
+        .iter_days()
+        .enumerate()
+        .skip(p.days.len())
+        .take(horizon as usize - p.days.len().min(horizon as usize))
+    {
+        let v = last_week
+            .get(i % last_week.len().max(1))
+            .copied()
+            .unwrap_or(0.0);
+        p.days.push((d, v));
     }
     // The day (fractional, from now) on which spending `per_day(n, v)` reaches the balance.
     let reach = |edge: f64| -> Option<f64> {
@@ -237,6 +252,11 @@ mod tests {
         );
         // Spend that does not reach the balance within the horizon: no date.
         assert_eq!(run_out(1e9, &flat, day(28), 0.5, 365), None);
+        // The coming week repeats: a falling spend does not fall to zero and make the balance
+        // last for ever (the line alone reaches zero in twelve days).
+        let falling: Vec<_> = (0..28).map(|i| (day(i), 200.0 - 5.0 * i as f64)).collect();
+        let r = run_out(5_000.0, &falling, day(28), 0.0, 365).unwrap();
+        assert!(r.days > 28.0 && r.days < 365.0, "{r:?}");
         // An empty balance has run out now.
         assert_eq!(run_out(0.0, &flat, day(28), 0.5, 365).unwrap().days, 0.0);
         // A week of history is needed, as for the month's projection.

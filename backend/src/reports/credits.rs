@@ -57,7 +57,9 @@ impl Reports {
                 if usage.status == CacheStatus::Stale {
                     status = CacheStatus::Stale;
                 }
-                if usage.value.currency != credits.currency && !usage.value.series.is_empty() {
+                if !usage.value.currency.eq_ignore_ascii_case(&credits.currency)
+                    && !usage.value.series.is_empty()
+                {
                     credits.note = Some(format!(
                         "no runway: credits are in {} but spend is in {}",
                         credits.currency, usage.value.currency

@@ -1,16 +1,25 @@
 //! The model endpoints a workspace watches: their analytics (fal's models analytics, the
 //! team's own calls to fal's model APIs) and each one's SLA over its own period ending now
-//! (`shared::models`). The watched list is falscope's own (fal has no "endpoints I called"):
-//! stored in the data directory, read here, written by the API.
+//! (`shared::models`). The watched list is falscope's own (fal has no "endpoints I called"),
+//! stored in the data directory.
+//!
+//! fal refuses a whole analytics call when it refuses one of its endpoints (403/404, REFERENCE
+//! §0.1): a refused batch is read again endpoint by endpoint, and the refused ones are named
+//! instead of blanking the others.
 
 use super::{Derived, Reports};
+use crate::cache::Cached;
 use crate::error::AppError;
 use crate::upstream::UpstreamError;
-use shared::analytics::AnalyticsReport;
-use shared::models::{ModelsReport, SlaState, WatchedModel};
+use chrono::{DateTime, Utc};
+use shared::analytics::{AnalyticsReport, Timeframe};
+use shared::models::{check_endpoint, ModelsReport, SlaState, WatchedModel, MAX_WATCHED};
 use shared::query::{AnalyticsQuery, List, ModelsQuery, TimeExpr};
 use shared::CacheStatus;
 use std::collections::BTreeMap;
+
+/// What fal refused: `(endpoint, why)`.
+type Refused = Vec<(String, String)>;
 
 impl Reports {
     /// The model endpoints `ws` watches, oldest first (none without a data directory).
@@ -22,10 +31,50 @@ impl Reports {
         })
     }
 
+    /// Watches `m` (or changes its SLA): its id in fal's form, its objectives checked, fal
+    /// asked once whether it knows it; at most [`MAX_WATCHED`] per workspace.
+    pub async fn watch_model(&self, ws: &str, m: &WatchedModel) -> Result<(), AppError> {
+        check_endpoint(&m.endpoint).map_err(|e| AppError::invalid("endpoint", e))?;
+        m.sla
+            .check()
+            .map_err(|(field, e)| AppError::invalid(field, e))?;
+        let db = self.settings_db()?;
+        self.check_model_endpoint(ws, &m.endpoint).await?;
+        if db.watch_model(ws, m, self.now().timestamp_millis(), MAX_WATCHED)? {
+            Ok(())
+        } else {
+            Err(AppError::invalid(
+                "endpoint",
+                format!("a workspace watches at most {MAX_WATCHED} model endpoints (what one fal call takes); remove one first"),
+            ))
+        }
+    }
+
+    /// Stops watching `endpoint`; a 404 when it was not watched.
+    pub fn unwatch_model(&self, ws: &str, endpoint: &str) -> Result<(), AppError> {
+        self.workspace(ws)?;
+        if self.settings_db()?.unwatch_model(ws, endpoint)? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound(format!(
+                "watched model endpoint {endpoint:?}"
+            )))
+        }
+    }
+
+    fn settings_db(&self) -> Result<&crate::store::SqliteStore, AppError> {
+        self.db().ok_or_else(|| {
+            AppError::Conflict(
+                "watched model endpoints are stored in --data-dir (FALSCOPE_DATA_DIR), which is not usable"
+                    .into(),
+            )
+        })
+    }
+
     /// Whether fal knows `endpoint` as a model endpoint the key may read: one small models
-    /// analytics read (the last hour's summary). fal's 404 or 403 is a 400 saying so; any other
-    /// failure lets it be watched (fal could not be asked; the page will say what fal answers).
-    pub async fn check_model_endpoint(&self, ws: &str, endpoint: &str) -> Result<(), AppError> {
+    /// analytics read (the last hour). fal's 404 or 403 is a 400 saying so; any other failure
+    /// lets it be watched (fal could not be asked; the page will say what fal answers).
+    async fn check_model_endpoint(&self, ws: &str, endpoint: &str) -> Result<(), AppError> {
         let q = AnalyticsQuery {
             endpoints: List::of(&[endpoint.to_owned()]),
             from: Some(TimeExpr::unchecked("now-1h")),
@@ -53,6 +102,42 @@ impl Reports {
         }
     }
 
+    /// The models analytics of `q` over `endpoints`; endpoints fal refuses are left out and
+    /// named (`None`: it refused them all).
+    async fn models_analytics_of(
+        &self,
+        ws: &str,
+        endpoints: &[String],
+        mut q: AnalyticsQuery,
+    ) -> Result<(Option<Cached<AnalyticsReport>>, Refused), AppError> {
+        let refused_because = |status: u16| format!("fal answers {status} for it");
+        q.endpoints = List::of(endpoints);
+        match self.models_analytics(ws, &q).await {
+            Err(AppError::Upstream(UpstreamError::Refused { status, .. })) => {
+                if endpoints.len() == 1 {
+                    return Ok((None, vec![(endpoints[0].clone(), refused_because(status))]));
+                }
+                let (mut kept, mut refused) = (Vec::new(), Vec::new());
+                for e in endpoints {
+                    let mut one = q.clone();
+                    one.endpoints = List::of(std::slice::from_ref(e));
+                    match self.models_analytics(ws, &one).await {
+                        Err(AppError::Upstream(UpstreamError::Refused { status, .. })) => {
+                            refused.push((e.clone(), refused_because(status)));
+                        }
+                        _ => kept.push(e.clone()),
+                    }
+                }
+                if kept.is_empty() {
+                    return Ok((None, refused));
+                }
+                q.endpoints = List::of(&kept);
+                Ok((Some(self.models_analytics(ws, &q).await?), refused))
+            }
+            other => other.map(|r| (Some(r), Vec::new())),
+        }
+    }
+
     /// The watched endpoints' analytics over `q`'s range and each one's SLA over its period,
     /// as fresh as the oldest read.
     pub async fn models_report(
@@ -62,55 +147,63 @@ impl Reports {
     ) -> Result<Derived<ModelsReport>, AppError> {
         let watched = self.watched_models(ws)?;
         let now = self.now();
-        if watched.is_empty() {
-            let (from, to) = shared::query::resolve_range(
-                q.from.as_ref(),
-                q.to.as_ref(),
-                now,
-                chrono::Duration::hours(24),
-            )?;
-            return Ok(Derived {
-                value: ModelsReport {
-                    watched,
-                    analytics: AnalyticsReport {
-                        from,
-                        to,
-                        timeframe: shared::analytics::Timeframe::auto((to - from).num_seconds()),
-                        series: Vec::new(),
-                        summary: Vec::new(),
-                    },
-                    sla: Vec::new(),
-                },
-                as_of: now,
-                status: CacheStatus::Hit,
-            });
-        }
-        let aq = AnalyticsQuery {
-            endpoints: List::of(
-                &watched
-                    .iter()
-                    .map(|m| m.endpoint.clone())
-                    .collect::<Vec<_>>(),
-            ),
-            from: q.from.clone(),
-            to: q.to.clone(),
-            timeframe: q.timeframe,
-            tz: q.tz.clone(),
+        let (from, to) = shared::query::resolve_range(
+            q.from.as_ref(),
+            q.to.as_ref(),
+            now,
+            chrono::Duration::hours(24),
+        )?;
+        let empty = AnalyticsReport {
+            from,
+            to,
+            timeframe: q
+                .timeframe
+                .unwrap_or_else(|| Timeframe::auto((to - from).num_seconds())),
+            series: Vec::new(),
+            summary: Vec::new(),
         };
-        let analytics = self.models_analytics(ws, &aq).await?;
-        let sla = self.sla_of(ws, &watched).await?;
-        let (mut as_of, mut status) = (analytics.entry.as_of, analytics.status);
-        if let Some(s) = &sla {
-            as_of = as_of.min(s.as_of);
-            if s.status == CacheStatus::Stale {
+        let (mut as_of, mut status) = (now, CacheStatus::Hit);
+        let mut freshest = |entry_as_of: DateTime<Utc>, s: CacheStatus| {
+            as_of = as_of.min(entry_as_of);
+            if s == CacheStatus::Stale {
                 status = CacheStatus::Stale;
             }
-        }
+        };
+        let endpoints: Vec<String> = watched.iter().map(|m| m.endpoint.clone()).collect();
+        let (analytics, refused) = if endpoints.is_empty() {
+            (empty, Vec::new())
+        } else {
+            let aq = AnalyticsQuery {
+                endpoints: List::default(),
+                from: q.from.clone(),
+                to: q.to.clone(),
+                timeframe: q.timeframe,
+                tz: q.tz.clone(),
+            };
+            match self.models_analytics_of(ws, &endpoints, aq).await? {
+                (Some(r), refused) => {
+                    freshest(r.entry.as_of, r.status);
+                    ((*r.value).clone(), refused)
+                }
+                (None, refused) => (empty, refused),
+            }
+        };
+        let sla = match self.sla_of(ws, &watched).await? {
+            Some(d) => {
+                freshest(d.as_of, d.status);
+                d.value
+            }
+            None => Vec::new(),
+        };
         Ok(Derived {
             value: ModelsReport {
                 watched,
-                analytics: (*analytics.value).clone(),
-                sla: sla.map(|s| s.value).unwrap_or_default(),
+                analytics,
+                sla,
+                refused: refused
+                    .into_iter()
+                    .map(|(e, why)| format!("{e}: {why}"))
+                    .collect(),
             },
             as_of,
             status,
@@ -128,7 +221,9 @@ impl Reports {
     }
 
     /// The SLA states of `watched`: one models analytics read per distinct period (each
-    /// cached like any analytics read); `None` when nothing is watched.
+    /// cached like any analytics read), in minute buckets up to two hours and hour buckets
+    /// beyond, so fal aligns nothing outside the hours falscope asked for; `None` when nothing
+    /// is watched.
     async fn sla_of(
         &self,
         ws: &str,
@@ -141,39 +236,66 @@ impl Reports {
                 .or_default()
                 .push(m.endpoint.clone());
         }
-        let mut summaries = BTreeMap::new();
-        let mut derived: Option<(chrono::DateTime<chrono::Utc>, CacheStatus)> = None;
+        let now = self.now();
+        let mut judged: BTreeMap<String, Judged> = BTreeMap::new();
+        let mut derived: Option<(DateTime<Utc>, CacheStatus)> = None;
         for (hours, endpoints) in by_period {
             let q = AnalyticsQuery {
-                endpoints: List::of(&endpoints),
+                endpoints: List::default(),
                 from: Some(TimeExpr::unchecked(format!("now-{hours}h"))),
-                ..AnalyticsQuery::default()
+                to: None,
+                timeframe: Some(if hours <= 2 {
+                    Timeframe::Minute
+                } else {
+                    Timeframe::Hour
+                }),
+                tz: None,
             };
-            let report = self.models_analytics(ws, &q).await?;
-            let (as_of, status) = derived.get_or_insert((report.entry.as_of, report.status));
-            *as_of = (*as_of).min(report.entry.as_of);
-            if report.status == CacheStatus::Stale {
-                *status = CacheStatus::Stale;
+            let (report, refused) = self.models_analytics_of(ws, &endpoints, q).await?;
+            let range = report.as_ref().map_or(
+                (now - chrono::Duration::hours(i64::from(hours)), now),
+                |r| (r.value.from, r.value.to.min(now)),
+            );
+            if let Some(r) = &report {
+                let (as_of, status) = derived.get_or_insert((r.entry.as_of, r.status));
+                *as_of = (*as_of).min(r.entry.as_of);
+                if r.status == CacheStatus::Stale {
+                    *status = CacheStatus::Stale;
+                }
             }
-            let range = (report.value.from, report.value.to.min(self.now()));
             for e in endpoints {
-                let summary = report
-                    .value
-                    .summary
+                let why = refused
                     .iter()
-                    .find(|s| s.endpoint == e && s.requests > 0)
-                    .cloned();
-                summaries.insert(e, (summary, range));
+                    .find(|(r, _)| *r == e)
+                    .map(|(_, w)| w.clone());
+                let summary = report.as_ref().and_then(|r| {
+                    r.value
+                        .summary
+                        .iter()
+                        .find(|s| s.endpoint == e && s.requests > 0)
+                        .cloned()
+                });
+                judged.insert(
+                    e,
+                    Judged {
+                        summary,
+                        range,
+                        refused: why,
+                    },
+                );
             }
         }
-        let Some((as_of, status)) = derived else {
+        if watched.is_empty() {
             return Ok(None);
-        };
+        }
+        let (as_of, status) = derived.unwrap_or((now, CacheStatus::Hit));
         let states = watched
             .iter()
-            .map(|m| {
-                let (summary, range) = &summaries[&m.endpoint];
-                SlaState::judge(&m.endpoint, &m.sla, summary.as_ref(), *range)
+            .filter_map(|m| {
+                let j = judged.get(&m.endpoint)?;
+                let mut state = SlaState::judge(&m.endpoint, &m.sla, j.summary.as_ref(), j.range);
+                state.refused = j.refused.clone();
+                Some(state)
             })
             .collect();
         Ok(Some(Derived {
@@ -182,4 +304,11 @@ impl Reports {
             status,
         }))
     }
+}
+
+/// One endpoint's summary over its SLA period.
+struct Judged {
+    summary: Option<shared::analytics::AnalyticsSummary>,
+    range: (DateTime<Utc>, DateTime<Utc>),
+    refused: Option<String>,
 }

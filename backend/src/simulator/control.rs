@@ -67,6 +67,17 @@ async fn set_faults(State(sim): State<Arc<Sim>>, Json(set): Json<FaultSet>) -> R
             )
                 .into_response();
         }
+        if let Some(bad) = slow
+            .from
+            .as_deref()
+            .filter(|f| chrono::DateTime::parse_from_rfc3339(f).is_err())
+        {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({ "error": format!("latency_regression.from must be RFC 3339, got {bad:?}") })),
+            )
+                .into_response();
+        }
         let now = chrono::DateTime::from_timestamp_millis(sim.now_ms()).unwrap_or_default();
         slow.from.get_or_insert_with(|| now.to_rfc3339());
     }

@@ -498,7 +498,7 @@ fn CreditsPanel(credits: shared::cost::Credits) -> impl IntoView {
             <h2>"Credits"</h2>
             <p class="big" id="credit-balance">{format::money(credits.balance, &credits.currency)}" left"</p>
             {runway}
-            {credits.daily_spend.map(|d| view! { <p class="meta">{format!("Projected spend: {} a day over the next week (the month's projection, carried on).", format::money(d, &credits.currency))}</p> })}
+            {credits.daily_spend.map(|d| view! { <p class="meta">{format!("Projected spend: {} a day over the next week (the month's projection, carried on). It counts your apps' usage; calls to fal's model APIs use credits too, so the balance may run out sooner.", format::money(d, &credits.currency))}</p> })}
             {credits.note.map(|n| view! { <p class="meta">{n}</p> })}
         </section>
     }

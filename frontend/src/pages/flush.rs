@@ -56,7 +56,12 @@ pub fn FlushDialog() -> impl IntoView {
     let ws = crate::state::use_workspace(crate::state::use_config(), crate::state::use_view());
     let result = RwSignal::new(None::<Result<Flushed, ClientError>>);
     let busy = RwSignal::new(false);
-    let close = move || target.set(None);
+    // Not while a flush is on its way: reopening would make a new confirmation (a new key).
+    let close = move || {
+        if !busy.get_untracked() {
+            target.set(None);
+        }
+    };
     let confirm = {
         let app = ask.app.clone();
         move |_| {

@@ -53,8 +53,12 @@ pub fn ModelsPage() -> impl IntoView {
             if r.data.watched.is_empty() {
                 view! { <Empty message="No model endpoints are watched in this workspace yet: add one above." /> }.into_any()
             } else {
+                let refused = (!r.data.refused.is_empty()).then(|| {
+                    view! { <p class="status warn" role="status">"fal gives nothing for: "{r.data.refused.join("; ")}". Check the ids on fal's model pages."</p> }
+                });
                 view! {
                     <p class="meta"><Freshness as_of=as_of stale=stale /></p>
+                    {refused}
                     <SlaTable states=r.data.sla.clone() />
                     <Charts report=r.data />
                 }
@@ -267,10 +271,11 @@ fn SlaTable(states: Vec<SlaState>) -> impl IntoView {
                             format::percent(b)
                         }
                     });
-            let verdict = match s.met {
-                Some(true) => ("ok", "met"),
-                Some(false) => ("bad", "missed"),
-                None => ("muted", "not judged"),
+            let verdict = match (s.met, &s.refused) {
+                (_, Some(_)) => ("warn", "refused by fal"),
+                (Some(true), _) => ("ok", "met"),
+                (Some(false), _) => ("bad", "missed"),
+                (None, None) => ("muted", "not judged"),
             };
             let hours = (s.to - s.from).num_minutes() as f64 / 60.0;
             view! {

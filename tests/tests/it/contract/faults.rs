@@ -53,9 +53,10 @@ async fn stats_count_calls_per_operation_and_reset() {
     assert_eq!(before["metrics"], 0);
     assert_eq!(
         before.as_object().unwrap().len(),
-        16,
-        "every operation listed"
+        16 + 1,
+        "every operation listed, and the flushes performed"
     );
+    assert_eq!(before["queue_flushes_performed"], 0);
     h.faults(json!([{ "operation": "metrics", "latency_ms": 50, "slow_body_ms": 1 }]))
         .await;
     for _ in 0..3 {

@@ -848,6 +848,52 @@ async fn a_latency_regression_on_a_watched_model_fires_its_sla_rule_and_shows_on
     );
     assert!(metrics.contains("falscope_model_sla_error_budget_remaining{"));
 
+    // An endpoint fal stops knowing (retired since it was watched) is named, not a blank page:
+    // fal refuses the whole call, so falscope asks again without it.
+    app.state
+        .db
+        .as_ref()
+        .unwrap()
+        .watch_model(
+            "default",
+            &shared::models::WatchedModel {
+                endpoint: "fal-ai/retired".into(),
+                sla: shared::models::SlaObjectives::default(),
+            },
+            0,
+            50,
+        )
+        .unwrap();
+    let report: shared::Fetched<shared::models::ModelsReport> = app
+        .get(&format!("{}?from=now-6h", ws_path(ws::MODELS_REPORT)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let report = report.data;
+    assert_eq!(report.refused, ["fal-ai/retired: fal answers 404 for it"]);
+    assert_eq!(
+        report.analytics.summary.len(),
+        2,
+        "the others are still there"
+    );
+    let retired = report
+        .sla
+        .iter()
+        .find(|s| s.endpoint == "fal-ai/retired")
+        .unwrap();
+    assert_eq!((retired.met, retired.refused.is_some()), (None, true));
+    assert_eq!(
+        report
+            .sla
+            .iter()
+            .find(|s| s.endpoint == "fal-ai/flux/dev")
+            .unwrap()
+            .met,
+        Some(false),
+        "still judged"
+    );
+
     // Unwatched, its rule can no longer be judged and says why.
     let gone = app
         .http
@@ -859,7 +905,12 @@ async fn a_latency_regression_on_a_watched_model_fires_its_sla_rule_and_shows_on
     assert_eq!(gone.status(), 204);
     let watched: shared::models::Watched =
         app.get(&ws_path(ws::MODELS)).await.json().await.unwrap();
-    assert_eq!(watched.models.len(), 1);
+    let left: Vec<&str> = watched.models.iter().map(|m| m.endpoint.as_str()).collect();
+    assert_eq!(
+        left,
+        ["fal-ai/retired", "fal-ai/flux-pro/v1.1"],
+        "in the order they were added"
+    );
 }
 
 #[tokio::test]
