@@ -93,6 +93,19 @@ impl Reports {
             .ok_or_else(|| AppError::NotFound(format!("workspace {id:?}")))
     }
 
+    /// The workspace `id` for a read that needs its ADMIN key, or the error saying where to
+    /// configure that key.
+    pub fn admin_workspace(&self, id: &str) -> Result<Arc<Workspace>, AppError> {
+        let w = self.workspace(id)?;
+        if !crate::upstream::FalApi::has_admin_key(w.fal.as_ref()) {
+            return Err(crate::upstream::UpstreamError::AdminKeyMissing {
+                setting: w.admin_key_setting.clone(),
+            }
+            .into());
+        }
+        Ok(w)
+    }
+
     /// Every configured workspace.
     pub fn workspaces(&self) -> &[Arc<Workspace>] {
         &self.0.workspaces

@@ -163,13 +163,7 @@ impl Reports {
 
     /// A week of usage summary rows to the hour, as fal names them (ADMIN key).
     pub(super) async fn usage_week(&self, ws: &str) -> Result<Arc<Vec<UsageRow>>, AppError> {
-        let w = self.workspace(ws)?;
-        if !w.fal.has_admin_key() {
-            return Err(UpstreamError::AdminKeyMissing {
-                setting: w.admin_key_setting.clone(),
-            }
-            .into());
-        }
+        let w = self.admin_workspace(ws)?;
         let fal: Arc<dyn FalApi> = w.fal.clone();
         // One entry per hour however often it is read.
         let to = super::align(self.now(), self.now(), Duration::hours(1)).0;

@@ -19,13 +19,7 @@ impl Reports {
     /// The credit balance and its runway, as fresh as the older of the balance and the usage
     /// the projection rests on. The balance is shown even when the projection cannot be made.
     pub async fn credits(&self, ws: &str) -> Result<Derived<Credits>, AppError> {
-        let w = self.workspace(ws)?;
-        if !w.fal.has_admin_key() {
-            return Err(UpstreamError::AdminKeyMissing {
-                setting: w.admin_key_setting.clone(),
-            }
-            .into());
-        }
+        let w = self.admin_workspace(ws)?;
         let fal: Arc<dyn FalApi> = w.fal.clone();
         let billing = self
             .cache()

@@ -54,13 +54,7 @@ impl Reports {
             timeframe,
             tz: zone(q.tz.as_deref())?,
         };
-        let w = self.workspace(ws)?;
-        if !w.fal.has_admin_key() {
-            return Err(UpstreamError::AdminKeyMissing {
-                setting: w.admin_key_setting.clone(),
-            }
-            .into());
-        }
+        let w = self.admin_workspace(ws)?;
         let mut pairs = vec![
             ("from", iso(r.from)),
             ("to", iso(r.to)),

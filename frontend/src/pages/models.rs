@@ -124,15 +124,18 @@ fn WatchedPanel(
         })
         .collect_view();
     let full = watched.models.len() >= MAX_WATCHED;
+    let table = (!watched.models.is_empty()).then(|| view! {
+        <div class="table-wrap">
+            <table>
+                <thead><tr><th>"Endpoint"</th><th>"SLA"</th><th>"Period"</th>{operator.then(|| view! { <th><span class="sr-only">"Actions"</span></th> })}</tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    });
     view! {
         <section class="panel" id="watched-models">
             <h2>"Watched model endpoints"</h2>
-            <div class="table-wrap">
-                <table>
-                    <thead><tr><th>"Endpoint"</th><th>"SLA"</th><th>"Period"</th>{operator.then(|| view! { <th><span class="sr-only">"Actions"</span></th> })}</tr></thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            {table}
             {(operator && !full).then(|| view! { <AddModel suggestions=watched.suggestions.clone() save=save /> })}
             {(!operator).then(|| view! { <p class="meta">"Operators add and remove watched endpoints."</p> })}
             {full.then(|| view! { <p class="meta">{format!("A workspace watches at most {MAX_WATCHED} endpoints (what one fal call takes).")}</p> })}
