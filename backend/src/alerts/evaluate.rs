@@ -217,6 +217,11 @@ async fn measure(
                 });
             };
             let hours = (state.to - state.from).num_minutes() as f64 / 60.0;
+            if let Some(why) = &state.refused {
+                return Ok(Verdict::Unknown {
+                    detail: format!("{endpoint}: {why}; check the id on fal's model page"),
+                });
+            }
             Ok(match state.met {
                 None => Verdict::Unknown {
                     detail: format!("no requests to {endpoint} in its SLA period ({hours:.0} h)"),
