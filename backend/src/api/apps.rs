@@ -3,13 +3,12 @@
 //! `POST /api/ws/{ws}/queue/flush` (operator): flush an app's queue once per confirmation.
 
 use super::query::json_body;
-use super::respond::{derived, fetched};
+use super::respond::{audited, derived, fetched};
 use crate::error::AppError;
-use crate::guard::AuditDetail;
 use crate::reports::{check_idempotency_key, Reports};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use shared::apps::{FlushQueue, IDEMPOTENCY_KEY};
 
@@ -64,7 +63,5 @@ pub async fn flush_queue(
         (false, Some(n)) => format!("flushed {}: {n} waiting", flushed.app),
         (false, None) => format!("flushed {}: waiting unknown", flushed.app),
     };
-    let mut response = Json(flushed).into_response();
-    response.extensions_mut().insert(AuditDetail(detail));
-    Ok(response)
+    Ok(audited(Json(flushed), detail))
 }

@@ -3,9 +3,8 @@
 //! `reports::models`).
 
 use super::query::{json_body, Query};
-use super::respond::derived;
+use super::respond::{audited, derived};
 use crate::error::AppError;
-use crate::guard::AuditDetail;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -51,7 +50,10 @@ pub async fn put_model(
     )?;
     m.endpoint = m.endpoint.trim().to_owned();
     state.reports.watch_model(&ws, &m).await?;
-    Ok(audited(format!("watch model {}", m.endpoint)))
+    Ok(audited(
+        StatusCode::NO_CONTENT,
+        format!("watch model {}", m.endpoint),
+    ))
 }
 
 /// `DELETE /api/ws/{ws}/models?endpoint=…`.
@@ -62,14 +64,10 @@ pub async fn delete_model(
 ) -> Result<Response, AppError> {
     let endpoint = q.endpoint.trim();
     state.reports.unwatch_model(&ws, endpoint)?;
-    Ok(audited(format!("unwatch model {endpoint}")))
-}
-
-/// A 204 whose audit entry says what changed.
-fn audited(detail: String) -> Response {
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    response.extensions_mut().insert(AuditDetail(detail));
-    response
+    Ok(audited(
+        StatusCode::NO_CONTENT,
+        format!("unwatch model {endpoint}"),
+    ))
 }
 
 /// `GET /api/ws/{ws}/models/report`.

@@ -1,5 +1,6 @@
 //! Turning cache answers into HTTP responses: the `Fetched` envelope written around the
-//! value's cached JSON (no re-serialisation on hits), plus `X-Cache` and `Cache-Control`.
+//! value's cached JSON (no re-serialisation on hits), plus `X-Cache` and `Cache-Control`; and
+//! state-changing answers that tell the audit trail what they did.
 
 use crate::cache::Cached;
 use crate::reports::Derived;
@@ -36,4 +37,13 @@ pub fn derived<T: serde::Serialize>(d: Derived<T>) -> Response {
     h.insert(CACHE_HEADER, HeaderValue::from_static(status.as_str()));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
+}
+
+/// `response`, with what the call did for its audit entry (`guard::AuditDetail`).
+pub fn audited(response: impl IntoResponse, detail: String) -> Response {
+    let mut response = response.into_response();
+    response
+        .extensions_mut()
+        .insert(crate::guard::AuditDetail(detail));
+    response
 }
