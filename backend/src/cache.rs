@@ -8,9 +8,13 @@
 //! - **Stale-on-error**: when fal is out (429, 5xx, timeout, open breaker) the last good value
 //!   is served, up to [`MAX_STALE`] old, marked STALE with its `as_of`.
 //! - **Bounded memory**: moka evicts by the serialized size of each value.
+//! - **Shared between replicas** (with `--redis-url`): a miss asks Redis before fal, and one
+//!   replica per key fetches while the others wait for its answer there (see
+//!   [`Cache::with_peers`]); when Redis is unreachable each replica fetches for itself.
 //!
 //! Freshness is judged with `tokio::time::Instant`, so tests drive it with paused time.
 
+use crate::cluster::Redis;
 use crate::upstream::UpstreamError;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -40,6 +44,14 @@ pub struct Entry {
     /// When the value was fetched, wall clock (shown as "as of").
     pub as_of: DateTime<Utc>,
     ttl: Duration,
+    /// Fetched by another replica (read from Redis): a hit for the cluster.
+    from_peer: bool,
+}
+
+impl Entry {
+    fn fresh(&self) -> bool {
+        self.fetched_at.elapsed() < self.ttl
+    }
 }
 
 /// A cache answer.
@@ -79,6 +91,8 @@ pub struct CacheStats {
     pub stale: AtomicU64,
     /// Upstream fetches started (one per flight).
     pub fetches: AtomicU64,
+    /// Flights answered from Redis, fetched by another replica.
+    pub peer_hits: AtomicU64,
 }
 
 /// The cache.
@@ -92,6 +106,8 @@ pub struct Cache {
     expired_before: Mutex<Option<Instant>>,
     /// Outcome counters.
     pub stats: CacheStats,
+    /// The cache shared with the other replicas, if any.
+    peers: Option<Arc<Redis>>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -105,6 +121,14 @@ impl std::fmt::Debug for Cache {
 impl Cache {
     /// A cache holding at most `max_bytes` of serialized values.
     pub fn new(max_bytes: u64) -> Arc<Self> {
+        Self::with_peers(max_bytes, None)
+    }
+
+    /// A cache whose misses go to Redis before fal: what another replica fetched within its
+    /// TTL is answered from there, and of the replicas missing one key, only the one that
+    /// takes the key's lock (`SET NX PX`) calls fal — the others poll Redis for its answer
+    /// until the lock is gone (a dead holder's lock expires after [`PEER_LOCK`]).
+    pub fn with_peers(max_bytes: u64, peers: Option<Arc<Redis>>) -> Arc<Self> {
         let build = |max_bytes: u64| {
             moka::sync::Cache::builder()
                 .max_capacity(max_bytes)
@@ -122,6 +146,7 @@ impl Cache {
             inflight: Mutex::new(HashMap::new()),
             expired_before: Mutex::new(None),
             stats: CacheStats::default(),
+            peers,
         })
     }
 
@@ -134,7 +159,7 @@ impl Cache {
         fetch: F,
     ) -> Result<Cached<T>, UpstreamError>
     where
-        T: serde::Serialize + Send + Sync + 'static,
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, UpstreamError>> + Send + 'static,
     {
@@ -158,16 +183,20 @@ impl Cache {
                 return self.answer(e.clone(), CacheStatus::Hit);
             }
         }
-        match self.flight(key, ttl, fetch).await {
+        match self.flight(key.clone(), ttl, fetch).await {
             Ok(e) => {
-                let status = if old.is_some() {
+                let status = if e.from_peer {
+                    CacheStatus::Hit
+                } else if old.is_some() {
                     CacheStatus::Revalidated
                 } else {
                     CacheStatus::Miss
                 };
                 self.answer(e, status)
             }
-            Err(err) if err.is_outage() => match old {
+            // The last good copy: this replica's, or one another replica fetched (the flight
+            // left it here when fal failed).
+            Err(err) if err.is_outage() => match old.or_else(|| self.entries.get(&key)) {
                 Some(e) => self.answer(e, CacheStatus::Stale),
                 None => Err(err),
             },
@@ -189,7 +218,7 @@ impl Cache {
         fetch: F,
     ) -> Result<Cached<T>, UpstreamError>
     where
-        T: serde::Serialize + Send + Sync + 'static,
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, UpstreamError>> + Send + 'static,
     {
@@ -218,7 +247,7 @@ impl Cache {
     /// Joins the in-flight fetch of `key`, or starts one.
     fn flight<T, F, Fut>(self: &Arc<Self>, key: String, ttl: fn(&T) -> Duration, fetch: F) -> Flight
     where
-        T: serde::Serialize + Send + Sync + 'static,
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, UpstreamError>> + Send + 'static,
     {
@@ -231,19 +260,10 @@ impl Cache {
         let k = key.clone();
         // A task, so the fetch completes (and fills the cache) even if every waiter goes away.
         let task = tokio::spawn(async move {
-            let result = fetch().await.and_then(|value| {
-                let json = serde_json::to_vec(&value)
-                    .map_err(|e| UpstreamError::Decode(format!("could not serialise: {e}")))?;
-                let as_of = Utc::now();
-                Ok(Arc::new(Entry {
-                    ttl: ttl(&value),
-                    value: Arc::new(value),
-                    envelope: envelope(&json, as_of, false),
-                    json: Bytes::from(json),
-                    fetched_at: Instant::now(),
-                    as_of,
-                }))
-            });
+            let result = match this.peers.clone() {
+                Some(peers) => this.through_peers(peers, &k, ttl, fetch).await,
+                None => fetch_entry(fetch, ttl).await,
+            };
             if let Ok(e) = &result {
                 this.entries.insert(k.clone(), e.clone());
             }
@@ -262,6 +282,57 @@ impl Cache {
         .shared();
         inflight.insert(key, flight.clone());
         flight
+    }
+
+    /// A flight's fetch with other replicas: Redis's copy when fresh, else fal's answer by
+    /// whichever replica takes the key's lock first (written to Redis for the others).
+    async fn through_peers<T, F, Fut>(
+        &self,
+        peers: Arc<Redis>,
+        key: &str,
+        ttl: fn(&T) -> Duration,
+        fetch: F,
+    ) -> Result<Arc<Entry>, UpstreamError>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, UpstreamError>>,
+    {
+        let id = peer_id(key);
+        let (value_key, lock_key) = (peers.key("cache", &id), peers.key("lock", &id));
+        let token = peers.token();
+        let give_up = Instant::now() + PEER_WAIT;
+        // Redis's copy, however old: the stale answer when fal fails.
+        let mut last = None;
+        let result = loop {
+            if let Some(e) = peers.get(&value_key).await.and_then(|b| decode::<T>(&b)) {
+                if e.fresh() {
+                    self.stats.peer_hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(e);
+                }
+                last = Some(e);
+            }
+            match peers.try_lock(&lock_key, &token, PEER_LOCK).await {
+                Some(true) => {
+                    let result = fetch_entry(fetch, ttl).await;
+                    if let Ok(e) = &result {
+                        peers.set(&value_key, &encode(e), MAX_STALE).await;
+                    }
+                    peers.release(&lock_key, &token).await;
+                    break result;
+                }
+                // Another replica is fetching: its answer will be in Redis.
+                Some(false) if Instant::now() < give_up => tokio::time::sleep(PEER_POLL).await,
+                // Redis is down, or the holder takes too long: fetch alone.
+                _ => break fetch_entry(fetch, ttl).await,
+            }
+        };
+        if let (Err(err), Some(last)) = (&result, last) {
+            if err.is_outage() && self.entries.get(key).is_none() {
+                self.entries.insert(key.to_owned(), last);
+            }
+        }
+        result
     }
 
     fn answer<T: Send + Sync + 'static>(
@@ -311,6 +382,90 @@ impl Cache {
     pub fn weighted_size(&self) -> u64 {
         self.entries.weighted_size()
     }
+}
+
+/// How long one replica may fetch a key for the others before its lock expires.
+pub const PEER_LOCK: Duration = Duration::from_secs(15);
+/// How long a replica waits for another's fetch before fetching itself.
+const PEER_WAIT: Duration = Duration::from_secs(20);
+/// How often a waiting replica looks for the other's answer.
+const PEER_POLL: Duration = Duration::from_millis(20);
+
+/// Fetches a value and makes it an entry.
+async fn fetch_entry<T, F, Fut>(
+    fetch: F,
+    ttl: fn(&T) -> Duration,
+) -> Result<Arc<Entry>, UpstreamError>
+where
+    T: serde::Serialize + Send + Sync + 'static,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, UpstreamError>>,
+{
+    let value = fetch().await?;
+    let json = serde_json::to_vec(&value)
+        .map_err(|e| UpstreamError::Decode(format!("could not serialise: {e}")))?;
+    let as_of = Utc::now();
+    Ok(Arc::new(Entry {
+        ttl: ttl(&value),
+        value: Arc::new(value),
+        envelope: envelope(&json, as_of, false),
+        json: Bytes::from(json),
+        fetched_at: Instant::now(),
+        as_of,
+        from_peer: false,
+    }))
+}
+
+/// An entry's name in Redis: the SHA-256 of its key (keys carry query bodies of any length).
+fn peer_id(key: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What Redis holds of an entry besides its JSON.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PeerHeader {
+    as_of: DateTime<Utc>,
+    ttl_ms: u64,
+}
+
+/// An entry for Redis: its header on one line, then the value's JSON.
+fn encode(e: &Entry) -> Vec<u8> {
+    let header = PeerHeader {
+        as_of: e.as_of,
+        ttl_ms: u64::try_from(e.ttl.as_millis()).unwrap_or(u64::MAX),
+    };
+    let mut out = serde_json::to_vec(&header).unwrap_or_default();
+    out.push(b'\n');
+    out.extend_from_slice(&e.json);
+    out
+}
+
+/// An entry read from Redis; `None` when it does not decode as `T` (another version's shape:
+/// fetched again).
+fn decode<T>(bytes: &[u8]) -> Option<Arc<Entry>>
+where
+    T: serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    let cut = bytes.iter().position(|b| *b == b'\n')?;
+    let header: PeerHeader = serde_json::from_slice(&bytes[..cut]).ok()?;
+    let json = &bytes[cut + 1..];
+    let value: T = serde_json::from_slice(json).ok()?;
+    // Its age by the wall clock (the only clock replicas share), as an instant of this one.
+    let age = (Utc::now() - header.as_of).to_std().unwrap_or_default();
+    let now = Instant::now();
+    Some(Arc::new(Entry {
+        value: Arc::new(value),
+        envelope: envelope(json, header.as_of, false),
+        json: Bytes::copy_from_slice(json),
+        fetched_at: now.checked_sub(age).unwrap_or(now),
+        as_of: header.as_of,
+        ttl: Duration::from_millis(header.ttl_ms),
+        from_peer: true,
+    }))
 }
 
 /// The `Fetched` envelope's JSON: `{"data":<json>,"as_of":"…","stale":bool}`.

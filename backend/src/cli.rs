@@ -86,6 +86,11 @@ pub struct ServeArgs {
     /// Directory for falscope's own data (stored metric history).
     #[arg(long, env = "FALSCOPE_DATA_DIR", default_value = "falscope-data")]
     pub data_dir: PathBuf,
+    /// Redis (≥ 6, or Valkey) shared by several replicas: the cache, single flight across
+    /// replicas, the jobs that run once, and rate limits (`redis://host:6379`). Without it each
+    /// replica works alone.
+    #[arg(long, env = "FALSCOPE_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<SecretString>,
     /// How users authenticate: `none` (loopback only), `token` or `proxy`.
     #[arg(long, env = "FALSCOPE_AUTH", value_enum, default_value_t = AuthMode::None)]
     pub auth: AuthMode,

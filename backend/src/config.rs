@@ -60,6 +60,8 @@ pub struct Config {
     pub workspaces_file: Option<PathBuf>,
     /// Directory for falscope's own data.
     pub data_dir: PathBuf,
+    /// `--redis-url`: shared with other replicas.
+    pub redis_url: Option<secrecy::SecretString>,
     /// Authentication mode.
     pub auth: AuthMode,
     /// Reverse proxies trusted for identity headers.
@@ -94,6 +96,9 @@ pub enum ConfigError {
     /// `--auth none` on a non-loopback address would expose fal data to the network.
     #[error("--auth none (FALSCOPE_AUTH) only allows a loopback --listen address (FALSCOPE_LISTEN), got {0}; listen on 127.0.0.1, or put falscope behind your SSO proxy with --auth proxy and --trusted-proxies, or use --auth token")]
     OpenWithoutAuth(SocketAddr),
+    /// `--redis-url` does not parse.
+    #[error(transparent)]
+    Redis(#[from] crate::cluster::BadUrl),
     /// `--auth proxy` without trusted proxies would believe identity headers from nobody.
     #[error("--auth proxy needs --trusted-proxies (FALSCOPE_TRUSTED_PROXIES): the CIDRs of the reverse proxy that sets the identity headers, e.g. 127.0.0.1/32")]
     ProxyWithoutTrust,
@@ -149,6 +154,9 @@ impl TryFrom<ServeArgs> for Config {
             }
             AuthMode::Proxy => {}
         }
+        if let Some(url) = &args.redis_url {
+            crate::cluster::Redis::check_url(url)?;
+        }
         let directory = match &args.auth_file {
             Some(path) => Directory::load(path).map_err(|reason| ConfigError::AuthFile {
                 path: path.display().to_string(),
@@ -198,6 +206,7 @@ impl TryFrom<ServeArgs> for Config {
             upstream,
             workspaces_file,
             data_dir: args.data_dir,
+            redis_url: args.redis_url,
             auth: args.auth,
             trusted_proxies: args.trusted_proxies,
             directory,

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod cost;
 pub mod error;
@@ -76,6 +77,7 @@ pub async fn build_with_clock(
             (vec![account], Some(sim))
         }
     };
+    let accounts_seen = accounts.clone();
     let mut workspaces = Vec::new();
     for a in accounts {
         let client = FalClient::new(a.base_url, a.api_key, a.admin_key)
@@ -139,6 +141,10 @@ pub async fn build_with_clock(
     alerts
         .assign_workspace(&ids)
         .map_err(|e| anyhow::anyhow!("--alerts-file (FALSCOPE_ALERTS_FILE): {e}"))?;
+    let redis = match &config.redis_url {
+        Some(url) => Some(cluster::Redis::connect(url, namespace(&accounts_seen)).await?),
+        None => None,
+    };
     let csp = spa::content_security_policy(&assets).await;
     let settings = state::Settings {
         demo: demo.is_some(),
@@ -149,6 +155,7 @@ pub async fn build_with_clock(
         csp,
         max_streams: config.max_streams,
         alerts,
+        redis,
     };
     let state = state::AppState::new(workspaces, settings);
     if let Some(unknown) = state
@@ -199,6 +206,31 @@ pub async fn build_with_clock(
         demo,
         state,
     })
+}
+
+/// The Redis namespace of a configuration: replicas with the same fal accounts share their
+/// keys; another falscope on the same Redis (other accounts, another version) does not.
+/// A digest, so no key can be read back from it.
+fn namespace(accounts: &[config::Account]) -> String {
+    use secrecy::ExposeSecret;
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION"));
+    for a in accounts {
+        for part in [
+            a.id.as_str(),
+            a.base_url.as_str(),
+            a.api_key.expose_secret(),
+            a.admin_key.as_ref().map_or("", |k| k.expose_secret()),
+        ] {
+            h.update(part.len().to_le_bytes());
+            h.update(part);
+        }
+    }
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// What falscope found when it first asked fal for a workspace's apps.

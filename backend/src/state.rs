@@ -42,6 +42,8 @@ pub struct Inner {
     pub csp: http::HeaderValue,
     /// Cancelled on shutdown: background tasks stop, SSE streams end cleanly.
     pub shutdown: CancellationToken,
+    /// Redis shared with the other replicas (`--redis-url`).
+    pub redis: Option<Arc<crate::cluster::Redis>>,
 }
 
 /// What one caller may hold open or send.
@@ -189,6 +191,8 @@ pub struct Settings {
     pub max_streams: u32,
     /// Alert rules, webhooks and delivery settings.
     pub alerts: crate::alerts::AlertsConfig,
+    /// Redis shared with the other replicas.
+    pub redis: Option<Arc<crate::cluster::Redis>>,
 }
 
 /// How often an open stream's session is checked for expiry or removal.
@@ -211,7 +215,7 @@ impl AppState {
         };
         let reports = Reports::new(
             workspaces,
-            crate::cache::Cache::new(CACHE_BYTES),
+            crate::cache::Cache::with_peers(CACHE_BYTES, settings.redis.clone()),
             settings.clock,
             settings.db.clone(),
         );
@@ -237,6 +241,7 @@ impl AppState {
             csp: http::HeaderValue::from_str(&settings.csp)
                 .unwrap_or_else(|_| http::HeaderValue::from_static("default-src 'self'")),
             shutdown: CancellationToken::new(),
+            redis: settings.redis,
         }))
     }
 

@@ -18,7 +18,8 @@ pub async fn healthz() -> Json<Health> {
 
 /// `GET /readyz`: every workspace's fal answers, or its app list is cached (stale is fine).
 /// Why not is logged; it is answered only to a signed-in caller (a probe needs the status, a
-/// stranger does not need to learn which workspace fails or how).
+/// stranger does not need to learn which workspace fails or how). With `--redis-url` and Redis
+/// unreachable the replica is still ready (it serves alone) and says `"degraded"`.
 pub async fn readyz(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -32,7 +33,11 @@ pub async fn readyz(
             return Err(AppError::NotReady);
         }
     }
-    Ok(healthz().await)
+    let mut health = healthz().await;
+    if state.redis.as_ref().is_some_and(|r| !r.is_up()) {
+        health.status = "degraded".into();
+    }
+    Ok(health)
 }
 
 /// `GET /api/config`.

@@ -144,6 +144,34 @@ fn own(state: &AppState, visible: &[Arc<Workspace>], w: &mut Writer) {
         stats.fetches.load(Ordering::Relaxed) as f64,
     );
     w.family(
+        "falscope_cache_peer_hits_total",
+        "Misses answered from Redis with another replica's fetch (--redis-url)",
+        Kind::Counter,
+    )
+    .sample(
+        "falscope_cache_peer_hits_total",
+        &[],
+        stats.peer_hits.load(Ordering::Relaxed) as f64,
+    );
+    if let Some(redis) = &state.redis {
+        w.family(
+            "falscope_redis_up",
+            "1 while Redis answers; 0 while this replica works alone (degraded)",
+            Kind::Gauge,
+        )
+        .sample("falscope_redis_up", &[], f64::from(u8::from(redis.is_up())));
+        w.family(
+            "falscope_redis_degraded_total",
+            "Times Redis became unreachable and this replica went on alone",
+            Kind::Counter,
+        )
+        .sample(
+            "falscope_redis_degraded_total",
+            &[],
+            redis.went_down.load(Ordering::Relaxed) as f64,
+        );
+    }
+    w.family(
         "falscope_cache_entries",
         "Entries in the cache",
         Kind::Gauge,

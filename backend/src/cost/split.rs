@@ -8,7 +8,7 @@ use shared::usage::UsageLine;
 use std::collections::BTreeMap;
 
 /// Billed seconds of an app's 5xx requests, read from requests with billing.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FailedSample {
     /// Σ `billable_units` of the rows read that were billed.
     pub seconds: f64,

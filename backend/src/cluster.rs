@@ -1,0 +1,353 @@
+//! What the replicas of one falscope share through Redis (`--redis-url`): the second-level
+//! cache and its single flight across replicas ([`crate::cache`]), [`Lease`]s for the jobs that
+//! run once per cluster, and shared rate-limit windows.
+//!
+//! Redis is a help, never a dependency: when it cannot be reached every replica carries on
+//! alone — its own cache, its own single flight, its own jobs — ("degraded": logged once,
+//! `/readyz` says so, `falscope_redis_degraded_total` counts it) and rejoins by itself when
+//! Redis answers again. Anchors: the Redlock single-instance pattern (`SET NX PX` with a
+//! random value, released and renewed only by its holder), Grafana's HA alerting.
+
+use redis::aio::MultiplexedConnection;
+use redis::AsyncCommands;
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Longest wait for Redis to answer one command; past it Redis counts as unreachable.
+const ANSWER_WITHIN: Duration = Duration::from_millis(500);
+/// Longest wait for a connection.
+const CONNECT_WITHIN: Duration = Duration::from_secs(1);
+/// How often an unreachable Redis is tried again.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
+
+/// How long a lease lasts unless renewed: a dead holder's job moves within this.
+pub const LEASE_TTL: Duration = Duration::from_secs(6);
+/// How often a lease is renewed (or, when another replica holds it, asked for again).
+pub const LEASE_RENEW: Duration = Duration::from_secs(2);
+
+/// Deletes a key only while it holds the caller's value (a lock or lease is released only by
+/// its holder, never by one that took it over after an expiry).
+const RELEASE: &str =
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+/// Extends a key's expiry only while it holds the caller's value.
+const RENEW: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+/// Counts a hit in a fixed window: the first hit of a window sets its expiry.
+const HIT: &str = "local n = redis.call('incr', KEYS[1]) if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end return n";
+
+/// A Redis shared by the replicas, and whether it is reachable now.
+pub struct Redis {
+    client: redis::Client,
+    conn: Mutex<Option<MultiplexedConnection>>,
+    up: AtomicBool,
+    retrying: AtomicBool,
+    /// Times Redis became unreachable (`falscope_redis_degraded_total`).
+    pub went_down: AtomicU64,
+    /// Keys are `falscope:<namespace>:…`: replicas of one configuration share them, another
+    /// falscope (other fal accounts) on the same Redis does not.
+    namespace: String,
+    /// This replica, in lock and lease values (who holds what).
+    replica: String,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis")
+            .field("up", &self.is_up())
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `--redis-url` is not a Redis URL.
+#[derive(Debug, thiserror::Error)]
+#[error("--redis-url (FALSCOPE_REDIS_URL) is not a Redis URL ({0}); use redis://host:6379, rediss://… for TLS, or redis+unix:///path")]
+pub struct BadUrl(String);
+
+impl Redis {
+    /// Checks `url` without connecting.
+    pub fn check_url(url: &SecretString) -> Result<(), BadUrl> {
+        redis::Client::open(url.expose_secret())
+            .map(drop)
+            .map_err(|e| BadUrl(e.to_string()))
+    }
+
+    /// Connects to `url`; an unreachable Redis is not an error (falscope starts degraded and
+    /// joins when Redis answers).
+    pub async fn connect(url: &SecretString, namespace: String) -> Result<Arc<Self>, BadUrl> {
+        let client = redis::Client::open(url.expose_secret()).map_err(|e| BadUrl(e.to_string()))?;
+        let replica = uuid::Uuid::new_v4().simple().to_string();
+        let this = Arc::new(Self {
+            client,
+            conn: Mutex::new(None),
+            up: AtomicBool::new(true),
+            retrying: AtomicBool::new(false),
+            went_down: AtomicU64::new(0),
+            namespace,
+            replica,
+        });
+        match this.open().await {
+            Ok(conn) => {
+                *this.slot() = Some(conn);
+                tracing::info!("Redis answers: the cache, single flight, jobs and rate limits are shared with the other replicas");
+            }
+            Err(e) => this.lost(&e),
+        }
+        Ok(this)
+    }
+
+    /// Whether Redis answered the last command.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// This replica's id (the value of the locks and leases it holds).
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    /// A key in this falscope's namespace.
+    pub fn key(&self, kind: &str, name: &str) -> String {
+        format!("falscope:{}:{kind}:{name}", self.namespace)
+    }
+
+    /// A fresh value for a lock (unique per holding).
+    pub fn token(&self) -> String {
+        format!("{}:{}", self.replica, uuid::Uuid::new_v4().simple())
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn open(&self) -> redis::RedisResult<MultiplexedConnection> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(CONNECT_WITHIN)
+            .set_response_timeout(ANSWER_WITHIN);
+        let mut conn = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok(conn)
+    }
+
+    /// Redis stopped answering: work alone, and try again every [`RETRY_EVERY`] until it
+    /// answers.
+    fn lost(self: &Arc<Self>, err: &redis::RedisError) {
+        *self.slot() = None;
+        if self.up.swap(false, Ordering::Relaxed) {
+            self.went_down.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %err, "Redis is unreachable: this replica works alone (its own cache, single flight, jobs and rate limits) until Redis answers again");
+        }
+        if self.retrying.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let weak: Weak<Self> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RETRY_EVERY).await;
+                let Some(this) = weak.upgrade() else { return };
+                if let Ok(conn) = this.open().await {
+                    *this.slot() = Some(conn);
+                    this.up.store(true, Ordering::Relaxed);
+                    this.retrying.store(false, Ordering::Relaxed);
+                    tracing::info!(
+                        "Redis answers again: this replica shares with the others again"
+                    );
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Runs one command; `None` when Redis is down or fails (down is noted).
+    async fn run<T, F, Fut>(self: &Arc<Self>, command: F) -> Option<T>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let conn = self.slot().clone()?;
+        match command(conn).await {
+            Ok(v) => Some(v),
+            Err(e) if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() => {
+                self.lost(&e);
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Redis refused a command");
+                None
+            }
+        }
+    }
+
+    /// The value of `key`, if any.
+    pub async fn get(self: &Arc<Self>, key: &str) -> Option<Vec<u8>> {
+        self.run(|mut c| async move { c.get::<_, Option<Vec<u8>>>(key).await })
+            .await
+            .flatten()
+    }
+
+    /// Sets `key` to `value` for `ttl`.
+    pub async fn set(self: &Arc<Self>, key: &str, value: &[u8], ttl: Duration) {
+        let ms = millis(ttl);
+        self.run(|mut c| async move {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("PX")
+                .arg(ms)
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await;
+    }
+
+    /// Takes `key` with `token` for `ttl` unless someone holds it: `Some(true)` when taken,
+    /// `Some(false)` when held by another, `None` when Redis is down.
+    pub async fn try_lock(self: &Arc<Self>, key: &str, token: &str, ttl: Duration) -> Option<bool> {
+        let ms = millis(ttl);
+        self.run(|mut c| async move {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(token)
+                .arg("NX")
+                .arg("PX")
+                .arg(ms)
+                .query_async::<Option<String>>(&mut c)
+                .await
+        })
+        .await
+        .map(|ok| ok.is_some())
+    }
+
+    /// Releases `key` if `token` still holds it.
+    pub async fn release(self: &Arc<Self>, key: &str, token: &str) {
+        self.run(|mut c| async move {
+            redis::Script::new(RELEASE)
+                .key(key)
+                .arg(token)
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await;
+    }
+
+    /// Extends `key` by `ttl` if `token` still holds it: `Some(false)` when it does not.
+    pub async fn renew(self: &Arc<Self>, key: &str, token: &str, ttl: Duration) -> Option<bool> {
+        let ms = millis(ttl);
+        self.run(|mut c| async move {
+            redis::Script::new(RENEW)
+                .key(key)
+                .arg(token)
+                .arg(ms)
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(|n| n == 1)
+    }
+
+    /// Counts one hit in the window `key` of length `window`; the window's count so far.
+    pub async fn hit(self: &Arc<Self>, key: &str, window: Duration) -> Option<u64> {
+        let ms = millis(window);
+        self.run(|mut c| async move {
+            redis::Script::new(HIT)
+                .key(key)
+                .arg(ms)
+                .invoke_async::<u64>(&mut c)
+                .await
+        })
+        .await
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// A job that runs on one replica at a time (the alert evaluator, the cost history, sample
+/// writing): held by whoever took it in Redis, renewed every [`LEASE_RENEW`], taken over within
+/// [`LEASE_TTL`] when its holder dies. Without Redis, or while it is unreachable, every replica
+/// holds its own leases (one replica alone must keep working).
+#[derive(Debug)]
+pub struct Lease {
+    held: AtomicBool,
+    /// Times this replica took the lease (`falscope_lease_acquired_total`).
+    pub taken: AtomicU64,
+    /// The job's name.
+    pub name: String,
+}
+
+impl Lease {
+    /// Whether this replica should run the job now.
+    pub fn held(&self) -> bool {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// A lease always held (no Redis: this replica is the only one).
+    pub fn local(name: &str) -> Arc<Self> {
+        Arc::new(Self {
+            held: AtomicBool::new(true),
+            taken: AtomicU64::new(1),
+            name: name.to_owned(),
+        })
+    }
+
+    /// The lease `name`, kept by a task until `shutdown` (which releases it, so a replica that
+    /// stops in order hands its jobs over at once).
+    pub fn start(redis: Option<Arc<Redis>>, name: &str, shutdown: CancellationToken) -> Arc<Self> {
+        let Some(redis) = redis else {
+            return Self::local(name);
+        };
+        let lease = Arc::new(Self {
+            held: AtomicBool::new(false),
+            taken: AtomicU64::new(0),
+            name: name.to_owned(),
+        });
+        let key = redis.key("lease", name);
+        let token = redis.token();
+        let this = lease.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(LEASE_RENEW);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut mine = false;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = shutdown.cancelled() => {
+                        if mine {
+                            redis.release(&key, &token).await;
+                        }
+                        this.held.store(false, Ordering::Relaxed);
+                        return;
+                    }
+                }
+                let answer = if mine {
+                    redis.renew(&key, &token, LEASE_TTL).await
+                } else {
+                    redis.try_lock(&key, &token, LEASE_TTL).await
+                };
+                let now_mine = match answer {
+                    Some(held) => held,
+                    // Redis is down: alone, this replica runs its jobs; the lease is asked for
+                    // afresh when Redis answers.
+                    None => {
+                        this.held.store(true, Ordering::Relaxed);
+                        mine = false;
+                        continue;
+                    }
+                };
+                if now_mine && !mine {
+                    this.taken.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(job = %this.name, "this replica runs the job");
+                }
+                mine = now_mine;
+                this.held.store(mine, Ordering::Relaxed);
+            }
+        });
+        lease
+    }
+}
