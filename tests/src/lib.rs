@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod browser;
+pub mod services;
 pub mod sim;
 
 use backend::cli::Cli;
