@@ -14,7 +14,7 @@ pub use config::AlertsConfig;
 
 use crate::error::AppError;
 use crate::reports::Reports;
-use crate::store::SqliteStore;
+use crate::store::Store;
 use machine::Runtime;
 use notify::Webhook;
 use shared::alerts::{AlertEvent, AlertRule, AlertState, AlertsView, NewRule, RuleStatus};
@@ -42,42 +42,17 @@ pub struct Alerts {
     /// What rules are judged on.
     reports: Reports,
     /// Where UI rules and the history are kept, when the data directory is usable.
-    db: Option<Arc<SqliteStore>>,
+    db: Option<Arc<Store>>,
 }
 
 impl Alerts {
-    /// Alerts of `config` judged on `reports`, with the UI's rules read from `db`.
-    pub fn new(config: AlertsConfig, reports: Reports, db: Option<Arc<SqliteStore>>) -> Self {
-        let ui_rules = db
-            .as_ref()
-            .and_then(|db| db.alert_rules().ok())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|json| serde_json::from_str::<AlertRule>(json).ok())
-            .collect();
-        // A rule left firing before a restart is still firing: it is not notified again.
-        let runtimes: HashMap<String, Runtime> = db
-            .as_ref()
-            .and_then(|db| db.last_alert_events().ok())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|json| serde_json::from_str::<AlertEvent>(json).ok())
-            .filter(|e| e.state == AlertState::Firing)
-            .map(|e| {
-                let rt = Runtime {
-                    state: AlertState::Firing,
-                    since: Some(e.at),
-                    value: e.value,
-                    detail: e.detail,
-                    evaluated_at: None,
-                };
-                (e.rule_id, rt)
-            })
-            .collect();
-        let alerts = Self {
+    /// Alerts of `config` judged on `reports`, keeping UI rules and history in `db` (read by
+    /// [`Alerts::load`]).
+    pub fn new(config: AlertsConfig, reports: Reports, db: Option<Arc<Store>>) -> Self {
+        Self {
             config,
-            ui_rules: Mutex::new(ui_rules),
-            runtimes: Mutex::new(runtimes),
+            ui_rules: Mutex::default(),
+            runtimes: Mutex::default(),
             queue_samples: Mutex::default(),
             memory_history: Mutex::default(),
             evaluations: AtomicU64::new(0),
@@ -88,23 +63,62 @@ impl Alerts {
                 .unwrap_or_default(),
             reports,
             db,
-        };
-        alerts.close_removed();
-        alerts
+        }
+    }
+
+    /// Reads the UI's rules and the state each rule was left in from the database, and closes
+    /// what removed rules left open. A rule left firing before a restart is still firing: it
+    /// is not notified again.
+    pub async fn load(&self) {
+        self.refresh_rules().await;
+        let Some(db) = &self.db else { return };
+        let last: Vec<AlertEvent> = db
+            .last_alert_events()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|json| serde_json::from_str::<AlertEvent>(json).ok())
+            .collect();
+        *lock(&self.runtimes) = last
+            .iter()
+            .filter(|e| e.state == AlertState::Firing)
+            .map(|e| {
+                let rt = Runtime {
+                    state: AlertState::Firing,
+                    since: Some(e.at),
+                    value: e.value,
+                    detail: e.detail.clone(),
+                    evaluated_at: None,
+                };
+                (e.rule_id.clone(), rt)
+            })
+            .collect();
+        self.close_removed(last).await;
+    }
+
+    /// Reads the UI's rules again: another replica sharing the database may have changed them.
+    /// Kept as they were when the database cannot be read.
+    pub async fn refresh_rules(&self) {
+        let Some(db) = &self.db else { return };
+        match db.alert_rules().await {
+            Ok(rules) => {
+                *lock(&self.ui_rules) = rules
+                    .iter()
+                    .filter_map(|json| serde_json::from_str::<AlertRule>(json).ok())
+                    .collect();
+            }
+            Err(err) => tracing::warn!(%err, "cannot read the alert rules; using the last read"),
+        }
     }
 
     /// Closes what rules that no longer exist (removed from the file, or deleted while the
     /// data directory was elsewhere) left firing or pending: history would say "firing"
     /// for ever.
-    fn close_removed(&self) {
-        let Some(db) = &self.db else { return };
+    async fn close_removed(&self, last: Vec<AlertEvent>) {
         let known: std::collections::HashSet<String> =
             self.rules().into_iter().map(|r| r.id).collect();
-        let orphans: Vec<AlertEvent> = db
-            .last_alert_events()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|json| serde_json::from_str::<AlertEvent>(json).ok())
+        let orphans: Vec<AlertEvent> = last
+            .into_iter()
             .filter(|e| matches!(e.state, AlertState::Firing | AlertState::Pending))
             .filter(|e| !known.contains(&e.rule_id))
             .collect();
@@ -115,12 +129,13 @@ impl Alerts {
                 e.rule_name,
                 e.workspace,
                 "the rule was removed from --alerts-file; no longer evaluated",
-            );
+            )
+            .await;
         }
     }
 
     /// Records that a rule which is no longer evaluated is resolved, saying why.
-    fn close(&self, rule_id: String, rule_name: String, workspace: String, why: &str) {
+    async fn close(&self, rule_id: String, rule_name: String, workspace: String, why: &str) {
         self.record(&AlertEvent {
             rule_id,
             rule_name,
@@ -129,7 +144,8 @@ impl Alerts {
             at: self.reports.now(),
             value: None,
             detail: why.into(),
-        });
+        })
+        .await;
     }
 
     /// How often every rule is evaluated.
@@ -164,7 +180,9 @@ impl Alerts {
 
     /// What the Alerts page shows for `ws`. Without `show_spend` (a caller below billing), the
     /// values and findings of rules that read spend are withheld, in the rules and the history.
-    pub fn view(&self, ws: &str, show_spend: bool) -> AlertsView {
+    pub async fn view(&self, ws: &str, show_spend: bool) -> AlertsView {
+        self.refresh_rules().await;
+        let history = self.history(ws).await;
         let runtimes = lock(&self.runtimes);
         let mut rules: Vec<RuleStatus> = self
             .rules()
@@ -190,7 +208,7 @@ impl Alerts {
             AlertState::Inactive => 3,
         };
         rules.sort_by_key(|r| rank(r.state));
-        let mut history = self.history(ws);
+        let mut history = history;
         if !show_spend {
             let spend_rules: std::collections::HashSet<&str> = rules
                 .iter()
@@ -222,10 +240,11 @@ impl Alerts {
         }
     }
 
-    fn history(&self, ws: &str) -> Vec<AlertEvent> {
+    async fn history(&self, ws: &str) -> Vec<AlertEvent> {
         match &self.db {
             Some(db) => db
                 .alert_events(ws, HISTORY_LIMIT)
+                .await
                 .unwrap_or_default()
                 .iter()
                 .filter_map(|j| serde_json::from_str(j).ok())
@@ -241,13 +260,14 @@ impl Alerts {
     }
 
     /// Adds a rule made in the UI.
-    pub fn add(&self, ws: &str, new: NewRule) -> Result<AlertRule, AppError> {
+    pub async fn add(&self, ws: &str, new: NewRule) -> Result<AlertRule, AppError> {
         let Some(db) = &self.db else {
             return Err(AppError::Conflict(
                 "rules made in the UI are stored in --data-dir (FALSCOPE_DATA_DIR), which is not usable; fix it or add the rule to --alerts-file".into(),
             ));
         };
         let rule = ui_rule(format!("ui-{}", uuid::Uuid::new_v4().simple()), ws, new)?;
+        self.refresh_rules().await;
         if lock(&self.ui_rules)
             .iter()
             .filter(|r| r.workspace == ws)
@@ -259,14 +279,14 @@ impl Alerts {
             )));
         }
         let json = serde_json::to_string(&rule).map_err(|e| AppError::Internal(e.to_string()))?;
-        db.insert_alert_rule(&rule.id, ws, &json)?;
+        db.insert_alert_rule(&rule.id, ws, &json).await?;
         lock(&self.ui_rules).push(rule.clone());
         Ok(rule)
     }
 
     /// Replaces the settings of a rule made in the UI. Its state carries over: a firing rule
     /// whose new condition no longer holds resolves (and says so) at the next evaluation.
-    pub fn update(&self, ws: &str, id: &str, new: NewRule) -> Result<AlertRule, AppError> {
+    pub async fn update(&self, ws: &str, id: &str, new: NewRule) -> Result<AlertRule, AppError> {
         self.refuse_file_rule(ws, id)?;
         let db = self
             .db
@@ -274,7 +294,7 @@ impl Alerts {
             .ok_or_else(|| AppError::NotFound(format!("alert rule {id:?}")))?;
         let rule = ui_rule(id.to_owned(), ws, new)?;
         let json = serde_json::to_string(&rule).map_err(|e| AppError::Internal(e.to_string()))?;
-        if !db.update_alert_rule(id, ws, &json)? {
+        if !db.update_alert_rule(id, ws, &json).await? {
             return Err(AppError::NotFound(format!("alert rule {id:?}")));
         }
         for r in lock(&self.ui_rules).iter_mut().filter(|r| r.id == id) {
@@ -299,12 +319,12 @@ impl Alerts {
     }
 
     /// Deletes a rule made in the UI.
-    pub fn remove(&self, ws: &str, id: &str) -> Result<(), AppError> {
+    pub async fn remove(&self, ws: &str, id: &str) -> Result<(), AppError> {
         self.refuse_file_rule(ws, id)?;
         let Some(db) = &self.db else {
             return Err(AppError::NotFound(format!("alert rule {id:?}")));
         };
-        if !db.delete_alert_rule(id, ws)? {
+        if !db.delete_alert_rule(id, ws).await? {
             return Err(AppError::NotFound(format!("alert rule {id:?}")));
         }
         let removed = {
@@ -323,7 +343,8 @@ impl Alerts {
                 rule.name,
                 rule.workspace,
                 "the rule was deleted; no longer evaluated",
-            );
+            )
+            .await;
         }
         Ok(())
     }
@@ -340,7 +361,7 @@ mod tests {
     use shared::alerts::{Condition, RuleSource};
 
     /// Alerts with one queue-growth rule `id` from the alerts file, stored in `db`.
-    fn with_file_rule(id: &str, db: Arc<crate::store::SqliteStore>) -> Alerts {
+    async fn with_file_rule(id: &str, db: Arc<crate::store::Store>) -> Alerts {
         let rule = AlertRule {
             id: id.into(),
             name: "Queue".into(),
@@ -360,14 +381,16 @@ mod tests {
             Arc::new(crate::clock::SystemClock),
             Some(db.clone()),
         );
-        Alerts::new(config, reports, Some(db))
+        let alerts = Alerts::new(config, reports, Some(db));
+        alerts.load().await;
+        alerts
     }
 
-    #[test]
-    fn rules_from_the_alerts_file_are_read_only_through_the_api() {
+    #[tokio::test]
+    async fn rules_from_the_alerts_file_are_read_only_through_the_api() {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::store::SqliteStore::open(dir.path()).unwrap();
-        let alerts = with_file_rule("from-file", db);
+        let db = crate::store::Store::open(dir.path()).unwrap();
+        let alerts = with_file_rule("from-file", db).await;
         let edit = NewRule {
             name: "Mine now".into(),
             app: None,
@@ -378,19 +401,20 @@ mod tests {
         assert!(conflict(
             alerts
                 .update("default", "from-file", edit.clone())
+                .await
                 .map(drop)
         ));
-        assert!(conflict(alerts.remove("default", "from-file")));
+        assert!(conflict(alerts.remove("default", "from-file").await));
         // A UI rule of the same workspace is editable.
-        let mine = alerts.add("default", edit.clone()).unwrap();
-        assert!(alerts.update("default", &mine.id, edit).is_ok());
-        assert!(alerts.remove("default", &mine.id).is_ok());
+        let mine = alerts.add("default", edit.clone()).await.unwrap();
+        assert!(alerts.update("default", &mine.id, edit).await.is_ok());
+        assert!(alerts.remove("default", &mine.id).await.is_ok());
     }
 
-    #[test]
-    fn a_rule_left_firing_is_not_notified_again_after_a_restart() {
+    #[tokio::test]
+    async fn a_rule_left_firing_is_not_notified_again_after_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::store::SqliteStore::open(dir.path()).unwrap();
+        let db = crate::store::Store::open(dir.path()).unwrap();
         let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let event = |state| AlertEvent {
             rule_id: "queue".into(),
@@ -408,9 +432,10 @@ mod tests {
         ] {
             let json = serde_json::to_string(&e).unwrap();
             db.insert_alert_event("default", "queue", e.at, &json)
+                .await
                 .unwrap();
         }
-        let alerts = with_file_rule("queue", db);
+        let alerts = with_file_rule("queue", db).await;
         assert_eq!(
             alerts.states()[0].1,
             AlertState::Firing,
@@ -428,10 +453,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_rule_removed_while_firing_is_resolved_in_the_history() {
+    #[tokio::test]
+    async fn a_rule_removed_while_firing_is_resolved_in_the_history() {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::store::SqliteStore::open(dir.path()).unwrap();
+        let db = crate::store::Store::open(dir.path()).unwrap();
         let firing = AlertEvent {
             rule_id: "gone".into(),
             rule_name: "Gone".into(),
@@ -443,18 +468,19 @@ mod tests {
         };
         let json = serde_json::to_string(&firing).unwrap();
         db.insert_alert_event("default", "gone", firing.at, &json)
+            .await
             .unwrap();
         // Restarted with a file that no longer has the rule "gone".
-        let alerts = with_file_rule("kept", db.clone());
-        let last = &alerts.view("default", true).history[0];
+        let alerts = with_file_rule("kept", db.clone()).await;
+        let last = &alerts.view("default", true).await.history[0];
         assert_eq!(
             (last.rule_id.as_str(), last.state),
             ("gone", AlertState::Resolved)
         );
         assert!(last.detail.contains("removed"), "{}", last.detail);
         // Once: a second restart finds nothing open.
-        let again = with_file_rule("kept", db);
-        assert_eq!(again.view("default", true).history.len(), 2);
+        let again = with_file_rule("kept", db).await;
+        assert_eq!(again.view("default", true).await.history.len(), 2);
 
         // A UI rule deleted while firing resolves too.
         let mine = again
@@ -467,6 +493,7 @@ mod tests {
                     for_minutes: 0,
                 },
             )
+            .await
             .unwrap();
         lock(&again.runtimes).insert(
             mine.id.clone(),
@@ -475,8 +502,8 @@ mod tests {
                 ..Runtime::default()
             },
         );
-        again.remove("default", &mine.id).unwrap();
-        let last = &again.view("default", true).history[0];
+        again.remove("default", &mine.id).await.unwrap();
+        let last = &again.view("default", true).await.history[0];
         assert_eq!(
             (last.rule_id.as_str(), last.state),
             (mine.id.as_str(), AlertState::Resolved)

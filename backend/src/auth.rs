@@ -12,7 +12,7 @@ pub mod password;
 pub mod proxy;
 
 use crate::cli::AuthMode;
-use crate::store::SqliteStore;
+use crate::store::Store;
 use directory::{Directory, Principal, TokenSecret};
 use shared::auth::Role;
 use std::net::IpAddr;
@@ -98,7 +98,7 @@ pub struct Auth {
     /// Served over TLS (`--public-url https://...`): Secure cookies and HSTS.
     pub tls: bool,
     /// Where sessions and the audit trail live.
-    pub db: Option<Arc<SqliteStore>>,
+    pub db: Option<Arc<Store>>,
     /// Tokens already verified: SHA-256 of the token → index in `directory.tokens`.
     verified: moka::sync::Cache<[u8; 32], Option<usize>>,
     /// The caller of `--auth none`.
@@ -261,7 +261,7 @@ impl Auth {
         directory: Directory,
         trusted: Vec<ipnet::IpNet>,
         tls: bool,
-        db: Option<Arc<SqliteStore>>,
+        db: Option<Arc<Store>>,
     ) -> Self {
         Self {
             mode,

@@ -86,6 +86,11 @@ pub struct ServeArgs {
     /// Directory for falscope's own data (stored metric history).
     #[arg(long, env = "FALSCOPE_DATA_DIR", default_value = "falscope-data")]
     pub data_dir: PathBuf,
+    /// Postgres for what falscope stores (sessions, audit, alert rules and history, budgets,
+    /// prices, watched models, samples, cost history), shared by several replicas
+    /// (`postgres://user:password@host:5432/falscope`). Without it: SQLite in --data-dir.
+    #[arg(long, env = "FALSCOPE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<SecretString>,
     /// Redis (≥ 6, or Valkey) shared by several replicas: the cache, single flight across
     /// replicas, the jobs that run once, and rate limits (`redis://host:6379`). Without it each
     /// replica works alone.

@@ -60,6 +60,8 @@ pub struct Config {
     pub workspaces_file: Option<PathBuf>,
     /// Directory for falscope's own data.
     pub data_dir: PathBuf,
+    /// `--database-url`: Postgres instead of SQLite in `data_dir`.
+    pub database_url: Option<secrecy::SecretString>,
     /// `--redis-url`: shared with other replicas.
     pub redis_url: Option<secrecy::SecretString>,
     /// Authentication mode.
@@ -207,6 +209,7 @@ impl TryFrom<ServeArgs> for Config {
             workspaces_file,
             data_dir: args.data_dir,
             redis_url: args.redis_url,
+            database_url: args.database_url,
             auth: args.auth,
             trusted_proxies: args.trusted_proxies,
             directory,

@@ -54,12 +54,19 @@ pub enum AppError {
     /// A bug; the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
+    /// falscope's database cannot be reached; the detail is logged, never sent.
+    #[error("database unreachable: {0}")]
+    StoreUnavailable(String),
 }
 
-/// A storage failure is falscope's own fault: logged, answered as a generic 500.
+/// A storage failure is falscope's own fault: logged, answered as a generic 500, or as a 503
+/// when the database cannot be reached (a change can be tried again).
 impl From<crate::store::StoreError> for AppError {
     fn from(e: crate::store::StoreError) -> Self {
-        Self::Internal(e.to_string())
+        match e {
+            crate::store::StoreError::Unavailable(why) => Self::StoreUnavailable(why),
+            crate::store::StoreError::Failed(why) => Self::Internal(why),
+        }
     }
 }
 
@@ -120,6 +127,13 @@ impl AppError {
                 ApiError::new(
                     ErrorCode::UpstreamUnavailable,
                     "not ready: a workspace's fal cannot be read; falscope's log says which and why",
+                ),
+            ),
+            Self::StoreUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ApiError::new(
+                    ErrorCode::StoreUnavailable,
+                    "falscope's database cannot be reached, so this was not saved (nothing saved before is lost); try again in a moment",
                 ),
             ),
             Self::Internal(_) => (

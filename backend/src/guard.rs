@@ -83,16 +83,16 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             } else if auth.mode == AuthMode::Token {
                 session = cookie(req.headers(), crate::auth::cookie_name(auth.tls))
                     .map(crate::auth::password::sha256);
-                session.and_then(|digest| {
-                    let user = auth.db.as_ref()?.session_user(&digest, state.now());
-                    match user {
-                        Ok(user) => auth.session_identity(&user?),
+                match (session, auth.db.as_ref()) {
+                    (Some(digest), Some(db)) => match db.session_user(&digest, state.now()).await {
+                        Ok(user) => user.and_then(|u| auth.session_identity(&u)),
                         Err(err) => {
                             tracing::warn!(%err, "cannot read sessions");
                             None
                         }
-                    }
-                })
+                    },
+                    _ => None,
+                }
             } else if trusted_peer {
                 match proxy::identity(&auth.directory, req.headers()) {
                     Ok(identity) => identity.map(std::sync::Arc::new),
@@ -183,7 +183,8 @@ pub async fn guard(
                     .get::<AuditDetail>()
                     .map(|d| d.0.clone()),
             },
-        );
+        )
+        .await;
     }
     response
 }
@@ -239,10 +240,10 @@ fn anonymous_refusal(caller: &Caller, method: &Method, route: Option<&str>, stat
 /// See [`anonymous_refusal`].
 const ANONYMOUS_SAMPLE: u64 = 100;
 
-fn audit(state: &AppState, e: AuditEntry) {
+async fn audit(state: &AppState, e: AuditEntry) {
     log_audit(&e);
     if let Some(db) = &state.auth.db {
-        if let Err(err) = db.audit_insert(&e) {
+        if let Err(err) = db.audit_insert(&e).await {
             tracing::error!(%err, "cannot write the audit trail");
         }
     }

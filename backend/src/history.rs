@@ -4,7 +4,7 @@
 //! usage call per workspace per hour, and views never write.
 
 use crate::reports::Reports;
-use crate::store::SqliteStore;
+use crate::store::Store;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ pub const MAX_AUDIT_ROWS: i64 = 100_000;
 /// bounded whatever reaches falscope.
 pub async fn prune(
     reports: Reports,
-    db: Arc<SqliteStore>,
+    db: Arc<Store>,
     retention: chrono::Duration,
     every: std::time::Duration,
     shutdown: CancellationToken,
@@ -29,15 +29,13 @@ pub async fn prune(
             _ = tick.tick() => {}
             () = shutdown.cancelled() => return,
         }
-        let (db, before) = (db.clone(), reports.now() - retention);
-        let pruned =
-            tokio::task::spawn_blocking(move || db.prune_records(before, MAX_AUDIT_ROWS)).await;
-        match pruned {
-            Ok(Ok(n)) if n > 0 => {
+        let before = reports.now() - retention;
+        match db.prune_records(before, MAX_AUDIT_ROWS).await {
+            Ok(n) if n > 0 => {
                 tracing::info!(rows = n, "pruned the audit trail and alert history")
             }
-            Ok(Err(err)) => tracing::warn!(%err, "cannot prune the audit trail"),
-            _ => {}
+            Err(err) => tracing::warn!(%err, "cannot prune the audit trail"),
+            Ok(_) => {}
         }
     }
 }
@@ -49,7 +47,7 @@ pub const HISTORY_EVERY: std::time::Duration = std::time::Duration::from_secs(36
 /// tests), for each workspace with an ADMIN key.
 pub async fn keep(
     reports: Reports,
-    db: Arc<SqliteStore>,
+    db: Arc<Store>,
     every: std::time::Duration,
     shutdown: CancellationToken,
 ) {
@@ -70,7 +68,7 @@ pub async fn keep(
         {
             match reports.complete_days(&w.id).await {
                 Ok((_, as_of)) if written.get(&w.id) == Some(&as_of) => {}
-                Ok((rows, as_of)) => match db.upsert_daily_cost(&w.id, &rows) {
+                Ok((rows, as_of)) => match db.upsert_daily_cost(&w.id, &rows).await {
                     Ok(()) => {
                         written.insert(w.id.clone(), as_of);
                     }

@@ -98,21 +98,13 @@ pub async fn build_with_clock(
         Some(dir) => spa::Assets::Dir(dir.clone()),
         None => spa::Assets::Embedded,
     };
-    let db = match store::SqliteStore::open(&config.data_dir) {
-        Ok(s) => Some(s),
-        Err(err) if config.auth == cli::AuthMode::Token => {
-            return Err(anyhow::anyhow!(err)).with_context(|| {
-                format!(
-                    "--auth token keeps sessions in --data-dir (FALSCOPE_DATA_DIR) {}",
-                    config.data_dir.display()
-                )
-            })
-        }
-        Err(err) => {
-            // The dashboard works without history; say why the charts will be empty.
-            tracing::warn!(error = %err, dir = %config.data_dir.display(), "--data-dir (FALSCOPE_DATA_DIR) is not usable, so falscope keeps nothing: no history charts on the Overview, no cost history beyond fal's query windows, no alert rules made in the UI and no alert history across restarts, no budgets or prices, no audit trail. Fix the directory's permissions or point --data-dir elsewhere; live views and fal's own data still work");
-            None
-        }
+    let db = match &config.database_url {
+        Some(url) => Some(
+            store::Store::connect(url)
+                .await
+                .context("--database-url (FALSCOPE_DATABASE_URL): falscope keeps its data there and cannot start without it")?,
+        ),
+        None => open_data_dir(config)?,
     };
     if let Some(unknown) = config.directory.workspaces.keys().find(|id| {
         !workspaces
@@ -122,7 +114,7 @@ pub async fn build_with_clock(
         anyhow::bail!("--auth-file (FALSCOPE_AUTH_FILE): [workspaces] names {unknown:?}, which is not a configured workspace");
     }
     let samples = live::Samples {
-        store: db.clone().map(|s| s as Arc<dyn store::SampleStore>),
+        store: db.clone(),
         retention: chrono::Duration::days(i64::from(config.retention_days)),
     };
     let history_db = db.clone();
@@ -158,6 +150,7 @@ pub async fn build_with_clock(
         redis,
     };
     let state = state::AppState::new(workspaces, settings);
+    state.alerts.load().await;
     if let Some(unknown) = state
         .alerts
         .file_workspaces()
@@ -206,6 +199,27 @@ pub async fn build_with_clock(
         demo,
         state,
     })
+}
+
+/// SQLite in `--data-dir`; `None` (falscope keeps nothing) when the directory is not usable,
+/// unless sessions must be kept there.
+fn open_data_dir(config: &Config) -> anyhow::Result<Option<Arc<store::Store>>> {
+    match store::Store::open(&config.data_dir) {
+        Ok(s) => Ok(Some(s)),
+        Err(err) if config.auth == cli::AuthMode::Token => {
+            Err(anyhow::anyhow!(err)).with_context(|| {
+                format!(
+                    "--auth token keeps sessions in --data-dir (FALSCOPE_DATA_DIR) {}",
+                    config.data_dir.display()
+                )
+            })
+        }
+        Err(err) => {
+            // The dashboard works without history; say why the charts will be empty.
+            tracing::warn!(error = %err, dir = %config.data_dir.display(), "--data-dir (FALSCOPE_DATA_DIR) is not usable, so falscope keeps nothing: no history charts on the Overview, no cost history beyond fal's query windows, no alert rules made in the UI and no alert history across restarts, no budgets or prices, no audit trail. Fix the directory's permissions or point --data-dir elsewhere; live views and fal's own data still work");
+            Ok(None)
+        }
+    }
 }
 
 /// The Redis namespace of a configuration: replicas with the same fal accounts share their

@@ -4,7 +4,6 @@
 //! overviews share the same single upstream call per interval.
 
 use crate::reports::Reports;
-use crate::store::SampleStore;
 use crate::workspace::{Published, Workspace};
 use bytes::Bytes;
 use shared::live::LiveSample;
@@ -21,7 +20,7 @@ const PRUNE_EVERY: u32 = 360;
 #[derive(Clone)]
 pub struct Samples {
     /// Where samples are kept, when the data directory is usable.
-    pub store: Option<Arc<dyn SampleStore>>,
+    pub store: Option<Arc<crate::store::Store>>,
     /// How long they are kept.
     pub retention: chrono::Duration,
 }
@@ -86,19 +85,15 @@ pub async fn poll(
         last_as_of = Some(cached.entry.as_of);
         let samples = samples(&cached.value);
         if let Some(store) = samples_to.store.clone() {
-            let id = ws.id.clone();
             let prune = round % PRUNE_EVERY == 0;
-            let retention = samples_to.retention;
-            let now = reports.now();
-            let result = tokio::task::spawn_blocking(move || {
-                store.insert(&id, &samples)?;
-                if prune {
-                    store.prune(now - retention)?;
-                }
-                Ok::<_, crate::store::StoreError>(())
-            })
-            .await;
-            if let Ok(Err(err)) = result {
+            let mut result = store.insert_samples(&ws.id, &samples).await;
+            if prune && result.is_ok() {
+                result = store
+                    .prune_samples(reports.now() - samples_to.retention)
+                    .await
+                    .map(drop);
+            }
+            if let Err(err) = result {
                 tracing::warn!(workspace = %ws.id, error = %err, "could not store live samples");
             }
         }

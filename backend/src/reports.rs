@@ -34,7 +34,7 @@ pub use requests::{DerivedPrice, Pages};
 use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::error::AppError;
-use crate::store::SqliteStore;
+use crate::store::Store;
 use crate::workspace::Workspace;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use shared::query::TimeExpr;
@@ -50,7 +50,7 @@ struct Inner {
     workspaces: Vec<Arc<Workspace>>,
     cache: Arc<Cache>,
     clock: Arc<dyn Clock>,
-    db: Option<Arc<SqliteStore>>,
+    db: Option<Arc<Store>>,
     flushes: queue::FlushMemory,
 }
 
@@ -72,7 +72,7 @@ impl Reports {
         workspaces: Vec<Arc<Workspace>>,
         cache: Arc<Cache>,
         clock: Arc<dyn Clock>,
-        db: Option<Arc<SqliteStore>>,
+        db: Option<Arc<Store>>,
     ) -> Self {
         Self(Arc::new(Inner {
             workspaces,
@@ -121,7 +121,7 @@ impl Reports {
         &self.0.cache
     }
 
-    fn db(&self) -> Option<&SqliteStore> {
+    fn db(&self) -> Option<&Store> {
         self.0.db.as_deref()
     }
 }

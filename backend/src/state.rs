@@ -7,7 +7,7 @@
 use crate::auth::{Auth, Caller};
 use crate::error::AppError;
 use crate::reports::Reports;
-use crate::store::SqliteStore;
+use crate::store::Store;
 use crate::workspace::Workspace;
 use axum::extract::FromRef;
 use shared::auth::{AuthInfo, UserInfo};
@@ -35,7 +35,7 @@ pub struct Inner {
     pub limits: Arc<Limits>,
     /// falscope's own database (samples, history, rules, budgets), when the data directory is
     /// usable.
-    pub db: Option<Arc<SqliteStore>>,
+    pub db: Option<Arc<Store>>,
     /// What the SPA is told about this server.
     pub public: PublicConfig,
     /// The Content-Security-Policy of every response, validated once.
@@ -180,7 +180,7 @@ pub struct Settings {
     /// Largest upload in bytes.
     pub max_upload: u64,
     /// The embedded database, when the data directory is usable.
-    pub db: Option<Arc<SqliteStore>>,
+    pub db: Option<Arc<Store>>,
     /// The clock relative times are resolved against.
     pub clock: Arc<dyn crate::clock::Clock>,
     /// Authentication.
@@ -273,7 +273,7 @@ impl AppState {
                         }
                     },
                     _ = recheck.tick() => {
-                        if !matches!(db.session_user(&digest, state.now()), Ok(Some(_))) {
+                        if !matches!(db.session_user(&digest, state.now()).await, Ok(Some(_))) {
                             return;
                         }
                     }

@@ -1,165 +1,225 @@
-//! falscope's own stored data, in SQLite in the data directory: one connection, a versioned
-//! schema, and one file per concern — live-metric [`samples`], the daily [`cost_history`],
+//! falscope's own stored data — live-metric [`samples`], the daily [`cost_history`],
 //! [`alerts`] rules and events, budgets and [`prices`], watched [`models`], [`sessions`] and the
-//! [`audit`] trail.
+//! [`audit`] trail — written once, in SQL both engines speak, over an [`Engine`]: SQLite in the
+//! data directory by default ([`sqlite`]), or a Postgres shared by several replicas
+//! (`--database-url`, [`postgres`]). Each engine has its own versioned schema.
 
 mod alerts;
 mod audit;
+pub mod conformance;
 mod cost_history;
 mod models;
+pub mod postgres;
 mod prices;
 mod samples;
 mod sessions;
+pub mod sqlite;
 
 pub use cost_history::DailyCost;
-pub use samples::SampleStore;
 
-use rusqlite::Connection;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A storage failure (logged by callers; the dashboard keeps working without history).
 #[derive(Debug, thiserror::Error)]
-#[error("sample store: {0}")]
-pub struct StoreError(String);
+pub enum StoreError {
+    /// The database cannot be reached (Postgres down, no connection within its deadline):
+    /// a write answers 503 and can be tried again.
+    #[error("the database is unreachable: {0}")]
+    Unavailable(String),
+    /// The database answered with an error.
+    #[error("database: {0}")]
+    Failed(String),
+}
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self(e.to_string())
+/// A value passed to or read from SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// An integer (SQLite INTEGER, Postgres BIGINT).
+    Int(i64),
+    /// A float (REAL, DOUBLE PRECISION).
+    Real(f64),
+    /// Text.
+    Text(String),
+    /// Bytes (BLOB, BYTEA).
+    Bytes(Vec<u8>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Self::Int(v)
+    }
+}
+impl From<u32> for Value {
+    fn from(v: u32) -> Self {
+        Self::Int(i64::from(v))
+    }
+}
+impl From<u16> for Value {
+    fn from(v: u16) -> Self {
+        Self::Int(i64::from(v))
+    }
+}
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        Self::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Self::Real(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Self::Text(v.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Self::Text(v)
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Self::Text(v.clone())
+    }
+}
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Self {
+        Self::Bytes(v.to_vec())
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Self::Null, Into::into)
     }
 }
 
-/// Versioned schema: migration `i` brings the database to `user_version = i + 1`.
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE live_samples (
-        workspace TEXT NOT NULL,
-        t INTEGER NOT NULL,            -- unix seconds
-        app TEXT NOT NULL,
-        running INTEGER NOT NULL,
-        idle INTEGER NOT NULL,
-        pending INTEGER NOT NULL,
-        queue_size INTEGER NOT NULL,
-        concurrent INTEGER NOT NULL,
-        received INTEGER NOT NULL,
-        PRIMARY KEY (workspace, t, app)
-    ) WITHOUT ROWID;",
-    // Sessions of `--auth token` (the cookie's SHA-256, never the cookie) and the audit trail.
-    "CREATE TABLE sessions (
-        token_sha256 BLOB PRIMARY KEY,
-        user TEXT NOT NULL,
-        created INTEGER NOT NULL,      -- unix seconds
-        expires INTEGER NOT NULL
-    ) WITHOUT ROWID;
-    CREATE TABLE audit (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        at_ms INTEGER NOT NULL,
-        who TEXT NOT NULL,
-        ip TEXT NOT NULL,
-        method TEXT NOT NULL,
-        route TEXT NOT NULL,
-        workspace TEXT,
-        status INTEGER NOT NULL
-    );",
-    // Daily spend per app, kept beyond fal's query windows for forecasts and trends.
-    "CREATE TABLE daily_cost (
-        workspace TEXT NOT NULL,
-        day TEXT NOT NULL,             -- YYYY-MM-DD, UTC
-        app TEXT NOT NULL,
-        cost REAL NOT NULL,
-        seconds REAL NOT NULL,
-        PRIMARY KEY (workspace, day, app)
-    ) WITHOUT ROWID;",
-    // Alert rules made in the UI, the history of firings, budgets and the admin's prices.
-    "CREATE TABLE alert_rules (
-        id TEXT PRIMARY KEY,
-        workspace TEXT NOT NULL,
-        rule_json TEXT NOT NULL
-    ) WITHOUT ROWID;
-    CREATE TABLE alert_events (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        workspace TEXT NOT NULL,
-        rule_id TEXT NOT NULL,
-        at_ms INTEGER NOT NULL,
-        event_json TEXT NOT NULL
-    );
-    CREATE INDEX alert_events_rule ON alert_events (rule_id, id);
-    CREATE INDEX alert_events_ws ON alert_events (workspace, id);
-    CREATE TABLE budgets (
-        workspace TEXT NOT NULL,
-        app TEXT NOT NULL,             -- '' = the whole workspace
-        monthly REAL NOT NULL,
-        PRIMARY KEY (workspace, app)
-    ) WITHOUT ROWID;
-    CREATE TABLE prices (
-        workspace TEXT NOT NULL,
-        app TEXT NOT NULL,
-        unit_price REAL NOT NULL,
-        PRIMARY KEY (workspace, app)
-    ) WITHOUT ROWID;",
-    // What an audited call did (a queue flush: the app and how many were waiting), and the
-    // model endpoints each workspace watches with their SLA objectives.
-    "ALTER TABLE audit ADD COLUMN detail TEXT;
-    CREATE TABLE watched_models (
-        workspace TEXT NOT NULL,
-        endpoint TEXT NOT NULL,
-        added_ms INTEGER NOT NULL,
-        sla_json TEXT NOT NULL,
-        PRIMARY KEY (workspace, endpoint)
-    ) WITHOUT ROWID;",
-];
+/// `vals![a, b]`: SQL parameters.
+macro_rules! vals {
+    ($($v:expr),* $(,)?) => { vec![$($crate::store::Value::from($v)),*] };
+}
+pub(crate) use vals;
 
-/// SQLite in the data directory.
-pub struct SqliteStore {
-    conn: Mutex<Connection>,
+/// One row of a result.
+#[derive(Debug, Clone)]
+pub struct Row(pub Vec<Value>);
+
+impl Row {
+    fn at(&self, i: usize) -> Result<&Value, StoreError> {
+        self.0
+            .get(i)
+            .ok_or_else(|| StoreError::Failed(format!("no column {i}")))
+    }
+
+    /// Column `i` as an integer.
+    pub fn int(&self, i: usize) -> Result<i64, StoreError> {
+        match self.at(i)? {
+            Value::Int(v) => Ok(*v),
+            other => Err(StoreError::Failed(format!(
+                "column {i} is {other:?}, not an integer"
+            ))),
+        }
+    }
+
+    /// Column `i` as a float (an integer is widened).
+    pub fn real(&self, i: usize) -> Result<f64, StoreError> {
+        match self.at(i)? {
+            Value::Real(v) => Ok(*v),
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "stored counts are far below 2^52"
+            )]
+            Value::Int(v) => Ok(*v as f64),
+            other => Err(StoreError::Failed(format!(
+                "column {i} is {other:?}, not a number"
+            ))),
+        }
+    }
+
+    /// Column `i` as text.
+    pub fn text(&self, i: usize) -> Result<String, StoreError> {
+        self.opt_text(i)?
+            .ok_or_else(|| StoreError::Failed(format!("column {i} is NULL")))
+    }
+
+    /// Column `i` as text, or `None` for NULL.
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        match self.at(i)? {
+            Value::Text(v) => Ok(Some(v.clone())),
+            Value::Null => Ok(None),
+            other => Err(StoreError::Failed(format!(
+                "column {i} is {other:?}, not text"
+            ))),
+        }
+    }
 }
 
-impl SqliteStore {
-    /// Opens (creating and migrating) `dir/falscope.sqlite3`.
+/// A database falscope can keep its data in. SQL is written once with `?1`-style parameters
+/// and the subset both engines speak (`ON CONFLICT … DO UPDATE`, `CAST(… AS DOUBLE PRECISION)`).
+#[async_trait::async_trait]
+pub trait Engine: Send + Sync {
+    /// Rows of a query.
+    async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError>;
+    /// Runs a statement; the rows it changed.
+    async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError>;
+    /// Runs statements in one transaction (all or none); the rows each changed.
+    async fn transaction(
+        &self,
+        statements: Vec<(&'static str, Vec<Value>)>,
+    ) -> Result<Vec<u64>, StoreError>;
+    /// `"sqlite"` or `"postgres"`.
+    fn name(&self) -> &'static str;
+}
+
+/// What falscope stores, on one [`Engine`].
+pub struct Store {
+    engine: Box<dyn Engine>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("engine", &self.engine.name())
+            .finish()
+    }
+}
+
+impl Store {
+    /// SQLite in `dir/falscope.sqlite3` (created and migrated).
     pub fn open(dir: &Path) -> Result<Arc<Self>, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError(format!("creating {}: {e}", dir.display())))?;
-        let conn = Connection::open(dir.join("falscope.sqlite3"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        migrate(&conn)?;
         Ok(Arc::new(Self {
-            conn: Mutex::new(conn),
+            engine: Box::new(sqlite::Sqlite::open(dir)?),
         }))
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    /// Postgres at `url` (migrated under a lock, so replicas may start at once).
+    pub async fn connect(url: &secrecy::SecretString) -> Result<Arc<Self>, StoreError> {
+        Ok(Arc::new(Self {
+            engine: Box::new(postgres::Postgres::connect(url).await?),
+        }))
     }
-}
 
-fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version > MIGRATIONS.len() {
-        return Err(StoreError(format!(
-            "the database is at schema version {version}, newer than this falscope ({}); use a newer falscope or another --data-dir",
-            MIGRATIONS.len()
-        )));
+    /// Which engine: `"sqlite"` or `"postgres"`.
+    pub fn engine(&self) -> &'static str {
+        self.engine.name()
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        conn.execute_batch(&format!(
-            "BEGIN; {sql} PRAGMA user_version = {}; COMMIT;",
-            i + 1
-        ))?;
+
+    async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
+        self.engine.query(sql, params).await
     }
-    Ok(())
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
+        self.engine.execute(sql, params).await
+    }
 
-    #[test]
-    fn refuses_a_database_from_the_future() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = Connection::open(dir.path().join("falscope.sqlite3")).unwrap();
-        conn.pragma_update(None, "user_version", 99).unwrap();
-        drop(conn);
-        let err = SqliteStore::open(dir.path()).err().unwrap();
-        assert!(err.to_string().contains("newer than this falscope"));
+    async fn transaction(
+        &self,
+        statements: Vec<(&'static str, Vec<Value>)>,
+    ) -> Result<Vec<u64>, StoreError> {
+        self.engine.transaction(statements).await
     }
 }

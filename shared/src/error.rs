@@ -80,6 +80,9 @@ pub enum ErrorCode {
     UpstreamUnavailable,
     /// 500: a bug in falscope.
     Internal,
+    /// 503: falscope's own database (`--database-url`) cannot be reached: the change was not
+    /// saved; try again when it is back.
+    StoreUnavailable,
 }
 
 #[cfg(test)]

@@ -178,6 +178,7 @@ impl TestApp {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
         while db
             .daily_cost_totals("default", since, today)
+            .await
             .map_or(true, |d| d.is_empty())
         {
             assert!(

@@ -11,6 +11,7 @@ use std::sync::Arc;
 impl Alerts {
     /// Evaluates every rule once; notifications are sent in the background.
     pub async fn evaluate(self: &Arc<Self>) {
+        self.refresh_rules().await;
         for rule in self.rules() {
             let mut samples = lock(&self.queue_samples)
                 .remove(&rule.id)
@@ -42,21 +43,22 @@ impl Alerts {
                     value,
                     detail,
                 };
-                self.record(&event);
+                self.record(&event).await;
                 self.dispatch(rule, event);
             }
         }
         self.evaluations.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(super) fn record(&self, event: &AlertEvent) {
+    pub(super) async fn record(&self, event: &AlertEvent) {
         tracing::info!(target: "falscope::alerts", rule = %event.rule_id, workspace = %event.workspace, state = event.state.as_str(), detail = %event.detail, "alert {}", event.state.as_str());
-        let stored = self.db.as_ref().is_some_and(|db| {
-            serde_json::to_string(event).ok().is_some_and(|j| {
-                db.insert_alert_event(&event.workspace, &event.rule_id, event.at, &j)
-                    .is_ok()
-            })
-        });
+        let stored = match (&self.db, serde_json::to_string(event)) {
+            (Some(db), Ok(j)) => db
+                .insert_alert_event(&event.workspace, &event.rule_id, event.at, &j)
+                .await
+                .is_ok(),
+            _ => false,
+        };
         if !stored {
             let mut h = lock(&self.memory_history);
             h.push_back(event.clone());

@@ -285,7 +285,7 @@ async fn measure(
             ))
         }
         Condition::OverBudgetPace => {
-            let budget = reports.budget(ws, app);
+            let budget = reports.budget(ws, app).await;
             let Some(budget) = budget else {
                 return Ok(Verdict::Unknown {
                     detail: format!(

@@ -21,7 +21,7 @@ pub async fn get_alerts(
 ) -> Result<Response, AppError> {
     state.workspace(&ws)?;
     let show_spend = super::requests::may_see_cost(&caller);
-    Ok(Json(state.alerts.view(&ws, show_spend)).into_response())
+    Ok(Json(state.alerts.view(&ws, show_spend).await).into_response())
 }
 
 /// `POST /api/ws/{ws}/alerts/rules` (operator): a [`NewRule`]; answers 201 with the rule.
@@ -31,7 +31,7 @@ pub async fn create_rule(
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
     let new = parse_rule(&state, &ws, &body).await?;
-    let rule = state.alerts.add(&ws, new)?;
+    let rule = state.alerts.add(&ws, new).await?;
     Ok((StatusCode::CREATED, Json(rule)).into_response())
 }
 
@@ -56,7 +56,7 @@ pub async fn update_rule(
     body: axum::body::Bytes,
 ) -> Result<Response, AppError> {
     let new = parse_rule(&state, &ws, &body).await?;
-    Ok(Json(state.alerts.update(&ws, &id, new)?).into_response())
+    Ok(Json(state.alerts.update(&ws, &id, new).await?).into_response())
 }
 
 /// `DELETE /api/ws/{ws}/alerts/rules/{id}` (operator).
@@ -65,7 +65,7 @@ pub async fn delete_rule(
     Path((ws, id)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
     state.workspace(&ws)?;
-    state.alerts.remove(&ws, &id)?;
+    state.alerts.remove(&ws, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -3,7 +3,7 @@
 use super::query::{json_body, Query};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::SqliteStore;
+use crate::store::Store;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -13,7 +13,7 @@ use shared::cost::{PriceLine, PriceOverride};
 use shared::query::NoQuery;
 use std::collections::BTreeMap;
 
-fn db(state: &AppState) -> Result<&SqliteStore, AppError> {
+fn db(state: &AppState) -> Result<&Store, AppError> {
     state.db.as_deref().ok_or_else(|| {
         AppError::Conflict(
             "budgets and prices are stored in --data-dir (FALSCOPE_DATA_DIR), which is not usable"
@@ -31,7 +31,8 @@ pub async fn list_budgets(
     state.workspace(&ws)?;
     let budgets: Vec<Budget> = match &state.db {
         Some(db) => db
-            .budgets(&ws)?
+            .budgets(&ws)
+            .await?
             .into_iter()
             .map(|(app, monthly)| Budget {
                 app: (!app.is_empty()).then_some(app),
@@ -64,7 +65,9 @@ pub async fn put_budget(
             "an app name of at most 200 characters",
         ));
     }
-    db(&state)?.set_budget(&ws, app, (b.monthly > 0.0).then_some(b.monthly))?;
+    db(&state)?
+        .set_budget(&ws, app, (b.monthly > 0.0).then_some(b.monthly))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -77,7 +80,7 @@ pub async fn list_prices(
 ) -> Result<Response, AppError> {
     let derived = state.reports.derived_prices(&ws).await?;
     let overrides: BTreeMap<String, f64> = match &state.db {
-        Some(db) => db.prices(&ws)?.into_iter().collect(),
+        Some(db) => db.prices(&ws).await?.into_iter().collect(),
         None => BTreeMap::new(),
     };
     let mut apps: Vec<&String> = derived.keys().chain(overrides.keys()).collect();
@@ -125,6 +128,6 @@ pub async fn put_price(
             "a price per billable unit above 0 (or null to use the derived price)",
         ));
     }
-    db(&state)?.set_price(&ws, app, o.unit_price)?;
+    db(&state)?.set_price(&ws, app, o.unit_price).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -20,7 +20,7 @@ pub async fn list_models(
     Path(ws): Path<String>,
     _: Query<NoQuery>,
 ) -> Result<Response, AppError> {
-    let models = state.reports.watched_models(&ws)?;
+    let models = state.reports.watched_models(&ws).await?;
     let suggestions = if state.public.demo {
         crate::simulator::world::World::new(0)
             .models
@@ -63,7 +63,7 @@ pub async fn delete_model(
     Query(q): Query<ModelEndpointQuery>,
 ) -> Result<Response, AppError> {
     let endpoint = q.endpoint.trim();
-    state.reports.unwatch_model(&ws, endpoint)?;
+    state.reports.unwatch_model(&ws, endpoint).await?;
     Ok(audited(
         StatusCode::NO_CONTENT,
         format!("unwatch model {endpoint}"),

@@ -66,7 +66,8 @@ pub async fn login(
     let token = password::new_secret("fss_").map_err(AppError::Internal)?;
     let now = state.now();
     let ttl = state.auth.session_ttl();
-    db.create_session(&password::sha256(&token), &identity.name, now, now + ttl)?;
+    db.create_session(&password::sha256(&token), &identity.name, now, now + ttl)
+        .await?;
     let cookie = format!(
         "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
         cookie_name(state.auth.tls),
@@ -91,7 +92,7 @@ pub async fn logout(
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, AppError> {
     if let (Some(digest), Some(db)) = (caller.session, state.auth.db.as_ref()) {
-        db.delete_session(&digest)?;
+        db.delete_session(&digest).await?;
         // Its open streams end now (none listening is fine).
         let _ = state.auth.signed_out.send(digest);
     }
@@ -116,5 +117,5 @@ pub async fn list_audit(
     let db = state.auth.db.as_ref().ok_or_else(|| {
         AppError::NotFound("the audit trail (the data directory is not usable)".into())
     })?;
-    Ok(Json(db.audit_list(limit)?))
+    Ok(Json(db.audit_list(limit).await?))
 }

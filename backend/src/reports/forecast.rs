@@ -52,8 +52,8 @@ impl Reports {
     }
 
     /// The monthly budget of `app` (or of the workspace), if one is set.
-    pub fn budget(&self, ws: &str, app: Option<&str>) -> Option<f64> {
-        let budgets = self.db()?.budgets(ws).ok()?;
+    pub async fn budget(&self, ws: &str, app: Option<&str>) -> Option<f64> {
+        let budgets = self.db()?.budgets(ws).await.ok()?;
         budgets
             .into_iter()
             .find(|(a, _)| a == app.unwrap_or(""))
@@ -70,10 +70,15 @@ impl Reports {
             .checked_add_months(chrono::Months::new(1))
             .unwrap_or(month_start);
         let (by_app, usage) = self.spend_by_app(ws).await?;
-        let budgets: BTreeMap<String, f64> = self
-            .db()
-            .map(|db| db.budgets(ws).unwrap_or_default().into_iter().collect())
-            .unwrap_or_default();
+        let budgets: BTreeMap<String, f64> = match self.db() {
+            Some(db) => db
+                .budgets(ws)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            None => BTreeMap::new(),
+        };
         let by_day = total_by_day(&by_app);
         let calendar = Month {
             start: month_start,
@@ -147,7 +152,7 @@ impl Reports {
                 .or_default() += p.cost;
         }
         if let Some(db) = self.db() {
-            match db.daily_cost_by_app(ws, from, today) {
+            match db.daily_cost_by_app(ws, from, today).await {
                 Ok(stored) => {
                     for (day, app, cost) in stored {
                         by_app.entry(app).or_default().entry(day).or_insert(cost);

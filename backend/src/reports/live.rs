@@ -51,12 +51,7 @@ impl Reports {
             });
         };
         let step = ((to - from).num_seconds() / HISTORY_POINTS).max(METRICS_TTL.as_secs() as i64);
-        let id = w.id.clone();
-        let samples = tokio::task::spawn_blocking(move || {
-            crate::store::SampleStore::query(&*store, &id, from, to, step)
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
+        let samples = store.samples(&w.id, from, to, step).await?;
         Ok(LiveHistory { samples })
     }
 }

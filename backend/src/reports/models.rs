@@ -23,10 +23,10 @@ type Refused = Vec<(String, String)>;
 
 impl Reports {
     /// The model endpoints `ws` watches, oldest first (none without a data directory).
-    pub fn watched_models(&self, ws: &str) -> Result<Vec<WatchedModel>, AppError> {
+    pub async fn watched_models(&self, ws: &str) -> Result<Vec<WatchedModel>, AppError> {
         self.workspace(ws)?;
         Ok(match self.db() {
-            Some(db) => db.watched_models(ws)?,
+            Some(db) => db.watched_models(ws).await?,
             None => Vec::new(),
         })
     }
@@ -40,7 +40,10 @@ impl Reports {
             .map_err(|(field, e)| AppError::invalid(field, e))?;
         let db = self.settings_db()?;
         self.check_model_endpoint(ws, &m.endpoint).await?;
-        if db.watch_model(ws, m, self.now().timestamp_millis(), MAX_WATCHED)? {
+        if db
+            .watch_model(ws, m, self.now().timestamp_millis(), MAX_WATCHED)
+            .await?
+        {
             Ok(())
         } else {
             Err(AppError::invalid(
@@ -51,9 +54,9 @@ impl Reports {
     }
 
     /// Stops watching `endpoint`; a 404 when it was not watched.
-    pub fn unwatch_model(&self, ws: &str, endpoint: &str) -> Result<(), AppError> {
+    pub async fn unwatch_model(&self, ws: &str, endpoint: &str) -> Result<(), AppError> {
         self.workspace(ws)?;
-        if self.settings_db()?.unwatch_model(ws, endpoint)? {
+        if self.settings_db()?.unwatch_model(ws, endpoint).await? {
             Ok(())
         } else {
             Err(AppError::NotFound(format!(
@@ -62,7 +65,7 @@ impl Reports {
         }
     }
 
-    fn settings_db(&self) -> Result<&crate::store::SqliteStore, AppError> {
+    fn settings_db(&self) -> Result<&crate::store::Store, AppError> {
         self.db().ok_or_else(|| {
             AppError::Conflict(
                 "watched model endpoints are stored in --data-dir (FALSCOPE_DATA_DIR), which is not usable"
@@ -145,7 +148,7 @@ impl Reports {
         ws: &str,
         q: &ModelsQuery,
     ) -> Result<Derived<ModelsReport>, AppError> {
-        let watched = self.watched_models(ws)?;
+        let watched = self.watched_models(ws).await?;
         let now = self.now();
         let (from, to) = shared::query::resolve_range(
             q.from.as_ref(),
@@ -212,7 +215,7 @@ impl Reports {
 
     /// Every watched endpoint's SLA state (alert rules, `/metrics`).
     pub async fn sla_states(&self, ws: &str) -> Result<Vec<SlaState>, AppError> {
-        let watched = self.watched_models(ws)?;
+        let watched = self.watched_models(ws).await?;
         Ok(self
             .sla_of(ws, &watched)
             .await?

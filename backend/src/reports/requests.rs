@@ -93,18 +93,15 @@ impl Reports {
             .collect();
         if let Some(db) = self.db() {
             // The admin's price is one price: not a blend.
-            prices.extend(
-                db.prices(ws)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(app, price)| {
-                        let price = UnitPrice {
-                            price,
-                            blended: false,
-                        };
-                        (app, price)
-                    }),
-            );
+            prices.extend(db.prices(ws).await.unwrap_or_default().into_iter().map(
+                |(app, price)| {
+                    let price = UnitPrice {
+                        price,
+                        blended: false,
+                    };
+                    (app, price)
+                },
+            ));
         }
         Some(Arc::new(Prices {
             by_app: prices,

@@ -1,8 +1,7 @@
 //! Daily spend history: the complete days of usage the history job keeps, so the forecast has
 //! them once fal's usage no longer reaches that far back.
 
-use super::{SqliteStore, StoreError};
-use rusqlite::params;
+use super::{vals, Store, StoreError};
 
 /// One app's spend on one (complete, UTC) day.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,126 +16,81 @@ pub struct DailyCost {
     pub seconds: f64,
 }
 
+fn day(d: chrono::NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn parse_day(s: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
 /// Daily spend history.
-impl SqliteStore {
+impl Store {
     /// Stores (or corrects) days of spend of `workspace`.
-    pub fn upsert_daily_cost(&self, workspace: &str, rows: &[DailyCost]) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        {
-            let mut stmt =
-                tx.prepare_cached("INSERT OR REPLACE INTO daily_cost VALUES (?1, ?2, ?3, ?4, ?5)")?;
-            for r in rows {
-                stmt.execute(params![
-                    workspace,
-                    r.day.format("%Y-%m-%d").to_string(),
-                    r.app,
-                    r.cost,
-                    r.seconds
-                ])?;
-            }
-        }
-        tx.commit()?;
+    pub async fn upsert_daily_cost(
+        &self,
+        workspace: &str,
+        rows: &[DailyCost],
+    ) -> Result<(), StoreError> {
+        let statements = rows
+            .iter()
+            .map(|r| {
+                (
+                    "INSERT INTO daily_cost VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (workspace, day, app)
+                     DO UPDATE SET cost = excluded.cost, seconds = excluded.seconds",
+                    vals![workspace, day(r.day), &r.app, r.cost, r.seconds],
+                )
+            })
+            .collect();
+        self.transaction(statements).await?;
         Ok(())
     }
 
     /// Total spend per stored day of `workspace` in `[from, to)`, oldest first.
-    pub fn daily_cost_totals(
+    pub async fn daily_cost_totals(
         &self,
         workspace: &str,
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> Result<Vec<(chrono::NaiveDate, f64)>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT day, SUM(cost) FROM daily_cost WHERE workspace = ?1 AND day >= ?2 AND day < ?3
-             GROUP BY day ORDER BY day",
-        )?;
-        let fmt = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
-        let rows = stmt.query_map(params![workspace, fmt(from), fmt(to)], |r| {
-            let day: String = r.get(0)?;
-            Ok((day, r.get::<_, f64>(1)?))
-        })?;
+        let rows = self
+            .query(
+                "SELECT day, CAST(SUM(cost) AS DOUBLE PRECISION) FROM daily_cost
+                 WHERE workspace = ?1 AND day >= ?2 AND day < ?3
+                 GROUP BY day ORDER BY day",
+                vals![workspace, day(from), day(to)],
+            )
+            .await?;
         let mut out = Vec::new();
-        for row in rows {
-            let (day, total) = row?;
-            if let Ok(d) = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
-                out.push((d, total));
+        for r in rows {
+            if let Some(d) = parse_day(&r.text(0)?) {
+                out.push((d, r.real(1)?));
             }
         }
         Ok(out)
     }
 
     /// Spend per stored day and app of `workspace` in `[from, to)`, oldest first.
-    pub fn daily_cost_by_app(
+    pub async fn daily_cost_by_app(
         &self,
         workspace: &str,
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
     ) -> Result<Vec<(chrono::NaiveDate, String, f64)>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT day, app, cost FROM daily_cost WHERE workspace = ?1 AND day >= ?2 AND day < ?3
-             ORDER BY day, app",
-        )?;
-        let fmt = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
-        let rows = stmt.query_map(params![workspace, fmt(from), fmt(to)], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, f64>(2)?,
-            ))
-        })?;
+        let rows = self
+            .query(
+                "SELECT day, app, cost FROM daily_cost WHERE workspace = ?1 AND day >= ?2 AND day < ?3
+                 ORDER BY day, app",
+                vals![workspace, day(from), day(to)],
+            )
+            .await?;
         let mut out = Vec::new();
-        for row in rows {
-            let (day, app, cost) = row?;
-            if let Ok(d) = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d") {
-                out.push((d, app, cost));
+        for r in rows {
+            if let Some(d) = parse_day(&r.text(0)?) {
+                out.push((d, r.text(1)?, r.real(2)?));
             }
         }
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn daily_cost_upserts_and_sums_per_day() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path()).unwrap();
-        let d = |n: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
-        let row = |day, app: &str, cost| DailyCost {
-            day,
-            app: app.into(),
-            cost,
-            seconds: 10.0,
-        };
-        store
-            .upsert_daily_cost(
-                "w",
-                &[
-                    row(d(1), "a", 1.0),
-                    row(d(1), "b", 2.0),
-                    row(d(2), "a", 4.0),
-                ],
-            )
-            .unwrap();
-        store
-            .upsert_daily_cost("w", &[row(d(2), "a", 5.0)])
-            .unwrap();
-        store
-            .upsert_daily_cost("other", &[row(d(1), "a", 100.0)])
-            .unwrap();
-        assert_eq!(
-            store.daily_cost_totals("w", d(1), d(3)).unwrap(),
-            [(d(1), 3.0), (d(2), 5.0)],
-            "per workspace, summed per day, a corrected day replaced"
-        );
-        assert_eq!(
-            store.daily_cost_totals("w", d(2), d(3)).unwrap(),
-            [(d(2), 5.0)]
-        );
     }
 }

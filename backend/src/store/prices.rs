@@ -1,72 +1,78 @@
 //! Monthly budgets and the admin's price overrides, per workspace and app.
 
-use super::{SqliteStore, StoreError};
-use rusqlite::params;
+use super::{vals, Store, StoreError};
 
 /// Budgets and price overrides.
-impl SqliteStore {
+impl Store {
     /// Budgets of `workspace`: `(app or "", monthly)`.
-    pub fn budgets(&self, workspace: &str) -> Result<Vec<(String, f64)>, StoreError> {
+    pub async fn budgets(&self, workspace: &str) -> Result<Vec<(String, f64)>, StoreError> {
         self.pairs(
             "SELECT app, monthly FROM budgets WHERE workspace = ?1 ORDER BY app",
             workspace,
         )
+        .await
     }
 
     /// Sets a budget (`app` "" for the workspace); `None` removes it.
-    pub fn set_budget(
+    pub async fn set_budget(
         &self,
         workspace: &str,
         app: &str,
         monthly: Option<f64>,
     ) -> Result<(), StoreError> {
-        self.set_or_clear("budgets", workspace, app, monthly)
+        let sql = match monthly {
+            Some(_) => {
+                "INSERT INTO budgets VALUES (?1, ?2, ?3)
+                        ON CONFLICT (workspace, app) DO UPDATE SET monthly = excluded.monthly"
+            }
+            None => "DELETE FROM budgets WHERE workspace = ?1 AND app = ?2",
+        };
+        self.set_or_clear(sql, workspace, app, monthly).await
     }
 
     /// Price overrides of `workspace`: `(app, unit price)`.
-    pub fn prices(&self, workspace: &str) -> Result<Vec<(String, f64)>, StoreError> {
+    pub async fn prices(&self, workspace: &str) -> Result<Vec<(String, f64)>, StoreError> {
         self.pairs(
             "SELECT app, unit_price FROM prices WHERE workspace = ?1 ORDER BY app",
             workspace,
         )
+        .await
     }
 
     /// Sets an app's price; `None` removes the override.
-    pub fn set_price(
+    pub async fn set_price(
         &self,
         workspace: &str,
         app: &str,
         price: Option<f64>,
     ) -> Result<(), StoreError> {
-        self.set_or_clear("prices", workspace, app, price)
+        let sql = match price {
+            Some(_) => {
+                "INSERT INTO prices VALUES (?1, ?2, ?3)
+                        ON CONFLICT (workspace, app) DO UPDATE SET unit_price = excluded.unit_price"
+            }
+            None => "DELETE FROM prices WHERE workspace = ?1 AND app = ?2",
+        };
+        self.set_or_clear(sql, workspace, app, price).await
     }
 
-    fn pairs(&self, sql: &str, workspace: &str) -> Result<Vec<(String, f64)>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(sql)?;
-        let rows = stmt.query_map(params![workspace], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    async fn pairs(&self, sql: &str, workspace: &str) -> Result<Vec<(String, f64)>, StoreError> {
+        let rows = self.query(sql, vals![workspace]).await?;
+        rows.iter().map(|r| Ok((r.text(0)?, r.real(1)?))).collect()
     }
 
-    /// `table` is one of this module's own names, never input.
-    fn set_or_clear(
+    async fn set_or_clear(
         &self,
-        table: &'static str,
+        sql: &str,
         workspace: &str,
         app: &str,
         value: Option<f64>,
     ) -> Result<(), StoreError> {
-        let conn = self.conn();
-        match value {
-            Some(v) => conn.execute(
-                &format!("INSERT OR REPLACE INTO {table} VALUES (?1, ?2, ?3)"),
-                params![workspace, app, v],
-            )?,
-            None => conn.execute(
-                &format!("DELETE FROM {table} WHERE workspace = ?1 AND app = ?2"),
-                params![workspace, app],
-            )?,
+        let params = match value {
+            Some(v) => vals![workspace, app, v],
+            None => vals![workspace, app],
         };
+        self.execute(sql, params).await?;
         Ok(())
     }
 }

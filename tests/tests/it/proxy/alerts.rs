@@ -863,6 +863,7 @@ async fn a_latency_regression_on_a_watched_model_fires_its_sla_rule_and_shows_on
             0,
             50,
         )
+        .await
         .unwrap();
     let report: shared::Fetched<shared::models::ModelsReport> = app
         .get(&format!("{}?from=now-6h", ws_path(ws::MODELS_REPORT)))

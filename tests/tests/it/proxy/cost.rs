@@ -211,7 +211,10 @@ async fn the_month_end_projection_starts_from_what_was_spent() {
         .clone()
         .expect("the test data directory is usable");
     let day = |n: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, n).unwrap();
-    let stored = db.daily_cost_totals("default", day(1), day(19)).unwrap();
+    let stored = db
+        .daily_cost_totals("default", day(1), day(19))
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 17, "Nov 1–17, not today");
     for (d, total) in &stored {
         let shown = f.daily[chrono::Datelike::day0(d) as usize].actual.unwrap();
@@ -470,7 +473,10 @@ async fn the_daily_history_fills_without_anyone_looking() {
             // No page, no scrape: the background job writes the month's complete days.
             let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
             loop {
-                let stored = db.daily_cost_totals("default", day(1), day(30)).unwrap();
+                let stored = db
+                    .daily_cost_totals("default", day(1), day(30))
+                    .await
+                    .unwrap();
                 if stored.len() == want {
                     assert!(stored.iter().all(|(_, total)| *total > 0.0));
                     return stored;

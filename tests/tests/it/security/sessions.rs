@@ -211,7 +211,7 @@ async fn a_thousand_anonymous_posts_leave_the_audit_table_as_it_was() {
     let auth = AuthFixture::write("");
     let app = TestApp::spawn_token_mode(&sim, &auth, &[]).await;
     let db = app.state.db.clone().expect("a data directory");
-    let before = db.audit_list(10_000).unwrap().len();
+    let before = db.audit_list(10_000).await.unwrap().len();
     let mut tasks = Vec::new();
     for i in 0..1000 {
         let req = if i % 2 == 0 {
@@ -234,7 +234,7 @@ async fn a_thousand_anonymous_posts_leave_the_audit_table_as_it_was() {
             }
         }
     }
-    assert_eq!(db.audit_list(10_000).unwrap().len(), before);
+    assert_eq!(db.audit_list(10_000).await.unwrap().len(), before);
 }
 
 #[tokio::test]
