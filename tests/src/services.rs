@@ -90,3 +90,149 @@ impl RedisServer {
         let _ = std::fs::remove_file(self.socket());
     }
 }
+
+/// A Postgres cluster of its own in a temporary directory, listening on a Unix socket there
+/// only (no TCP), with `fsync` off (a test database). Started as the `postgres` user when the
+/// tests run as root (Postgres refuses root).
+pub struct PostgresServer {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    running: bool,
+}
+
+impl PostgresServer {
+    /// Creates and starts one.
+    pub async fn start() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|versions| {
+                versions
+                    .filter_map(Result::ok)
+                    .map(|v| v.path().join("bin"))
+                    .filter(|b| b.join("initdb").exists())
+                    .max()
+            })
+            .unwrap_or_else(|| {
+                panic!("Postgres is not installed: run `cargo xtask bootstrap` (it installs postgresql from the machine's packages)")
+            });
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut this = Self {
+            dir,
+            bin,
+            running: false,
+        };
+        if as_root() {
+            let status = Command::new("chown")
+                .arg("postgres")
+                .arg(this.dir.path())
+                .status()
+                .await
+                .expect("chown runs");
+            assert!(status.success(), "chown postgres {:?}", this.dir.path());
+        }
+        let data = this.data();
+        this.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "falscope",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        )
+        .await;
+        this.restart().await;
+        this
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    /// Its URL, for `--database-url`.
+    pub fn url(&self) -> String {
+        format!(
+            "host={} user=falscope dbname=postgres",
+            self.dir.path().display()
+        )
+    }
+
+    async fn run(&self, program: &str, args: &[&str]) {
+        let path = self.bin.join(program);
+        let mut command = if as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        };
+        let out = command
+            .args(args)
+            .output()
+            .await
+            .unwrap_or_else(|e| panic!("{program} runs: {e}"));
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts it (again), waiting until it accepts connections.
+    pub async fn restart(&mut self) {
+        let data = self.data();
+        let options = format!(
+            "-k {} -c listen_addresses= -c fsync=off -c full_page_writes=off",
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &["-D", &data, "-o", &options, "-l", &log, "-w", "start"],
+        )
+        .await;
+        self.running = true;
+    }
+
+    /// Stops it at once (as a crash would: no checkpoint).
+    pub async fn stop(&mut self) {
+        let data = self.data();
+        self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"])
+            .await;
+        self.running = false;
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        if self.running {
+            let path = self.bin.join("pg_ctl");
+            let data = self.data();
+            let mut command = if as_root() {
+                let mut c = std::process::Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(path);
+                c
+            } else {
+                std::process::Command::new(path)
+            };
+            let _ = command
+                .args(["-D", &data, "-m", "immediate", "-w", "stop"])
+                .output();
+        }
+    }
+}
+
+fn as_root() -> bool {
+    std::env::var("USER").is_ok_and(|u| u == "root")
+        || std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                == Some("0")
+        })
+}

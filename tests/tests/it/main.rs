@@ -12,3 +12,4 @@ mod layout;
 mod proxy;
 mod security;
 mod spa;
+mod store;
