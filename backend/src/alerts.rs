@@ -43,12 +43,24 @@ pub struct Alerts {
     reports: Reports,
     /// Where UI rules and the history are kept, when the data directory is usable.
     db: Option<Arc<Store>>,
+    /// Held by the one replica that records state changes and sends notifications.
+    lease: Arc<crate::cluster::Lease>,
+    /// How many times this replica had taken the lease when it last read the recorded states.
+    led: AtomicU64,
+    /// One delivery of the outbox at a time.
+    delivering: tokio::sync::Mutex<()>,
 }
 
 impl Alerts {
     /// Alerts of `config` judged on `reports`, keeping UI rules and history in `db` (read by
-    /// [`Alerts::load`]).
-    pub fn new(config: AlertsConfig, reports: Reports, db: Option<Arc<Store>>) -> Self {
+    /// [`Alerts::load`]). Every replica judges the rules (its Alerts page is live); only the
+    /// holder of `lease` records changes and notifies.
+    pub fn new(
+        config: AlertsConfig,
+        reports: Reports,
+        db: Option<Arc<Store>>,
+        lease: Arc<crate::cluster::Lease>,
+    ) -> Self {
         Self {
             config,
             ui_rules: Mutex::default(),
@@ -63,6 +75,9 @@ impl Alerts {
                 .unwrap_or_default(),
             reports,
             db,
+            lease,
+            led: AtomicU64::new(0),
+            delivering: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -71,6 +86,17 @@ impl Alerts {
     /// is not notified again.
     pub async fn load(&self) {
         self.refresh_rules().await;
+        if self.lease.held() {
+            self.take_over().await;
+        }
+    }
+
+    /// Becomes the replica that records and notifies: the states recorded (by this replica
+    /// before a restart, or by the one that held the lease before) are where each rule is,
+    /// so a change another replica recorded is not recorded or sent again.
+    async fn take_over(&self) {
+        self.led
+            .store(self.lease.taken.load(Ordering::Relaxed), Ordering::Relaxed);
         let Some(db) = &self.db else { return };
         let last: Vec<AlertEvent> = db
             .last_alert_events()
@@ -146,6 +172,16 @@ impl Alerts {
             detail: why.into(),
         })
         .await;
+    }
+
+    /// Evaluation rounds run so far.
+    pub fn evaluations(&self) -> u64 {
+        self.evaluations.load(Ordering::Relaxed)
+    }
+
+    /// Whether this replica records changes and sends notifications now.
+    pub fn leading(&self) -> bool {
+        self.lease.held()
     }
 
     /// How often every rule is evaluated.
@@ -381,7 +417,12 @@ mod tests {
             Arc::new(crate::clock::SystemClock),
             Some(db.clone()),
         );
-        let alerts = Alerts::new(config, reports, Some(db));
+        let alerts = Alerts::new(
+            config,
+            reports,
+            Some(db),
+            crate::cluster::Lease::local("alerts"),
+        );
         alerts.load().await;
         alerts
     }

@@ -3,6 +3,7 @@
 //! cached daily usage the forecast does (`reports::complete_days`), so it costs at most one
 //! usage call per workspace per hour, and views never write.
 
+use crate::cluster::{Lease, LEASE_RENEW};
 use crate::reports::Reports;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
@@ -21,6 +22,7 @@ pub async fn prune(
     db: Arc<Store>,
     retention: chrono::Duration,
     every: std::time::Duration,
+    lease: Arc<Lease>,
     shutdown: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(every);
@@ -28,6 +30,10 @@ pub async fn prune(
         tokio::select! {
             _ = tick.tick() => {}
             () = shutdown.cancelled() => return,
+        }
+        if !lease.held() {
+            tick.reset_after(LEASE_RENEW);
+            continue;
         }
         let before = reports.now() - retention;
         match db.prune_records(before, MAX_AUDIT_ROWS).await {
@@ -49,6 +55,7 @@ pub async fn keep(
     reports: Reports,
     db: Arc<Store>,
     every: std::time::Duration,
+    lease: Arc<Lease>,
     shutdown: CancellationToken,
 ) {
     use crate::upstream::FalApi as _;
@@ -60,6 +67,11 @@ pub async fn keep(
         tokio::select! {
             _ = tick.tick() => {}
             () = shutdown.cancelled() => return,
+        }
+        if !lease.held() {
+            // Another replica keeps the history; look again soon, in case it dies.
+            tick.reset_after(LEASE_RENEW);
+            continue;
         }
         for w in reports
             .workspaces()

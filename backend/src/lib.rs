@@ -113,10 +113,7 @@ pub async fn build_with_clock(
     }) {
         anyhow::bail!("--auth-file (FALSCOPE_AUTH_FILE): [workspaces] names {unknown:?}, which is not a configured workspace");
     }
-    let samples = live::Samples {
-        store: db.clone(),
-        retention: chrono::Duration::days(i64::from(config.retention_days)),
-    };
+
     let history_db = db.clone();
     for warning in &config.directory.warnings {
         tracing::warn!("--auth-file (FALSCOPE_AUTH_FILE): {warning}");
@@ -168,6 +165,14 @@ pub async fn build_with_clock(
             if demo.is_some() { " (demo mode has one workspace, \"demo\")" } else { "" }
         );
     }
+    // Jobs that write to a database the replicas share run on one replica at a time.
+    let jobs = state::job_peers(state.redis.as_ref(), state.db.as_deref());
+    let lease = |name: &str| cluster::Lease::start(jobs.clone(), name, state.shutdown.clone());
+    let samples = live::Samples {
+        store: state.db.clone(),
+        retention: chrono::Duration::days(i64::from(config.retention_days)),
+        lease: lease("samples"),
+    };
     for w in state.reports.workspaces() {
         let poll = live::poll(
             state.reports.clone(),
@@ -183,6 +188,7 @@ pub async fn build_with_clock(
             state.reports.clone(),
             db.clone(),
             config.history_every,
+            lease("cost-history"),
             state.shutdown.clone(),
         ));
         tokio::spawn(history::prune(
@@ -190,6 +196,7 @@ pub async fn build_with_clock(
             db,
             chrono::Duration::days(i64::from(config.audit_retention_days)),
             config.history_every,
+            lease("prune"),
             state.shutdown.clone(),
         ));
     }

@@ -23,6 +23,8 @@ pub struct Samples {
     pub store: Option<Arc<crate::store::Store>>,
     /// How long they are kept.
     pub retention: chrono::Duration,
+    /// Held by the one replica that writes them (when replicas share a database).
+    pub lease: Arc<crate::cluster::Lease>,
 }
 
 /// Runs the poller of `ws` until `shutdown`.
@@ -84,7 +86,7 @@ pub async fn poll(
         }
         last_as_of = Some(cached.entry.as_of);
         let samples = samples(&cached.value);
-        if let Some(store) = samples_to.store.clone() {
+        if let Some(store) = samples_to.store.clone().filter(|_| samples_to.lease.held()) {
             let prune = round % PRUNE_EVERY == 0;
             let mut result = store.insert_samples(&ws.id, &samples).await;
             if prune && result.is_ok() {

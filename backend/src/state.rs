@@ -195,6 +195,17 @@ pub struct Settings {
     pub redis: Option<Arc<crate::cluster::Redis>>,
 }
 
+/// The Redis that decides which replica runs a job writing to the database: only when the
+/// replicas share one (Postgres). Replicas each on their own SQLite each run their jobs.
+pub fn job_peers(
+    redis: Option<&Arc<crate::cluster::Redis>>,
+    db: Option<&crate::store::Store>,
+) -> Option<Arc<crate::cluster::Redis>> {
+    redis
+        .filter(|_| db.is_some_and(|db| db.engine() == "postgres"))
+        .cloned()
+}
+
 /// How often an open stream's session is checked for expiry or removal.
 pub const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -219,10 +230,16 @@ impl AppState {
             settings.clock,
             settings.db.clone(),
         );
+        let shutdown = CancellationToken::new();
         let alerts = Arc::new(crate::alerts::Alerts::new(
             settings.alerts,
             reports.clone(),
             settings.db.clone(),
+            crate::cluster::Lease::start(
+                job_peers(settings.redis.as_ref(), settings.db.as_deref()),
+                "alerts",
+                shutdown.clone(),
+            ),
         ));
         let limits = Arc::new(Limits {
             max_upload: settings.max_upload,
@@ -240,7 +257,7 @@ impl AppState {
             public,
             csp: http::HeaderValue::from_str(&settings.csp)
                 .unwrap_or_else(|_| http::HeaderValue::from_static("default-src 'self'")),
-            shutdown: CancellationToken::new(),
+            shutdown,
             redis: settings.redis,
         }))
     }

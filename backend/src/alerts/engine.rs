@@ -12,6 +12,10 @@ impl Alerts {
     /// Evaluates every rule once; notifications are sent in the background.
     pub async fn evaluate(self: &Arc<Self>) {
         self.refresh_rules().await;
+        let leading = self.lease.held();
+        if leading && self.lease.taken.load(Ordering::Relaxed) != self.led.load(Ordering::Relaxed) {
+            self.take_over().await;
+        }
         for rule in self.rules() {
             let mut samples = lock(&self.queue_samples)
                 .remove(&rule.id)
@@ -43,11 +47,77 @@ impl Alerts {
                     value,
                     detail,
                 };
-                self.record(&event).await;
-                self.dispatch(rule, event);
+                if leading {
+                    self.notify(rule, event).await;
+                }
             }
         }
+        if leading {
+            self.deliver_outbox();
+        }
         self.evaluations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records a change and has it sent: with a database, recorded as still to be sent first
+    /// (the outbox), then sent by [`Alerts::deliver_outbox`]; without one, sent at once.
+    async fn notify(self: &Arc<Self>, rule: AlertRule, event: AlertEvent) {
+        let outbox = match (&self.db, self.config.webhooks.is_empty()) {
+            (Some(db), false) => match serde_json::to_string(&event) {
+                Ok(json) => db
+                    .insert_alert_intent(&event.workspace, &event.rule_id, event.at, &json)
+                    .await
+                    .map_err(|err| tracing::warn!(%err, "cannot record an alert notification before sending it; sending it at once"))
+                    .is_ok(),
+                Err(_) => false,
+            },
+            _ => false,
+        };
+        if outbox {
+            tracing::info!(target: "falscope::alerts", rule = %event.rule_id, workspace = %event.workspace, state = event.state.as_str(), detail = %event.detail, "alert {}", event.state.as_str());
+        } else {
+            self.record(&event).await;
+            self.dispatch(rule, event);
+        }
+    }
+
+    /// Sends what the outbox holds (in the background, one delivery at a time): what this
+    /// replica recorded, and what a replica that died left unsent.
+    fn deliver_outbox(self: &Arc<Self>) {
+        let Some(db) = self.db.clone() else { return };
+        if self.config.webhooks.is_empty() {
+            return;
+        }
+        let alerts = Arc::clone(self);
+        tokio::spawn(async move {
+            let Ok(_one) = alerts.delivering.try_lock() else {
+                return;
+            };
+            let pending = match db.undelivered_alert_events().await {
+                Ok(p) => p,
+                Err(err) => {
+                    tracing::warn!(%err, "cannot read the alert outbox");
+                    return;
+                }
+            };
+            for (id, json) in pending {
+                if !alerts.lease.held() {
+                    return;
+                }
+                let Ok(event) = serde_json::from_str::<AlertEvent>(&json) else {
+                    let _ = db.mark_alert_delivered(id).await;
+                    continue;
+                };
+                match alerts.rules().into_iter().find(|r| r.id == event.rule_id) {
+                    Some(rule) => alerts.send(&rule, &event).await,
+                    None => {
+                        tracing::info!(rule = %event.rule_id, "an unsent alert notification of a deleted rule is dropped")
+                    }
+                }
+                if let Err(err) = db.mark_alert_delivered(id).await {
+                    tracing::warn!(%err, "cannot mark an alert notification sent; it may be sent again");
+                }
+            }
+        });
     }
 
     pub(super) async fn record(&self, event: &AlertEvent) {
@@ -73,22 +143,21 @@ impl Alerts {
             return;
         }
         let alerts = Arc::clone(self);
-        tokio::spawn(async move {
-            let message = Message::Alert {
-                event: &event,
-                rule: &rule,
-            };
-            for hook in &alerts.config.webhooks {
-                let r =
-                    notify::deliver(&alerts.client, hook, &message, alerts.config.retry, || {
-                        alerts.reports.now().timestamp()
-                    })
-                    .await;
-                if !r.ok {
-                    tracing::warn!(webhook = %r.webhook, attempts = r.attempts, detail = %r.detail, "alert notification not delivered");
-                }
+        tokio::spawn(async move { alerts.send(&rule, &event).await });
+    }
+
+    /// Sends one change to every webhook (with the configured retries).
+    async fn send(&self, rule: &AlertRule, event: &AlertEvent) {
+        let message = Message::Alert { event, rule };
+        for hook in &self.config.webhooks {
+            let r = notify::deliver(&self.client, hook, &message, self.config.retry, || {
+                self.reports.now().timestamp()
+            })
+            .await;
+            if !r.ok {
+                tracing::warn!(webhook = %r.webhook, attempts = r.attempts, detail = %r.detail, "alert notification not delivered");
             }
-        });
+        }
     }
 
     /// Sends a test notification to every webhook at once and answers within the configured

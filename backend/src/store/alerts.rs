@@ -71,6 +71,48 @@ impl Store {
         Ok(())
     }
 
+    /// Appends an alert event whose notification is still to be sent (the outbox: recorded
+    /// before sending, so it is sent even if this replica dies first); its id.
+    pub async fn insert_alert_intent(
+        &self,
+        workspace: &str,
+        rule_id: &str,
+        at: DateTime<Utc>,
+        json: &str,
+    ) -> Result<i64, StoreError> {
+        let rows = self
+            .query(
+                "INSERT INTO alert_events (workspace, rule_id, at_ms, event_json, delivered)
+                 VALUES (?1, ?2, ?3, ?4, 0) RETURNING id",
+                vals![workspace, rule_id, at.timestamp_millis(), json],
+            )
+            .await?;
+        rows.first()
+            .ok_or_else(|| StoreError::Failed("no id returned".into()))?
+            .int(0)
+    }
+
+    /// Events whose notification is still to be sent, oldest first: `(id, event JSON)`.
+    pub async fn undelivered_alert_events(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT id, event_json FROM alert_events WHERE delivered = 0 ORDER BY id",
+                vals![],
+            )
+            .await?;
+        rows.iter().map(|r| Ok((r.int(0)?, r.text(1)?))).collect()
+    }
+
+    /// Marks an event's notification sent.
+    pub async fn mark_alert_delivered(&self, id: i64) -> Result<(), StoreError> {
+        self.execute(
+            "UPDATE alert_events SET delivered = 1 WHERE id = ?1",
+            vals![id],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The newest event of every rule (what state each rule was left in).
     pub async fn last_alert_events(&self) -> Result<Vec<String>, StoreError> {
         let rows = self

@@ -220,10 +220,21 @@ async fn alert_rules_and_events_round_trip(store: &Store) {
         ["\"a2\"", "\"c1\""],
         "newest first"
     );
+    let id = store
+        .insert_alert_intent("events", "c", t(2), "\"c2\"")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.undelivered_alert_events().await.unwrap(),
+        [(id, "\"c2\"".to_owned())],
+        "recorded, not yet sent"
+    );
+    store.mark_alert_delivered(id).await.unwrap();
+    assert!(store.undelivered_alert_events().await.unwrap().is_empty());
     let mut last = store.last_alert_events().await.unwrap();
     last.retain(|e| e.starts_with("\"a") || e.starts_with("\"c"));
     last.sort();
-    assert_eq!(last, ["\"a2\"", "\"c1\""], "each rule's newest");
+    assert_eq!(last, ["\"a2\"", "\"c2\""], "each rule's newest");
     store.delete_alert_rule("a", "alerts").await.unwrap();
 }
 

@@ -12,7 +12,8 @@ use tokio_postgres::NoTls;
 
 /// Versioned schema: migration `i` brings the database to version `i + 1` (kept in
 /// `falscope_schema`). The same tables as SQLite's, in Postgres's types.
-const MIGRATIONS: &[&str] = &["CREATE TABLE live_samples (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE live_samples (
         workspace TEXT NOT NULL,
         t BIGINT NOT NULL,
         app TEXT NOT NULL,
@@ -81,7 +82,11 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE live_samples (
         added_ms BIGINT NOT NULL,
         sla_json TEXT NOT NULL,
         PRIMARY KEY (workspace, endpoint)
-    );"];
+    );",
+    // Alert notifications are recorded before they are sent (an outbox).
+    "ALTER TABLE alert_events ADD COLUMN delivered BIGINT NOT NULL DEFAULT 1;
+    CREATE INDEX alert_events_pending ON alert_events (delivered, id);",
+];
 
 /// The advisory lock migrations are run under (any constant; `falscope` in ASCII).
 const MIGRATION_LOCK: i64 = 0x66_616c_7363_6f70;

@@ -90,6 +90,10 @@ const MIGRATIONS: &[&str] = &[
         sla_json TEXT NOT NULL,
         PRIMARY KEY (workspace, endpoint)
     ) WITHOUT ROWID;",
+    // Alert notifications are recorded before they are sent (an outbox): one left unsent by a
+    // replica that died is sent by the next. Older events count as sent.
+    "ALTER TABLE alert_events ADD COLUMN delivered INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX alert_events_pending ON alert_events (delivered, id);",
 ];
 
 /// SQLite in the data directory.

@@ -1,10 +1,14 @@
 //! Several replicas sharing one Redis (`--redis-url`): one fal call for a cluster's cold
 //! misses, and each replica alone — never down — while Redis is.
 
-use integration_tests::services::RedisServer;
+use crate::proxy::alerts::{Receiver, SECRET};
+use backend::alerts::AlertsConfig;
+use integration_tests::auth::{password, token, user, AuthFixture};
+use integration_tests::services::{PostgresServer, RedisServer};
 use integration_tests::sim::SimHarness;
 use integration_tests::{ws_path, TestApp};
-use shared::routes::ws;
+use shared::auth::{Role, CSRF_HEADER};
+use shared::routes::{self, ws};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -128,4 +132,260 @@ async fn three_replicas_make_one_fal_call_and_carry_on_alone_while_redis_is_down
     assert!(sim.stats().await["analytics"].as_u64().unwrap() - before <= 2);
     let metrics = apps[0].get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("falscope_redis_up 1"), "{metrics}");
+}
+
+/// A replica of a cluster on `redis` and `pg` in `--auth token`, notifying `receiver`.
+async fn shared_replica(
+    sim: &SimHarness,
+    redis: &RedisServer,
+    pg: &PostgresServer,
+    auth: &AuthFixture,
+    receiver: &Receiver,
+) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[delivery]\nattempts = 2\nbackoff_ms = 10\n[[webhook]]\nname = \"ops\"\nurl = \"{}/ok\"\nformat = \"generic\"\nsecret_env = \"HOOK_SECRET\"\n",
+            receiver.url
+        ),
+    )
+    .unwrap();
+    let mut alerts = AlertsConfig::load(&path, |k| (k == "HOOK_SECRET").then(|| SECRET.to_owned()))
+        .expect("the alerts file is valid");
+    alerts.evaluate_every = Duration::from_millis(200);
+    let file = auth.arg();
+    let (redis_url, pg_url) = (redis.url(), pg.url());
+    let args = [
+        "--auth",
+        "token",
+        "--auth-file",
+        &file,
+        "--rate-limit",
+        "0",
+        "--redis-url",
+        &redis_url,
+        "--database-url",
+        &pg_url,
+    ];
+    TestApp::spawn_with_sim_edited(
+        sim,
+        integration_tests::sim::API_KEY,
+        Some(integration_tests::sim::ADMIN_KEY),
+        &args,
+        move |c| c.alerts = alerts,
+    )
+    .await
+}
+
+fn bearer(role: Role) -> String {
+    format!("Bearer {}", token(role))
+}
+
+async fn whoami(app: &TestApp, cookie: &str) -> Option<String> {
+    let config: shared::PublicConfig = app
+        .http
+        .get(app.url(routes::CONFIG))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    config.auth.user.map(|u| u.name)
+}
+
+/// Notifications `receiver` got for a change to `state`.
+fn notified(receiver: &Receiver, state: &str) -> usize {
+    receiver
+        .got("/ok")
+        .iter()
+        .filter(|r| r.body.contains(&format!("\"state\":\"{state}\"")))
+        .count()
+}
+
+/// Polls `done` every 50 ms until it holds (`within` at most).
+async fn eventually(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn replicas_on_one_postgres_share_sessions_and_settings_and_notify_once() {
+    let sim = SimHarness::start().await;
+    let redis = RedisServer::start().await;
+    let mut pg = PostgresServer::start().await;
+    let receiver = Receiver::start().await;
+    let auth = AuthFixture::write("");
+    let mut apps = Vec::new();
+    for _ in 0..3 {
+        apps.push(shared_replica(&sim, &redis, &pg, &auth, &receiver).await);
+    }
+    let send = |app: &TestApp, method: reqwest::Method, path: &str, role: Role| {
+        app.http
+            .request(method, app.url(&ws_path(path)))
+            .header(CSRF_HEADER, "1")
+            .header("authorization", bearer(role))
+    };
+
+    // A session made on one replica is known to the others; signing out on one ends it.
+    let login = apps[0]
+        .http
+        .post(apps[0].url(routes::LOGIN))
+        .header(CSRF_HEADER, "1")
+        .json(&serde_json::json!({
+            "username": user(Role::Operator), "password": password(Role::Operator)
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(whoami(&apps[1], &cookie).await, Some(user(Role::Operator)));
+    let out = apps[1]
+        .http
+        .post(apps[1].url(routes::LOGOUT))
+        .header(CSRF_HEADER, "1")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.status().is_success(), "{}", out.status());
+    assert_eq!(
+        whoami(&apps[0], &cookie).await,
+        None,
+        "signed out everywhere"
+    );
+
+    // A budget and a price saved on one replica are served by another.
+    let resp = send(&apps[0], reqwest::Method::PUT, ws::BUDGETS, Role::Billing)
+        .json(&serde_json::json!({"monthly": 9000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let forecast: serde_json::Value =
+        send(&apps[2], reqwest::Method::GET, ws::FORECAST, Role::Billing)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(forecast["data"]["budget"], 9000.0, "{forecast}");
+
+    // A rule made on one replica fires on the data every replica reads; one notification.
+    let resp = send(
+        &apps[1],
+        reqwest::Method::POST,
+        ws::ALERT_RULES,
+        Role::Operator,
+    )
+    .json(&serde_json::json!({
+        "name": "chat-llm failing", "app": "chat-llm",
+        "condition": {"kind": "threshold", "metric": "error_rate", "above": 0.0,
+                      "window_minutes": 120, "min_requests": 20}
+    }))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 201);
+    let rule: shared::alerts::AlertRule = resp.json().await.unwrap();
+    eventually(
+        "the rule fires and is notified",
+        Duration::from_secs(20),
+        || notified(&receiver, "firing") >= 1,
+    )
+    .await;
+    // The replica that sent it stops at once; another takes over the alerts.
+    let leader = apps
+        .iter()
+        .position(|a| a.state.alerts.leading())
+        .expect("one replica leads the alerts");
+    apps[leader].stop().await;
+    let rest: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
+    eventually(
+        "another replica leads the alerts",
+        Duration::from_secs(15),
+        || rest.iter().any(|i| apps[*i].state.alerts.leading()),
+    )
+    .await;
+    // It judges the rule firing too and does not notify again; raised out of reach, the rule
+    // resolves, notified once.
+    let other = &apps[rest[0]];
+    let edit = send(
+        other,
+        reqwest::Method::PUT,
+        &ws::ALERT_RULE.replace("{id}", &rule.id),
+        Role::Operator,
+    )
+    .json(&serde_json::json!({
+        "name": "chat-llm failing", "app": "chat-llm",
+        "condition": {"kind": "threshold", "metric": "error_rate", "above": 0.99,
+                      "window_minutes": 120, "min_requests": 20}
+    }))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(edit.status(), 200);
+    eventually(
+        "the rule resolves and is notified",
+        Duration::from_secs(20),
+        || notified(&receiver, "resolved") >= 1,
+    )
+    .await;
+    // Several evaluations later, still one of each.
+    let evaluations = |a: &TestApp| a.state.alerts.evaluations();
+    let seen = evaluations(other);
+    eventually("five more evaluations", Duration::from_secs(20), || {
+        evaluations(other) >= seen + 5
+    })
+    .await;
+    assert_eq!(
+        notified(&receiver, "firing"),
+        1,
+        "{:?}",
+        receiver.got("/ok")
+    );
+    assert_eq!(notified(&receiver, "resolved"), 1);
+
+    // Postgres stops: cached views still answer, writes say the database is unreachable.
+    let warmed = analytics("now-6h");
+    let read = |app: &TestApp| {
+        app.http
+            .get(app.url(&warmed))
+            .header("authorization", bearer(Role::Viewer))
+            .send()
+    };
+    assert_eq!(read(other).await.unwrap().status(), 200);
+    pg.stop().await;
+    assert_eq!(read(other).await.unwrap().status(), 200, "reads go on");
+    let resp = send(other, reqwest::Method::PUT, ws::BUDGETS, Role::Billing)
+        .json(&serde_json::json!({"monthly": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    let err: shared::ApiError = resp.json().await.unwrap();
+    assert_eq!(err.code, shared::ErrorCode::StoreUnavailable);
+    assert!(err.message.contains("not saved"), "{}", err.message);
+    // Back: the write goes through, and nothing saved before was lost.
+    pg.restart().await;
+    let resp = send(other, reqwest::Method::PUT, ws::BUDGETS, Role::Billing)
+        .json(&serde_json::json!({"monthly": 8000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
 }

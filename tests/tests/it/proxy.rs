@@ -1,7 +1,7 @@
 //! falscope's dashboard API in front of the simulator: caching, coalescing, stale-on-error,
 //! resilience, validation, admin-key handling, files.
 
-mod alerts;
+pub(crate) mod alerts;
 mod cache;
 mod cost;
 mod export;

@@ -13,26 +13,26 @@ use shared::routes::ws;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const SECRET: &str = "whsec-test-4f1c";
+pub(crate) const SECRET: &str = "whsec-test-4f1c";
 
 /// One request a webhook receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    path: String,
+pub(crate) struct Received {
+    pub(crate) path: String,
     timestamp: Option<String>,
     signature: Option<String>,
-    body: String,
+    pub(crate) body: String,
 }
 
 /// A local webhook receiver: `/flaky` fails twice with 500 then accepts, `/ok` accepts,
 /// `/reject` answers 400, `/hang` never answers.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let got: Arc<Mutex<Vec<Received>>> = Arc::default();
         let seen = got.clone();
         let handler = move |uri: http::Uri, headers: http::HeaderMap, body: String| {
@@ -71,7 +71,7 @@ impl Receiver {
         Self { url, got }
     }
 
-    fn got(&self, path: &str) -> Vec<Received> {
+    pub(crate) fn got(&self, path: &str) -> Vec<Received> {
         self.got
             .lock()
             .unwrap()
