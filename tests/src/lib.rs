@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod browser;
+pub mod cluster;
 pub mod services;
 pub mod sim;
 

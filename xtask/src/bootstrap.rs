@@ -144,13 +144,22 @@ fn npm_install(prefix: &std::path::Path, package: &str) -> Result<(), String> {
     ]))
 }
 
-/// Chromium + chromedriver for browser tests, promtool to validate Prometheus text.
+/// Chromium + chromedriver for browser tests, promtool to validate Prometheus text, Redis and
+/// Postgres for the tests of several replicas (the tests start and stop their own servers).
 fn apt_tools() -> Result<(), String> {
     apt_install(&[
         ("chromium", "chromium"),
         ("chromedriver", "chromium-driver"),
         ("promtool", "prometheus"),
+        ("redis-server", "redis-server"),
+        // postgresql-common's wrapper; the server itself lives in /usr/lib/postgresql/*/bin.
+        ("pg_ctlcluster", "postgresql"),
     ])
+}
+
+/// What `cargo xtask cluster` needs besides the test tools: nginx in front of the replicas.
+pub fn cluster_tools() -> Result<(), String> {
+    apt_install(&[("nginx", "nginx")])
 }
 
 /// What `cargo xtask bench` needs besides the test tools: nginx (the reference proxy) and wrk

@@ -7,6 +7,8 @@
 //! - `bench [--soak SECS] [--first-chart]`: falscope vs nginx (proxy_cache) on the simulator,
 //!   the time to first chart in headless Chromium, plus the frontend's size, chart-redraw and
 //!   log-scroll figures (BENCHMARKS.md records a run); `--first-chart` measures only that.
+//! - `cluster`: Postgres and Redis from the machine's packages, the simulator, three falscope
+//!   replicas sharing them and nginx round-robin in front on http://127.0.0.1:8080.
 //! - `size`: release-build the frontend and print the gzip size of what a browser downloads.
 //! - `bootstrap [--browser] [--dev]`: only install the toolchain (`--dev` adds trunk, for
 //!   `trunk serve` during development).
@@ -40,9 +42,10 @@ fn main() -> ExitCode {
         }),
         "size" => size(),
         "bench" => bench(rest),
+        "cluster" => cluster(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [-- falscope args] | test | bench [--soak SECS] [--first-chart] | size | bootstrap [--browser] [--dev]>"
+                "usage: cargo xtask <demo [-- falscope args] | test | bench [--soak SECS] [--first-chart] | cluster | size | bootstrap [--browser] [--dev]>"
             );
             return ExitCode::from(2);
         }
@@ -64,6 +67,27 @@ fn demo(args: &[String]) -> Result<(), String> {
     println!("\nfalscope: starting on http://{listen}  (Ctrl-C stops it)\n");
     let args = args.iter().skip_while(|a| *a == "--");
     run(Cmd::new(cmd::root().join("target/release/falscope")).args(args))
+}
+
+/// A local cluster in the foreground (see `tests/src/cluster.rs`).
+fn cluster() -> Result<(), String> {
+    bootstrap::install(true)?;
+    bootstrap::cluster_tools()?;
+    build_release()?;
+    run(cargo([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "integration-tests",
+        "--bin",
+        "cluster",
+    ]))?;
+    let root = cmd::root();
+    run(Cmd::new(root.join("target/release/cluster")).env(
+        "FALSCOPE_BIN",
+        &root.join("target/release/falscope").display().to_string(),
+    ))
 }
 
 /// Every check and test, in the order that fails fastest.
