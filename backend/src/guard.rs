@@ -498,3 +498,51 @@ mod tests {
         assert_eq!(proxy_header(&HeaderMap::new()), None);
     }
 }
+
+/// The rate limit shared by replicas (`--redis-url`): each caller's requests counted in Redis
+/// per [`SHARED_WINDOW`], across every replica, so a caller cannot multiply the limit by the
+/// replica count. Each replica's own limiter stays in front (and is all there is while Redis is
+/// unreachable).
+#[derive(Clone)]
+pub struct SharedLimit {
+    /// Where the counts are kept.
+    pub redis: std::sync::Arc<crate::cluster::Redis>,
+    /// Requests per second per caller (`--rate-limit`).
+    pub per_second: u32,
+}
+
+/// The window of [`SharedLimit`]: a caller may make `10 × --rate-limit` requests in it (the
+/// burst the per-replica limiter allows too).
+pub const SHARED_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Middleware of [`SharedLimit`].
+pub async fn shared_rate_limit(
+    State(limit): State<SharedLimit>,
+    req: Request,
+    next: Next,
+) -> Response {
+    use sha2::Digest;
+    let Some(caller) = req.extensions().get::<Caller>() else {
+        return next.run(req).await;
+    };
+    let window = SHARED_WINDOW.as_secs();
+    let now = chrono::Utc::now().timestamp().unsigned_abs();
+    // A digest: user names and addresses do not sit in Redis as they are.
+    let who: String = sha2::Sha256::digest(caller.key().as_bytes())[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let key = limit.redis.key("rate", &format!("{who}:{}", now / window));
+    let allowed = u64::from(limit.per_second).saturating_mul(window);
+    match limit.redis.hit(&key, SHARED_WINDOW).await {
+        Some(n) if n > allowed => {
+            let retry_after = (window - now % window).max(1);
+            AppError::RateLimited {
+                retry_after,
+                message: format!("too many requests from you; retry in {retry_after} s"),
+            }
+            .into_response()
+        }
+        _ => next.run(req).await,
+    }
+}

@@ -38,6 +38,16 @@ pub fn app(state: AppState, assets: Assets, rate_limit: u32) -> Router {
                 tower_governor::GovernorLayer::new(config).error_handler(guard::rate_limited),
             );
         }
+        if let Some(redis) = state.redis.clone() {
+            let shared = guard::SharedLimit {
+                redis,
+                per_second: rate_limit,
+            };
+            router = router.layer(axum::middleware::from_fn_with_state(
+                shared,
+                guard::shared_rate_limit,
+            ));
+        }
     }
     router
         .layer(axum::middleware::from_fn_with_state(

@@ -125,7 +125,11 @@ impl Cluster {
         for r in &replicas {
             wait_ready(&http, &format!("{r}/healthz")).await?;
         }
-        let port = if layout.port == 0 { port()? } else { layout.port };
+        let port = if layout.port == 0 {
+            port()?
+        } else {
+            layout.port
+        };
         let conf = dir.path().join("nginx.conf");
         std::fs::write(&conf, nginx_conf(dir.path(), port, &replicas))?;
         let nginx_args = [

@@ -27,17 +27,26 @@ async fn main() -> anyhow::Result<()> {
         use std::io::Write as _;
         let _ = writeln!(std::io::stdout(), "{line}");
     };
-    say(format!("\nfalscope cluster: {}  (Ctrl-C stops it)\n", cluster.url));
+    say(format!(
+        "\nfalscope cluster: {}  (Ctrl-C stops it)\n",
+        cluster.url
+    ));
     say(format!("  nginx round-robin  {}", cluster.url));
     for (i, r) in cluster.replicas.iter().enumerate() {
         say(format!("  replica {i}          {r}"));
     }
-    say(format!("  fal simulator      {}  (/_sim/stats counts fal calls)", cluster.sim));
+    say(format!(
+        "  fal simulator      {}  (/_sim/stats counts fal calls)",
+        cluster.sim
+    ));
     if let (Some(redis), Some(pg)) = (&cluster.redis, &cluster.postgres) {
         say(format!("  Redis              {}", redis.url()));
         say(format!("  Postgres           {}", pg.url()));
     }
-    say(format!("  files              {}\n", cluster.dir().display()));
+    say(format!(
+        "  files              {}\n",
+        cluster.dir().display()
+    ));
     backend::shutdown_signal().await;
     say("stopping the cluster".into());
     Ok(())

@@ -389,3 +389,39 @@ async fn replicas_on_one_postgres_share_sessions_and_settings_and_notify_once() 
         .unwrap();
     assert_eq!(resp.status(), 204);
 }
+
+#[tokio::test]
+async fn a_caller_cannot_multiply_the_rate_limit_by_the_replica_count() {
+    let sim = SimHarness::start().await;
+    let redis = RedisServer::start().await;
+    let url = redis.url();
+    let mut apps = Vec::new();
+    for _ in 0..3 {
+        // One request a second, bursts of ten: alone, each replica would let 10 through.
+        apps.push(
+            TestApp::spawn_with_sim(&sim, true, &["--rate-limit", "1", "--redis-url", &url]).await,
+        );
+    }
+    let path = ws_path(ws::APPS);
+    let mut statuses = Vec::new();
+    for i in 0..30 {
+        statuses.push(apps[i % 3].get(&path).await.status().as_u16());
+    }
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    // One 10-second window allows 10; a window boundary inside the run, 20 at most.
+    assert!(
+        ok <= 20,
+        "the three replicas counted together: {statuses:?}"
+    );
+    // The refusal says when to come back (looked for on one replica: at most 11 more asks).
+    let mut refused = None;
+    for _ in 0..11 {
+        let resp = apps[2].get(&path).await;
+        if resp.status() == 429 {
+            refused = Some(resp);
+            break;
+        }
+    }
+    let refused = refused.expect("a 429 within one window's allowance");
+    assert!(refused.headers().contains_key("retry-after"));
+}
