@@ -264,6 +264,117 @@ impl Redis {
     }
 }
 
+/// Entries of a stream, `(id, data)`, from an XREAD or XRANGE reply.
+fn entries(v: redis::Value) -> Vec<(String, Vec<u8>)> {
+    use redis::Value as V;
+    let text = |v: &V| match v {
+        V::BulkString(b) => Some(b.clone()),
+        V::SimpleString(s) => Some(s.clone().into_bytes()),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    if let V::Array(items) = v {
+        for item in items {
+            let V::Array(pair) = item else { continue };
+            let (Some(id), Some(V::Array(fields))) = (pair.first().and_then(text), pair.get(1))
+            else {
+                continue;
+            };
+            // One field per entry: `d` and its data.
+            if let Some(data) = fields.get(1).and_then(text) {
+                out.push((String::from_utf8_lossy(&id).into_owned(), data));
+            }
+        }
+    }
+    out
+}
+
+/// Stream commands, for the live log tail shared by replicas ([`crate::logs_hub`]).
+impl Redis {
+    /// Appends `data` to the stream `key` (kept to about `keep` entries, gone after `ttl`
+    /// without appends).
+    pub async fn xadd(
+        self: &Arc<Self>,
+        key: &str,
+        data: &[u8],
+        keep: usize,
+        ttl: Duration,
+    ) -> bool {
+        let ms = millis(ttl);
+        self.run(|mut c| async move {
+            redis::pipe()
+                .cmd("XADD")
+                .arg(key)
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(keep)
+                .arg("*")
+                .arg("d")
+                .arg(data)
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(key)
+                .arg(ms)
+                .ignore()
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await
+        .is_some()
+    }
+
+    /// Up to `count` entries of the stream `key` after the id `after`, oldest first.
+    pub async fn xread(
+        self: &Arc<Self>,
+        key: &str,
+        after: &str,
+        count: usize,
+    ) -> Option<Vec<(String, Vec<u8>)>> {
+        let v = self
+            .run(|mut c| async move {
+                redis::cmd("XREAD")
+                    .arg("COUNT")
+                    .arg(count)
+                    .arg("STREAMS")
+                    .arg(key)
+                    .arg(after)
+                    .query_async::<redis::Value>(&mut c)
+                    .await
+            })
+            .await?;
+        // [[key, entries]] or nil.
+        Some(match v {
+            redis::Value::Array(mut streams) if !streams.is_empty() => match streams.swap_remove(0)
+            {
+                redis::Value::Array(mut pair) if pair.len() == 2 => entries(pair.swap_remove(1)),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        })
+    }
+
+    /// The newest `count` entries of the stream `key`, newest first.
+    pub async fn xlast(
+        self: &Arc<Self>,
+        key: &str,
+        count: usize,
+    ) -> Option<Vec<(String, Vec<u8>)>> {
+        let v = self
+            .run(|mut c| async move {
+                redis::cmd("XREVRANGE")
+                    .arg(key)
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(count)
+                    .query_async::<redis::Value>(&mut c)
+                    .await
+            })
+            .await?;
+        Some(entries(v))
+    }
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }

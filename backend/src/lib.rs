@@ -134,6 +134,11 @@ pub async fn build_with_clock(
         Some(url) => Some(cluster::Redis::connect(url, namespace(&accounts_seen)).await?),
         None => None,
     };
+    if let Some(redis) = &redis {
+        for w in &workspaces {
+            w.logs.share_through(redis.clone(), &w.id);
+        }
+    }
     let csp = spa::content_security_policy(&assets).await;
     let settings = state::Settings {
         demo: demo.is_some(),

@@ -3,9 +3,16 @@
 //! stream is not. When fal's stream drops, the hub reconnects with backoff and resumes from the
 //! last timestamp it saw, skipping lines it already sent at that instant, so viewers see no gap
 //! and no duplicate. The upstream stream closes when the last viewer leaves.
+//!
+//! With `--redis-url` the replicas share each filter's stream: one replica owns it (a lease
+//! per filter) and appends what fal sends to a Redis Stream, which every replica with viewers
+//! of that filter reads. When the owner dies or its viewers leave, another replica with viewers
+//! takes the lease and resumes fal's stream from the last line in Redis — no gap, no duplicate.
+//! While Redis is unreachable a replica tails fal itself, from the last line its viewers got.
 
+use crate::cluster::{Redis, LEASE_RENEW, LEASE_TTL};
 use crate::upstream::convert::log_line;
-use crate::upstream::models::{LabelFilter, LogEntry};
+use crate::upstream::models::LabelFilter;
 use crate::upstream::query::LogsQuery;
 use crate::upstream::FalApi;
 use shared::events::StreamStatus;
@@ -59,7 +66,18 @@ pub struct Keep(#[allow(dead_code, reason = "held only for its Drop")] Arc<Chann
 pub struct LogHub {
     channels: Mutex<HashMap<String, Weak<Channel>>>,
     upstream_connects: std::sync::atomic::AtomicU64,
+    /// Redis shared with other replicas, and this workspace's id there.
+    peers: std::sync::OnceLock<(Arc<Redis>, String)>,
+    /// Filters whose fal stream this replica reads for every replica.
+    owned: std::sync::atomic::AtomicUsize,
 }
+
+/// Entries kept per filter in Redis (lines a late replica or a new owner can still read).
+const SHARED_KEEP: usize = 10_000;
+/// A filter's Redis Stream is forgotten after this long without lines.
+const SHARED_TTL: Duration = Duration::from_secs(3600);
+/// How often a replica reads new lines from Redis.
+const SHARED_POLL: Duration = Duration::from_millis(100);
 
 impl LogHub {
     /// Subscribes to the stream for `key` (the normalised filter), starting it if needed.
@@ -79,13 +97,51 @@ impl LogHub {
             };
         }
         let (tx, rx) = broadcast::channel(VIEWER_BUFFER);
-        let task = tokio::spawn(pump(self.clone(), fal, query, labels, tx.clone()));
+        let task = match self.peers.get() {
+            Some((redis, ws)) => {
+                use sha2::Digest;
+                let id: String = sha2::Sha256::digest(format!("{ws}\u{1f}{key}").as_bytes())[..16]
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                tokio::spawn(shared(
+                    self.clone(),
+                    fal,
+                    query,
+                    labels,
+                    tx.clone(),
+                    redis.clone(),
+                    id,
+                ))
+            }
+            None => {
+                let sink = local_sink(tx.clone());
+                tokio::spawn(pump(
+                    self.clone(),
+                    fal,
+                    query,
+                    labels,
+                    Resume::default(),
+                    sink,
+                ))
+            }
+        };
         let channel = Arc::new(Channel { tx, task });
         channels.insert(key, Arc::downgrade(&channel));
         Subscription {
             rx,
             keep: Keep(channel),
         }
+    }
+
+    /// Shares this workspace's streams with the other replicas through `redis`.
+    pub fn share_through(&self, redis: Arc<Redis>, workspace: &str) {
+        let _ = self.peers.set((redis, workspace.to_owned()));
+    }
+
+    /// Filters whose fal stream this replica reads for every replica now.
+    pub fn owned_streams(&self) -> usize {
+        self.owned.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Shared upstream streams open now.
@@ -102,54 +158,105 @@ impl LogHub {
 }
 
 /// A line's identity, to skip lines already sent at the resume instant.
-fn identity(e: &LogEntry) -> String {
+fn identity(l: &LogLine) -> String {
     format!(
-        "{}\u{1f}{}\u{1f}{}\u{1f}{}",
-        e.timestamp, e.app, e.level, e.message
+        "{}\u{1f}{}\u{1f}{:?}\u{1f}{}",
+        l.ts.timestamp_micros(),
+        l.app,
+        l.level,
+        l.message
     )
 }
 
-/// Reads fal's stream into the channel, reconnecting and resuming until aborted.
+/// Where a tail resumes: the newest timestamp sent, and the identities of the lines sent at
+/// exactly that instant.
+#[derive(Debug, Default, Clone)]
+struct Resume(Option<(chrono::DateTime<chrono::Utc>, HashSet<String>)>);
+
+impl Resume {
+    /// Whether `line` is new (and notes it as sent).
+    fn admit(&mut self, line: &LogLine) -> bool {
+        match &mut self.0 {
+            Some((t, _)) if line.ts < *t => false,
+            Some((t, seen)) if line.ts == *t => seen.insert(identity(line)),
+            _ => {
+                self.0 = Some((line.ts, HashSet::from([identity(line)])));
+                true
+            }
+        }
+    }
+}
+
+/// A tail event as kept in Redis.
+#[derive(serde::Serialize, serde::Deserialize)]
+enum Wire {
+    Line(LogLine),
+    Status(StreamStatus),
+}
+
+fn encode(e: &TailEvent) -> Vec<u8> {
+    let wire = match e {
+        TailEvent::Line(l) => Wire::Line((**l).clone()),
+        TailEvent::Status(s) => Wire::Status(s.clone()),
+    };
+    serde_json::to_vec(&wire).unwrap_or_default()
+}
+
+fn decode(data: &[u8]) -> Option<TailEvent> {
+    Some(match serde_json::from_slice(data).ok()? {
+        Wire::Line(l) => TailEvent::Line(Arc::new(l)),
+        Wire::Status(s) => TailEvent::Status(s),
+    })
+}
+
+type Sink = Box<dyn FnMut(TailEvent) -> futures::future::BoxFuture<'static, bool> + Send>;
+
+/// Sends to this replica's viewers; false once none is left.
+fn local_sink(tx: broadcast::Sender<TailEvent>) -> Sink {
+    Box::new(move |e| {
+        let open = tx.send(e).is_ok();
+        Box::pin(std::future::ready(open))
+    })
+}
+
+/// Reads fal's stream into `sink`, from `resume`, reconnecting and resuming until aborted or
+/// the sink closes.
 async fn pump(
     hub: Arc<LogHub>,
     fal: Arc<dyn FalApi>,
     query: LogsQuery,
     labels: Vec<LabelFilter>,
-    tx: broadcast::Sender<TailEvent>,
+    mut resume: Resume,
+    mut sink: Sink,
 ) {
     use futures::StreamExt;
-    // The newest timestamp sent, and the identities of lines sent at exactly that instant.
-    let mut last: Option<(chrono::DateTime<chrono::Utc>, HashSet<String>)> = None;
     let mut backoff = BACKOFF_MIN;
     loop {
         let mut q = query.clone();
-        if let Some((t, _)) = &last {
-            q.start = Some(*t);
+        // From the last line sent — unless that is older than the tail itself (a shared
+        // stream's leftovers from an earlier session are not replayed).
+        if let Some((t, _)) = &resume.0 {
+            q.start = Some(q.start.map_or(*t, |s| s.max(*t)));
         }
         hub.upstream_connects
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let reason = match fal.logs_stream(&q, &labels).await {
             Ok(mut stream) => {
-                let _ = tx.send(TailEvent::Status(StreamStatus::Connected));
+                if !sink(TailEvent::Status(StreamStatus::Connected)).await {
+                    return;
+                }
                 loop {
                     match stream.next().await {
                         Some(Ok(entry)) => {
                             backoff = BACKOFF_MIN;
                             // A line whose time does not parse is skipped (and counted).
-                            let Some(line) = log_line(entry.clone()) else {
+                            let Some(line) = log_line(entry) else {
                                 continue;
                             };
-                            let id = identity(&entry);
-                            match &mut last {
-                                Some((t, _)) if line.ts < *t => continue,
-                                Some((t, seen)) if line.ts == *t => {
-                                    if !seen.insert(id) {
-                                        continue;
-                                    }
-                                }
-                                _ => last = Some((line.ts, HashSet::from([id]))),
+                            if !resume.admit(&line) {
+                                continue;
                             }
-                            if tx.send(TailEvent::Line(Arc::new(line))).is_err() {
+                            if !sink(TailEvent::Line(Arc::new(line))).await {
                                 return; // nobody listens any more
                             }
                         }
@@ -161,13 +268,140 @@ async fn pump(
             Err(e) => e.to_string(),
         };
         tracing::info!(%reason, retry_in_ms = backoff.as_millis() as u64, "log stream dropped; resuming");
-        if tx
-            .send(TailEvent::Status(StreamStatus::Reconnecting { reason }))
-            .is_err()
-        {
+        if !sink(TailEvent::Status(StreamStatus::Reconnecting { reason })).await {
             return;
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(BACKOFF_MAX);
     }
+}
+
+/// Releases the filter's lease when this replica's tail ends (its viewers left, or it is
+/// shutting down), so another replica takes over at once rather than after [`LEASE_TTL`].
+struct Owner {
+    task: tokio::task::JoinHandle<()>,
+    redis: Arc<Redis>,
+    lease: String,
+    token: String,
+    hub: Arc<LogHub>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.hub
+            .owned
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        let (redis, lease, token) = (self.redis.clone(), self.lease.clone(), self.token.clone());
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { redis.release(&lease, &token).await });
+        }
+    }
+}
+
+/// Where the filter's Redis Stream ends: the last line's timestamp and the lines at it.
+async fn resume_from(redis: &Arc<Redis>, stream: &str) -> Resume {
+    let mut resume = Resume::default();
+    let newest = redis.xlast(stream, 256).await.unwrap_or_default();
+    let lines: Vec<LogLine> = newest
+        .iter()
+        .filter_map(|(_, data)| match decode(data)? {
+            TailEvent::Line(l) => Some((*l).clone()),
+            TailEvent::Status(_) => None,
+        })
+        .collect();
+    // Oldest first, as they were sent.
+    for line in lines.iter().rev() {
+        resume.admit(line);
+    }
+    resume
+}
+
+/// A filter's tail shared with the other replicas through Redis (see the module's doc).
+async fn shared(
+    hub: Arc<LogHub>,
+    fal: Arc<dyn FalApi>,
+    query: LogsQuery,
+    labels: Vec<LabelFilter>,
+    tx: broadcast::Sender<TailEvent>,
+    redis: Arc<Redis>,
+    id: String,
+) {
+    let stream = redis.key("tail", &id);
+    let lease = redis.key("tail-owner", &id);
+    let token = redis.token();
+    // What this replica's viewers got: where it resumes alone if Redis goes away.
+    let mut seen = Resume::default();
+    let mut cursor = match redis.xlast(&stream, 1).await {
+        Some(last) => last
+            .first()
+            .map_or_else(|| "0-0".to_owned(), |(id, _)| id.clone()),
+        None => {
+            let sink = local_sink(tx);
+            return pump(hub, fal, query, labels, seen, sink).await;
+        }
+    };
+    let mut owner: Option<Owner> = None;
+    let mut claim_at = tokio::time::Instant::now();
+    loop {
+        if tokio::time::Instant::now() >= claim_at {
+            claim_at = tokio::time::Instant::now() + LEASE_RENEW;
+            let mine = match owner {
+                Some(_) => redis.renew(&lease, &token, LEASE_TTL).await,
+                None => redis.try_lock(&lease, &token, LEASE_TTL).await,
+            };
+            match mine {
+                None => break,
+                Some(false) => owner = None,
+                Some(true) if owner.is_none() => {
+                    // This replica reads fal for everyone, from where the stream in Redis ends.
+                    let from = resume_from(&redis, &stream).await;
+                    let (r, key) = (redis.clone(), stream.clone());
+                    let sink: Sink = Box::new(move |e| {
+                        let (r, key) = (r.clone(), key.clone());
+                        Box::pin(
+                            async move { r.xadd(&key, &encode(&e), SHARED_KEEP, SHARED_TTL).await },
+                        )
+                    });
+                    hub.owned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    owner = Some(Owner {
+                        task: tokio::spawn(pump(
+                            hub.clone(),
+                            fal.clone(),
+                            query.clone(),
+                            labels.clone(),
+                            from,
+                            sink,
+                        )),
+                        redis: redis.clone(),
+                        lease: lease.clone(),
+                        token: token.clone(),
+                        hub: hub.clone(),
+                    });
+                }
+                Some(true) => {}
+            }
+        }
+        let Some(entries) = redis.xread(&stream, &cursor, 512).await else {
+            break;
+        };
+        let idle = entries.is_empty();
+        for (id, data) in entries {
+            cursor = id;
+            let Some(event) = decode(&data) else { continue };
+            if let TailEvent::Line(l) = &event {
+                seen.admit(l);
+            }
+            if tx.send(event).is_err() {
+                return; // the last viewer left (dropping `owner` hands the stream over)
+            }
+        }
+        if idle {
+            tokio::time::sleep(SHARED_POLL).await;
+        }
+    }
+    // Redis is unreachable: tail fal alone, from the last line these viewers got.
+    drop(owner);
+    let sink = local_sink(tx);
+    pump(hub, fal, query, labels, seen, sink).await
 }

@@ -2,12 +2,14 @@
 //! misses, and each replica alone — never down — while Redis is.
 
 use crate::proxy::alerts::{Receiver, SECRET};
+use crate::proxy::live::{line_key, sse, Events};
 use backend::alerts::AlertsConfig;
 use integration_tests::auth::{password, token, user, AuthFixture};
 use integration_tests::services::{PostgresServer, RedisServer};
 use integration_tests::sim::SimHarness;
 use integration_tests::{ws_path, TestApp};
 use shared::auth::{Role, CSRF_HEADER};
+use shared::logs::LogLine;
 use shared::routes::{self, ws};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -424,4 +426,105 @@ async fn a_caller_cannot_multiply_the_rate_limit_by_the_replica_count() {
     }
     let refused = refused.expect("a 429 within one window's allowance");
     assert!(refused.headers().contains_key("retry-after"));
+}
+
+/// The next log line of `events` (a status event is skipped), advancing the simulator's
+/// clock by a second while waiting: `None` after 30 s of nothing.
+async fn next_line(sim: &SimHarness, events: &mut Events) -> Option<LogLine> {
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        sim.clock.advance(1_000);
+        match tokio::time::timeout(Duration::from_millis(300), events.next()).await {
+            Ok(Some(e)) if e.event == shared::events::LOG => {
+                return Some(serde_json::from_str(&e.data).unwrap())
+            }
+            Ok(None) => return None,
+            Ok(Some(_)) | Err(_) => {}
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn three_hundred_log_viewers_on_three_replicas_share_one_stream_that_survives_its_owner() {
+    let sim = SimHarness::start().await;
+    let redis = RedisServer::start().await;
+    let url = redis.url();
+    let mut apps = Vec::new();
+    for _ in 0..3 {
+        let args = [
+            "--rate-limit",
+            "0",
+            "--max-streams",
+            "1000",
+            "--redis-url",
+            &url,
+        ];
+        apps.push(TestApp::spawn_with_sim(&sim, true, &args).await);
+    }
+    let path = format!(
+        "{}?apps=acme/chat-llm,acme/flux-studio",
+        ws_path(ws::LOGS_STREAM)
+    );
+    let mut viewers = Vec::new();
+    for i in 0..300 {
+        viewers.push(sse(&apps[i % 3], &path).await);
+    }
+    // One viewer per replica is read; the others stay open.
+    let mut probes: Vec<Events> = viewers.drain(..3).collect();
+    let mut lines: Vec<Vec<LogLine>> = vec![Vec::new(); 3];
+    for _ in 0..10 {
+        for (i, probe) in probes.iter_mut().enumerate() {
+            lines[i].push(next_line(&sim, probe).await.expect("a line"));
+        }
+    }
+    assert_eq!(sim.stats().await["logs_stream"], 1, "one upstream stream");
+    let owners: Vec<usize> = (0..3)
+        .filter(|i| apps[*i].state.reports.workspaces()[0].logs.owned_streams() == 1)
+        .collect();
+    assert_eq!(owners.len(), 1, "one replica reads fal for all");
+
+    // The owner stops: its viewers end, the others' tail goes on from another replica.
+    let owner = owners[0];
+    apps[owner].stop().await;
+    let survivor = (0..3).find(|i| *i != owner).unwrap();
+    for _ in 0..15 {
+        lines[survivor].push(
+            next_line(&sim, &mut probes[survivor])
+                .await
+                .expect("the tail goes on"),
+        );
+    }
+    assert_eq!(
+        sim.stats().await["logs_stream"],
+        2,
+        "resumed once, elsewhere"
+    );
+    let seen = &lines[survivor];
+    let keys: Vec<String> = seen.iter().map(line_key).collect();
+    assert_eq!(
+        keys.iter().collect::<BTreeSet<_>>().len(),
+        keys.len(),
+        "no duplicates"
+    );
+    // Nothing lost: the tail equals fal's history of the same window.
+    let ms = |t: chrono::DateTime<chrono::Utc>| {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            .replace('+', "%2B")
+    };
+    let history: shared::Fetched<shared::logs::LogsPage> = apps[survivor]
+        .get(&format!(
+            "{}?apps=acme/chat-llm,acme/flux-studio&from={}&to={}&limit=1000",
+            ws_path(ws::LOGS),
+            ms(seen[0].ts),
+            ms(seen.last().unwrap().ts + chrono::Duration::milliseconds(1)),
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut expected: Vec<String> = history.data.items.iter().map(line_key).collect();
+    expected.reverse();
+    assert_eq!(keys, expected, "the tail equals the history: no gap");
 }

@@ -7,7 +7,7 @@ mod cost;
 mod export;
 mod fal_contract;
 mod files;
-mod live;
+pub(crate) mod live;
 mod ops;
 mod queue;
 mod reports;

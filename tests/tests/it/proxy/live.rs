@@ -13,9 +13,9 @@ use std::collections::BTreeSet;
 use std::pin::Pin;
 use std::time::Duration;
 
-type Events = Pin<Box<dyn Stream<Item = Event> + Send>>;
+pub(crate) type Events = Pin<Box<dyn Stream<Item = Event> + Send>>;
 
-async fn sse(app: &TestApp, path: &str) -> Events {
+pub(crate) async fn sse(app: &TestApp, path: &str) -> Events {
     let resp = app.http.get(app.url(path)).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["content-type"]
@@ -80,7 +80,7 @@ async fn many_overview_viewers_share_one_metrics_call_and_history_is_stored() {
         .any(|s| s.application == "acme/chat-llm"));
 }
 
-fn line_key(l: &LogLine) -> String {
+pub(crate) fn line_key(l: &LogLine) -> String {
     format!("{}|{}|{}", l.ts.to_rfc3339(), l.app, l.message)
 }
 
