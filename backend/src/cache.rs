@@ -93,6 +93,8 @@ pub struct CacheStats {
     pub fetches: AtomicU64,
     /// Flights answered from Redis, fetched by another replica.
     pub peer_hits: AtomicU64,
+    /// Values this replica read from fal itself (flights not answered by another replica).
+    pub upstream_reads: AtomicU64,
 }
 
 /// The cache.
@@ -265,6 +267,9 @@ impl Cache {
                 None => fetch_entry(fetch, ttl).await,
             };
             if let Ok(e) = &result {
+                if !e.from_peer {
+                    this.stats.upstream_reads.fetch_add(1, Ordering::Relaxed);
+                }
                 this.entries.insert(k.clone(), e.clone());
             }
             // Removed after the insert: a newcomer either joins this flight or sees the entry.

@@ -1,7 +1,9 @@
-//! Live metrics: one poller per workspace reads fal's metrics through the cache every
-//! [`POLL_INTERVAL`] (never faster: fal caches them for 10 s), pushes each new snapshot to every
-//! open overview over SSE, and stores per-app samples for the history charts. A thousand open
-//! overviews share the same single upstream call per interval.
+//! Live metrics: one poller per workspace reads fal's metrics through the cache, pushes each new
+//! snapshot to every open overview over SSE, and stores per-app samples for the history charts.
+//! It looks every [`POLL_TICK`]; the cache's TTL ([`crate::reports::live::METRICS_TTL`], fal's
+//! own 10 s) decides when fal is read, so a thousand open overviews — and, through Redis, every
+//! replica's poller — share one upstream call per interval, and when the replica that read it
+//! dies another one reads within a tick of the TTL.
 
 use crate::reports::Reports;
 use crate::workspace::{Published, Workspace};
@@ -11,10 +13,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// How often the poller reads fal's metrics.
+/// How often the poller reads fal's metrics at most (the cache's TTL), and how long it waits
+/// after fal failed.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(10);
-/// How often old samples are pruned.
-const PRUNE_EVERY: u32 = 360;
+/// How often the poller looks at the cache.
+pub const POLL_TICK: Duration = Duration::from_millis(2500);
+/// How often old samples are pruned (in ticks: hourly).
+const PRUNE_EVERY: u32 = 1440;
 
 /// What the poller writes to besides the workspace's feed.
 #[derive(Clone)]
@@ -34,7 +39,9 @@ pub async fn poll(
     shutdown: CancellationToken,
     ws: Arc<Workspace>,
 ) {
-    let mut tick = tokio::time::interval(POLL_INTERVAL);
+    let mut tick = tokio::time::interval(POLL_TICK);
+    // After a failure (or a stale answer) fal is asked again only after a whole interval.
+    let mut rest_until = tokio::time::Instant::now();
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_as_of = None;
     let mut failing = false;
@@ -44,6 +51,9 @@ pub async fn poll(
             _ = tick.tick() => {}
             () = shutdown.cancelled() => return,
         }
+        if tokio::time::Instant::now() < rest_until {
+            continue;
+        }
         let cached = match reports.live(&ws.id).await {
             Ok(c) => c,
             Err(err) => {
@@ -51,6 +61,7 @@ pub async fn poll(
                     tracing::warn!(workspace = %ws.id, error = %err, "live metrics unavailable");
                 }
                 failing = true;
+                rest_until = tokio::time::Instant::now() + POLL_INTERVAL;
                 // Viewers keep what they have, marked stale; with nothing to show, they are
                 // told why (fal rejected the key, fal never answered).
                 if !mark_stale(&ws) {
@@ -68,6 +79,9 @@ pub async fn poll(
         failing = false;
         ws.live_failure.send_if_modified(|f| f.take().is_some());
         let stale = cached.status == shared::CacheStatus::Stale;
+        if stale {
+            rest_until = tokio::time::Instant::now() + POLL_INTERVAL;
+        }
         let seen = last_as_of == Some(cached.entry.as_of);
         // A copy already published is published again only when it turns stale (or fresh
         // again): viewers must learn that fal stopped answering.

@@ -534,3 +534,65 @@ async fn three_hundred_log_viewers_on_three_replicas_share_one_stream_that_survi
     expected.reverse();
     assert_eq!(keys, expected, "the tail equals the history: no gap");
 }
+
+#[tokio::test]
+async fn three_pollers_read_fals_metrics_once_per_interval_and_go_on_without_the_one_that_read() {
+    let sim = SimHarness::start().await;
+    let redis = RedisServer::start().await;
+    let mut apps = replicas(&sim, &redis, 3).await;
+    let calls = || async { sim.stats().await["metrics"].as_u64().unwrap() };
+    // Waits until fal's metrics have been read `n` times (20 s at most); when.
+    let until = |n: u64| async move {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while calls().await < n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "fal's metrics were read {} times, not {n}",
+                calls().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::Instant::now()
+    };
+    // What each replica read from fal itself so far.
+    let reads = |apps: &[TestApp]| -> Vec<u64> {
+        apps.iter()
+            .map(|a| {
+                let s = &a.state.reports.cache().stats;
+                s.upstream_reads.load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .collect()
+    };
+    let first = until(1).await;
+    // What each replica had read just before fal's second read (ten seconds on, when nothing
+    // else is read), and then who read it.
+    let deadline = first + Duration::from_secs(20);
+    let mut before = reads(&apps);
+    while calls().await < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no second read");
+        before = reads(&apps);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = tokio::time::Instant::now();
+    while reads(&apps).iter().sum::<u64>() == before.iter().sum::<u64>() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second read never landed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Three pollers, each every 10 s: alone they would read three times per interval.
+    assert!(
+        second - first >= Duration::from_secs(8),
+        "a second read {:?} after the first",
+        second - first
+    );
+    let after = reads(&apps);
+    let poller = (0..3).find(|i| after[*i] > before[*i]).unwrap();
+    // The replica that read fal stops; another one reads within 15 s.
+    apps[poller].stop().await;
+    let stopped = tokio::time::Instant::now();
+    let third = until(3).await;
+    assert!(third - stopped <= Duration::from_secs(15));
+    assert!(third - second >= Duration::from_secs(8));
+}
