@@ -50,6 +50,8 @@ pub struct Redis {
     namespace: String,
     /// This replica, in lock and lease values (who holds what).
     replica: String,
+    /// The leases kept through this Redis, for `/metrics`.
+    leases: Mutex<Vec<Weak<Lease>>>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -87,6 +89,7 @@ impl Redis {
             went_down: AtomicU64::new(0),
             namespace,
             replica,
+            leases: Mutex::default(),
         });
         match this.open().await {
             Ok(conn) => {
@@ -106,6 +109,17 @@ impl Redis {
     /// This replica's id (the value of the locks and leases it holds).
     pub fn replica(&self) -> &str {
         &self.replica
+    }
+
+    /// The leases kept through this Redis: `(job, held here)`.
+    pub fn leases(&self) -> Vec<(String, bool)> {
+        let mut leases = self.leases.lock().unwrap_or_else(|e| e.into_inner());
+        leases.retain(|l| l.strong_count() > 0);
+        leases
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|l| (l.name.clone(), l.held()))
+            .collect()
     }
 
     /// A key in this falscope's namespace.
@@ -418,6 +432,11 @@ impl Lease {
             taken: AtomicU64::new(0),
             name: name.to_owned(),
         });
+        redis
+            .leases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::downgrade(&lease));
         let key = redis.key("lease", name);
         let token = redis.token();
         let this = lease.clone();

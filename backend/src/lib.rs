@@ -134,6 +134,11 @@ pub async fn build_with_clock(
         Some(url) => Some(cluster::Redis::connect(url, namespace(&accounts_seen)).await?),
         None => None,
     };
+    match (&config.redis_url, &config.database_url) {
+        (Some(_), None) => tracing::warn!("--redis-url without --database-url: replicas share fal's data, but each keeps its own sessions, alert rules, budgets, prices and history in its own --data-dir, and each sends its own alert notifications; give the replicas one Postgres with --database-url"),
+        (None, Some(_)) => tracing::warn!("--database-url without --redis-url: if several replicas share this database, each reads fal on its own and each sends alert notifications; add --redis-url"),
+        _ => {}
+    }
     if let Some(redis) = &redis {
         for w in &workspaces {
             w.logs.share_through(redis.clone(), &w.id);

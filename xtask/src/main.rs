@@ -6,7 +6,8 @@
 //!   every host test (unit, integration, browser e2e) and the wasm tests in headless Chromium.
 //! - `bench [--soak SECS] [--first-chart]`: falscope vs nginx (proxy_cache) on the simulator,
 //!   the time to first chart in headless Chromium, plus the frontend's size, chart-redraw and
-//!   log-scroll figures (BENCHMARKS.md records a run); `--first-chart` measures only that.
+//!   log-scroll figures (BENCHMARKS.md records a run); `--first-chart` measures only that,
+//!   `--cluster` only the figures of several replicas (Redis, Postgres, nginx round-robin).
 //! - `cluster`: Postgres and Redis from the machine's packages, the simulator, three falscope
 //!   replicas sharing them and nginx round-robin in front on http://127.0.0.1:8080.
 //! - `size`: release-build the frontend and print the gzip size of what a browser downloads.
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
         "cluster" => cluster(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [-- falscope args] | test | bench [--soak SECS] [--first-chart] | cluster | size | bootstrap [--browser] [--dev]>"
+                "usage: cargo xtask <demo [-- falscope args] | test | bench [--soak SECS] [--first-chart] [--cluster] | cluster | size | bootstrap [--browser] [--dev]>"
             );
             return ExitCode::from(2);
         }
@@ -263,6 +264,7 @@ fn bench(args: &[String]) -> Result<(), String> {
     let root = cmd::root();
     // 1,000 clients need more descriptors than the usual soft limit of 1,024.
     let only_first_chart = args.iter().any(|a| a == "--first-chart");
+    let only_cluster = args.iter().any(|a| a == "--cluster");
     run(Cmd::new("sh")
         .args([
             "-c".to_owned(),
@@ -270,12 +272,13 @@ fn bench(args: &[String]) -> Result<(), String> {
             root.join("target/release/bench").display().to_string(),
         ])
         .args(only_first_chart.then_some("first-chart"))
+        .args(only_cluster.then_some("cluster"))
         .env(
             "FALSCOPE_BIN",
             &root.join("target/release/falscope").display().to_string(),
         )
         .env("BENCH_SOAK_SECS", soak))?;
-    if only_first_chart {
+    if only_first_chart || only_cluster {
         return Ok(());
     }
     run(cargo([

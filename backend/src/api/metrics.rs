@@ -170,6 +170,18 @@ fn own(state: &AppState, visible: &[Arc<Workspace>], w: &mut Writer) {
             &[],
             redis.went_down.load(Ordering::Relaxed) as f64,
         );
+        w.family(
+            "falscope_lease_held",
+            "1 while this replica runs the job for the cluster (alerts, samples, cost-history, prune)",
+            Kind::Gauge,
+        );
+        for (job, held) in redis.leases() {
+            w.sample(
+                "falscope_lease_held",
+                &[("job", &job)],
+                f64::from(u8::from(held)),
+            );
+        }
     }
     w.family(
         "falscope_cache_entries",

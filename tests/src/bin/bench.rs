@@ -8,6 +8,7 @@ use backend::upstream::convert::ANALYTICS_METRICS;
 use backend::upstream::query::{AnalyticsQuery, Window};
 use chrono::{DateTime, Duration as Days, TimeZone, Utc};
 use futures::StreamExt;
+use integration_tests::cluster::{nginx_bin, port, wait_ready};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,27 +30,6 @@ struct Rig {
     http: reqwest::Client,
     _children: Vec<Child>,
     _dir: tempfile::TempDir,
-}
-
-fn port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-async fn wait_ready(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
-    for _ in 0..200 {
-        if http
-            .get(url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    bail!("{url} never answered")
 }
 
 impl Rig {
@@ -139,15 +119,6 @@ impl Drop for Rig {
             .args(&self.nginx_args)
             .args(["-s", "stop"])
             .status();
-    }
-}
-
-/// Debian installs nginx in /usr/sbin, which is not on a non-root user's PATH.
-fn nginx_bin() -> &'static str {
-    if Path::new("/usr/sbin/nginx").exists() {
-        "/usr/sbin/nginx"
-    } else {
-        "nginx"
     }
 }
 
@@ -604,6 +575,9 @@ async fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "first-chart") {
         return first_chart(&bin).await;
     }
+    if std::env::args().any(|a| a == "cluster") {
+        return cluster_figures(&bin).await;
+    }
     let rig = Rig::start(&bin).await?;
     // Let the poller's first rounds settle before measuring idle memory.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -684,4 +658,183 @@ async fn first_chart(bin: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The figures of several replicas (issue 17), each layout started afresh: fal calls for 300
+/// cold requests through nginx round-robin with 1, 2 and 3 replicas sharing Redis and Postgres
+/// (and 3 alone, each with its own cache: nginx with per-node caches is the anchor at N),
+/// cached throughput through nginx to 1 vs 3 replicas, the latency a Redis (L2) hit adds over
+/// an in-memory (L1) hit, and how long a crashed replica's lease takes to move.
+async fn cluster_figures(bin: &Path) -> anyhow::Result<()> {
+    use integration_tests::cluster::{Cluster, Layout};
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(2000)
+        .build()?;
+    let t0 = Utc
+        .with_ymd_and_hms(2026, 11, 18, 15, 0, 0)
+        .single()
+        .context("t0")?;
+    let mut one_replica_calls = 0;
+    for (replicas, shared) in [(1, true), (2, true), (3, true), (3, false)] {
+        let mut c = Cluster::start(
+            bin,
+            Layout {
+                replicas,
+                shared,
+                port: 0,
+            },
+        )
+        .await?;
+        let (view, _) = analytics_paths(t0 - Days::hours(6), t0);
+        let before = c.fal_calls("analytics").await?;
+        let gets = (0..300).map(|_| {
+            let (http, url) = (http.clone(), format!("{}{view}", c.url));
+            async move { http.get(url).send().await.map(|r| r.status().as_u16()) }
+        });
+        let statuses = futures::future::join_all(gets).await;
+        let ok = statuses.iter().filter(|s| matches!(s, Ok(200))).count();
+        let calls = c.fal_calls("analytics").await? - before;
+        if replicas == 1 {
+            one_replica_calls = calls;
+        }
+        let how = if shared {
+            "sharing Redis"
+        } else {
+            "alone (per-node caches)"
+        };
+        report(
+            &format!("17 fal calls for 300 cold requests, {replicas} replicas {how}"),
+            format!(
+                "{calls} analytics calls ({ok}/300 answered 200; 1 replica: {one_replica_calls})"
+            ),
+            "as 1 replica, whatever N (sharing)",
+            !shared || calls == one_replica_calls,
+        );
+        if shared && replicas != 2 {
+            let w = wrk(&format!("{}{view}", c.url), 64, 6).await?;
+            report(
+                &format!("17 cached GET through nginx round-robin, {replicas} replica(s)"),
+                format!(
+                    "{:.0} req/s (p50 {:.2} ms, p99 {:.2} ms)",
+                    w.rps, w.p50_ms, w.p99_ms
+                ),
+                "reported (2 cores: no scaling expected)",
+                true,
+            );
+        }
+        if shared && replicas == 3 {
+            l2_latency(&http, &c, t0).await?;
+            lease_failover(&http, &mut c).await?;
+        }
+    }
+    Ok(())
+}
+
+/// An L2 hit (replica 1 reads what replica 0 fetched) against an L1 hit (replica 1 again),
+/// over 200 distinct views.
+async fn l2_latency(
+    http: &reqwest::Client,
+    c: &integration_tests::cluster::Cluster,
+    t0: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let (mut l2, mut l1) = (Vec::new(), Vec::new());
+    for i in 0..200 {
+        let end = t0 - Days::minutes(i);
+        let (view, _) = analytics_paths(end - Days::hours(1), end);
+        let get = |base: &str| {
+            let url = format!("{base}{view}");
+            async move {
+                let start = Instant::now();
+                let resp = http.get(url).send().await?;
+                let cache = resp
+                    .headers()
+                    .get("x-cache")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                resp.bytes().await?;
+                Ok::<_, anyhow::Error>((start.elapsed().as_secs_f64() * 1000.0, cache))
+            }
+        };
+        get(&c.replicas[0]).await?;
+        let (peer, cache) = get(&c.replicas[1]).await?;
+        anyhow::ensure!(
+            cache == "HIT",
+            "the second replica did not hit Redis: {cache}"
+        );
+        l2.push(peer);
+        l1.push(get(&c.replicas[1]).await?.0);
+    }
+    l2.sort_by(f64::total_cmp);
+    l1.sort_by(f64::total_cmp);
+    let (p50, p99) = (percentile(&l2, 0.5), percentile(&l2, 0.99));
+    let (q50, q99) = (percentile(&l1, 0.5), percentile(&l1, 0.99));
+    report(
+        "17 L2 (Redis) hit vs L1 hit, one replica, 200 views",
+        format!(
+            "L2 p50 {p50:.2} ms, p99 {p99:.2} ms; L1 p50 {q50:.2} ms, p99 {q99:.2} ms; added p50 {:.2} ms, p99 {:.2} ms",
+            p50 - q50,
+            p99 - q99
+        ),
+        "reported",
+        true,
+    );
+    Ok(())
+}
+
+/// Kills the replica holding the alerts lease (SIGKILL: no release) and times until another
+/// one holds it.
+async fn lease_failover(
+    http: &reqwest::Client,
+    c: &mut integration_tests::cluster::Cluster,
+) -> anyhow::Result<()> {
+    let holds = |base: String| async move {
+        let text = http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        Some(text.contains("falscope_lease_held{job=\"alerts\"} 1"))
+    };
+    let mut holder = None;
+    for _ in 0..200 {
+        for (i, r) in c.replicas.iter().enumerate() {
+            if holds(r.clone()).await == Some(true) {
+                holder = Some(i);
+            }
+        }
+        if holder.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let holder = holder.context("no replica holds the alerts lease")?;
+    c.kill(holder).await;
+    let killed = Instant::now();
+    let others: Vec<String> = (0..c.replicas.len())
+        .filter(|i| *i != holder)
+        .map(|i| c.replicas[i].clone())
+        .collect();
+    loop {
+        for r in &others {
+            if holds(r.clone()).await == Some(true) {
+                let took = killed.elapsed().as_secs_f64();
+                report(
+                    "17 alerts lease fail-over after its holder is killed",
+                    format!("{took:.1} s"),
+                    "<= 8 s (lease 6 s, renewed every 2 s)",
+                    took <= 8.0,
+                );
+                return Ok(());
+            }
+        }
+        anyhow::ensure!(
+            killed.elapsed() < Duration::from_secs(30),
+            "no replica took the lease over"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

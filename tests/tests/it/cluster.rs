@@ -20,7 +20,7 @@ async fn replicas(sim: &SimHarness, redis: &RedisServer, n: usize) -> Vec<TestAp
     let mut apps = Vec::new();
     for _ in 0..n {
         apps.push(
-            TestApp::spawn_with_sim(&sim, true, &["--rate-limit", "0", "--redis-url", &url]).await,
+            TestApp::spawn_with_sim(sim, true, &["--rate-limit", "0", "--redis-url", &url]).await,
         );
     }
     apps
