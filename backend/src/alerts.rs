@@ -98,13 +98,18 @@ impl Alerts {
         self.led
             .store(self.lease.taken.load(Ordering::Relaxed), Ordering::Relaxed);
         let Some(db) = &self.db else { return };
-        let last: Vec<AlertEvent> = db
-            .last_alert_events()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|json| serde_json::from_str::<AlertEvent>(json).ok())
-            .collect();
+        let last: Vec<AlertEvent> = match db.last_alert_events().await {
+            Ok(events) => events,
+            Err(err) => {
+                // Tried again at the next evaluation; the states judged so far stay.
+                tracing::warn!(%err, "cannot read the recorded alert states");
+                self.led.store(0, Ordering::Relaxed);
+                return;
+            }
+        }
+        .iter()
+        .filter_map(|json| serde_json::from_str::<AlertEvent>(json).ok())
+        .collect();
         *lock(&self.runtimes) = last
             .iter()
             .filter(|e| e.state == AlertState::Firing)

@@ -303,14 +303,17 @@ impl Cache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, UpstreamError>>,
     {
-        let id = peer_id(key);
+        // Values carry the version: another version's shapes are not read (a rolling upgrade
+        // runs two).
+        let id = format!("{}:{}", env!("CARGO_PKG_VERSION"), peer_id(key));
         let (value_key, lock_key) = (peers.key("cache", &id), peers.key("lock", &id));
         let token = peers.token();
         let give_up = Instant::now() + PEER_WAIT;
         // Redis's copy, however old: the stale answer when fal fails.
         let mut last = None;
         let result = loop {
-            if let Some(e) = peers.get(&value_key).await.and_then(|b| decode::<T>(&b)) {
+            let copy = peers.get_aged(&value_key, PEER_KEEP).await;
+            if let Some(e) = copy.and_then(|(b, age)| decode::<T>(&b, age)) {
                 if e.fresh() {
                     self.stats.peer_hits.fetch_add(1, Ordering::Relaxed);
                     return Ok(e);
@@ -319,9 +322,22 @@ impl Cache {
             }
             match peers.try_lock(&lock_key, &token, PEER_LOCK).await {
                 Some(true) => {
-                    let result = fetch_entry(fetch, ttl).await;
+                    // The lock is renewed while fal answers, however slowly (a lock that ran
+                    // out would let a second replica call fal).
+                    let fetching = fetch_entry(fetch, ttl);
+                    tokio::pin!(fetching);
+                    let mut renew = tokio::time::interval(PEER_LOCK / 3);
+                    renew.tick().await;
+                    let result = loop {
+                        tokio::select! {
+                            r = &mut fetching => break r,
+                            _ = renew.tick() => {
+                                peers.renew(&lock_key, &token, PEER_LOCK).await;
+                            }
+                        }
+                    };
                     if let Ok(e) = &result {
-                        peers.set(&value_key, &encode(e), MAX_STALE).await;
+                        peers.set(&value_key, &encode(e), PEER_KEEP).await;
                     }
                     peers.release(&lock_key, &token).await;
                     break result;
@@ -389,10 +405,16 @@ impl Cache {
     }
 }
 
-/// How long one replica may fetch a key for the others before its lock expires.
+/// How long a fetching replica's lock lasts unless renewed (it is, every third of it, while fal
+/// answers): a dead holder's lock expires within this.
 pub const PEER_LOCK: Duration = Duration::from_secs(15);
-/// How long a replica waits for another's fetch before fetching itself.
-const PEER_WAIT: Duration = Duration::from_secs(20);
+/// How long a replica waits for another's fetch before fetching itself (longer than fal's
+/// request timeout with its retries).
+const PEER_WAIT: Duration = Duration::from_secs(60);
+/// How long Redis keeps a value: an hour beyond the longest TTL, for stale-on-error answers
+/// (each replica keeps its own copies longer, up to [`MAX_STALE`]); ages are read from Redis's
+/// own clock, so replicas' clocks need not agree.
+const PEER_KEEP: Duration = Duration::from_secs(2 * 3600);
 /// How often a waiting replica looks for the other's answer.
 const PEER_POLL: Duration = Duration::from_millis(20);
 
@@ -449,9 +471,8 @@ fn encode(e: &Entry) -> Vec<u8> {
     out
 }
 
-/// An entry read from Redis; `None` when it does not decode as `T` (another version's shape:
-/// fetched again).
-fn decode<T>(bytes: &[u8]) -> Option<Arc<Entry>>
+/// An entry read from Redis, written `age` ago; `None` when it does not decode as `T`.
+fn decode<T>(bytes: &[u8], age: Duration) -> Option<Arc<Entry>>
 where
     T: serde::de::DeserializeOwned + Send + Sync + 'static,
 {
@@ -459,8 +480,6 @@ where
     let header: PeerHeader = serde_json::from_slice(&bytes[..cut]).ok()?;
     let json = &bytes[cut + 1..];
     let value: T = serde_json::from_slice(json).ok()?;
-    // Its age by the wall clock (the only clock replicas share), as an instant of this one.
-    let age = (Utc::now() - header.as_of).to_std().unwrap_or_default();
     let now = Instant::now();
     Some(Arc::new(Entry {
         value: Arc::new(value),

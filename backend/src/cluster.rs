@@ -16,8 +16,12 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Longest wait for Redis to answer one command; past it Redis counts as unreachable.
-const ANSWER_WITHIN: Duration = Duration::from_millis(500);
+/// Longest wait for Redis to answer one command; past it that command fails, and after
+/// [`SLOW_ANSWERS`] in a row Redis counts as unreachable (one slow answer on a busy machine is
+/// not an outage).
+const ANSWER_WITHIN: Duration = Duration::from_secs(1);
+/// Commands in a row that time out before Redis counts as unreachable.
+const SLOW_ANSWERS: u64 = 3;
 /// Longest wait for a connection.
 const CONNECT_WITHIN: Duration = Duration::from_secs(1);
 /// How often an unreachable Redis is tried again.
@@ -32,6 +36,8 @@ pub const LEASE_RENEW: Duration = Duration::from_secs(2);
 /// its holder, never by one that took it over after an expiry).
 const RELEASE: &str =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+/// Takes a key for the caller, or extends it if the caller holds it already.
+const ACQUIRE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) elseif redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 else return 0 end";
 /// Extends a key's expiry only while it holds the caller's value.
 const RENEW: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 /// Counts a hit in a fixed window: the first hit of a window sets its expiry.
@@ -45,6 +51,8 @@ pub struct Redis {
     retrying: AtomicBool,
     /// Times Redis became unreachable (`falscope_redis_degraded_total`).
     pub went_down: AtomicU64,
+    /// Commands in a row that timed out.
+    timeouts: AtomicU64,
     /// Keys are `falscope:<namespace>:…`: replicas of one configuration share them, another
     /// falscope (other fal accounts) on the same Redis does not.
     namespace: String,
@@ -65,7 +73,7 @@ impl std::fmt::Debug for Redis {
 
 /// `--redis-url` is not a Redis URL.
 #[derive(Debug, thiserror::Error)]
-#[error("--redis-url (FALSCOPE_REDIS_URL) is not a Redis URL ({0}); use redis://host:6379, rediss://… for TLS, or redis+unix:///path")]
+#[error("--redis-url (FALSCOPE_REDIS_URL) is not a Redis URL ({0}); use redis://[:password@]host:6379[/db] or redis+unix:///path (no TLS: keep Redis on a private network)")]
 pub struct BadUrl(String);
 
 impl Redis {
@@ -87,6 +95,7 @@ impl Redis {
             up: AtomicBool::new(true),
             retrying: AtomicBool::new(false),
             went_down: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
             namespace,
             replica,
             leases: Mutex::default(),
@@ -185,8 +194,18 @@ impl Redis {
     {
         let conn = self.slot().clone()?;
         match command(conn).await {
-            Ok(v) => Some(v),
-            Err(e) if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() => {
+            Ok(v) => {
+                self.timeouts.store(0, Ordering::Relaxed);
+                Some(v)
+            }
+            Err(e) if e.is_timeout() => {
+                if self.timeouts.fetch_add(1, Ordering::Relaxed) + 1 >= SLOW_ANSWERS {
+                    self.timeouts.store(0, Ordering::Relaxed);
+                    self.lost(&e);
+                }
+                None
+            }
+            Err(e) if e.is_io_error() || e.is_connection_dropped() => {
                 self.lost(&e);
                 None
             }
@@ -262,6 +281,44 @@ impl Redis {
         })
         .await
         .map(|n| n == 1)
+    }
+
+    /// Takes `key` for `token`, or extends it when `token` holds it: whether `token` holds it
+    /// now (`None`: Redis is down).
+    pub async fn acquire(self: &Arc<Self>, key: &str, token: &str, ttl: Duration) -> Option<bool> {
+        let ms = millis(ttl);
+        self.run(|mut c| async move {
+            redis::Script::new(ACQUIRE)
+                .key(key)
+                .arg(token)
+                .arg(ms)
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(|n| n == 1)
+    }
+
+    /// The value of `key` and how long ago it was written (by Redis's clock: `ttl` minus what is
+    /// left of it), if any.
+    pub async fn get_aged(
+        self: &Arc<Self>,
+        key: &str,
+        ttl: Duration,
+    ) -> Option<(Vec<u8>, Duration)> {
+        let (value, left): (Option<Vec<u8>>, i64) = self
+            .run(|mut c| async move {
+                redis::pipe()
+                    .cmd("GET")
+                    .arg(key)
+                    .cmd("PTTL")
+                    .arg(key)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        let left = Duration::from_millis(u64::try_from(left).ok()?);
+        Some((value?, ttl.saturating_sub(left)))
     }
 
     /// Counts one hit in the window `key` of length `window`; the window's count so far.
@@ -395,8 +452,8 @@ fn millis(d: Duration) -> u64 {
 
 /// A job that runs on one replica at a time (the alert evaluator, the cost history, sample
 /// writing): held by whoever took it in Redis, renewed every [`LEASE_RENEW`], taken over within
-/// [`LEASE_TTL`] when its holder dies. Without Redis, or while it is unreachable, every replica
-/// holds its own leases (one replica alone must keep working).
+/// [`LEASE_TTL`] when its holder dies. Without Redis (one replica alone) it is always held;
+/// while Redis is unreachable nobody holds it once the last renewal would have run out.
 #[derive(Debug)]
 pub struct Lease {
     held: AtomicBool,
@@ -444,6 +501,7 @@ impl Lease {
             let mut tick = tokio::time::interval(LEASE_RENEW);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut mine = false;
+            let mut renewed = tokio::time::Instant::now();
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
@@ -455,20 +513,19 @@ impl Lease {
                         return;
                     }
                 }
-                let answer = if mine {
-                    redis.renew(&key, &token, LEASE_TTL).await
-                } else {
-                    redis.try_lock(&key, &token, LEASE_TTL).await
-                };
-                let now_mine = match answer {
-                    Some(held) => held,
-                    // Redis is down: alone, this replica runs its jobs; the lease is asked for
-                    // afresh when Redis answers.
-                    None => {
-                        this.held.store(true, Ordering::Relaxed);
-                        mine = false;
-                        continue;
+                let now_mine = match redis.acquire(&key, &token, LEASE_TTL).await {
+                    Some(held) => {
+                        if held {
+                            renewed = tokio::time::Instant::now();
+                        }
+                        held
                     }
+                    // Redis does not answer: the lease may have moved on without this replica
+                    // hearing of it. It keeps the job until its lease would have run out, then
+                    // stops — two replicas never run it at once; with Redis away longer, nobody
+                    // does until it is back (alert changes are then judged against what was
+                    // recorded, so they are notified late, not lost).
+                    None => mine && renewed.elapsed() < LEASE_TTL - LEASE_RENEW,
                 };
                 if now_mine && !mine {
                     this.taken.fetch_add(1, Ordering::Relaxed);

@@ -86,10 +86,9 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 match (session, auth.db.as_ref()) {
                     (Some(digest), Some(db)) => match db.session_user(&digest, state.now()).await {
                         Ok(user) => user.and_then(|u| auth.session_identity(&u)),
-                        Err(err) => {
-                            tracing::warn!(%err, "cannot read sessions");
-                            None
-                        }
+                        // The database is away: the caller is not signed out, falscope cannot
+                        // tell who they are right now (a 503 saying so, not a sign-in page).
+                        Err(err) => return AppError::from(err).into_response(),
                     },
                     _ => None,
                 }

@@ -240,13 +240,13 @@ fn open_data_dir(config: &Config) -> anyhow::Result<Option<Arc<store::Store>>> {
 }
 
 /// The Redis namespace of a configuration: replicas with the same fal accounts share their
-/// keys; another falscope on the same Redis (other accounts, another version) does not.
+/// keys (whatever their version: a rolling upgrade keeps one cluster; cached values carry the
+/// version themselves); another falscope on the same Redis (other accounts) does not.
 /// A digest, so no key can be read back from it.
 fn namespace(accounts: &[config::Account]) -> String {
     use secrecy::ExposeSecret;
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
-    h.update(env!("CARGO_PKG_VERSION"));
     for a in accounts {
         for part in [
             a.id.as_str(),

@@ -344,12 +344,13 @@ async fn shared(
     let mut owner: Option<Owner> = None;
     let mut claim_at = tokio::time::Instant::now();
     loop {
+        // An owner whose reading stopped (Redis refused its lines) lets go, to start afresh.
+        if owner.as_ref().is_some_and(|o| o.task.is_finished()) {
+            owner = None;
+        }
         if tokio::time::Instant::now() >= claim_at {
             claim_at = tokio::time::Instant::now() + LEASE_RENEW;
-            let mine = match owner {
-                Some(_) => redis.renew(&lease, &token, LEASE_TTL).await,
-                None => redis.try_lock(&lease, &token, LEASE_TTL).await,
-            };
+            let mine = redis.acquire(&lease, &token, LEASE_TTL).await;
             match mine {
                 None => break,
                 Some(false) => owner = None,

@@ -290,7 +290,8 @@ impl AppState {
                         }
                     },
                     _ = recheck.tick() => {
-                        if !matches!(db.session_user(&digest, state.now()).await, Ok(Some(_))) {
+                        // Ended or expired; a database that cannot be asked ends nothing.
+                        if matches!(db.session_user(&digest, state.now()).await, Ok(None)) {
                             return;
                         }
                     }

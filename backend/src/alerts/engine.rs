@@ -3,6 +3,12 @@
 
 use super::notify::{self, Message};
 use super::{evaluate, lock, Alerts, MEMORY_HISTORY};
+
+/// How long a claimed notification waits before it is tried again (its sender died, or a
+/// webhook refused it).
+const OUTBOX_RETRY: Duration = Duration::minutes(5);
+/// A notification still not taken by every webhook after this long is given up on.
+const OUTBOX_GIVE_UP: Duration = Duration::hours(24);
 use chrono::Duration;
 use shared::alerts::{AlertEvent, AlertRule, DeliveryResult, RuleSource};
 use std::sync::atomic::Ordering;
@@ -103,15 +109,35 @@ impl Alerts {
                 if !alerts.lease.held() {
                     return;
                 }
-                let Ok(event) = serde_json::from_str::<AlertEvent>(&json) else {
-                    let _ = db.mark_alert_delivered(id).await;
-                    continue;
-                };
-                match alerts.rules().into_iter().find(|r| r.id == event.rule_id) {
-                    Some(rule) => alerts.send(&rule, &event).await,
-                    None => {
-                        tracing::info!(rule = %event.rule_id, "an unsent alert notification of a deleted rule is dropped")
+                let now = alerts.reports.now();
+                // One sender per notification, even if the lease moves while this one sends;
+                // a claim whose sender died (or failed) is tried again after a while.
+                match db.claim_alert_event(id, now, now - OUTBOX_RETRY).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(err) => {
+                        tracing::warn!(%err, "cannot claim an alert notification");
+                        return;
                     }
+                }
+                let event = serde_json::from_str::<AlertEvent>(&json).ok();
+                let rule = event
+                    .as_ref()
+                    .and_then(|e| alerts.rules().into_iter().find(|r| r.id == e.rule_id));
+                let done = match (&event, rule) {
+                    (Some(event), Some(rule)) => {
+                        alerts.send(&rule, event).await || now - event.at > OUTBOX_GIVE_UP
+                    }
+                    _ => {
+                        tracing::info!(
+                            id,
+                            "an unsent alert notification of a deleted rule is dropped"
+                        );
+                        true
+                    }
+                };
+                if !done {
+                    continue; // claimed: tried again after OUTBOX_RETRY
                 }
                 if let Err(err) = db.mark_alert_delivered(id).await {
                     tracing::warn!(%err, "cannot mark an alert notification sent; it may be sent again");
@@ -146,18 +172,22 @@ impl Alerts {
         tokio::spawn(async move { alerts.send(&rule, &event).await });
     }
 
-    /// Sends one change to every webhook (with the configured retries).
-    async fn send(&self, rule: &AlertRule, event: &AlertEvent) {
+    /// Sends one change to every webhook (with the configured retries); whether every webhook
+    /// took it.
+    async fn send(&self, rule: &AlertRule, event: &AlertEvent) -> bool {
         let message = Message::Alert { event, rule };
+        let mut all = true;
         for hook in &self.config.webhooks {
             let r = notify::deliver(&self.client, hook, &message, self.config.retry, || {
                 self.reports.now().timestamp()
             })
             .await;
             if !r.ok {
+                all = false;
                 tracing::warn!(webhook = %r.webhook, attempts = r.attempts, detail = %r.detail, "alert notification not delivered");
             }
         }
+        all
     }
 
     /// Sends a test notification to every webhook at once and answers within the configured

@@ -92,15 +92,35 @@ impl Store {
             .int(0)
     }
 
-    /// Events whose notification is still to be sent, oldest first: `(id, event JSON)`.
+    /// Events whose notification is still to be sent (or being sent), oldest first:
+    /// `(id, event JSON)`.
     pub async fn undelivered_alert_events(&self) -> Result<Vec<(i64, String)>, StoreError> {
         let rows = self
             .query(
-                "SELECT id, event_json FROM alert_events WHERE delivered = 0 ORDER BY id",
+                "SELECT id, event_json FROM alert_events WHERE delivered != 1 ORDER BY id",
                 vals![],
             )
             .await?;
         rows.iter().map(|r| Ok((r.int(0)?, r.text(1)?))).collect()
+    }
+
+    /// Claims an event's notification for sending: true for exactly one caller, unless the
+    /// claim is older than `stale_before` (its sender died or failed), when it can be claimed
+    /// again.
+    pub async fn claim_alert_event(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .execute(
+                "UPDATE alert_events SET delivered = 2, claimed_ms = ?2
+                 WHERE id = ?1 AND (delivered = 0 OR (delivered = 2 AND claimed_ms < ?3))",
+                vals![id, now.timestamp_millis(), stale_before.timestamp_millis()],
+            )
+            .await?;
+        Ok(n == 1)
     }
 
     /// Marks an event's notification sent.

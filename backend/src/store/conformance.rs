@@ -229,6 +229,15 @@ async fn alert_rules_and_events_round_trip(store: &Store) {
         [(id, "\"c2\"".to_owned())],
         "recorded, not yet sent"
     );
+    assert!(store.claim_alert_event(id, t(10), t(0)).await.unwrap());
+    assert!(
+        !store.claim_alert_event(id, t(11), t(5)).await.unwrap(),
+        "claimed once"
+    );
+    assert!(
+        store.claim_alert_event(id, t(20), t(15)).await.unwrap(),
+        "a claim whose sender died is claimed again"
+    );
     store.mark_alert_delivered(id).await.unwrap();
     assert!(store.undelivered_alert_events().await.unwrap().is_empty());
     let mut last = store.last_alert_events().await.unwrap();

@@ -85,6 +85,7 @@ const MIGRATIONS: &[&str] = &[
     );",
     // Alert notifications are recorded before they are sent (an outbox).
     "ALTER TABLE alert_events ADD COLUMN delivered BIGINT NOT NULL DEFAULT 1;
+    ALTER TABLE alert_events ADD COLUMN claimed_ms BIGINT;
     CREATE INDEX alert_events_pending ON alert_events (delivered, id);",
 ];
 
@@ -186,9 +187,16 @@ fn classify(e: &tokio_postgres::Error) -> StoreError {
     }
 }
 
-/// `?1` → `$1`: the SQL is written once, in SQLite's numbered style.
+/// `?1` → `$1`: the SQL is written once, in SQLite's numbered style (a `?` not followed by a
+/// digit is left alone).
 fn dollars(sql: &str) -> String {
-    sql.replace('?', "$")
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        let numbered = c == '?' && chars.peek().is_some_and(char::is_ascii_digit);
+        out.push(if numbered { '$' } else { c });
+    }
+    out
 }
 
 impl ToSql for Value {
@@ -197,18 +205,20 @@ impl ToSql for Value {
         ty: &Type,
         out: &mut bytes::BytesMut,
     ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self {
-            Self::Null => Ok(IsNull::Yes),
-            Self::Int(v) => match *ty {
-                Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
-                Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
-                #[allow(clippy::cast_precision_loss, reason = "a count compared to a float")]
-                Type::FLOAT8 => (*v as f64).to_sql(ty, out),
-                _ => v.to_sql(ty, out),
-            },
-            Self::Real(v) => v.to_sql(ty, out),
-            Self::Text(v) => v.to_sql(ty, out),
-            Self::Bytes(v) => v.to_sql(ty, out),
+        let wrong = || -> Box<dyn std::error::Error + Sync + Send> {
+            format!("{self:?} cannot be bound to a {ty} parameter").into()
+        };
+        match (self, ty) {
+            (Self::Null, _) => Ok(IsNull::Yes),
+            (Self::Int(v), &Type::INT8) => v.to_sql(ty, out),
+            (Self::Int(v), &Type::INT4) => i32::try_from(*v)?.to_sql(ty, out),
+            (Self::Int(v), &Type::INT2) => i16::try_from(*v)?.to_sql(ty, out),
+            #[allow(clippy::cast_precision_loss, reason = "a count compared to a float")]
+            (Self::Int(v), &Type::FLOAT8) => (*v as f64).to_sql(ty, out),
+            (Self::Real(v), &Type::FLOAT8) => v.to_sql(ty, out),
+            (Self::Text(v), &Type::TEXT | &Type::VARCHAR | &Type::NAME) => v.to_sql(ty, out),
+            (Self::Bytes(v), &Type::BYTEA) => v.to_sql(ty, out),
+            _ => Err(wrong()),
         }
     }
 
@@ -329,8 +339,8 @@ mod tests {
     #[test]
     fn numbered_parameters_become_dollars() {
         assert_eq!(
-            dollars("SELECT a FROM t WHERE x = ?1 AND y < ?12"),
-            "SELECT a FROM t WHERE x = $1 AND y < $12"
+            dollars("SELECT a FROM t WHERE x = ?1 AND y < ?12 AND z = '?'"),
+            "SELECT a FROM t WHERE x = $1 AND y < $12 AND z = '?'"
         );
     }
 }

@@ -93,6 +93,7 @@ const MIGRATIONS: &[&str] = &[
     // Alert notifications are recorded before they are sent (an outbox): one left unsent by a
     // replica that died is sent by the next. Older events count as sent.
     "ALTER TABLE alert_events ADD COLUMN delivered INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE alert_events ADD COLUMN claimed_ms INTEGER;
     CREATE INDEX alert_events_pending ON alert_events (delivered, id);",
 ];
 
