@@ -256,23 +256,17 @@ impl Redis {
         .map(|ok| ok.is_some())
     }
 
-    /// Releases `key` if `token` still holds it.
-    pub async fn release(self: &Arc<Self>, key: &str, token: &str) {
-        self.run(|mut c| async move {
-            redis::Script::new(RELEASE)
-                .key(key)
-                .arg(token)
-                .invoke_async::<i64>(&mut c)
-                .await
-        })
-        .await;
-    }
-
-    /// Extends `key` by `ttl` if `token` still holds it: `Some(false)` when it does not.
-    pub async fn renew(self: &Arc<Self>, key: &str, token: &str, ttl: Duration) -> Option<bool> {
+    /// Runs one of this module's Lua scripts on `key` with `token` and a duration in ms.
+    async fn script(
+        self: &Arc<Self>,
+        src: &str,
+        key: &str,
+        token: &str,
+        ttl: Duration,
+    ) -> Option<i64> {
         let ms = millis(ttl);
         self.run(|mut c| async move {
-            redis::Script::new(RENEW)
+            redis::Script::new(src)
                 .key(key)
                 .arg(token)
                 .arg(ms)
@@ -280,23 +274,22 @@ impl Redis {
                 .await
         })
         .await
-        .map(|n| n == 1)
+    }
+
+    /// Releases `key` if `token` still holds it.
+    pub async fn release(self: &Arc<Self>, key: &str, token: &str) {
+        self.script(RELEASE, key, token, Duration::ZERO).await;
+    }
+
+    /// Extends `key` by `ttl` if `token` still holds it: `Some(false)` when it does not.
+    pub async fn renew(self: &Arc<Self>, key: &str, token: &str, ttl: Duration) -> Option<bool> {
+        self.script(RENEW, key, token, ttl).await.map(|n| n == 1)
     }
 
     /// Takes `key` for `token`, or extends it when `token` holds it: whether `token` holds it
     /// now (`None`: Redis is down).
     pub async fn acquire(self: &Arc<Self>, key: &str, token: &str, ttl: Duration) -> Option<bool> {
-        let ms = millis(ttl);
-        self.run(|mut c| async move {
-            redis::Script::new(ACQUIRE)
-                .key(key)
-                .arg(token)
-                .arg(ms)
-                .invoke_async::<i64>(&mut c)
-                .await
-        })
-        .await
-        .map(|n| n == 1)
+        self.script(ACQUIRE, key, token, ttl).await.map(|n| n == 1)
     }
 
     /// The value of `key` and how long ago it was written (by Redis's clock: `ttl` minus what is

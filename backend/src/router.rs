@@ -15,6 +15,18 @@ pub fn app(state: AppState, assets: Assets, rate_limit: u32) -> Router {
         .with_state(state.clone())
         .fallback_service(spa);
     if rate_limit > 0 {
+        // The limit counted across replicas sits inside this replica's own: a request the
+        // local limiter refuses costs no Redis round trip.
+        if let Some(redis) = state.redis.clone() {
+            let shared = guard::SharedLimit {
+                redis,
+                per_second: rate_limit,
+            };
+            router = router.layer(axum::middleware::from_fn_with_state(
+                shared,
+                guard::shared_rate_limit,
+            ));
+        }
         if let Some(config) = tower_governor::governor::GovernorConfigBuilder::default()
             .per_nanosecond(1_000_000_000 / u64::from(rate_limit))
             .burst_size(rate_limit.saturating_mul(10))
@@ -37,16 +49,6 @@ pub fn app(state: AppState, assets: Assets, rate_limit: u32) -> Router {
             router = router.layer(
                 tower_governor::GovernorLayer::new(config).error_handler(guard::rate_limited),
             );
-        }
-        if let Some(redis) = state.redis.clone() {
-            let shared = guard::SharedLimit {
-                redis,
-                per_second: rate_limit,
-            };
-            router = router.layer(axum::middleware::from_fn_with_state(
-                shared,
-                guard::shared_rate_limit,
-            ));
         }
     }
     router

@@ -180,13 +180,18 @@ impl Cluster {
     }
 }
 
+/// Stops the nginx started with `args` (`-p … -c …`): killing its master leaves its workers
+/// behind, so the master is asked to stop them.
+pub fn stop_nginx(args: &[String]) {
+    let _ = std::process::Command::new(nginx_bin())
+        .args(args)
+        .args(["-s", "stop"])
+        .output();
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
-        // Killing nginx's master leaves its workers behind: ask it to quit.
-        let _ = std::process::Command::new(nginx_bin())
-            .args(&self.nginx_args)
-            .args(["-s", "quit"])
-            .output();
+        stop_nginx(&self.nginx_args);
         let _ = self.nginx.start_kill();
     }
 }

@@ -8,7 +8,7 @@ use backend::upstream::convert::ANALYTICS_METRICS;
 use backend::upstream::query::{AnalyticsQuery, Window};
 use chrono::{DateTime, Duration as Days, TimeZone, Utc};
 use futures::StreamExt;
-use integration_tests::cluster::{nginx_bin, port, wait_ready};
+use integration_tests::cluster::{nginx_bin, port, stop_nginx, wait_ready};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -114,11 +114,8 @@ impl Rig {
 
 impl Drop for Rig {
     fn drop(&mut self) {
-        // `-s stop` makes the master end its workers; the other children die with their handles.
-        let _ = std::process::Command::new(nginx_bin())
-            .args(&self.nginx_args)
-            .args(["-s", "stop"])
-            .status();
+        // The other children die with their handles.
+        stop_nginx(&self.nginx_args);
     }
 }
 
