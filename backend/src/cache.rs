@@ -411,7 +411,7 @@ pub const PEER_LOCK: Duration = Duration::from_secs(15);
 /// How long a replica waits for another's fetch before fetching itself (longer than fal's
 /// request timeout with its retries).
 const PEER_WAIT: Duration = Duration::from_secs(60);
-/// How long Redis keeps a value: an hour beyond the longest TTL, for stale-on-error answers
+/// How long Redis keeps a value: well beyond the longest TTL (10 min), for stale-on-error answers
 /// (each replica keeps its own copies longer, up to [`MAX_STALE`]); ages are read from Redis's
 /// own clock, so replicas' clocks need not agree.
 const PEER_KEEP: Duration = Duration::from_secs(2 * 3600);

@@ -163,7 +163,7 @@ impl Redis {
         *self.slot() = None;
         if self.up.swap(false, Ordering::Relaxed) {
             self.went_down.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %err, "Redis is unreachable: this replica works alone (its own cache, single flight, jobs and rate limits) until Redis answers again");
+            tracing::warn!(error = %err, "Redis is unreachable: this replica works alone (its own cache, single flight, log tails and rate limits; the jobs that run once for all replicas pause) until Redis answers again");
         }
         if self.retrying.swap(true, Ordering::Relaxed) {
             return;

@@ -56,7 +56,7 @@ pub struct Cluster {
     /// Each replica's own URL.
     pub replicas: Vec<String>,
     children: Vec<Option<Child>>,
-    nginx: Child,
+    _nginx: Child,
     nginx_args: [String; 4],
     /// Redis; `None` for replicas that share nothing (the comparison point).
     pub redis: Option<RedisServer>,
@@ -138,9 +138,9 @@ impl Cluster {
             "-c".to_owned(),
             conf.display().to_string(),
         ];
+        // Not killed on drop: a killed master leaves its workers behind; `Drop` stops it.
         let nginx = Command::new(nginx_bin())
             .args(&nginx_args)
-            .kill_on_drop(true)
             .spawn()
             .context("starting nginx (Debian package nginx; cargo xtask cluster installs it)")?;
         let url = format!("http://127.0.0.1:{port}");
@@ -150,7 +150,7 @@ impl Cluster {
             sim,
             replicas,
             children,
-            nginx,
+            _nginx: nginx,
             nginx_args,
             redis,
             postgres,
@@ -192,7 +192,6 @@ pub fn stop_nginx(args: &[String]) {
 impl Drop for Cluster {
     fn drop(&mut self) {
         stop_nginx(&self.nginx_args);
-        let _ = self.nginx.start_kill();
     }
 }
 

@@ -3,16 +3,16 @@
 
 use super::notify::{self, Message};
 use super::{evaluate, lock, Alerts, MEMORY_HISTORY};
+use chrono::Duration;
+use shared::alerts::{AlertEvent, AlertRule, DeliveryResult, RuleSource};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// How long a claimed notification waits before it is tried again (its sender died, or a
 /// webhook refused it).
 const OUTBOX_RETRY: Duration = Duration::minutes(5);
 /// A notification still not taken by every webhook after this long is given up on.
 const OUTBOX_GIVE_UP: Duration = Duration::hours(24);
-use chrono::Duration;
-use shared::alerts::{AlertEvent, AlertRule, DeliveryResult, RuleSource};
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 impl Alerts {
     /// Evaluates every rule once; notifications are sent in the background.

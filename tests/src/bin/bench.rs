@@ -65,10 +65,10 @@ impl Rig {
         let conf = dir.path().join("nginx.conf");
         std::fs::write(&conf, nginx_conf(dir.path(), np, sp))?;
         children.push(
+            // Not killed on drop: a killed master leaves its workers behind; `Drop` stops it.
             Command::new(nginx_bin())
                 .args(["-p", &dir.path().display().to_string(), "-c"])
                 .arg(&conf)
-                .kill_on_drop(true)
                 .spawn()
                 .context("starting nginx (Debian package nginx; cargo xtask bench installs it)")?,
         );
