@@ -113,7 +113,6 @@ pub async fn build_with_clock(
     }) {
         anyhow::bail!("--auth-file (FALSCOPE_AUTH_FILE): [workspaces] names {unknown:?}, which is not a configured workspace");
     }
-
     let history_db = db.clone();
     for warning in &config.directory.warnings {
         tracing::warn!("--auth-file (FALSCOPE_AUTH_FILE): {warning}");
