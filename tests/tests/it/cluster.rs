@@ -2,7 +2,8 @@
 //! misses, and each replica alone — never down — while Redis is.
 
 use crate::proxy::alerts::{Receiver, SECRET};
-use crate::proxy::live::{line_key, sse, Events};
+use crate::proxy::live::{assert_tail_is_the_history, sse, Events};
+use crate::security::sessions::{login, session_cookie, whoami};
 use backend::alerts::AlertsConfig;
 use integration_tests::auth::{password, token, user, AuthFixture};
 use integration_tests::services::{PostgresServer, RedisServer};
@@ -185,20 +186,6 @@ fn bearer(role: Role) -> String {
     format!("Bearer {}", token(role))
 }
 
-async fn whoami(app: &TestApp, cookie: &str) -> Option<String> {
-    let config: shared::PublicConfig = app
-        .http
-        .get(app.url(routes::CONFIG))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    config.auth.user.map(|u| u.name)
-}
-
 /// Notifications `receiver` got for a change to `state`.
 fn notified(receiver: &Receiver, state: &str) -> usize {
     receiver
@@ -236,24 +223,9 @@ async fn replicas_on_one_postgres_share_sessions_and_settings_and_notify_once() 
     };
 
     // A session made on one replica is known to the others; signing out on one ends it.
-    let login = apps[0]
-        .http
-        .post(apps[0].url(routes::LOGIN))
-        .header(CSRF_HEADER, "1")
-        .json(&serde_json::json!({
-            "username": user(Role::Operator), "password": password(Role::Operator)
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let signed_in = login(&apps[0], &user(Role::Operator), &password(Role::Operator)).await;
+    assert_eq!(signed_in.status(), 200);
+    let cookie = session_cookie(&signed_in);
     assert_eq!(whoami(&apps[1], &cookie).await, Some(user(Role::Operator)));
     let out = apps[1]
         .http
@@ -508,31 +480,7 @@ async fn three_hundred_log_viewers_on_three_replicas_share_one_stream_that_survi
         "resumed once, elsewhere"
     );
     let seen = &lines[survivor];
-    let keys: Vec<String> = seen.iter().map(line_key).collect();
-    assert_eq!(
-        keys.iter().collect::<BTreeSet<_>>().len(),
-        keys.len(),
-        "no duplicates"
-    );
-    // Nothing lost: the tail equals fal's history of the same window.
-    let ms = |t: chrono::DateTime<chrono::Utc>| {
-        t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-            .replace('+', "%2B")
-    };
-    let history: shared::Fetched<shared::logs::LogsPage> = apps[survivor]
-        .get(&format!(
-            "{}?apps=acme/chat-llm,acme/flux-studio&from={}&to={}&limit=1000",
-            ws_path(ws::LOGS),
-            ms(seen[0].ts),
-            ms(seen.last().unwrap().ts + chrono::Duration::milliseconds(1)),
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let mut expected: Vec<String> = history.data.items.iter().map(line_key).collect();
-    expected.reverse();
-    assert_eq!(keys, expected, "the tail equals the history: no gap");
+    assert_tail_is_the_history(&apps[survivor], seen[0].ts, seen).await;
 }
 
 #[tokio::test]

@@ -5,4 +5,4 @@ mod access;
 mod hardening;
 mod limits;
 mod sentinel;
-mod sessions;
+pub(crate) mod sessions;

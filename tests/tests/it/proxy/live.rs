@@ -80,8 +80,42 @@ async fn many_overview_viewers_share_one_metrics_call_and_history_is_stored() {
         .any(|s| s.application == "acme/chat-llm"));
 }
 
-pub(crate) fn line_key(l: &LogLine) -> String {
+fn line_key(l: &LogLine) -> String {
     format!("{}|{}|{}", l.ts.to_rfc3339(), l.app, l.message)
+}
+
+/// Asserts that `seen`, a live tail of chat-llm and flux-studio, has no duplicate and nothing
+/// missing: it equals fal's history (read through `app`) from `from` to its last line.
+pub(crate) async fn assert_tail_is_the_history(
+    app: &TestApp,
+    from: chrono::DateTime<chrono::Utc>,
+    seen: &[LogLine],
+) {
+    let keys: Vec<String> = seen.iter().map(line_key).collect();
+    assert_eq!(
+        keys.iter().collect::<BTreeSet<_>>().len(),
+        keys.len(),
+        "no duplicates"
+    );
+    let ms = |t: chrono::DateTime<chrono::Utc>| {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            .replace('+', "%2B")
+    };
+    let last = seen.last().expect("a line").ts;
+    let history: shared::Fetched<shared::logs::LogsPage> = app
+        .get(&format!(
+            "{}?apps=acme/chat-llm,acme/flux-studio&from={}&to={}&limit=1000",
+            ws_path(ws::LOGS),
+            ms(from),
+            ms(last + chrono::Duration::milliseconds(1)),
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut expected: Vec<String> = history.data.items.iter().map(line_key).collect();
+    expected.reverse();
+    assert_eq!(keys, expected, "the tail equals the history: no gap");
 }
 
 #[tokio::test]
@@ -141,32 +175,7 @@ async fn log_viewers_share_one_upstream_stream_that_resumes_without_gaps_or_dupl
         seen_a.iter().map(line_key).collect::<Vec<_>>(),
         seen_b.iter().map(line_key).collect::<Vec<_>>()
     );
-    // No duplicates, and nothing missing compared with the history of the same window.
-    let keys: Vec<String> = seen_a.iter().map(line_key).collect();
-    assert_eq!(
-        keys.iter().collect::<BTreeSet<_>>().len(),
-        keys.len(),
-        "no duplicates"
-    );
-    let last = seen_a.last().unwrap().ts;
-    let history: shared::Fetched<shared::logs::LogsPage> = app
-        .get(&format!(
-            "{}?apps=acme/chat-llm,acme/flux-studio&from={}&to={}&limit=1000",
-            ws_path(ws::LOGS),
-            start
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                .replace('+', "%2B"),
-            (last + chrono::Duration::milliseconds(1))
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                .replace('+', "%2B"),
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let mut expected: Vec<String> = history.data.items.iter().map(line_key).collect();
-    expected.reverse();
-    assert_eq!(keys, expected, "the tail equals the history: no gap");
+    assert_tail_is_the_history(&app, start, &seen_a).await;
     assert_eq!(app.state.reports.workspaces()[0].logs.open_streams(), 1);
     assert_eq!(
         app.state.reports.workspaces()[0].logs.upstream_connects(),

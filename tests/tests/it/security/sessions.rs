@@ -7,7 +7,7 @@ use shared::auth::{AuditEntry, Role, CSRF_HEADER};
 use shared::routes::{self, ws};
 use shared::PublicConfig;
 
-async fn login(app: &TestApp, name: &str, pw: &str) -> reqwest::Response {
+pub(crate) async fn login(app: &TestApp, name: &str, pw: &str) -> reqwest::Response {
     app.http
         .post(app.url(routes::LOGIN))
         .header(CSRF_HEADER, "1")
@@ -18,12 +18,12 @@ async fn login(app: &TestApp, name: &str, pw: &str) -> reqwest::Response {
 }
 
 /// `name=value` of the session cookie a login set.
-fn session_cookie(resp: &reqwest::Response) -> String {
+pub(crate) fn session_cookie(resp: &reqwest::Response) -> String {
     let set = resp.headers()["set-cookie"].to_str().unwrap();
     set.split(';').next().unwrap().to_owned()
 }
 
-async fn whoami(app: &TestApp, cookie: &str) -> Option<String> {
+pub(crate) async fn whoami(app: &TestApp, cookie: &str) -> Option<String> {
     let config: PublicConfig = app
         .http
         .get(app.url(routes::CONFIG))
