@@ -9,7 +9,6 @@
 //! random value, released and renewed only by its holder), Grafana's HA alerting.
 
 use redis::aio::MultiplexedConnection;
-use redis::AsyncCommands;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -115,11 +114,6 @@ impl Redis {
         self.up.load(Ordering::Relaxed)
     }
 
-    /// This replica's id (the value of the locks and leases it holds).
-    pub fn replica(&self) -> &str {
-        &self.replica
-    }
-
     /// The leases kept through this Redis: `(job, held here)`.
     pub fn leases(&self) -> Vec<(String, bool)> {
         let mut leases = self.leases.lock().unwrap_or_else(|e| e.into_inner());
@@ -214,13 +208,6 @@ impl Redis {
                 None
             }
         }
-    }
-
-    /// The value of `key`, if any.
-    pub async fn get(self: &Arc<Self>, key: &str) -> Option<Vec<u8>> {
-        self.run(|mut c| async move { c.get::<_, Option<Vec<u8>>>(key).await })
-            .await
-            .flatten()
     }
 
     /// Sets `key` to `value` for `ttl`.
