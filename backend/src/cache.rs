@@ -312,16 +312,26 @@ impl Cache {
         // Redis's copy, however old: the stale answer when fal fails.
         let mut last = None;
         let result = loop {
-            let copy = peers.get_aged(&value_key, PEER_KEEP).await;
-            if let Some(e) = copy.and_then(|(b, age)| decode::<T>(&b, age)) {
-                if e.fresh() {
+            match peer_copy::<T>(&peers, &value_key).await {
+                Some(e) if e.fresh() => {
                     self.stats.peer_hits.fetch_add(1, Ordering::Relaxed);
                     return Ok(e);
                 }
-                last = Some(e);
+                Some(e) => last = Some(e),
+                None => {}
             }
             match peers.try_lock(&lock_key, &token, PEER_LOCK).await {
                 Some(true) => {
+                    // Looked again under the lock: the previous holder may have written its
+                    // answer and let go between the look above and the lock.
+                    if let Some(e) = peer_copy::<T>(&peers, &value_key)
+                        .await
+                        .filter(|e| e.fresh())
+                    {
+                        peers.release(&lock_key, &token).await;
+                        self.stats.peer_hits.fetch_add(1, Ordering::Relaxed);
+                        return Ok(e);
+                    }
                     // The lock is renewed while fal answers, however slowly (a lock that ran
                     // out would let a second replica call fal).
                     let fetching = fetch_entry(fetch, ttl);
@@ -469,6 +479,15 @@ fn encode(e: &Entry) -> Vec<u8> {
     out.push(b'\n');
     out.extend_from_slice(&e.json);
     out
+}
+
+/// Redis's copy of a value, however old; `None` when there is none (or it does not decode).
+async fn peer_copy<T>(peers: &Arc<Redis>, value_key: &str) -> Option<Arc<Entry>>
+where
+    T: serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    let (bytes, age) = peers.get_aged(value_key, PEER_KEEP).await?;
+    decode::<T>(&bytes, age)
 }
 
 /// An entry read from Redis, written `age` ago; `None` when it does not decode as `T`.
