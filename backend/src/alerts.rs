@@ -184,6 +184,11 @@ impl Alerts {
         self.evaluations.load(Ordering::Relaxed)
     }
 
+    /// The lease of the replica that records and notifies (started with the jobs).
+    pub fn lease(&self) -> &Arc<crate::cluster::Lease> {
+        &self.lease
+    }
+
     /// Whether this replica records changes and sends notifications now.
     pub fn leading(&self) -> bool {
         self.lease.held()
@@ -418,7 +423,7 @@ mod tests {
         };
         let reports = Reports::new(
             Vec::new(),
-            crate::cache::Cache::new(1 << 20),
+            crate::cache::Cache::new(1 << 20, Arc::new(crate::clock::SystemClock)),
             Arc::new(crate::clock::SystemClock),
             Some(db.clone()),
         );
@@ -426,7 +431,7 @@ mod tests {
             config,
             reports,
             Some(db),
-            crate::cluster::Lease::local("alerts"),
+            crate::cluster::Lease::new(&crate::cluster::Cluster::alone(), "alerts"),
         );
         alerts.load().await;
         alerts

@@ -14,7 +14,8 @@
 //!
 //! Freshness is judged with `tokio::time::Instant`, so tests drive it with paused time.
 
-use crate::cluster::Redis;
+use crate::clock::Clock;
+use crate::cluster::{Claim, Cluster};
 use crate::upstream::UpstreamError;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -109,7 +110,9 @@ pub struct Cache {
     /// Outcome counters.
     pub stats: CacheStats,
     /// The cache shared with the other replicas, if any.
-    peers: Option<Arc<Redis>>,
+    peers: Option<Arc<Cluster>>,
+    /// What "as of" times are read from.
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -121,16 +124,21 @@ impl std::fmt::Debug for Cache {
 }
 
 impl Cache {
-    /// A cache holding at most `max_bytes` of serialized values.
-    pub fn new(max_bytes: u64) -> Arc<Self> {
-        Self::with_peers(max_bytes, None)
+    /// A cache holding at most `max_bytes` of serialized values, stamping them with `clock`'s
+    /// time.
+    pub fn new(max_bytes: u64, clock: Arc<dyn Clock>) -> Arc<Self> {
+        Self::with_peers(max_bytes, clock, None)
     }
 
-    /// A cache whose misses go to Redis before fal: what another replica fetched within its
-    /// TTL is answered from there, and of the replicas missing one key, only the one that
-    /// takes the key's lock (`SET NX PX`) calls fal — the others poll Redis for its answer
-    /// until the lock is gone (a dead holder's lock expires after [`PEER_LOCK`]).
-    pub fn with_peers(max_bytes: u64, peers: Option<Arc<Redis>>) -> Arc<Self> {
+    /// A cache whose misses go to the cluster before fal: what another replica fetched within
+    /// its TTL is answered from there, and of the replicas missing one key, only the one that
+    /// takes the key's lock calls fal — the others poll for its answer until the lock is gone
+    /// (a dead holder's lock expires after [`PEER_LOCK`]). A cluster of one is not asked.
+    pub fn with_peers(
+        max_bytes: u64,
+        clock: Arc<dyn Clock>,
+        peers: Option<Arc<Cluster>>,
+    ) -> Arc<Self> {
         let build = |max_bytes: u64| {
             moka::sync::Cache::builder()
                 .max_capacity(max_bytes)
@@ -148,7 +156,8 @@ impl Cache {
             inflight: Mutex::new(HashMap::new()),
             expired_before: Mutex::new(None),
             stats: CacheStats::default(),
-            peers,
+            peers: peers.filter(|p| p.is_shared()),
+            clock,
         })
     }
 
@@ -264,7 +273,7 @@ impl Cache {
         let task = tokio::spawn(async move {
             let result = match this.peers.clone() {
                 Some(peers) => this.through_peers(peers, &k, ttl, fetch).await,
-                None => fetch_entry(fetch, ttl).await,
+                None => fetch_entry(fetch, ttl, &*this.clock).await,
             };
             if let Ok(e) = &result {
                 if !e.from_peer {
@@ -293,7 +302,7 @@ impl Cache {
     /// whichever replica takes the key's lock first (written to Redis for the others).
     async fn through_peers<T, F, Fut>(
         &self,
-        peers: Arc<Redis>,
+        peers: Arc<Cluster>,
         key: &str,
         ttl: fn(&T) -> Duration,
         fetch: F,
@@ -320,21 +329,25 @@ impl Cache {
                 Some(e) => last = Some(e),
                 None => {}
             }
-            match peers.try_lock(&lock_key, &token, PEER_LOCK).await {
-                Some(true) => {
+            let claim = peers
+                .backend()
+                .acquire(&lock_key, &token, PEER_LOCK, false)
+                .await;
+            match claim {
+                Some(Claim::Held(_)) => {
                     // Looked again under the lock: the previous holder may have written its
                     // answer and let go between the look above and the lock.
                     if let Some(e) = peer_copy::<T>(&peers, &value_key)
                         .await
                         .filter(|e| e.fresh())
                     {
-                        peers.release(&lock_key, &token).await;
+                        peers.backend().release(&lock_key, &token).await;
                         self.stats.peer_hits.fetch_add(1, Ordering::Relaxed);
                         return Ok(e);
                     }
                     // The lock is renewed while fal answers, however slowly (a lock that ran
                     // out would let a second replica call fal).
-                    let fetching = fetch_entry(fetch, ttl);
+                    let fetching = fetch_entry(fetch, ttl, &*self.clock);
                     tokio::pin!(fetching);
                     let mut renew = tokio::time::interval(PEER_LOCK / 3);
                     renew.tick().await;
@@ -342,20 +355,22 @@ impl Cache {
                         tokio::select! {
                             r = &mut fetching => break r,
                             _ = renew.tick() => {
-                                peers.renew(&lock_key, &token, PEER_LOCK).await;
+                                peers.backend().acquire(&lock_key, &token, PEER_LOCK, false).await;
                             }
                         }
                     };
                     if let Ok(e) = &result {
-                        peers.set(&value_key, &encode(e), PEER_KEEP).await;
+                        peers.backend().set(&value_key, &encode(e), PEER_KEEP).await;
                     }
-                    peers.release(&lock_key, &token).await;
+                    peers.backend().release(&lock_key, &token).await;
                     break result;
                 }
                 // Another replica is fetching: its answer will be in Redis.
-                Some(false) if Instant::now() < give_up => tokio::time::sleep(PEER_POLL).await,
+                Some(Claim::Taken) if Instant::now() < give_up => {
+                    tokio::time::sleep(PEER_POLL).await;
+                }
                 // Redis is down, or the holder takes too long: fetch alone.
-                _ => break fetch_entry(fetch, ttl).await,
+                _ => break fetch_entry(fetch, ttl, &*self.clock).await,
             }
         };
         if let (Err(err), Some(last)) = (&result, last) {
@@ -432,6 +447,7 @@ const PEER_POLL: Duration = Duration::from_millis(20);
 async fn fetch_entry<T, F, Fut>(
     fetch: F,
     ttl: fn(&T) -> Duration,
+    clock: &dyn Clock,
 ) -> Result<Arc<Entry>, UpstreamError>
 where
     T: serde::Serialize + Send + Sync + 'static,
@@ -441,7 +457,7 @@ where
     let value = fetch().await?;
     let json = serde_json::to_vec(&value)
         .map_err(|e| UpstreamError::Decode(format!("could not serialise: {e}")))?;
-    let as_of = Utc::now();
+    let as_of = clock.now();
     Ok(Arc::new(Entry {
         ttl: ttl(&value),
         value: Arc::new(value),
@@ -482,11 +498,11 @@ fn encode(e: &Entry) -> Vec<u8> {
 }
 
 /// Redis's copy of a value, however old; `None` when there is none (or it does not decode).
-async fn peer_copy<T>(peers: &Arc<Redis>, value_key: &str) -> Option<Arc<Entry>>
+async fn peer_copy<T>(peers: &Cluster, value_key: &str) -> Option<Arc<Entry>>
 where
     T: serde::de::DeserializeOwned + Send + Sync + 'static,
 {
-    let (bytes, age) = peers.get_aged(value_key, PEER_KEEP).await?;
+    let (bytes, age) = peers.backend().get_aged(value_key, PEER_KEEP).await?;
     decode::<T>(&bytes, age)
 }
 
@@ -546,9 +562,110 @@ mod tests {
         Duration::from_secs(10)
     }
 
+    fn test_clock() -> Arc<dyn Clock> {
+        Arc::new(crate::clock::ManualClock::new(1_700_000_000_000))
+    }
+
+    /// Three replicas' caches sharing one in-process backend, as they share Redis.
+    fn replicas(backend: &Arc<crate::cluster::Memory>) -> Vec<Arc<Cache>> {
+        (0..3)
+            .map(|_| {
+                let cluster = Cluster::shared(backend.clone(), "t".into());
+                Cache::with_peers(1 << 20, test_clock(), Some(cluster))
+            })
+            .collect()
+    }
+
+    /// 300 concurrent misses of one key, spread over `caches`: how many reached fal.
+    async fn misses_over(caches: &[Arc<Cache>]) -> usize {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for i in 0..300 {
+            let (cache, calls) = (caches[i % caches.len()].clone(), calls.clone());
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get_or_fetch("k".into(), ttl10, move || async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        Ok(7u32)
+                    })
+                    .await
+                    .map(|c| *c.value)
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap(), 7);
+        }
+        calls.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn replicas_sharing_a_backend_make_one_fetch_between_them() {
+        let backend = Arc::new(crate::cluster::Memory::default());
+        let caches = replicas(&backend);
+        assert_eq!(
+            misses_over(&caches).await,
+            1,
+            "single flight across replicas"
+        );
+        let fetched_here: u64 = caches
+            .iter()
+            .map(|c| c.stats.upstream_reads.load(Ordering::Relaxed))
+            .sum();
+        let from_peers: u64 = caches
+            .iter()
+            .map(|c| c.stats.peer_hits.load(Ordering::Relaxed))
+            .sum();
+        assert_eq!(
+            (fetched_here, from_peers),
+            (1, 2),
+            "two replicas read the third's answer"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_replica_whose_lock_holder_died_fetches_after_the_lock_expires() {
+        let backend = Arc::new(crate::cluster::Memory::default());
+        let caches = replicas(&backend);
+        // A replica took the key's lock and died (never wrote, never released).
+        let dead = Cluster::shared(backend.clone(), "t".into());
+        let id = format!("{}:{}", env!("CARGO_PKG_VERSION"), peer_id("k"));
+        let claim = dead
+            .backend()
+            .acquire(&dead.key("lock", &id), "dead", PEER_LOCK, false)
+            .await;
+        assert_eq!(claim, Some(Claim::Held(1)));
+        let started = Instant::now();
+        assert_eq!(misses_over(&caches).await, 1, "one survivor fetches, once");
+        let waited = started.elapsed();
+        assert!(
+            waited >= PEER_LOCK && waited < PEER_LOCK + Duration::from_secs(2),
+            "waited {waited:?}: until the dead holder's lock ran out"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn replicas_fetch_alone_while_the_backend_is_unreachable() {
+        let backend = Arc::new(crate::cluster::Memory::default());
+        let caches = replicas(&backend);
+        backend.set_up(false);
+        // Each replica still shares one fetch among its own viewers.
+        assert_eq!(misses_over(&caches).await, 3, "one fetch per replica");
+        backend.set_up(true);
+        for c in &caches {
+            c.expire_all();
+        }
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert_eq!(
+            misses_over(&caches).await,
+            1,
+            "shared again once it answers"
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn concurrent_misses_share_one_fetch() {
-        let cache = Cache::new(1 << 20);
+        let cache = Cache::new(1 << 20, test_clock());
         let calls = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for _ in 0..200 {
@@ -572,7 +689,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_moving_window_whose_new_key_fails_answers_its_last_good_copy_stale() {
-        let cache = Cache::new(1 << 20);
+        let cache = Cache::new(1 << 20, test_clock());
         let get = |key: &str, family: &str, result: Result<u32, UpstreamError>| {
             let (cache, key, family) = (cache.clone(), key.to_owned(), family.to_owned());
             async move {
@@ -597,7 +714,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn ttl_swr_and_stale_on_error() {
-        let cache = Cache::new(1 << 20);
+        let cache = Cache::new(1 << 20, test_clock());
         let get = |result: Result<u32, UpstreamError>| {
             let cache = cache.clone();
             async move {

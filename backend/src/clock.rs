@@ -1,5 +1,9 @@
 //! Now, injectable: the wall clock in production and demo mode, a hand-moved clock in tests
 //! (the simulator and falscope share one, so relative ranges like `now-6h` agree).
+//!
+//! This is the only place the wall clock is read: `clippy.toml` refuses `chrono::Utc::now`,
+//! `chrono::Local::now` and `SystemTime::now` everywhere else, as it refuses
+//! `std::time::Instant::now` (durations use `tokio::time::Instant`, which tests pause).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -19,6 +23,10 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one place falscope reads the wall clock"
+    )]
     fn now_ms(&self) -> i64 {
         chrono::Utc::now().timestamp_millis()
     }

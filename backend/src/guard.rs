@@ -498,14 +498,14 @@ mod tests {
     }
 }
 
-/// The rate limit shared by replicas (`--redis-url`): each caller's requests counted in Redis
-/// per [`SHARED_WINDOW`], across every replica, so a caller cannot multiply the limit by the
-/// replica count. Each replica's own limiter stays in front (and is all there is while Redis is
-/// unreachable).
+/// The rate limit shared by replicas (`--redis-url`): each caller's requests counted in the
+/// cluster per [`SHARED_WINDOW`] (a window starting at the caller's first request in it), across
+/// every replica, so a caller cannot multiply the limit by the replica count. Each replica's own
+/// limiter stays in front (and is all there is while the cluster is unreachable).
 #[derive(Clone)]
 pub struct SharedLimit {
     /// Where the counts are kept.
-    pub redis: std::sync::Arc<crate::cluster::Redis>,
+    pub cluster: std::sync::Arc<crate::cluster::Cluster>,
     /// Requests per second per caller (`--rate-limit`).
     pub per_second: u32,
 }
@@ -524,18 +524,16 @@ pub async fn shared_rate_limit(
     let Some(caller) = req.extensions().get::<Caller>() else {
         return next.run(req).await;
     };
-    let window = SHARED_WINDOW.as_secs();
-    let now = chrono::Utc::now().timestamp().unsigned_abs();
     // A digest: user names and addresses do not sit in Redis as they are.
     let who: String = sha2::Sha256::digest(caller.key().as_bytes())[..12]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let key = limit.redis.key("rate", &format!("{who}:{}", now / window));
-    let allowed = u64::from(limit.per_second).saturating_mul(window);
-    match limit.redis.hit(&key, SHARED_WINDOW).await {
-        Some(n) if n > allowed => {
-            let retry_after = (window - now % window).max(1);
+    let key = limit.cluster.key("rate", &who);
+    let allowed = u64::from(limit.per_second).saturating_mul(SHARED_WINDOW.as_secs());
+    match limit.cluster.backend().hit(&key, SHARED_WINDOW).await {
+        Some((n, left)) if n > allowed => {
+            let retry_after = left.as_secs_f64().ceil().max(1.0) as u64;
             AppError::RateLimited {
                 retry_after,
                 message: format!("too many requests from you; retry in {retry_after} s"),

@@ -38,6 +38,7 @@ pub use router::app;
 
 /// A built falscope: its router, plus the embedded simulator when in demo mode (dropping it
 /// stops the simulator).
+/// Nothing runs in the background until [`Server::start`].
 pub struct Server {
     /// The HTTP app.
     pub router: axum::Router,
@@ -45,6 +46,8 @@ pub struct Server {
     pub demo: Option<simulator::SimServer>,
     /// The state behind the router (tests inspect its cache).
     pub state: state::AppState,
+    /// The background jobs, started by [`Server::start`].
+    jobs: Jobs,
 }
 
 /// Builds falscope from a validated config, starting the demo simulator when there is no key.
@@ -52,7 +55,9 @@ pub async fn build(config: &Config) -> anyhow::Result<Server> {
     build_with_clock(config, Arc::new(clock::SystemClock)).await
 }
 
-/// [`build`] with an injected clock (tests share the simulator's hand-moved clock).
+/// [`build`] with an injected clock (tests share the simulator's hand-moved clock). Connects to
+/// what falscope needs (the database, Redis, the demo simulator) and builds the router, but
+/// starts no job: see [`Server::start`].
 pub async fn build_with_clock(
     config: &Config,
     clock: Arc<dyn clock::Clock>,
@@ -129,19 +134,20 @@ pub async fn build_with_clock(
     alerts
         .assign_workspace(&ids)
         .map_err(|e| anyhow::anyhow!("--alerts-file (FALSCOPE_ALERTS_FILE): {e}"))?;
-    let redis = match &config.redis_url {
-        Some(url) => Some(cluster::Redis::connect(url, namespace(&accounts_seen)).await?),
-        None => None,
+    let cluster = match &config.redis_url {
+        Some(url) => cluster::Cluster::shared(
+            cluster::Redis::connect(url).await?,
+            namespace(&accounts_seen),
+        ),
+        None => cluster::Cluster::alone(),
     };
     match (&config.redis_url, &config.database_url) {
         (Some(_), None) => tracing::warn!("--redis-url without --database-url: replicas share fal's data, but each keeps its own sessions, alert rules, budgets, prices and history in its own --data-dir, and each sends its own alert notifications; give the replicas one Postgres with --database-url"),
         (None, Some(_)) => tracing::warn!("--database-url without --redis-url: if several replicas share this database, each reads fal on its own and each sends alert notifications; add --redis-url"),
         _ => {}
     }
-    if let Some(redis) = &redis {
-        for w in &workspaces {
-            w.logs.share_through(redis.clone(), &w.id);
-        }
+    for w in &workspaces {
+        w.logs.share_through(cluster.clone(), &w.id);
     }
     let csp = spa::content_security_policy(&assets).await;
     let settings = state::Settings {
@@ -153,7 +159,7 @@ pub async fn build_with_clock(
         csp,
         max_streams: config.max_streams,
         alerts,
-        redis,
+        cluster,
     };
     let state = state::AppState::new(workspaces, settings);
     state.alerts.load().await;
@@ -174,47 +180,82 @@ pub async fn build_with_clock(
             if demo.is_some() { " (demo mode has one workspace, \"demo\")" } else { "" }
         );
     }
-    // Jobs that write to a database the replicas share run on one replica at a time.
-    let jobs = state::job_peers(state.redis.as_ref(), state.db.as_deref());
-    let lease = |name: &str| cluster::Lease::start(jobs.clone(), name, state.shutdown.clone());
-    let samples = live::Samples {
-        store: state.db.clone(),
+    let jobs = Jobs {
         retention: chrono::Duration::days(i64::from(config.retention_days)),
-        lease: lease("samples"),
+        audit_retention: chrono::Duration::days(i64::from(config.audit_retention_days)),
+        history_every: config.history_every,
+        started: std::sync::atomic::AtomicBool::new(false),
     };
-    for w in state.reports.workspaces() {
-        let poll = live::poll(
-            state.reports.clone(),
-            samples.clone(),
-            state.shutdown.clone(),
-            w.clone(),
-        );
-        tokio::spawn(poll);
-    }
-    tokio::spawn(state.alerts.clone().run(state.shutdown.clone()));
-    if let Some(db) = state.db.clone() {
-        tokio::spawn(history::keep(
-            state.reports.clone(),
-            db.clone(),
-            config.history_every,
-            lease("cost-history"),
-            state.shutdown.clone(),
-        ));
-        tokio::spawn(history::prune(
-            state.reports.clone(),
-            db,
-            chrono::Duration::days(i64::from(config.audit_retention_days)),
-            config.history_every,
-            lease("prune"),
-            state.shutdown.clone(),
-        ));
-    }
     let router = app(state.clone(), assets, config.rate_limit);
     Ok(Server {
         router,
         demo,
         state,
+        jobs,
     })
+}
+
+/// What [`Server::start`] runs.
+struct Jobs {
+    retention: chrono::Duration,
+    audit_retention: chrono::Duration,
+    history_every: std::time::Duration,
+    started: std::sync::atomic::AtomicBool,
+}
+
+impl Server {
+    /// Starts the background jobs until shutdown: the live poller of each workspace, the
+    /// alert evaluator, the cost history and pruning — each writing to a database the
+    /// replicas share only while this replica holds its lease. Starting twice does nothing.
+    pub fn start(&self) {
+        if self
+            .jobs
+            .started
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+        let (state, jobs) = (&self.state, &self.jobs);
+        let cluster = state::job_cluster(&state.cluster, state.db.as_deref());
+        let lease = |name: &str| {
+            let lease = cluster::Lease::new(&cluster, name);
+            lease.start(state.shutdown.clone());
+            lease
+        };
+        state.alerts.lease().start(state.shutdown.clone());
+        let samples = live::Samples {
+            store: state.db.clone(),
+            retention: jobs.retention,
+            lease: lease("samples"),
+        };
+        for w in state.reports.workspaces() {
+            let poll = live::poll(
+                state.reports.clone(),
+                samples.clone(),
+                state.shutdown.clone(),
+                w.clone(),
+            );
+            tokio::spawn(poll);
+        }
+        tokio::spawn(state.alerts.clone().run(state.shutdown.clone()));
+        if let Some(db) = state.db.clone() {
+            tokio::spawn(history::keep(
+                state.reports.clone(),
+                db.clone(),
+                jobs.history_every,
+                lease("cost-history"),
+                state.shutdown.clone(),
+            ));
+            tokio::spawn(history::prune(
+                state.reports.clone(),
+                db,
+                jobs.audit_retention,
+                jobs.history_every,
+                lease("prune"),
+                state.shutdown.clone(),
+            ));
+        }
+    }
 }
 
 /// SQLite in `--data-dir`; `None` (falscope keeps nothing) when the directory is not usable,
@@ -325,6 +366,7 @@ pub async fn first_contact(state: &state::AppState) -> anyhow::Result<Vec<(Strin
 /// Runs falscope until Ctrl-C / SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let server = build(&config).await?;
+    server.start();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| {

@@ -10,7 +10,7 @@
 //! takes the lease and resumes fal's stream from the last line in Redis — no gap, no duplicate.
 //! While Redis is unreachable a replica tails fal itself, from the last line its viewers got.
 
-use crate::cluster::{Redis, LEASE_RENEW, LEASE_TTL};
+use crate::cluster::{Cluster, Lease};
 use crate::upstream::convert::log_line;
 use crate::upstream::models::LabelFilter;
 use crate::upstream::query::LogsQuery;
@@ -66,8 +66,8 @@ pub struct Keep(#[allow(dead_code, reason = "held only for its Drop")] Arc<Chann
 pub struct LogHub {
     channels: Mutex<HashMap<String, Weak<Channel>>>,
     upstream_connects: std::sync::atomic::AtomicU64,
-    /// Redis shared with other replicas, and this workspace's id there.
-    peers: std::sync::OnceLock<(Arc<Redis>, String)>,
+    /// The cluster shared with other replicas, and this workspace's id there.
+    peers: std::sync::OnceLock<(Arc<Cluster>, String)>,
     /// Filters whose fal stream this replica reads for every replica.
     owned: std::sync::atomic::AtomicUsize,
 }
@@ -98,7 +98,7 @@ impl LogHub {
         }
         let (tx, rx) = broadcast::channel(VIEWER_BUFFER);
         let task = match self.peers.get() {
-            Some((redis, ws)) => {
+            Some((cluster, ws)) => {
                 use sha2::Digest;
                 let id: String = sha2::Sha256::digest(format!("{ws}\u{1f}{key}").as_bytes())[..16]
                     .iter()
@@ -110,7 +110,7 @@ impl LogHub {
                     query,
                     labels,
                     tx.clone(),
-                    redis.clone(),
+                    cluster.clone(),
                     id,
                 ))
             }
@@ -134,9 +134,12 @@ impl LogHub {
         }
     }
 
-    /// Shares this workspace's streams with the other replicas through `redis`.
-    pub fn share_through(&self, redis: Arc<Redis>, workspace: &str) {
-        let _ = self.peers.set((redis, workspace.to_owned()));
+    /// Shares this workspace's streams with the other replicas of `cluster` (a cluster of
+    /// one shares nothing).
+    pub fn share_through(&self, cluster: Arc<Cluster>, workspace: &str) {
+        if cluster.is_shared() {
+            let _ = self.peers.set((cluster, workspace.to_owned()));
+        }
     }
 
     /// Filters whose fal stream this replica reads for every replica now.
@@ -276,13 +279,10 @@ async fn pump(
     }
 }
 
-/// Releases the filter's lease when this replica's tail ends (its viewers left, or it is
-/// shutting down), so another replica takes over at once rather than after [`LEASE_TTL`].
+/// This replica reading fal's stream for every replica: stops reading when dropped (its
+/// viewers left, it lost the lease, or it is shutting down).
 struct Owner {
     task: tokio::task::JoinHandle<()>,
-    redis: Arc<Redis>,
-    lease: String,
-    token: String,
     hub: Arc<LogHub>,
 }
 
@@ -292,17 +292,17 @@ impl Drop for Owner {
         self.hub
             .owned
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        let (redis, lease, token) = (self.redis.clone(), self.lease.clone(), self.token.clone());
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move { redis.release(&lease, &token).await });
-        }
     }
 }
 
-/// Where the filter's Redis Stream ends: the last line's timestamp and the lines at it.
-async fn resume_from(redis: &Arc<Redis>, stream: &str) -> Resume {
+/// Where the filter's shared stream ends: the last line's timestamp and the lines at it.
+async fn resume_from(cluster: &Cluster, stream: &str) -> Resume {
     let mut resume = Resume::default();
-    let newest = redis.xlast(stream, 256).await.unwrap_or_default();
+    let newest = cluster
+        .backend()
+        .newest(stream, 256)
+        .await
+        .unwrap_or_default();
     let lines: Vec<LogLine> = newest
         .iter()
         .filter_map(|(_, data)| match decode(data)? {
@@ -317,22 +317,22 @@ async fn resume_from(redis: &Arc<Redis>, stream: &str) -> Resume {
     resume
 }
 
-/// A filter's tail shared with the other replicas through Redis (see the module's doc).
+/// A filter's tail shared with the other replicas (see the module's doc): the filter's
+/// [`Lease`] says which replica reads fal into the shared stream; every replica reads the
+/// shared stream to its own viewers.
 async fn shared(
     hub: Arc<LogHub>,
     fal: Arc<dyn FalApi>,
     query: LogsQuery,
     labels: Vec<LabelFilter>,
     tx: broadcast::Sender<TailEvent>,
-    redis: Arc<Redis>,
+    cluster: Arc<Cluster>,
     id: String,
 ) {
-    let stream = redis.key("tail", &id);
-    let lease = redis.key("tail-owner", &id);
-    let token = redis.token();
-    // What this replica's viewers got: where it resumes alone if Redis goes away.
+    let stream = cluster.key("tail", &id);
+    // What this replica's viewers got: where it resumes alone if the cluster goes away.
     let mut seen = Resume::default();
-    let mut cursor = match redis.xlast(&stream, 1).await {
+    let mut cursor = match cluster.backend().newest(&stream, 1).await {
         Some(last) => last
             .first()
             .map_or_else(|| "0-0".to_owned(), |(id, _)| id.clone()),
@@ -341,49 +341,45 @@ async fn shared(
             return pump(hub, fal, query, labels, seen, sink).await;
         }
     };
+    // Held while this task runs: cancelling releases the lease when the viewers leave.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let _release = stop.clone().drop_guard();
+    let lease = Lease::unlisted(&cluster, &format!("tail:{id}"));
+    lease.start(stop);
     let mut owner: Option<Owner> = None;
-    let mut claim_at = tokio::time::Instant::now();
-    loop {
-        // An owner whose reading stopped (Redis refused its lines) lets go, to start afresh.
-        if owner.as_ref().is_some_and(|o| o.task.is_finished()) {
+    while cluster.is_up() {
+        // An owner whose reading stopped (the shared stream refused its lines) lets go, to
+        // start afresh.
+        if owner.as_ref().is_some_and(|o| o.task.is_finished()) || !lease.held() {
             owner = None;
         }
-        if tokio::time::Instant::now() >= claim_at {
-            claim_at = tokio::time::Instant::now() + LEASE_RENEW;
-            let mine = redis.acquire(&lease, &token, LEASE_TTL).await;
-            match mine {
-                None => break,
-                Some(false) => owner = None,
-                Some(true) if owner.is_none() => {
-                    // This replica reads fal for everyone, from where the stream in Redis ends.
-                    let from = resume_from(&redis, &stream).await;
-                    let (r, key) = (redis.clone(), stream.clone());
-                    let sink: Sink = Box::new(move |e| {
-                        let (r, key) = (r.clone(), key.clone());
-                        Box::pin(
-                            async move { r.xadd(&key, &encode(&e), SHARED_KEEP, SHARED_TTL).await },
-                        )
-                    });
-                    hub.owned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    owner = Some(Owner {
-                        task: tokio::spawn(pump(
-                            hub.clone(),
-                            fal.clone(),
-                            query.clone(),
-                            labels.clone(),
-                            from,
-                            sink,
-                        )),
-                        redis: redis.clone(),
-                        lease: lease.clone(),
-                        token: token.clone(),
-                        hub: hub.clone(),
-                    });
-                }
-                Some(true) => {}
-            }
+        if lease.held() && owner.is_none() {
+            // This replica reads fal for everyone, from where the shared stream ends.
+            let from = resume_from(&cluster, &stream).await;
+            let (c, key) = (cluster.clone(), stream.clone());
+            let sink: Sink = Box::new(move |e| {
+                let (c, key) = (c.clone(), key.clone());
+                Box::pin(async move {
+                    c.backend()
+                        .append(&key, &encode(&e), SHARED_KEEP, SHARED_TTL)
+                        .await
+                        .is_some()
+                })
+            });
+            hub.owned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            owner = Some(Owner {
+                task: tokio::spawn(pump(
+                    hub.clone(),
+                    fal.clone(),
+                    query.clone(),
+                    labels.clone(),
+                    from,
+                    sink,
+                )),
+                hub: hub.clone(),
+            });
         }
-        let Some(entries) = redis.xread(&stream, &cursor, 512).await else {
+        let Some(entries) = cluster.backend().read_after(&stream, &cursor, 512).await else {
             break;
         };
         let idle = entries.is_empty();
@@ -394,14 +390,14 @@ async fn shared(
                 seen.admit(l);
             }
             if tx.send(event).is_err() {
-                return; // the last viewer left (dropping `owner` hands the stream over)
+                return; // the last viewer left (dropping `owner` and the lease hands over)
             }
         }
         if idle {
             tokio::time::sleep(SHARED_POLL).await;
         }
     }
-    // Redis is unreachable: tail fal alone, from the last line these viewers got.
+    // The cluster is unreachable: tail fal alone, from the last line these viewers got.
     drop(owner);
     let sink = local_sink(tx);
     pump(hub, fal, query, labels, seen, sink).await

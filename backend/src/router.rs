@@ -17,9 +17,9 @@ pub fn app(state: AppState, assets: Assets, rate_limit: u32) -> Router {
     if rate_limit > 0 {
         // The limit counted across replicas sits inside this replica's own: a request the
         // local limiter refuses costs no Redis round trip.
-        if let Some(redis) = state.redis.clone() {
+        if state.cluster.is_shared() {
             let shared = guard::SharedLimit {
-                redis,
+                cluster: state.cluster.clone(),
                 per_second: rate_limit,
             };
             router = router.layer(axum::middleware::from_fn_with_state(

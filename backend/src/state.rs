@@ -42,8 +42,8 @@ pub struct Inner {
     pub csp: http::HeaderValue,
     /// Cancelled on shutdown: background tasks stop, SSE streams end cleanly.
     pub shutdown: CancellationToken,
-    /// Redis shared with the other replicas (`--redis-url`).
-    pub redis: Option<Arc<crate::cluster::Redis>>,
+    /// What the replicas coordinate through (Redis with `--redis-url`; alone, in-process).
+    pub cluster: Arc<crate::cluster::Cluster>,
 }
 
 /// What one caller may hold open or send.
@@ -191,19 +191,22 @@ pub struct Settings {
     pub max_streams: u32,
     /// Alert rules, webhooks and delivery settings.
     pub alerts: crate::alerts::AlertsConfig,
-    /// Redis shared with the other replicas.
-    pub redis: Option<Arc<crate::cluster::Redis>>,
+    /// What the replicas coordinate through.
+    pub cluster: Arc<crate::cluster::Cluster>,
 }
 
-/// The Redis that decides which replica runs a job writing to the database: only when the
-/// replicas share one (Postgres). Replicas each on their own SQLite each run their jobs.
-pub fn job_peers(
-    redis: Option<&Arc<crate::cluster::Redis>>,
+/// The cluster that decides which replica runs a job writing to the database: the shared one
+/// only when the replicas share a database (Postgres). Replicas each on their own SQLite each
+/// run their jobs.
+pub fn job_cluster(
+    cluster: &Arc<crate::cluster::Cluster>,
     db: Option<&crate::store::Store>,
-) -> Option<Arc<crate::cluster::Redis>> {
-    redis
-        .filter(|_| db.is_some_and(|db| db.engine() == "postgres"))
-        .cloned()
+) -> Arc<crate::cluster::Cluster> {
+    if db.is_some_and(|db| db.engine() == "postgres") {
+        cluster.clone()
+    } else {
+        crate::cluster::Cluster::alone()
+    }
 }
 
 /// How often an open stream's session is checked for expiry or removal.
@@ -226,7 +229,11 @@ impl AppState {
         };
         let reports = Reports::new(
             workspaces,
-            crate::cache::Cache::with_peers(CACHE_BYTES, settings.redis.clone()),
+            crate::cache::Cache::with_peers(
+                CACHE_BYTES,
+                settings.clock.clone(),
+                Some(settings.cluster.clone()),
+            ),
             settings.clock,
             settings.db.clone(),
         );
@@ -235,10 +242,9 @@ impl AppState {
             settings.alerts,
             reports.clone(),
             settings.db.clone(),
-            crate::cluster::Lease::start(
-                job_peers(settings.redis.as_ref(), settings.db.as_deref()),
+            crate::cluster::Lease::new(
+                &job_cluster(&settings.cluster, settings.db.as_deref()),
                 "alerts",
-                shutdown.clone(),
             ),
         ));
         let limits = Arc::new(Limits {
@@ -258,7 +264,7 @@ impl AppState {
             csp: http::HeaderValue::from_str(&settings.csp)
                 .unwrap_or_else(|_| http::HeaderValue::from_static("default-src 'self'")),
             shutdown,
-            redis: settings.redis,
+            cluster: settings.cluster,
         }))
     }
 

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod charts;
+pub mod clock;
 pub mod components;
 pub mod format;
 pub mod lazy;

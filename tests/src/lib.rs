@@ -137,6 +137,7 @@ impl TestApp {
         let built = backend::build_with_clock(&config, clock)
             .await
             .expect("falscope builds");
+        built.start();
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .expect("bind 127.0.0.1:0");

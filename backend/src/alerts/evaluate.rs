@@ -472,7 +472,7 @@ mod tests {
         );
         Reports::new(
             vec![Arc::new(ws)],
-            crate::cache::Cache::new(1 << 20),
+            crate::cache::Cache::new(1 << 20, Arc::new(crate::clock::SystemClock)),
             Arc::new(crate::clock::SystemClock),
             None,
         )

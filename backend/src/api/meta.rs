@@ -34,7 +34,7 @@ pub async fn readyz(
         }
     }
     let mut health = healthz().await;
-    if state.redis.as_ref().is_some_and(|r| !r.is_up()) {
+    if !state.cluster.is_up() {
         health.status = "degraded".into();
     }
     Ok(health)

@@ -153,7 +153,7 @@ fn own(state: &AppState, visible: &[Arc<Workspace>], w: &mut Writer) {
         &[],
         stats.peer_hits.load(Ordering::Relaxed) as f64,
     );
-    if let Some(redis) = &state.redis {
+    if let Some(redis) = Some(&state.cluster).filter(|c| c.is_shared()) {
         w.family(
             "falscope_redis_up",
             "1 while Redis answers; 0 while this replica works alone (degraded)",
@@ -168,7 +168,7 @@ fn own(state: &AppState, visible: &[Arc<Workspace>], w: &mut Writer) {
         .sample(
             "falscope_redis_degraded_total",
             &[],
-            redis.went_down.load(Ordering::Relaxed) as f64,
+            redis.went_down() as f64,
         );
         w.family(
             "falscope_lease_held",

@@ -76,7 +76,7 @@ pub fn Shortcuts(
                     &view.from(default_from),
                     &view.to(),
                     dir,
-                    chrono::Utc::now(),
+                    crate::clock::now(),
                 ) {
                     set(&[
                         ("from", Some(f)),

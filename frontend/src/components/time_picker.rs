@@ -27,7 +27,7 @@ pub fn TimePicker(
                 in_page_zone(&to_text.get_untracked()),
             );
             // The server's own rules: parseable, in order, not too long, not in the future.
-            match checked(&f, &t, chrono::Utc::now()) {
+            match checked(&f, &t, crate::clock::now()) {
                 Ok(()) => {
                     set_problem.set(None);
                     set(&[("from", Some(f)), ("to", Some(t)), ("cursor", None)]);
@@ -38,7 +38,7 @@ pub fn TimePicker(
     };
     // A range carried in from a link that the server would refuse: say so, with a way back.
     let url_problem =
-        move || checked(&view.from(default_from), &view.to(), chrono::Utc::now()).err();
+        move || checked(&view.from(default_from), &view.to(), crate::clock::now()).err();
     let reset = {
         let set = set.clone();
         move |_| {
@@ -50,7 +50,7 @@ pub fn TimePicker(
         let set = set.clone();
         move |_| {
             let Some((from, to)) =
-                zoomed_out(&view.from(default_from), &view.to(), chrono::Utc::now())
+                zoomed_out(&view.from(default_from), &view.to(), crate::clock::now())
             else {
                 return;
             };

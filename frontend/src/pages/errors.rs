@@ -174,7 +174,7 @@ fn Failures(breakdown: Breakdown) -> impl IntoView {
         &AnalyticsQuery {
             endpoints: List::of(&endpoints),
             from: Some(TimeExpr::at(now.data.from)),
-            to: Some(TimeExpr::at(now.data.to.min(chrono::Utc::now()))),
+            to: Some(TimeExpr::at(now.data.to.min(crate::clock::now()))),
             timeframe: Some(now.data.timeframe),
             tz: tz.clone(),
         },

@@ -207,7 +207,7 @@ fn HistoryCharts(
     // Gauges sampled every 10 s: steps, over the whole range picked (empty where falscope
     // was not running).
     let view = use_view();
-    let now = chrono::Utc::now();
+    let now = crate::clock::now();
     let edge = |expr: String| {
         shared::time::parse(&expr, now)
             .ok()

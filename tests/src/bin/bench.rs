@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, reason = "a benchmark's figures are its output")]
 
 use anyhow::{bail, Context};
+use backend::clock::Clock as _;
 use backend::upstream::convert::ANALYTICS_METRICS;
 use backend::upstream::query::{AnalyticsQuery, Window};
 use chrono::{DateTime, Duration as Days, TimeZone, Utc};
@@ -434,7 +435,10 @@ async fn live_logs(rig: &Rig) -> anyhow::Result<()> {
                 return;
             }
             if let Ok(line) = serde_json::from_str::<shared::logs::LogLine>(data) {
-                let lag = (Utc::now() - line.ts).num_microseconds().unwrap_or(0) as f64 / 1000.0;
+                let lag = (backend::clock::SystemClock.now() - line.ts)
+                    .num_microseconds()
+                    .unwrap_or(0) as f64
+                    / 1000.0;
                 sink.lock().unwrap_or_else(|e| e.into_inner()).push(lag);
             }
         },
@@ -457,7 +461,7 @@ async fn live_logs(rig: &Rig) -> anyhow::Result<()> {
                     let Ok(ts) = DateTime::parse_from_rfc3339(&entry.timestamp) else {
                         continue;
                     };
-                    let lag = (Utc::now() - ts.with_timezone(&Utc))
+                    let lag = (backend::clock::SystemClock.now() - ts.with_timezone(&Utc))
                         .num_microseconds()
                         .unwrap_or(0);
                     direct

@@ -2,6 +2,7 @@
 //! Needs the release frontend (`frontend/dist`, built by `cargo xtask`) and `chromedriver`; `cargo xtask test` provides both
 //! and runs these with `--include-ignored`. Screenshots land in `target/e2e-screenshots/`.
 
+use backend::clock::Clock as _;
 use integration_tests::browser::Browser;
 use integration_tests::TestApp;
 
@@ -600,7 +601,7 @@ async fn the_time_picker_finds_its_way_back_and_filters_follow_typing() {
     browser.goto(&app.url("/usage?from=now-1h")).await;
     browser.click("#range-zoom-out").await;
     url_has("from=now-2h").await;
-    let day = (chrono::Utc::now() - chrono::Duration::days(2)).format("%Y-%m-%d");
+    let day = (backend::clock::SystemClock.now() - chrono::Duration::days(2)).format("%Y-%m-%d");
     browser.fill("#range-from", &format!("{day} 10:00")).await;
     browser.click(".range button[type=submit]").await;
     let typed = format!("from={day}T10%3A00%3A00%2B00%3A00");
