@@ -1,5 +1,25 @@
 //! falscope's server: the fal client (`upstream`), the dashboard API (`api`), the SPA server
 //! (`spa`) and the fal simulator (`simulator`) that demo mode and every test run against.
+//!
+//! # Where does a change go
+//!
+//! Data flows one way: fal → [`upstream`] (the client: wire types, retries, the breaker) →
+//! [`cache`] → [`reports`] (typed queries from `shared` in, `shared` DTOs out) → [`api`]
+//! (handlers: glue only; the route table in `api.rs` also gives each route its role and its
+//! OpenAPI entry) → the browser. `tests/tests/it/layout.rs` enforces that order.
+//!
+//! - A new fal call: its wire type and method in `upstream`, the same operation written again
+//!   from REFERENCE.md in `simulator` (its own wire types — the two must never share code, so
+//!   the contract tests compare two independent readings), then a report in `reports`.
+//! - A new view: a report (computation, cache keys, TTLs) and a handler that only parses,
+//!   calls the report and answers.
+//! - Background work (alerts, the cost history, the live poller, `/metrics`) calls reports,
+//!   never a handler; it is started by [`Server::start`], never by [`build`].
+//! - Anything several replicas must agree on (single flight, leases, shared counters, shared
+//!   streams) goes through [`cluster`]'s primitives, never straight to Redis.
+//! - falscope's own data (sessions, audit, rules, budgets, history) goes through [`store`],
+//!   written once for SQLite and Postgres.
+//! - "Now" comes from [`clock`]: the wall clock is read nowhere else (clippy refuses it).
 
 pub mod alerts;
 pub mod api;

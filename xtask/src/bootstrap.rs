@@ -4,9 +4,12 @@
 
 use crate::cmd::{cargo, cargo_bin, output, root, run, Cmd};
 
-/// trunk 0.22 needs rustc ≥ 1.96.1; 0.21.14 supports the machine's 1.95 (toolchain.md P1).
+/// trunk 0.22 declares rust-version 1.96.1 (`cargo install --locked` refuses it on older
+/// toolchains); 0.21.14 builds with the workspace's `rust-version` (1.95).
 const TRUNK_VERSION: &str = "0.21.14";
-/// npm `binaryen`; Debian's binaryen 108 silently breaks the module (toolchain.md P5).
+/// npm `binaryen`. Debian's binaryen 108 "succeeds" but points wasm-bindgen's externref
+/// export at the funcref table, so the page stays blank (`WebAssembly.Table.set(): Argument 1
+/// is invalid`); it must not come first on PATH.
 const BINARYEN_VERSION: &str = "132.0.0";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// npm `axe-core`: the accessibility engine the browser tests inject into every page.

@@ -122,7 +122,8 @@ fn test() -> Result<(), String> {
         "warnings",
     ]))?;
     build_frontend()?;
-    // One invocation for all host tests so features resolve once (toolchain.md P9); the
+    // One invocation for all host tests: `cargo test -p <one package>` resolves features for
+    // that package alone and rebuilds tokio and friends (about 20 s each time); the
     // browser e2e tests are #[ignore]d for plain `cargo test` and included here.
     run(cargo([
         "test",
