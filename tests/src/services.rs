@@ -199,6 +199,23 @@ impl PostgresServer {
         self.running = true;
     }
 
+    /// Restarts it as an operator does (`pg_ctl restart -m fast`: open connections are
+    /// terminated, new ones refused while it shuts down and starts up).
+    pub async fn fast_restart(&mut self) {
+        let data = self.data();
+        let options = format!(
+            "-k {} -c listen_addresses= -c fsync=off -c full_page_writes=off",
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &["-D", &data, "-o", &options, "-l", &log, "-m", "fast", "-w", "restart"],
+        )
+        .await;
+        self.running = true;
+    }
+
     /// Stops it at once (as a crash would: no checkpoint).
     pub async fn stop(&mut self) {
         let data = self.data();

@@ -178,13 +178,27 @@ impl Postgres {
     }
 }
 
-/// A failure without an answer from the database (closed, refused, timed out) is
-/// "unreachable"; one the database answered is a failure.
+/// A failure that means "the database is not available right now" — no answer (closed,
+/// refused, timed out), or an answer saying so ([`not_now`]) — is "unreachable" (a 503 that
+/// can be tried again); any other answer is a failure.
 fn classify(e: &tokio_postgres::Error) -> StoreError {
     match e.as_db_error() {
-        Some(db) => StoreError::Failed(format!("{}: {}", db.code().code(), db.message())),
+        Some(db) if !not_now(db.code()) => {
+            StoreError::Failed(format!("{}: {}", db.code().code(), db.message()))
+        }
+        Some(db) => StoreError::Unavailable(format!("{}: {}", db.code().code(), db.message())),
         None => StoreError::Unavailable(e.to_string()),
     }
+}
+
+/// SQLSTATEs of a database that is shutting down, starting up, restarting, out of
+/// connections or cut off: class 08 (connection exception), class 57 (operator intervention:
+/// `57P01` terminating connection due to administrator command, `57P02` crash shutdown,
+/// `57P03` the database system is starting up / shutting down, `57014` canceled), and class
+/// 53 (insufficient resources: too many connections, out of memory or disk).
+fn not_now(code: &tokio_postgres::error::SqlState) -> bool {
+    let code = code.code();
+    code.starts_with("08") || code.starts_with("57") || code.starts_with("53")
 }
 
 /// `?1` → `$1`: the SQL is written once, in SQLite's numbered style (a `?` not followed by a
@@ -197,6 +211,27 @@ fn dollars(sql: &str) -> String {
         out.push(if numbered { '$' } else { c });
     }
     out
+}
+
+impl Postgres {
+    /// One read; a connection that failed with "not now" is dropped, not pooled again.
+    async fn query_once(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let client = self.client().await?;
+        let rows = match client.prepare_cached(&dollars(sql)).await {
+            Ok(stmt) => client.query(&stmt, &refs(params)).await,
+            Err(e) => Err(e),
+        };
+        match rows {
+            Ok(rows) => rows.iter().map(read_row).collect(),
+            Err(e) => {
+                let err = classify(&e);
+                if matches!(err, StoreError::Unavailable(_)) {
+                    drop(deadpool_postgres::Object::take(client));
+                }
+                Err(err)
+            }
+        }
+    }
 }
 
 impl ToSql for Value {
@@ -280,17 +315,16 @@ fn refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
 
 #[async_trait::async_trait]
 impl Engine for Postgres {
+    /// A read the database could not answer right now is tried once more, on a fresh
+    /// connection (a restart closes every pooled one).
     async fn query(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, StoreError> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&dollars(sql))
-            .await
-            .map_err(|e| classify(&e))?;
-        let rows = client
-            .query(&stmt, &refs(&params))
-            .await
-            .map_err(|e| classify(&e))?;
-        rows.iter().map(read_row).collect()
+        match self.query_once(sql, &params).await {
+            Err(StoreError::Unavailable(why)) => {
+                tracing::debug!(%why, "a read failed on its connection; trying a fresh one");
+                self.query_once(sql, &params).await
+            }
+            done => done,
+        }
     }
 
     async fn execute(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
@@ -335,6 +369,28 @@ impl Engine for Postgres {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_shutting_down_or_starting_is_unavailable_not_failed() {
+        use tokio_postgres::error::SqlState;
+        for code in [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::CONNECTION_FAILURE,
+            SqlState::CONNECTION_EXCEPTION,
+            SqlState::TOO_MANY_CONNECTIONS,
+        ] {
+            assert!(not_now(&code), "{code:?}");
+        }
+        for code in [
+            SqlState::UNIQUE_VIOLATION,
+            SqlState::SYNTAX_ERROR,
+            SqlState::UNDEFINED_TABLE,
+        ] {
+            assert!(!not_now(&code), "{code:?}");
+        }
+    }
 
     #[test]
     fn numbered_parameters_become_dollars() {
