@@ -177,7 +177,7 @@ impl Cluster {
 /// backend is unreachable nobody holds it once the last renewal would have run out.
 ///
 /// Each holding has a term (a fencing token) that only grows: work a holder claimed under
-/// one term can be recognised by the next holder as left by a dead one.
+/// one term can be recognised by the next holder as left by a dead one (the alert outbox).
 #[derive(Debug)]
 pub struct Lease {
     /// The term held here, 0 when not held.
@@ -209,9 +209,19 @@ impl Lease {
     /// [`Lease::new`] for a lease that comes and goes with its work (a live tail's), not
     /// listed on `/metrics`.
     pub fn unlisted(cluster: &Arc<Cluster>, name: &str) -> Arc<Self> {
+        use crate::clock::Clock as _;
         let alone = !cluster.shared;
+        // Alone, the term is when this process started (ms): a replica restarted after a crash
+        // holds a higher term than the one it died in, as a new leader would.
+        let term = if alone {
+            u64::try_from(crate::clock::SystemClock.now_ms())
+                .unwrap_or(1)
+                .max(1)
+        } else {
+            0
+        };
         Arc::new(Self {
-            term: AtomicU64::new(u64::from(alone)),
+            term: AtomicU64::new(term),
             started: AtomicBool::new(alone),
             taken: AtomicU64::new(u64::from(alone)),
             name: name.to_owned(),

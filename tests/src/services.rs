@@ -210,7 +210,9 @@ impl PostgresServer {
         let log = self.dir.path().join("log").display().to_string();
         self.run(
             "pg_ctl",
-            &["-D", &data, "-o", &options, "-l", &log, "-m", "fast", "-w", "restart"],
+            &[
+                "-D", &data, "-o", &options, "-l", &log, "-m", "fast", "-w", "restart",
+            ],
         )
         .await;
         self.running = true;

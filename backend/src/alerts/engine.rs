@@ -105,22 +105,41 @@ impl Alerts {
                     return;
                 }
             };
+            // A rule whose earlier notification is not sent yet waits: its notifications go
+            // out in the order they happened (never "firing" after its own "resolved").
+            let mut waiting: std::collections::HashSet<String> = Default::default();
             for (id, json) in pending {
-                if !alerts.lease.held() {
+                let term = alerts.lease.term();
+                if term == 0 {
                     return;
                 }
+                let event = serde_json::from_str::<AlertEvent>(&json).ok();
+                if let Some(e) = &event {
+                    if waiting.contains(&e.rule_id) {
+                        continue;
+                    }
+                }
                 let now = alerts.reports.now();
-                // One sender per notification, even if the lease moves while this one sends;
-                // a claim whose sender died (or failed) is tried again after a while.
-                match db.claim_alert_event(id, now, now - OUTBOX_RETRY).await {
+                // One sender per notification, even if the lease moves while this one sends.
+                // What an older term claimed (its leader died or lost the lease before it
+                // confirmed) is this term's at once; a claim of this term whose webhook
+                // refused it is tried again after a while.
+                match db
+                    .claim_alert_event(id, now, now - OUTBOX_RETRY, term)
+                    .await
+                {
                     Ok(true) => {}
-                    Ok(false) => continue,
+                    Ok(false) => {
+                        if let Some(e) = &event {
+                            waiting.insert(e.rule_id.clone());
+                        }
+                        continue;
+                    }
                     Err(err) => {
                         tracing::warn!(%err, "cannot claim an alert notification");
                         return;
                     }
                 }
-                let event = serde_json::from_str::<AlertEvent>(&json).ok();
                 let rule = event
                     .as_ref()
                     .and_then(|e| alerts.rules().into_iter().find(|r| r.id == e.rule_id));
@@ -137,7 +156,12 @@ impl Alerts {
                     }
                 };
                 if !done {
-                    continue; // claimed: tried again after OUTBOX_RETRY
+                    // Claimed: tried again after OUTBOX_RETRY, and the rule's later
+                    // notifications wait for it.
+                    if let Some(e) = &event {
+                        waiting.insert(e.rule_id.clone());
+                    }
+                    continue;
                 }
                 if let Err(err) = db.mark_alert_delivered(id).await {
                     tracing::warn!(%err, "cannot mark an alert notification sent; it may be sent again");
@@ -176,9 +200,10 @@ impl Alerts {
     /// took it.
     async fn send(&self, rule: &AlertRule, event: &AlertEvent) -> bool {
         let message = Message::Alert { event, rule };
+        let id = notify::notification_id(event);
         let mut all = true;
         for hook in &self.config.webhooks {
-            let r = notify::deliver(&self.client, hook, &message, self.config.retry, || {
+            let r = notify::deliver(&self.client, hook, &message, &id, self.config.retry, || {
                 self.reports.now().timestamp()
             })
             .await;
@@ -202,8 +227,9 @@ impl Alerts {
             within: Some(self.config.test_deadline),
             ..self.config.retry
         };
+        let id = uuid::Uuid::new_v4().simple().to_string();
         let sends = self.config.webhooks.iter().map(|hook| {
-            notify::deliver(&self.client, hook, &message, retry, || {
+            notify::deliver(&self.client, hook, &message, &id, retry, || {
                 self.reports.now().timestamp()
             })
         });

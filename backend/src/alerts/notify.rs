@@ -4,6 +4,9 @@
 //! Signature recipe (README): `X-Falscope-Timestamp` carries Unix seconds `t`;
 //! `X-Falscope-Signature` is `sha256=` + lowercase hex of HMAC-SHA256(secret, `"{t}." + body`).
 //! A receiver recomputes it over the raw body and rejects timestamps older than a few minutes.
+//!
+//! `X-Falscope-Notification-Id` is the same for every delivery of one notification (retries,
+//! and the next leader's after a crash mid-delivery), so a receiver can drop a duplicate.
 
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
@@ -16,6 +19,28 @@ use std::time::Duration;
 pub const TIMESTAMP_HEADER: &str = "x-falscope-timestamp";
 /// Header with `sha256=<hex>`.
 pub const SIGNATURE_HEADER: &str = "x-falscope-signature";
+/// Header with the notification's stable id.
+pub const ID_HEADER: &str = "x-falscope-notification-id";
+
+/// A notification's stable id: the same for every replica and every retry of one state
+/// change (workspace, rule, state and time), and different for any other.
+pub fn notification_id(event: &AlertEvent) -> String {
+    use sha2::Digest;
+    let mut h = Sha256::new();
+    for part in [
+        event.workspace.as_str(),
+        event.rule_id.as_str(),
+        event.state.as_str(),
+        &event.at.timestamp_millis().to_string(),
+    ] {
+        h.update(part.len().to_le_bytes());
+        h.update(part);
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// Body shape a webhook expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -163,6 +188,7 @@ pub async fn deliver(
     client: &reqwest::Client,
     hook: &Webhook,
     message: &Message<'_>,
+    id: &str,
     retry: Retry,
     now_unix: impl Fn() -> i64,
 ) -> DeliveryResult {
@@ -194,6 +220,7 @@ pub async fn deliver(
         req = req
             .header(http::header::CONTENT_TYPE, "application/json")
             .header(TIMESTAMP_HEADER, t.to_string())
+            .header(ID_HEADER, id)
             .body(body.clone());
         if let Some(secret) = &hook.secret {
             req = req.header(

@@ -104,20 +104,29 @@ impl Store {
         rows.iter().map(|r| Ok((r.int(0)?, r.text(1)?))).collect()
     }
 
-    /// Claims an event's notification for sending: true for exactly one caller, unless the
-    /// claim is older than `stale_before` (its sender died or failed), when it can be claimed
-    /// again.
+    /// Claims an event's notification for sending in the lease term `term`: true for exactly
+    /// one caller. A claim of an older term (a leader that died or lost the lease before it
+    /// confirmed) can be claimed again at once; one of the same term, once older than
+    /// `stale_before` (its webhook refused it).
     pub async fn claim_alert_event(
         &self,
         id: i64,
         now: DateTime<Utc>,
         stale_before: DateTime<Utc>,
+        term: u64,
     ) -> Result<bool, StoreError> {
+        let term = i64::try_from(term).unwrap_or(i64::MAX);
         let n = self
             .execute(
-                "UPDATE alert_events SET delivered = 2, claimed_ms = ?2
-                 WHERE id = ?1 AND (delivered = 0 OR (delivered = 2 AND claimed_ms < ?3))",
-                vals![id, now.timestamp_millis(), stale_before.timestamp_millis()],
+                "UPDATE alert_events SET delivered = 2, claimed_ms = ?2, claim_term = ?4
+                 WHERE id = ?1 AND (delivered = 0
+                     OR (delivered = 2 AND (claim_term < ?4 OR claimed_ms < ?3)))",
+                vals![
+                    id,
+                    now.timestamp_millis(),
+                    stale_before.timestamp_millis(),
+                    term
+                ],
             )
             .await?;
         Ok(n == 1)

@@ -229,14 +229,26 @@ async fn alert_rules_and_events_round_trip(store: &Store) {
         [(id, "\"c2\"".to_owned())],
         "recorded, not yet sent"
     );
-    assert!(store.claim_alert_event(id, t(10), t(0)).await.unwrap());
+    assert!(store.claim_alert_event(id, t(10), t(0), 3).await.unwrap());
     assert!(
-        !store.claim_alert_event(id, t(11), t(5)).await.unwrap(),
+        !store.claim_alert_event(id, t(11), t(5), 3).await.unwrap(),
         "claimed once"
     );
     assert!(
-        store.claim_alert_event(id, t(20), t(15)).await.unwrap(),
-        "a claim whose sender died is claimed again"
+        !store.claim_alert_event(id, t(11), t(5), 2).await.unwrap(),
+        "never by an older term"
+    );
+    assert!(
+        store.claim_alert_event(id, t(12), t(5), 4).await.unwrap(),
+        "what an older term claimed and did not confirm is the next term's at once"
+    );
+    assert!(
+        !store.claim_alert_event(id, t(13), t(5), 4).await.unwrap(),
+        "claimed once in the new term"
+    );
+    assert!(
+        store.claim_alert_event(id, t(20), t(15), 4).await.unwrap(),
+        "a claim whose webhook refused it is claimed again after a while"
     );
     store.mark_alert_delivered(id).await.unwrap();
     assert!(store.undelivered_alert_events().await.unwrap().is_empty());

@@ -87,6 +87,8 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE alert_events ADD COLUMN delivered BIGINT NOT NULL DEFAULT 1;
     ALTER TABLE alert_events ADD COLUMN claimed_ms BIGINT;
     CREATE INDEX alert_events_pending ON alert_events (delivered, id);",
+    // A claim belongs to the alerts lease's term (see the SQLite migration).
+    "ALTER TABLE alert_events ADD COLUMN claim_term BIGINT NOT NULL DEFAULT 0;",
 ];
 
 /// The advisory lock migrations are run under (any constant; `falscope` in ASCII).

@@ -95,6 +95,9 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE alert_events ADD COLUMN delivered INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE alert_events ADD COLUMN claimed_ms INTEGER;
     CREATE INDEX alert_events_pending ON alert_events (delivered, id);",
+    // A claim belongs to the alerts lease's term: the next leader takes over at once what an
+    // older term claimed and did not confirm.
+    "ALTER TABLE alert_events ADD COLUMN claim_term INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// SQLite in the data directory.

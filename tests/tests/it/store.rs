@@ -1,9 +1,9 @@
 //! The store suite on both engines: SQLite in a data directory and a real Postgres.
 
 use backend::store::{conformance, Store, StoreError};
+use integration_tests::services::PostgresServer;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use integration_tests::services::PostgresServer;
 
 #[tokio::test]
 async fn sqlite_and_postgres_pass_the_same_store_suite() {
@@ -75,7 +75,10 @@ async fn a_postgres_restart_under_writes_is_unavailable_never_failed_and_loses_n
     let mut unavailable = 0;
     for w in writers {
         let (s, u, failed) = w.await.unwrap();
-        assert!(failed.is_empty(), "failures that are not 'unavailable': {failed:?}");
+        assert!(
+            failed.is_empty(),
+            "failures that are not 'unavailable': {failed:?}"
+        );
         saved.extend(s);
         unavailable += u;
     }
@@ -88,7 +91,10 @@ async fn a_postgres_restart_under_writes_is_unavailable_never_failed_and_loses_n
         .collect();
     let lost: Vec<&String> = saved.iter().filter(|a| !stored.contains(*a)).collect();
     assert!(lost.is_empty(), "saved, then lost: {lost:?}");
-    println!("{} writes saved, {unavailable} told 'unavailable'", saved.len());
+    println!(
+        "{} writes saved, {unavailable} told 'unavailable'",
+        saved.len()
+    );
 }
 
 /// Waits (up to 60 s) until `more` writes were saved beyond what is saved now.
