@@ -3,7 +3,7 @@
 use super::errors::FalError;
 use super::query::Query;
 use super::Sim;
-use crate::upstream::models::{Billing, Credits};
+use super::wire::{Billing, Credits};
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use std::sync::Arc;
