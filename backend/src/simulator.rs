@@ -430,12 +430,14 @@ mod tests {
     /// holds two readings against each other: neither side may borrow the other's types.
     #[test]
     fn simulator_and_client_do_not_import_each_other() {
+        // Spelled in pieces so this file does not match itself.
+        let client_paths = [concat!("crate", "::upstream"), concat!("upstream", "::")];
         let sim = sources("simulator");
         assert!(sim.len() > 10, "{sim:?}");
         for path in sim {
             let text = std::fs::read_to_string(&path).unwrap();
             assert!(
-                !text.contains("crate::upstream") && !text.contains("upstream::"),
+                !client_paths.iter().any(|p| text.contains(p)),
                 "{} uses the fal client",
                 path.display()
             );

@@ -33,7 +33,8 @@ impl FalError {
 pub fn with_status(status: StatusCode) -> Response {
     let (kind, message) = match status.as_u16() {
         400 => (ErrorType::ValidationError, "Invalid request parameters"),
-        401 | 403 => (ErrorType::AuthorizationError, "Access denied"),
+        401 => (ErrorType::AuthorizationError, "Authentication required"),
+        403 => (ErrorType::AuthorizationError, "Access denied"),
         404 => (ErrorType::NotFound, "Resource not found"),
         429 => (ErrorType::RateLimited, "Rate limit exceeded"),
         501 => (ErrorType::NotImplemented, "Not implemented"),
@@ -62,11 +63,7 @@ impl IntoResponse for FalError {
                 ErrorType::ValidationError,
                 format!("Invalid request parameters: {detail}"),
             ),
-            Self::Unauthorized => body(
-                StatusCode::UNAUTHORIZED,
-                ErrorType::AuthorizationError,
-                "Authentication required".into(),
-            ),
+            Self::Unauthorized => with_status(StatusCode::UNAUTHORIZED),
             Self::Forbidden => with_status(StatusCode::FORBIDDEN),
             Self::NotFound => with_status(StatusCode::NOT_FOUND),
             Self::RateLimited(reset) => {
