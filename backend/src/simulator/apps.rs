@@ -1,8 +1,8 @@
 //! `GET /v1/serverless/apps`: the account's apps, with `expand=endpoints` and `search`.
 
 use super::errors::FalError;
-use super::Sim;
 use super::wire::{App, AppList, AuthMode};
+use super::Sim;
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use std::sync::Arc;
