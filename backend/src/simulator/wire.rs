@@ -7,8 +7,13 @@
 //! fal defines, label filters and an upload source, are `Deserialize` and refuse unknown fields,
 //! as fal's schema does (`additionalProperties: false`).
 
-use serde::{Deserialize, Serialize, Serializer};
-use std::collections::BTreeMap;
+mod analytics;
+mod logs;
+
+pub use analytics::{AnalyticsRecord, Metric, MetricValue};
+pub use logs::{LabelCondition, LabelFilter, LabelValue, LogEntry, LogLevel};
+
+use serde::{Deserialize, Serialize};
 
 /// §1.3: the body of every error status.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -216,200 +221,6 @@ pub enum UsageUnit {
     Second,
 }
 
-/// §6.1: an analytics record: the endpoint plus only the requested metrics.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AnalyticsRecord {
-    /// Route-level endpoint id.
-    pub endpoint_id: String,
-    /// The requested metrics that have data (a percentile without data is left out).
-    #[serde(flatten)]
-    pub metrics: BTreeMap<Metric, MetricValue>,
-}
-
-/// A metric's value: counts are integers, durations seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum MetricValue {
-    /// An integer ≥ 0.
-    Count(u64),
-    /// Seconds.
-    Seconds(f64),
-}
-
-/// §6.1: the 24 metric names `expand` accepts; each variant is the metric [`Metric::name`]
-/// spells (`P50PrepareDuration` is `p50_prepare_duration`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Metric {
-    RequestCount,
-    SuccessCount,
-    UserErrorCount,
-    ErrorCount,
-    StartupErrorCount,
-    ConnectionErrorCount,
-    TimeoutErrorCount,
-    RuntimeErrorCount,
-    P50PrepareDuration,
-    P75PrepareDuration,
-    P90PrepareDuration,
-    P95PrepareDuration,
-    P99PrepareDuration,
-    P25Duration,
-    P50Duration,
-    P75Duration,
-    P90Duration,
-    P95Duration,
-    P99Duration,
-    ColdBootCount,
-    P50ColdBootDuration,
-    P75ColdBootDuration,
-    P90ColdBootDuration,
-    TotalBillableDuration,
-}
-
-impl Metric {
-    /// Every metric, in REFERENCE's order.
-    pub const ALL: [Metric; 24] = [
-        Self::RequestCount,
-        Self::SuccessCount,
-        Self::UserErrorCount,
-        Self::ErrorCount,
-        Self::StartupErrorCount,
-        Self::ConnectionErrorCount,
-        Self::TimeoutErrorCount,
-        Self::RuntimeErrorCount,
-        Self::P50PrepareDuration,
-        Self::P75PrepareDuration,
-        Self::P90PrepareDuration,
-        Self::P95PrepareDuration,
-        Self::P99PrepareDuration,
-        Self::P25Duration,
-        Self::P50Duration,
-        Self::P75Duration,
-        Self::P90Duration,
-        Self::P95Duration,
-        Self::P99Duration,
-        Self::ColdBootCount,
-        Self::P50ColdBootDuration,
-        Self::P75ColdBootDuration,
-        Self::P90ColdBootDuration,
-        Self::TotalBillableDuration,
-    ];
-
-    /// fal's name, as in `expand` and as the record key.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::RequestCount => "request_count",
-            Self::SuccessCount => "success_count",
-            Self::UserErrorCount => "user_error_count",
-            Self::ErrorCount => "error_count",
-            Self::StartupErrorCount => "startup_error_count",
-            Self::ConnectionErrorCount => "connection_error_count",
-            Self::TimeoutErrorCount => "timeout_error_count",
-            Self::RuntimeErrorCount => "runtime_error_count",
-            Self::P50PrepareDuration => "p50_prepare_duration",
-            Self::P75PrepareDuration => "p75_prepare_duration",
-            Self::P90PrepareDuration => "p90_prepare_duration",
-            Self::P95PrepareDuration => "p95_prepare_duration",
-            Self::P99PrepareDuration => "p99_prepare_duration",
-            Self::P25Duration => "p25_duration",
-            Self::P50Duration => "p50_duration",
-            Self::P75Duration => "p75_duration",
-            Self::P90Duration => "p90_duration",
-            Self::P95Duration => "p95_duration",
-            Self::P99Duration => "p99_duration",
-            Self::ColdBootCount => "cold_boot_count",
-            Self::P50ColdBootDuration => "p50_cold_boot_duration",
-            Self::P75ColdBootDuration => "p75_cold_boot_duration",
-            Self::P90ColdBootDuration => "p90_cold_boot_duration",
-            Self::TotalBillableDuration => "total_billable_duration",
-        }
-    }
-
-    /// The metric called `name`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.name() == name)
-    }
-}
-
-impl Serialize for Metric {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-/// §5.1: a log line (a history item, and the `data` of a stream event);
-/// `additionalProperties: false`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LogEntry {
-    /// ISO 8601.
-    pub timestamp: String,
-    /// The line's level.
-    pub level: LogLevel,
-    /// The message.
-    pub message: String,
-    /// The bare app name (`my-app`), not `owner/name`.
-    pub app: String,
-    /// Revision id.
-    pub revision: String,
-    /// String → string labels; optional.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub labels: Option<BTreeMap<String, String>>,
-}
-
-/// §5.0: log levels. fal gives no enum; the order `debug < info < warning < error < critical`
-/// is REFERENCE's guess, and `level` filters by minimum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LogLevel {
-    /// `debug`.
-    Debug,
-    /// `info`.
-    Info,
-    /// `warning`.
-    Warning,
-    /// `error`.
-    Error,
-    /// `critical`.
-    Critical,
-}
-
-/// §5.0: one element of the log operations' body (`additionalProperties: false`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LabelFilter {
-    /// Label name, e.g. `fal_job_id`.
-    pub key: String,
-    /// A string or an array of strings.
-    pub value: LabelValue,
-    /// Optional; defaults to `equals` for a string and `in` for an array.
-    #[serde(default)]
-    pub condition_type: Option<LabelCondition>,
-}
-
-/// §5.0: a label filter's `value`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
-pub enum LabelValue {
-    /// A string.
-    One(String),
-    /// An array of strings.
-    Many(Vec<String>),
-}
-
-/// §5.0: `condition_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LabelCondition {
-    /// `equals`.
-    Equals,
-    /// `in`.
-    In,
-    /// `not_equals`.
-    NotEquals,
-    /// `not_in`.
-    NotIn,
-}
-
 /// §7.1: the queue size answer, its only property (`additionalProperties: false`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct QueueSize {
@@ -525,26 +336,6 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn metric_names_round_trip_and_serialise_as_record_keys() {
-        for m in Metric::ALL {
-            assert_eq!(Metric::from_name(m.name()), Some(m));
-        }
-        let names: std::collections::BTreeSet<_> = Metric::ALL.map(Metric::name).into();
-        assert_eq!(names.len(), 24);
-        let r = AnalyticsRecord {
-            endpoint_id: "o/a".into(),
-            metrics: BTreeMap::from([
-                (Metric::RequestCount, MetricValue::Count(3)),
-                (Metric::P50Duration, MetricValue::Seconds(2.5)),
-            ]),
-        };
-        assert_eq!(
-            serde_json::to_value(&r).unwrap(),
-            json!({"endpoint_id": "o/a", "request_count": 3, "p50_duration": 2.5})
-        );
-    }
-
-    #[test]
     fn required_nullable_keys_are_written_and_expansions_left_out() {
         let item = RequestItem {
             request_id: "r".into(),
@@ -587,21 +378,6 @@ mod tests {
             serde_json::to_value(UsageUnit::Second).unwrap(),
             json!("second")
         );
-        assert_eq!(
-            serde_json::to_value(LogLevel::Warning).unwrap(),
-            json!("warning")
-        );
-    }
-
-    #[test]
-    fn request_bodies_refuse_unknown_fields() {
-        let f: Vec<LabelFilter> =
-            serde_json::from_str(r#"[{"key":"fal_job_id","value":"job_123"}]"#).unwrap();
-        assert_eq!(f[0].value, LabelValue::One("job_123".into()));
-        assert!(serde_json::from_str::<Vec<LabelFilter>>(
-            r#"[{"key":"k","value":["a"],"condition_type":"not_in","x":1}]"#
-        )
-        .is_err());
         assert!(serde_json::from_str::<UploadSource>(r#"{"url":"u","mode":"x"}"#).is_err());
     }
 }
