@@ -23,13 +23,13 @@ pub mod rng;
 pub mod shape;
 mod timeframe;
 pub mod usage;
+pub mod wire;
 pub mod world;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use faults::{CostSpike, FaultRule, FaultSet};
 
 use crate::cli::SimulateArgs;
-use crate::upstream::Scope;
 use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, MethodRouter};
@@ -181,6 +181,15 @@ impl Sim {
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
+}
+
+/// Which key an operation needs (REFERENCE §1.2: fal's `apiKey` and `adminApiKey` schemes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// An API-scoped key; an ADMIN key can do everything an API key can.
+    Api,
+    /// An ADMIN-scoped key only.
+    Admin,
 }
 
 /// A fal operation: its stats name and the key scope it needs.
@@ -393,4 +402,53 @@ pub async fn run(config: SimConfig) -> anyhow::Result<()> {
     tracing::info!(url = %server.base_url(), "fal simulator listening");
     crate::shutdown_signal().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    /// `dir.rs` and every `.rs` file under `dir/`.
+    fn sources(dir: &str) -> Vec<PathBuf> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut out = vec![src.join(format!("{dir}.rs"))];
+        let mut stack = vec![src.join(dir)];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        out
+    }
+
+    /// The simulator is its own reading of fal's contract (`wire.rs`), so the contract suite
+    /// holds two readings against each other: neither side may borrow the other's types.
+    #[test]
+    fn simulator_and_client_do_not_import_each_other() {
+        // Spelled in pieces so this file does not match itself.
+        let client_paths = [concat!("crate", "::upstream"), concat!("upstream", "::")];
+        let sim = sources("simulator");
+        assert!(sim.len() > 10, "{sim:?}");
+        for path in sim {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                !client_paths.iter().any(|p| text.contains(p)),
+                "{} uses the fal client",
+                path.display()
+            );
+        }
+        for path in sources("upstream") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                !text.contains("simulator::") && !text.contains("mod simulator"),
+                "{} uses the simulator",
+                path.display()
+            );
+        }
+    }
 }

@@ -5,42 +5,13 @@ use super::errors::FalError;
 use super::paging::{page_of, PageSpec};
 use super::query::Query;
 use super::timeframe::{bucket_label, Range};
+use super::wire::{Aggregates, AnalyticsRecord, Bucket, Metric, MetricValue};
 use super::world::{Outcome, SimRequest, World};
 use super::Sim;
-use crate::upstream::models::{Aggregates, AnalyticsRecord, Bucket};
 use axum::extract::{RawQuery, State};
 use axum::Json;
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// The 24 metric names `expand` accepts.
-pub const METRICS: [&str; 24] = [
-    "request_count",
-    "success_count",
-    "user_error_count",
-    "error_count",
-    "startup_error_count",
-    "connection_error_count",
-    "timeout_error_count",
-    "runtime_error_count",
-    "p50_prepare_duration",
-    "p75_prepare_duration",
-    "p90_prepare_duration",
-    "p95_prepare_duration",
-    "p99_prepare_duration",
-    "p25_duration",
-    "p50_duration",
-    "p75_duration",
-    "p90_duration",
-    "p95_duration",
-    "p99_duration",
-    "cold_boot_count",
-    "p50_cold_boot_duration",
-    "p75_cold_boot_duration",
-    "p90_cold_boot_duration",
-    "total_billable_duration",
-];
 
 /// Which analytics operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,16 +96,15 @@ fn analytics(
         expand = vec!["time_series".into(), "request_count".into()];
     }
     if let Some(bad) = expand.iter().find(|e| {
-        !matches!(e.as_str(), "time_series" | "summary") && !METRICS.contains(&e.as_str())
+        !matches!(e.as_str(), "time_series" | "summary") && Metric::from_name(e).is_none()
     }) {
         return Err(FalError::invalid(format!("unknown expand value {bad:?}")));
     }
     let want_series = expand.iter().any(|e| e == "time_series");
     let want_summary = expand.iter().any(|e| e == "summary");
-    let metrics: Vec<&str> = METRICS
-        .iter()
-        .copied()
-        .filter(|m| expand.iter().any(|e| e == m))
+    let metrics: Vec<Metric> = Metric::ALL
+        .into_iter()
+        .filter(|m| expand.iter().any(|e| e == m.name()))
         .collect();
     if !want_series && !want_summary {
         return Err(FalError::invalid("expand needs time_series or summary"));
@@ -192,16 +162,11 @@ fn analytics(
     } else {
         (None, None)
     };
-    Ok(Aggregates {
-        time_series,
-        summary,
-        has_more: next_cursor.is_some(),
-        next_cursor,
-    })
+    Ok(Aggregates::new(time_series, summary, next_cursor))
 }
 
 /// One record per endpoint with requests, sorted by endpoint id.
-fn records(requests: &[&SimRequest], metrics: &[&str]) -> Vec<AnalyticsRecord> {
+fn records(requests: &[&SimRequest], metrics: &[Metric]) -> Vec<AnalyticsRecord> {
     let mut by_endpoint: BTreeMap<&str, Vec<&SimRequest>> = BTreeMap::new();
     for r in requests {
         by_endpoint
@@ -215,17 +180,19 @@ fn records(requests: &[&SimRequest], metrics: &[&str]) -> Vec<AnalyticsRecord> {
             endpoint_id: endpoint.to_owned(),
             metrics: metrics
                 .iter()
-                .filter_map(|m| metric(m, &rs).map(|v| ((*m).to_owned(), v)))
+                .filter_map(|m| metric(*m, &rs).map(|v| (*m, v)))
                 .collect(),
         })
         .collect()
 }
 
 /// One metric over a group; `None` (key omitted) for percentiles without data.
-pub fn metric(name: &str, rs: &[&SimRequest]) -> Option<Value> {
-    let count = |f: &dyn Fn(&SimRequest) -> bool| Some(json!(rs.iter().filter(|r| f(r)).count()));
+pub fn metric(m: Metric, rs: &[&SimRequest]) -> Option<MetricValue> {
+    let count = |f: &dyn Fn(&SimRequest) -> bool| {
+        Some(MetricValue::Count(rs.iter().filter(|r| f(r)).count() as u64))
+    };
     let pct = |p: f64, values: Vec<f64>| {
-        percentile(values, p).map(|v| json!((v * 1000.0).round() / 1000.0))
+        percentile(values, p).map(|v| MetricValue::Seconds((v * 1000.0).round() / 1000.0))
     };
     let prepare = || rs.iter().map(|r| r.prepare).collect::<Vec<_>>();
     let ran = || {
@@ -240,30 +207,34 @@ pub fn metric(name: &str, rs: &[&SimRequest]) -> Option<Value> {
             .filter(|c| *c > 1.0)
             .collect::<Vec<_>>()
     };
-    match name {
-        "request_count" => Some(json!(rs.len())),
-        "success_count" => count(&|r| r.outcome == Outcome::Success),
-        "user_error_count" => count(&|r| r.outcome == Outcome::UserError),
-        "error_count" => count(&|r| r.outcome.is_server_error()),
-        "startup_error_count" => count(&|r| r.outcome == Outcome::StartupError),
-        "connection_error_count" => count(&|r| r.outcome == Outcome::ConnectionError),
-        "timeout_error_count" => count(&|r| r.outcome == Outcome::TimeoutError),
-        "runtime_error_count" => count(&|r| r.outcome == Outcome::RuntimeError),
-        "cold_boot_count" => count(&|r| r.cold_boot.is_some_and(|c| c > 1.0)),
-        "total_billable_duration" => {
+    match m {
+        Metric::RequestCount => count(&|_| true),
+        Metric::SuccessCount => count(&|r| r.outcome == Outcome::Success),
+        Metric::UserErrorCount => count(&|r| r.outcome == Outcome::UserError),
+        Metric::ErrorCount => count(&|r| r.outcome.is_server_error()),
+        Metric::StartupErrorCount => count(&|r| r.outcome == Outcome::StartupError),
+        Metric::ConnectionErrorCount => count(&|r| r.outcome == Outcome::ConnectionError),
+        Metric::TimeoutErrorCount => count(&|r| r.outcome == Outcome::TimeoutError),
+        Metric::RuntimeErrorCount => count(&|r| r.outcome == Outcome::RuntimeError),
+        Metric::ColdBootCount => count(&|r| r.cold_boot.is_some_and(|c| c > 1.0)),
+        Metric::TotalBillableDuration => {
             let total: f64 = rs.iter().map(|r| r.billable_units()).sum();
-            Some(json!((total * 1000.0).round() / 1000.0))
+            Some(MetricValue::Seconds((total * 1000.0).round() / 1000.0))
         }
-        _ => {
-            let (p, family) = name.strip_prefix('p')?.split_once('_')?;
-            let p: f64 = p.parse().ok()?;
-            match family {
-                "prepare_duration" => pct(p, prepare()),
-                "duration" => pct(p, ran()),
-                "cold_boot_duration" => pct(p, cold()),
-                _ => None,
-            }
-        }
+        Metric::P50PrepareDuration => pct(50.0, prepare()),
+        Metric::P75PrepareDuration => pct(75.0, prepare()),
+        Metric::P90PrepareDuration => pct(90.0, prepare()),
+        Metric::P95PrepareDuration => pct(95.0, prepare()),
+        Metric::P99PrepareDuration => pct(99.0, prepare()),
+        Metric::P25Duration => pct(25.0, ran()),
+        Metric::P50Duration => pct(50.0, ran()),
+        Metric::P75Duration => pct(75.0, ran()),
+        Metric::P90Duration => pct(90.0, ran()),
+        Metric::P95Duration => pct(95.0, ran()),
+        Metric::P99Duration => pct(99.0, ran()),
+        Metric::P50ColdBootDuration => pct(50.0, cold()),
+        Metric::P75ColdBootDuration => pct(75.0, cold()),
+        Metric::P90ColdBootDuration => pct(90.0, cold()),
     }
 }
 

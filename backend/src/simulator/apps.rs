@@ -1,8 +1,8 @@
 //! `GET /v1/serverless/apps`: the account's apps, with `expand=endpoints` and `search`.
 
 use super::errors::FalError;
+use super::wire::{App, AppList, AuthMode};
 use super::Sim;
-use crate::upstream::models::{App, AppList};
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use std::sync::Arc;
@@ -49,7 +49,7 @@ pub async fn list_apps(
             owner: w.owner.to_owned(),
             environment: a.environment.to_owned(),
             machine_type: a.machine.usage_name.to_owned(),
-            auth_mode: "private".into(),
+            auth_mode: AuthMode::Private,
             keep_alive: a.keep_alive,
             min_concurrency: f64::from(a.min_concurrency),
             max_concurrency: f64::from(a.max_concurrency),

@@ -2,8 +2,8 @@
 
 use super::errors::FalError;
 use super::query::Query;
+use super::wire::{Billing, Credits};
 use super::Sim;
-use crate::upstream::models::{Billing, Credits};
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use std::sync::Arc;

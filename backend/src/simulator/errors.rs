@@ -1,6 +1,6 @@
 //! fal's error responses: `{"error":{"type","message"}}` with the status/type pairs REFERENCE.md §1.3 lists.
 
-use crate::upstream::models::{ErrorBody, ErrorDetail};
+use super::wire::{ErrorBody, ErrorObject, ErrorType};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -32,20 +32,21 @@ impl FalError {
 /// An error response with an arbitrary status and fal's body for it.
 pub fn with_status(status: StatusCode) -> Response {
     let (kind, message) = match status.as_u16() {
-        400 => ("validation_error", "Invalid request parameters"),
-        401 | 403 => ("authorization_error", "Access denied"),
-        404 => ("not_found", "Resource not found"),
-        429 => ("rate_limited", "Rate limit exceeded"),
-        501 => ("not_implemented", "Not implemented"),
-        _ => ("server_error", "An unexpected error occurred"),
+        400 => (ErrorType::ValidationError, "Invalid request parameters"),
+        401 => (ErrorType::AuthorizationError, "Authentication required"),
+        403 => (ErrorType::AuthorizationError, "Access denied"),
+        404 => (ErrorType::NotFound, "Resource not found"),
+        429 => (ErrorType::RateLimited, "Rate limit exceeded"),
+        501 => (ErrorType::NotImplemented, "Not implemented"),
+        _ => (ErrorType::ServerError, "An unexpected error occurred"),
     };
     body(status, kind, message.to_owned())
 }
 
-fn body(status: StatusCode, kind: &str, message: String) -> Response {
+fn body(status: StatusCode, error_type: ErrorType, message: String) -> Response {
     let body = ErrorBody {
-        error: ErrorDetail {
-            kind: kind.to_owned(),
+        error: ErrorObject {
+            error_type,
             message,
             docs_url: Some("https://fal.ai/docs/platform-apis".into()),
             request_id: None,
@@ -59,14 +60,10 @@ impl IntoResponse for FalError {
         match self {
             Self::Validation(detail) => body(
                 StatusCode::BAD_REQUEST,
-                "validation_error",
+                ErrorType::ValidationError,
                 format!("Invalid request parameters: {detail}"),
             ),
-            Self::Unauthorized => body(
-                StatusCode::UNAUTHORIZED,
-                "authorization_error",
-                "Authentication required".into(),
-            ),
+            Self::Unauthorized => with_status(StatusCode::UNAUTHORIZED),
             Self::Forbidden => with_status(StatusCode::FORBIDDEN),
             Self::NotFound => with_status(StatusCode::NOT_FOUND),
             Self::RateLimited(reset) => {
@@ -78,7 +75,7 @@ impl IntoResponse for FalError {
             // [I] fal documents no 413; its error body with the closest type.
             Self::TooLarge(detail) => body(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "validation_error",
+                ErrorType::ValidationError,
                 format!("File too large: {detail}"),
             ),
         }

@@ -8,8 +8,8 @@
 
 use super::errors::FalError;
 use super::query::{iso_ms, Query};
+use super::wire::{FileEntry, UploadSource};
 use super::Sim;
-use crate::upstream::models::{FileEntry, UploadUrl};
 use axum::body::Body;
 use axum::extract::{Multipart, Path, RawQuery, State};
 use axum::http::{header, HeaderValue};
@@ -211,7 +211,7 @@ pub async fn upload_url(
     body: Bytes,
 ) -> Result<Json<bool>, FalError> {
     let path = normalize(&file)?;
-    let req: UploadUrl = serde_json::from_slice(&body)
+    let req: UploadSource = serde_json::from_slice(&body)
         .map_err(|e| FalError::invalid(format!("body must be {{\"url\": \"...\"}}: {e}")))?;
     let url = url::Url::parse(&req.url).map_err(|_| FalError::invalid("url is not a valid URI"))?;
     let fetched = super::outbound::fetch(&url, sim.outbound)

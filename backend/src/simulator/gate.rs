@@ -2,8 +2,7 @@
 //! `/_sim/stats`), injected faults, then fal's key check.
 
 use super::errors::{self, FalError};
-use super::{Op, Sim};
-use crate::upstream::Scope;
+use super::{Op, Scope, Sim};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

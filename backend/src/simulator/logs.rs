@@ -5,9 +5,9 @@
 use super::errors::FalError;
 use super::faults::Effects;
 use super::query::{iso_ms, Query};
+use super::wire::{LabelCondition, LabelFilter, LabelValue, LogEntry, LogLevel, Page};
 use super::world::{Outcome, SimRequest, World, MAX_IN_FLIGHT_MS};
 use super::Sim;
-use crate::upstream::models::{LabelCondition, LabelFilter, LabelValue, LogEntry, Page};
 use axum::extract::{RawQuery, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -18,41 +18,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Log levels, lowest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    /// Debug.
-    Debug,
-    /// Info.
-    Info,
-    /// Warning.
-    Warning,
-    /// Error.
-    Error,
-    /// Critical.
-    Critical,
-}
-
-impl Level {
-    const NAMES: [(&'static str, Level); 6] = [
-        ("debug", Self::Debug),
-        ("info", Self::Info),
-        ("warning", Self::Warning),
-        ("warn", Self::Warning),
-        ("error", Self::Error),
-        ("critical", Self::Critical),
-    ];
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Debug => "debug",
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::Error => "error",
-            Self::Critical => "critical",
-        }
-    }
-}
+/// `level` filter values: fal gives no list (§5.0); REFERENCE suggests accepting `warn` too.
+const LEVEL_NAMES: [(&str, LogLevel); 6] = [
+    ("debug", LogLevel::Debug),
+    ("info", LogLevel::Info),
+    ("warning", LogLevel::Warning),
+    ("warn", LogLevel::Warning),
+    ("error", LogLevel::Error),
+    ("critical", LogLevel::Critical),
+];
 
 /// A generated line before filtering; `order` breaks timestamp ties deterministically.
 #[derive(Debug, Clone)]
@@ -64,7 +38,7 @@ pub struct Line {
     /// Index of the app.
     pub app: usize,
     /// Level.
-    pub level: Level,
+    pub level: LogLevel,
     /// Message without traceback.
     pub message: String,
     /// Traceback appended when `traceback=true`.
@@ -114,7 +88,7 @@ pub fn lines_for(world: &World, r: &SimRequest) -> Vec<Line> {
         let boot = r.started_at - (cold * 1000.0) as i64;
         push(
             boot,
-            Level::Info,
+            LogLevel::Info,
             format!(
                 "Starting new runner on {} (cold start)",
                 spec.machine.usage_name
@@ -125,7 +99,7 @@ pub fn lines_for(world: &World, r: &SimRequest) -> Vec<Line> {
         if r.outcome == Outcome::StartupError {
             push(
                 r.started_at,
-                Level::Critical,
+                LogLevel::Critical,
                 format!("Runner failed to start within startup_timeout; request {short} failed"),
                 "grpc-run",
                 None,
@@ -134,7 +108,7 @@ pub fn lines_for(world: &World, r: &SimRequest) -> Vec<Line> {
         }
         push(
             r.started_at - 20,
-            Level::Debug,
+            LogLevel::Debug,
             format!("Model weights loaded in {cold:.1}s"),
             "grpc-run",
             None,
@@ -142,7 +116,7 @@ pub fn lines_for(world: &World, r: &SimRequest) -> Vec<Line> {
     }
     push(
         r.started_at,
-        Level::Info,
+        LogLevel::Info,
         format!("Processing request {short} on {}", r.endpoint_id),
         "gateway",
         None,
@@ -150,7 +124,7 @@ pub fn lines_for(world: &World, r: &SimRequest) -> Vec<Line> {
     let mid = r.started_at + ((r.ended_at - r.started_at) / 2).max(1);
     push(
         mid,
-        Level::Debug,
+        LogLevel::Debug,
         format!("step {}/{}", 10 + r.draws.bits(30) % 20, 28),
         "gateway",
         None,
@@ -161,7 +135,7 @@ pub fn lines_for(world: &World, r: &SimRequest) -> Vec<Line> {
         // carry it safely).
         push(
             mid,
-            Level::Debug,
+            LogLevel::Debug,
             "=HYPERLINK(\"http://evil.example\",\"open\"), \"quoted\"\nsecond line".to_owned(),
             "gateway",
             None,
@@ -169,12 +143,12 @@ pub fn lines_for(world: &World, r: &SimRequest) -> Vec<Line> {
     }
     let (level, message, tb) = match r.outcome {
         Outcome::Success => (
-            Level::Info,
+            LogLevel::Info,
             format!("Request {short} completed in {:.2}s", r.duration),
             None,
         ),
         Outcome::UserError => (
-            Level::Warning,
+            LogLevel::Warning,
             format!(
                 "Request {short} rejected: input validation failed (HTTP {})",
                 r.status_code
@@ -182,12 +156,12 @@ pub fn lines_for(world: &World, r: &SimRequest) -> Vec<Line> {
             None,
         ),
         Outcome::RuntimeError => (
-            Level::Error,
+            LogLevel::Error,
             format!("Request {short} failed: unhandled exception in handler"),
             Some(TRACEBACK),
         ),
         Outcome::TimeoutError => (
-            Level::Error,
+            LogLevel::Error,
             format!(
                 "Request {short} exceeded request_timeout ({:.0}s)",
                 r.duration
@@ -195,12 +169,12 @@ pub fn lines_for(world: &World, r: &SimRequest) -> Vec<Line> {
             None,
         ),
         Outcome::ConnectionError => (
-            Level::Error,
+            LogLevel::Error,
             format!("Request {short} failed: connection to runner lost"),
             None,
         ),
         Outcome::StartupError => (
-            Level::Critical,
+            LogLevel::Critical,
             format!("Request {short} failed before dispatch"),
             None,
         ),
@@ -217,7 +191,7 @@ pub struct Filter {
     run_source: Option<&'static str>,
     traceback: bool,
     search: Option<String>,
-    level: Option<Level>,
+    level: Option<LogLevel>,
     job_id: Option<String>,
     request_id: Option<String>,
     labels: Vec<LabelFilter>,
@@ -253,7 +227,7 @@ impl Filter {
             )?,
             traceback: q.flag("traceback", false)?,
             search: q.one("search").map(str::to_lowercase),
-            level: q.choice("level", &Level::NAMES)?,
+            level: q.choice("level", &LEVEL_NAMES)?,
             job_id: q.one("job_id").map(str::to_owned),
             request_id: q.one("request_id").map(str::to_owned),
             labels,
@@ -292,7 +266,7 @@ impl Filter {
         };
         LogEntry {
             timestamp: iso_ms(l.ts),
-            level: l.level.as_str().to_owned(),
+            level: l.level,
             message,
             app: spec.name.to_owned(),
             revision: world.revision(spec.name, l.ts),
@@ -369,14 +343,11 @@ pub async fn history(
         page.truncate(keep);
     }
     let next_cursor = (more && !page.is_empty()).then(|| iso_ms(page[page.len() - 1].ts));
-    Ok(Json(Page {
-        items: page
-            .into_iter()
-            .map(|l| filter.entry(&sim.world, l))
-            .collect(),
-        has_more: next_cursor.is_some(),
-        next_cursor,
-    }))
+    let items = page
+        .into_iter()
+        .map(|l| filter.entry(&sim.world, l))
+        .collect();
+    Ok(Json(Page::new(items, next_cursor)))
 }
 
 /// How often the live stream looks for new lines.

@@ -3,8 +3,8 @@
 
 use super::errors::FalError;
 use super::metrics::app_state;
+use super::wire::QueueSize;
 use super::Sim;
-use crate::upstream::models::QueueSize;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;

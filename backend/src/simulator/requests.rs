@@ -5,9 +5,9 @@ use super::analytics::{resolve_endpoints, Kind};
 use super::errors::FalError;
 use super::paging::{page_of, PageSpec};
 use super::query::{iso_ms, Query};
+use super::wire::{Page, RequestItem};
 use super::world::{AppKind, Outcome, SimRequest, World, BILLING_LAG_MS};
 use super::Sim;
-use crate::upstream::models::{Page, RequestItem};
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use chrono::{Duration, Utc};
@@ -132,11 +132,7 @@ pub async fn by_endpoint(
         .into_iter()
         .map(|r| item(&sim.world, r, now, payloads, billing))
         .collect();
-    Ok(Json(Page {
-        items,
-        has_more: next_cursor.is_some(),
-        next_cursor,
-    }))
+    Ok(Json(Page::new(items, next_cursor)))
 }
 
 /// The time `start`/`end` filter on: `ended_at`, or `sent_at` while unfinished.

@@ -3,35 +3,13 @@
 //! be written `12.0`; the client must take all of it (REFERENCE §0.1). On in a dedicated run
 //! of the contract and proxy suites (`FAL_SIM_SHAPE_VARIATION=true`).
 
+use super::wire::{NUMBER_FIELDS as NUMBERS, OMITTABLE_WHEN_NULL};
 use axum::response::IntoResponse;
 use serde_json::{Map, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A field fal might add one day.
 pub const ADDED: &str = "x_added_by_fal_later";
-
-/// Fields fal types `number`: an integral value may be written as a float.
-const NUMBERS: &[&str] = &[
-    "size",
-    "quantity",
-    "unit_price",
-    "percent_discount",
-    "cost",
-    "cost_total",
-    "cost_subtotal",
-    "cost_discount",
-    "keep_alive",
-    "min_concurrency",
-    "max_concurrency",
-    "request_timeout",
-    "startup_timeout",
-    "duration",
-    "billable_units",
-    "current_balance",
-];
-
-/// Optional fields that may be left out instead of sent as `null`.
-const OMITTABLE_WHEN_NULL: &[&str] = &["ended_at", "status_code", "duration"];
 
 /// User data and string maps: passed through untouched.
 const VERBATIM: &[&str] = &["json_input", "json_output", "labels"];

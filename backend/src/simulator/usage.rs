@@ -9,9 +9,9 @@ use super::errors::FalError;
 use super::paging::{page_of, PageSpec};
 use super::query::Query;
 use super::timeframe::{bucket_label, Range};
+use super::wire::{Aggregates, Bucket, UsageRow, UsageUnit};
 use super::world::{World, MINUTE_MS};
 use super::Sim;
-use crate::upstream::models::{Aggregates, Bucket, UsageRow};
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use std::collections::BTreeMap;
@@ -87,12 +87,7 @@ pub async fn usage(
             (None, Some(items), next)
         }
     };
-    Ok(Json(Aggregates {
-        time_series,
-        summary,
-        has_more: next_cursor.is_some(),
-        next_cursor,
-    }))
+    Ok(Json(Aggregates::new(time_series, summary, next_cursor)))
 }
 
 /// Grouping key of a usage row: app index and surge flag (machine and prices follow the app).
@@ -147,7 +142,7 @@ fn rows(world: &World, usage: BTreeMap<Key, f64>) -> Vec<UsageRow> {
                 app: Some(world.usage_name(app)),
                 environment: (spec.environment != "main").then(|| spec.environment.to_owned()),
                 machine_type: m.usage_name.to_owned(),
-                unit: "second".into(),
+                unit: UsageUnit::Second,
                 quantity,
                 unit_price: round6(unit_price),
                 percent_discount: m.percent_discount,

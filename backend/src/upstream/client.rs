@@ -23,7 +23,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Uploads: fal fetches or stores the whole file before answering.
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Talks to fal's Platform API (or the simulator) over HTTP.
+/// Talks to fal's Platform API (or anything serving its contract) over HTTP.
 pub struct FalClient {
     http: reqwest::Client,
     timeout: Duration,

@@ -1,4 +1,4 @@
-//! fal's wire shapes (REFERENCE.md), shared by the client and the simulator. The browser never
+//! fal's wire shapes as the client reads them (REFERENCE.md). The browser never
 //! sees these: `api` handlers convert them into `shared` DTOs.
 
 use serde::{Deserialize, Serialize};
