@@ -122,6 +122,10 @@ fn test() -> Result<(), String> {
         "warnings",
     ]))?;
     build_frontend()?;
+    // The fail-over tests run the binary itself as separate processes, to kill them.
+    run(cargo([
+        "build", "-p", "backend", "--bin", "falscope", "--locked",
+    ]))?;
     // One invocation for all host tests: `cargo test -p <one package>` resolves features for
     // that package alone and rebuilds tokio and friends (about 20 s each time); the
     // browser e2e tests are #[ignore]d for plain `cargo test` and included here.

@@ -8,6 +8,7 @@ mod api;
 mod cluster;
 mod contract;
 mod e2e;
+mod failover;
 mod layout;
 mod proxy;
 mod security;
