@@ -426,6 +426,7 @@ mod tests {
             crate::cache::Cache::new(1 << 20, Arc::new(crate::clock::SystemClock)),
             Arc::new(crate::clock::SystemClock),
             Some(db.clone()),
+            crate::cluster::Cluster::alone(),
         );
         let alerts = Alerts::new(
             config,

@@ -301,6 +301,75 @@ impl Lease {
     }
 }
 
+/// How long a [`Slot`] lasts unless renewed (it is, every third of it, while held).
+pub const SLOT_TTL: Duration = Duration::from_secs(30);
+
+/// One of the places of a bounded resource (e.g. exports per caller) held across the
+/// replicas until dropped; a replica that dies frees its places within [`SLOT_TTL`].
+pub struct Slot {
+    cluster: Arc<Cluster>,
+    key: String,
+    token: String,
+    renew: tokio::task::AbortHandle,
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// Takes one of the `places` of `name` (any text: it is stored as a digest):
+    /// `Some(None)` when all are held, `None` when the backend cannot be reached.
+    pub async fn slot(self: &Arc<Self>, name: &str, places: u32) -> Option<Option<Slot>> {
+        use sha2::Digest;
+        let id: String = sha2::Sha256::digest(name.as_bytes())[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let token = self.token();
+        for i in 0..places {
+            let key = self.key("slot", &format!("{id}:{i}"));
+            if self.backend.acquire(&key, &token, SLOT_TTL, false).await? == Claim::Taken {
+                continue;
+            }
+            let (backend, k, t) = (self.backend.clone(), key.clone(), token.clone());
+            let renew = tokio::spawn(async move {
+                let mut tick = tokio::time::interval(SLOT_TTL / 3);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    backend.acquire(&k, &t, SLOT_TTL, false).await;
+                }
+            });
+            return Some(Some(Slot {
+                cluster: self.clone(),
+                key,
+                token,
+                renew: renew.abort_handle(),
+            }));
+        }
+        Some(None)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.renew.abort();
+        let (backend, key, token) = (
+            self.cluster.backend.clone(),
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.token),
+        );
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { backend.release(&key, &token).await });
+        }
+    }
+}
+
 /// A duration in whole milliseconds, at least 1 (a TTL of 0 means "no expiry" to Redis).
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)

@@ -67,19 +67,21 @@ pub struct Derived<T> {
 }
 
 impl Reports {
-    /// Reports over `workspaces`, read through `cache`.
+    /// Reports over `workspaces`, read through `cache`; what must hold across replicas (queue
+    /// flush confirmations) is kept in `cluster`.
     pub fn new(
         workspaces: Vec<Arc<Workspace>>,
         cache: Arc<Cache>,
         clock: Arc<dyn Clock>,
         db: Option<Arc<Store>>,
+        cluster: Arc<crate::cluster::Cluster>,
     ) -> Self {
         Self(Arc::new(Inner {
             workspaces,
             cache,
             clock,
             db,
-            flushes: queue::FlushMemory::default(),
+            flushes: queue::FlushMemory::new(cluster),
         }))
     }
 

@@ -59,6 +59,8 @@ pub struct Limits {
     exports: Mutex<HashMap<String, u32>>,
     /// Open SSE connections in all.
     pub sse_clients: AtomicI64,
+    /// Where limits shared by the replicas are counted.
+    cluster: Arc<crate::cluster::Cluster>,
 }
 
 /// Counts an open SSE connection (in total and per caller) for as long as it lives.
@@ -99,15 +101,49 @@ pub const EXPORTS_PER_CALLER: u32 = 1;
 /// rate limit, so dashboards and alerts keep theirs.
 pub const EXPORTS_PER_WORKSPACE: u32 = 2;
 
-/// A running paged export, counted per caller and per workspace for as long as it streams.
+/// A running paged export, counted per caller and per workspace for as long as it streams —
+/// on this replica, and with other replicas across all of them ([`crate::cluster::Slot`]s).
 pub struct ExportGuard {
     limits: Arc<Limits>,
     keys: [String; 2],
+    _shared: Vec<crate::cluster::Slot>,
 }
 
 impl ExportGuard {
-    /// One more export for `caller` in `ws`, or a 429 saying which budget is spent.
-    pub fn acquire(limits: &Arc<Limits>, caller: &Caller, ws: &str) -> Result<Self, AppError> {
+    /// One more export for `caller` in `ws`, or a 429 saying which budget is spent. With other
+    /// replicas, the budgets hold across them too (while they can be reached).
+    pub async fn acquire(
+        limits: &Arc<Limits>,
+        caller: &Caller,
+        ws: &str,
+    ) -> Result<Self, AppError> {
+        let mut guard = Self::acquire_here(limits, caller, ws)?;
+        if !limits.cluster.is_shared() {
+            return Ok(guard);
+        }
+        for (key, most, whose) in [
+            (&guard.keys[0], EXPORTS_PER_CALLER, "you have"),
+            (&guard.keys[1], EXPORTS_PER_WORKSPACE, "this workspace has"),
+        ] {
+            match limits.cluster.slot(&format!("export {key}"), most).await {
+                Some(Some(slot)) => guard._shared.push(slot),
+                Some(None) => {
+                    return Err(AppError::RateLimited {
+                        retry_after: 10,
+                        message: format!(
+                            "{whose} {most} export(s) running on falscope's replicas (at most {most} at once); wait for it to finish"
+                        ),
+                    })
+                }
+                // The replicas cannot be reached: this replica's own count holds.
+                None => break,
+            }
+        }
+        Ok(guard)
+    }
+
+    /// The count on this replica.
+    fn acquire_here(limits: &Arc<Limits>, caller: &Caller, ws: &str) -> Result<Self, AppError> {
         let keys = [
             format!("caller {}", caller.key()),
             format!("workspace {ws}"),
@@ -134,6 +170,7 @@ impl ExportGuard {
         Ok(Self {
             limits: limits.clone(),
             keys,
+            _shared: Vec::new(),
         })
     }
 }
@@ -236,6 +273,7 @@ impl AppState {
             ),
             settings.clock,
             settings.db.clone(),
+            settings.cluster.clone(),
         );
         let shutdown = CancellationToken::new();
         let alerts = Arc::new(crate::alerts::Alerts::new(
@@ -253,6 +291,7 @@ impl AppState {
             streams: Mutex::new(HashMap::new()),
             exports: Mutex::new(HashMap::new()),
             sse_clients: AtomicI64::new(0),
+            cluster: settings.cluster.clone(),
         });
         Self(Arc::new(Inner {
             reports,

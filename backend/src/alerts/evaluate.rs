@@ -475,6 +475,7 @@ mod tests {
             crate::cache::Cache::new(1 << 20, Arc::new(crate::clock::SystemClock)),
             Arc::new(crate::clock::SystemClock),
             None,
+            crate::cluster::Cluster::alone(),
         )
     }
 

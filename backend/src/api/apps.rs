@@ -45,9 +45,9 @@ pub async fn flush_queue(
     let q: FlushQueue = json_body(&body, r#"{"app": "flux-studio"}"#)?;
     // Irreversible: once started it runs to the end even if the caller goes away, and says
     // who asked in the log (the audit row is written when the answer goes out).
-    let (key, who) = (key.to_owned(), caller.who().to_owned());
+    let (key, who, by) = (key.to_owned(), caller.who().to_owned(), caller.key());
     let flushed = tokio::spawn(async move {
-        let flushed = reports.flush_queue(&ws, &q.app, &key).await;
+        let flushed = reports.flush_queue(&ws, &q.app, &key, &by).await;
         if let Ok(f) = &flushed {
             tracing::info!(target: "falscope::audit", who = ?who, app = %f.app, waiting = ?f.waiting, repeated = f.repeated, "queue flush");
         }

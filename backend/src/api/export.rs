@@ -242,7 +242,7 @@ pub async fn requests_csv(
         "cost_state",
         "price_blended",
     ];
-    let guard = ExportGuard::acquire(&limits, &caller, &ws)?;
+    let guard = ExportGuard::acquire(&limits, &caller, &ws).await?;
     let pages = reports
         .requests_pages(&ws, &q, may_see_cost(&caller))
         .await?;
@@ -291,7 +291,7 @@ pub async fn logs_csv(
         "request_id",
         "message",
     ];
-    let guard = ExportGuard::acquire(&limits, &caller, &ws)?;
+    let guard = ExportGuard::acquire(&limits, &caller, &ws).await?;
     let body = paged(HEADER, reports.logs_pages(&ws, &q)?, log_record, guard).await?;
     Ok(csv_response("logs", Body::from_stream(body)))
 }

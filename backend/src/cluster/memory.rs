@@ -34,6 +34,8 @@ struct State {
     terms: HashMap<String, u64>,
     streams: HashMap<String, Stream>,
     next_id: u64,
+    /// Writes since expired entries were last swept.
+    writes: u32,
 }
 
 #[derive(Debug)]
@@ -49,7 +51,20 @@ struct Stream {
     expires: Instant,
 }
 
+/// Writes between sweeps of expired entries (an entry nobody reads again is not kept).
+const SWEEP_EVERY: u32 = 1024;
+
 impl State {
+    /// Counts a write; every [`SWEEP_EVERY`] writes, drops what has expired.
+    fn wrote(&mut self, now: Instant) {
+        self.writes += 1;
+        if self.writes >= SWEEP_EVERY {
+            self.writes = 0;
+            self.values.retain(|_, v| v.expires > now);
+            self.streams.retain(|_, s| s.expires > now);
+        }
+    }
+
     /// The live value of `key` (an expired one is gone).
     fn value(&mut self, key: &str, now: Instant) -> Option<&mut Value> {
         if self.values.get(key).is_some_and(|v| v.expires <= now) {
@@ -108,7 +123,9 @@ impl Backend for Memory {
 
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Option<()> {
         let now = Instant::now();
-        self.state()?.values.insert(
+        let mut state = self.state()?;
+        state.wrote(now);
+        state.values.insert(
             key.to_owned(),
             Value {
                 data: value.to_vec(),
@@ -137,6 +154,7 @@ impl Backend for Memory {
                 v.expires = now + ttl;
             }
             None => {
+                state.wrote(now);
                 state.values.insert(
                     key.to_owned(),
                     Value {
@@ -174,6 +192,7 @@ impl Backend for Memory {
         let now = Instant::now();
         let mut state = self.state()?;
         if state.value(key, now).is_none() {
+            state.wrote(now);
             state.values.insert(
                 key.to_owned(),
                 Value {
@@ -196,6 +215,7 @@ impl Backend for Memory {
     async fn append(&self, key: &str, data: &[u8], keep: usize, ttl: Duration) -> Option<()> {
         let now = Instant::now();
         let mut state = self.state()?;
+        state.wrote(now);
         state.next_id += 1;
         let id = state.next_id;
         if state.stream(key, now).is_none() {

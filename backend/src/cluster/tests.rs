@@ -168,3 +168,34 @@ async fn a_stream_reads_in_order_after_a_cursor_and_keeps_its_newest() {
     backend.set_up(false);
     assert_eq!(backend.newest("s", 1).await, None);
 }
+
+#[tokio::test(start_paused = true)]
+async fn slots_are_bounded_across_replicas_and_a_dead_holders_come_back() {
+    let backend = Arc::new(Memory::default());
+    let (a, b) = (replica(&backend), replica(&backend));
+    let first = a.slot("exports of ana", 2).await.unwrap().expect("a place");
+    let second = b.slot("exports of ana", 2).await.unwrap().expect("a place");
+    assert!(
+        a.slot("exports of ana", 2).await.unwrap().is_none(),
+        "two at most"
+    );
+    assert!(
+        b.slot("exports of bo", 2).await.unwrap().is_some(),
+        "per name"
+    );
+    // Held for longer than its TTL: renewed, still taken.
+    tokio::time::sleep(SLOT_TTL * 2).await;
+    assert!(b.slot("exports of ana", 2).await.unwrap().is_none());
+    drop(first);
+    tokio::task::yield_now().await;
+    let third = b.slot("exports of ana", 2).await.unwrap();
+    assert!(third.is_some(), "given back");
+    // A holder that dies (its renewal stops) frees its place once the TTL runs out.
+    second.renew.abort();
+    std::mem::forget(second);
+    assert!(a.slot("exports of ana", 2).await.unwrap().is_none());
+    tokio::time::sleep(SLOT_TTL + Duration::from_secs(1)).await;
+    assert!(a.slot("exports of ana", 2).await.unwrap().is_some());
+    backend.set_up(false);
+    assert!(a.slot("exports of ana", 2).await.is_none(), "unreachable");
+}

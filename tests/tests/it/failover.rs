@@ -242,7 +242,10 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Got>>>) {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or_default()
                         .to_owned(),
-                    state: json["event"]["state"].as_str().unwrap_or_default().to_owned(),
+                    state: json["event"]["state"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                     at: Instant::now(),
                     answered,
                 });
@@ -291,10 +294,14 @@ async fn the_next_leader_sends_what_a_killed_one_left_in_order() {
         .unwrap();
     assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
     let made: shared::alerts::AlertRule = made.json().await.unwrap();
-    until("the firing notification is in flight", Duration::from_secs(30), || {
-        let n = got.lock().unwrap().len();
-        async move { n >= 1 }
-    })
+    until(
+        "the firing notification is in flight",
+        Duration::from_secs(30),
+        || {
+            let n = got.lock().unwrap().len();
+            async move { n >= 1 }
+        },
+    )
     .await;
     // Cut off mid-delivery.
     let mut leader = None;
@@ -306,10 +313,18 @@ async fn the_next_leader_sends_what_a_killed_one_left_in_order() {
     let leader = leader.expect("one replica leads the alerts");
     replicas[leader].kill().await;
     let killed = Instant::now();
-    until("another replica sends the firing it left", Duration::from_secs(15), || {
-        let answered = got.lock().unwrap().iter().any(|g| g.answered && g.state == "firing");
-        async move { answered }
-    })
+    until(
+        "another replica sends the firing it left",
+        Duration::from_secs(15),
+        || {
+            let answered = got
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|g| g.answered && g.state == "firing");
+            async move { answered }
+        },
+    )
     .await;
     let resent = killed.elapsed();
     // The rule is raised out of reach on a survivor: it resolves, notified after the firing.
@@ -335,9 +350,11 @@ async fn the_next_leader_sends_what_a_killed_one_left_in_order() {
     // Three evaluations later on every survivor: nothing more.
     for r in replicas.iter().filter(|r| r.alive()) {
         let seen = r.evaluations().await;
-        until("three more evaluations", Duration::from_secs(15), || async {
-            r.evaluations().await >= seen + 3
-        })
+        until(
+            "three more evaluations",
+            Duration::from_secs(15),
+            || async { r.evaluations().await >= seen + 3 },
+        )
         .await;
     }
     let got = got.lock().unwrap().clone();
@@ -350,11 +367,29 @@ async fn the_next_leader_sends_what_a_killed_one_left_in_order() {
         ids.dedup();
         ids
     };
-    assert_eq!(ids("firing").len(), 1, "one firing (a resend has its id): {got:?}");
+    assert_eq!(
+        ids("firing").len(),
+        1,
+        "one firing (a resend has its id): {got:?}"
+    );
     assert_eq!(ids("resolved").len(), 1, "one resolved: {got:?}");
     assert!(!ids("firing")[0].is_empty(), "notifications carry an id");
-    let last_firing = got.iter().filter(|g| g.state == "firing").map(|g| g.at).max();
-    let first_resolved = got.iter().filter(|g| g.state == "resolved").map(|g| g.at).min();
-    assert!(last_firing < first_resolved, "firing, then resolved: {got:?}");
-    assert!(resent < Duration::from_secs(15), "resent {resent:?} after the kill");
+    let last_firing = got
+        .iter()
+        .filter(|g| g.state == "firing")
+        .map(|g| g.at)
+        .max();
+    let first_resolved = got
+        .iter()
+        .filter(|g| g.state == "resolved")
+        .map(|g| g.at)
+        .min();
+    assert!(
+        last_firing < first_resolved,
+        "firing, then resolved: {got:?}"
+    );
+    assert!(
+        resent < Duration::from_secs(15),
+        "resent {resent:?} after the kill"
+    );
 }
