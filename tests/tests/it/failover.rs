@@ -83,6 +83,8 @@ impl Simulator {
 struct Replica {
     url: String,
     child: Option<Child>,
+    /// Signed in with API tokens (`--auth token`), or no sign-in at all.
+    tokens: bool,
     _data: tempfile::TempDir,
 }
 
@@ -114,6 +116,7 @@ impl Replica {
         Self {
             url,
             child: Some(child),
+            tokens: shared.iter().any(|a| a == "token"),
             _data: data,
         }
     }
@@ -130,10 +133,39 @@ impl Replica {
     }
 
     fn request(&self, method: reqwest::Method, path: &str, role: Role) -> reqwest::RequestBuilder {
-        reqwest::Client::new()
+        let req = reqwest::Client::new()
             .request(method, format!("{}{path}", self.url))
-            .header(CSRF_HEADER, "1")
-            .header("authorization", format!("Bearer {}", token(role)))
+            .header(CSRF_HEADER, "1");
+        if self.tokens {
+            req.header("authorization", format!("Bearer {}", token(role)))
+        } else {
+            req
+        }
+    }
+
+    /// This replica's `/metrics` text (empty when it does not answer).
+    async fn metrics(&self) -> String {
+        match self
+            .request(reqwest::Method::GET, "/metrics", Role::Viewer)
+            .send()
+            .await
+        {
+            Ok(resp) => resp.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Times this replica read fal's metrics (the live poller's operation).
+    async fn metrics_reads(&self) -> u64 {
+        self.metrics()
+            .await
+            .lines()
+            .filter(|l| {
+                l.starts_with("falscope_upstream_calls_total{")
+                    && l.contains("operation=\"metrics\"")
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
     }
 
     /// Alert evaluations this replica has run.
@@ -155,15 +187,9 @@ impl Replica {
 
     /// Whether `/metrics` says this replica holds the lease of `job`.
     async fn holds(&self, job: &str) -> bool {
-        let Ok(resp) = self
-            .request(reqwest::Method::GET, "/metrics", Role::Viewer)
-            .send()
+        self.metrics()
             .await
-        else {
-            return false;
-        };
-        let text = resp.text().await.unwrap_or_default();
-        text.lines()
+            .lines()
             .any(|l| l == format!("falscope_lease_held{{job=\"{job}\"}} 1"))
     }
 }
@@ -392,4 +418,76 @@ async fn the_next_leader_sends_what_a_killed_one_left_in_order() {
         resent < Duration::from_secs(15),
         "resent {resent:?} after the kill"
     );
+}
+
+/// fal's metrics as the simulator counted them.
+async fn fal_metric_reads(sim: &Simulator) -> u64 {
+    let stats: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["metrics"].as_u64().unwrap_or(0)
+}
+
+/// Three pollers share one fal read per interval; the replica that read is killed right after
+/// its read, and another reads at the next interval — no gap, no double read.
+#[tokio::test]
+async fn the_live_poller_goes_on_when_the_replica_that_read_fal_is_killed() {
+    let sim = Simulator::start().await;
+    let redis = RedisServer::start().await;
+    let args = ["--rate-limit", "0", "--redis-url", &redis.url()].map(str::to_owned);
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(Replica::start(&sim, &args, &[]).await);
+    }
+    let reads = |n: u64| {
+        let sim = &sim;
+        move || async move { fal_metric_reads(sim).await >= n }
+    };
+    // The first read comes with the first replica's start; from the second on, each is seen
+    // as it happens.
+    until(
+        "fal's metrics read twice",
+        Duration::from_secs(30),
+        reads(2),
+    )
+    .await;
+    let second = Instant::now();
+    // Who reads the third time: each replica's own count, before and after.
+    let mut before = Vec::new();
+    for r in &replicas {
+        before.push(r.metrics_reads().await);
+    }
+    until("a third read", Duration::from_secs(20), reads(3)).await;
+    let third = Instant::now();
+    let mut reader = None;
+    for (i, r) in replicas.iter().enumerate() {
+        if r.metrics_reads().await > before[i] {
+            reader = Some(i);
+        }
+    }
+    let reader = reader.expect("one replica read fal");
+    assert!(
+        third - second >= Duration::from_secs(8),
+        "one read per interval between three pollers: {:?}",
+        third - second
+    );
+    replicas[reader].kill().await;
+    let killed = Instant::now();
+    until(
+        "another replica reads fal",
+        Duration::from_secs(15),
+        reads(4),
+    )
+    .await;
+    let fourth = Instant::now();
+    assert!(fourth - killed <= Duration::from_secs(15));
+    assert!(
+        fourth - third >= Duration::from_secs(8),
+        "no double read: {:?}",
+        fourth - third
+    );
+    assert_eq!(fal_metric_reads(&sim).await, 4);
 }
