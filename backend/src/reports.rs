@@ -160,26 +160,60 @@ fn align_moving(
     )
 }
 
-/// Collects the `summary` rows of one page of an aggregate read. fal does not say whether a
-/// summary that spans pages comes whole on every page or split across them (REFERENCE §4,
-/// [I]): a row whose identity (`key`) was seen on an earlier page replaces it (a repeated
-/// summary is counted once, with its latest numbers), a new one is added.
-fn add_summary<T, K: PartialEq>(rows: &mut Vec<T>, page: Option<Vec<T>>, key: impl Fn(&T) -> K) {
-    for row in page.unwrap_or_default() {
-        let k = key(&row);
-        match rows.iter_mut().find(|r| key(r) == k) {
-            Some(seen) => *seen = row,
-            None => rows.push(row),
+/// The `summary` rows of an aggregate read's pages. fal does not say whether a summary that
+/// spans pages comes whole on every page or split across them (REFERENCE §4, [I]), and it
+/// splits rows by price and discount rate (two rows of one app and machine are two line
+/// items): every row fal gives is kept, and only a page whose rows are the previous page's
+/// rows again (the same identities, `key`, the same number of times) is taken as the summary
+/// repeated — counted once, with its later numbers. Rows within one page are never merged.
+struct Summary<T, K> {
+    rows: Vec<T>,
+    /// Where the previous page's rows start in `rows`, and their identities.
+    previous: Option<(usize, Vec<K>)>,
+}
+
+impl<T, K: PartialEq> Summary<T, K> {
+    fn new() -> Self {
+        Self {
+            rows: Vec::new(),
+            previous: None,
         }
     }
+
+    fn add(&mut self, page: Option<Vec<T>>, key: impl Fn(&T) -> K) {
+        let Some(page) = page.filter(|p| !p.is_empty()) else {
+            return;
+        };
+        let keys: Vec<K> = page.iter().map(&key).collect();
+        let repeated = self
+            .previous
+            .as_ref()
+            .is_some_and(|(_, prev)| same_multiset(prev, &keys));
+        let start = match (&self.previous, repeated) {
+            (Some((start, _)), true) => {
+                self.rows.truncate(*start);
+                *start
+            }
+            _ => self.rows.len(),
+        };
+        self.rows.extend(page);
+        self.previous = Some((start, keys));
+    }
+}
+
+/// Whether `a` and `b` hold the same items the same number of times, in any order.
+fn same_multiset<K: PartialEq>(a: &[K], b: &[K]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .all(|k| a.iter().filter(|x| *x == k).count() == b.iter().filter(|x| *x == k).count())
 }
 
 /// Pages an aggregate read walks at most.
 const MAX_PAGES: usize = 20;
 
 /// Every page of an aggregate read (analytics, usage): `read(cursor)` fetches one; buckets are
-/// concatenated and summary rows merged by `key` ([`add_summary`]), following `next_cursor` for
-/// at most [`MAX_PAGES`] pages.
+/// concatenated and summary rows collected ([`Summary`], identities by `key`), following
+/// `next_cursor` for at most [`MAX_PAGES`] pages.
 async fn all_pages<R, K, F, Fut>(
     mut read: F,
     key: impl Fn(&R) -> K,
@@ -191,30 +225,44 @@ where
         Output = Result<crate::upstream::models::Aggregates<R>, crate::upstream::UpstreamError>,
     >,
 {
-    let (mut buckets, mut summary) = (Vec::new(), Vec::new());
+    let (mut buckets, mut summary) = (Vec::new(), Summary::new());
     let mut cursor = None;
     for _ in 0..MAX_PAGES {
         let page = read(cursor.take()).await?;
         buckets.extend(page.time_series.unwrap_or_default());
-        add_summary(&mut summary, page.summary, &key);
+        summary.add(page.summary, &key);
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => break,
         }
     }
-    Ok((buckets, summary))
+    Ok((buckets, summary.rows))
 }
 
-/// The identity of a usage summary row.
-fn usage_row_key(
-    r: &crate::upstream::models::UsageRow,
-) -> (Option<String>, Option<String>, String, String, bool) {
+/// The identity of a usage summary row: what fal splits rows by (REFERENCE §4: app,
+/// environment, machine type, unit price, discount rate, surge), and the unit and currency.
+type UsageRowKey = (
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    u64,
+    Option<u64>,
+    bool,
+    String,
+);
+
+/// [`UsageRowKey`] of a row.
+fn usage_row_key(r: &crate::upstream::models::UsageRow) -> UsageRowKey {
     (
         r.app.clone(),
         r.environment.clone(),
         r.machine_type.clone(),
         r.unit.clone(),
+        r.unit_price.to_bits(),
+        r.percent_discount.map(f64::to_bits),
         r.is_surge,
+        r.currency.clone(),
     )
 }
 
@@ -265,14 +313,58 @@ mod tests {
     #[test]
     fn summaries_repeated_on_every_page_count_once_and_split_ones_add_up() {
         let key = |r: &(&'static str, u32)| r.0;
-        let mut s = Vec::new();
-        add_summary(&mut s, Some(vec![("a", 1), ("b", 2)]), key);
+        let mut s = Summary::new();
+        s.add(Some(vec![("a", 1), ("b", 2)]), key);
         // Repeated on the next page, a little later: counted once, with the later numbers.
-        add_summary(&mut s, Some(vec![("a", 1), ("b", 3)]), key);
-        add_summary(&mut s, None, key);
-        assert_eq!(s, [("a", 1), ("b", 3)], "repeated whole");
-        add_summary(&mut s, Some(vec![("c", 5)]), key);
-        assert_eq!(s, [("a", 1), ("b", 3), ("c", 5)], "split across pages");
+        s.add(Some(vec![("b", 3), ("a", 1)]), key);
+        s.add(None, key);
+        assert_eq!(s.rows, [("b", 3), ("a", 1)], "repeated whole");
+        s.add(Some(vec![("c", 5)]), key);
+        assert_eq!(s.rows, [("b", 3), ("a", 1), ("c", 5)], "split across pages");
+        s.add(Some(vec![("a", 2)]), key);
+        assert_eq!(
+            s.rows,
+            [("b", 3), ("a", 1), ("c", 5), ("a", 2)],
+            "one row, later: another line item, not a repeat"
+        );
+    }
+
+    #[test]
+    fn usage_rows_split_by_price_or_discount_are_all_kept_even_within_one_page() {
+        use crate::upstream::models::UsageRow;
+        let row = |price: f64, discount: Option<f64>, cost: f64| UsageRow {
+            app: Some("flux-studio".into()),
+            environment: Some("production".into()),
+            machine_type: "GPU-H100".into(),
+            unit: "second".into(),
+            quantity: cost / price,
+            unit_price: price,
+            percent_discount: discount,
+            cost_subtotal: cost,
+            cost_discount: 0.0,
+            cost_total: cost,
+            cost,
+            currency: "USD".into(),
+            is_surge: false,
+        };
+        let mut s = Summary::new();
+        s.add(
+            Some(vec![row(0.001, None, 10.0), row(0.0012, None, 4.0)]),
+            usage_row_key,
+        );
+        s.add(Some(vec![row(0.001, Some(10.0), 3.0)]), usage_row_key);
+        let total: f64 = s.rows.iter().map(|r| r.cost_total).sum();
+        assert!(
+            (total - 17.0).abs() < 1e-9,
+            "every line item counts: {total}"
+        );
+        // Two identical rows within one page are two line items.
+        let mut s = Summary::new();
+        s.add(
+            Some(vec![row(0.001, None, 1.0), row(0.001, None, 1.0)]),
+            usage_row_key,
+        );
+        assert_eq!(s.rows.len(), 2);
     }
 
     #[test]
