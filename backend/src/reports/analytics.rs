@@ -256,6 +256,10 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, Ups
 }
 
 /// fal's window of an aggregate read: `[from, to)` in buckets of `timeframe` aligned in `tz`.
+/// falscope has chosen (and aligned, where the view moves) the window itself, so fal is told
+/// to read exactly it: by default fal moves the start back to its bucket's start (REFERENCE
+/// §6.3), and a 7-day view would read up to a day more than it shows, a "previous period" would
+/// overlap the current one.
 pub(super) fn fal_window(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -267,7 +271,7 @@ pub(super) fn fal_window(
         end: Some(to),
         timezone: tz,
         timeframe: Some(fal_timeframe(timeframe)),
-        bound_to_timeframe: None,
+        bound_to_timeframe: Some(false),
     }
 }
 

@@ -178,6 +178,8 @@ impl Reports {
                         window: Window {
                             start: Some(to - Duration::days(7)),
                             end: Some(to),
+                            // Exactly the week asked for (fal would move the start back).
+                            bound_to_timeframe: Some(false),
                             ..Window::default()
                         },
                         limit: Some(1000),

@@ -285,6 +285,31 @@ async fn instants_given_as_instants_are_kept_and_relative_ends_are_aligned() {
         .unwrap();
     assert_eq!(r.data.from.to_rfc3339(), "2026-11-18T13:42:00+00:00");
     assert_eq!(r.data.to.to_rfc3339(), "2026-11-18T15:42:00+00:00");
+    // And fal reads exactly those minutes: by default it would move the start back to 13:00
+    // (REFERENCE §6.3) and count 42 minutes more than the view shows.
+    let fal_count = |bound: bool| {
+        let sim = &sim;
+        async move {
+            let v = sim
+                .get_json(
+                    &format!(
+                        "/v1/serverless/analytics?endpoint_id=acme/chat-llm&start=2026-11-18T13:42:00Z&end=2026-11-18T15:42:00Z&timeframe=hour&bound_to_timeframe={bound}&expand=summary&expand=request_count"
+                    ),
+                    &sim.api_key(),
+                )
+                .await;
+            v["summary"][0]["request_count"].as_u64().unwrap()
+        }
+    };
+    let (exact, moved) = (fal_count(false).await, fal_count(true).await);
+    assert!(
+        exact < moved,
+        "the simulator moves the start ({exact} vs {moved})"
+    );
+    assert_eq!(
+        r.data.summary[0].requests, exact,
+        "the requests of the view's window"
+    );
     // `now-2h`: both ends move with the clock, so they are aligned to the hourly bucket.
     let r: Fetched<shared::analytics::AnalyticsReport> = app
         .get(&format!(
