@@ -184,7 +184,8 @@ async fn fetch(fal: Arc<dyn FalApi>, p: Resolved) -> Result<AnalyticsReport, Ups
         time_series: true,
         summary: true,
         window: fal_window(p.from, p.to, p.tz.clone(), p.timeframe),
-        limit: Some(1000),
+        // fal documents no maximum page size here: its default, and `next_cursor` followed.
+        limit: None,
         cursor: None,
     };
     let (buckets, summary_records) = super::all_pages(

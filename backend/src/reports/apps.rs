@@ -182,7 +182,6 @@ impl Reports {
                             bound_to_timeframe: Some(false),
                             ..Window::default()
                         },
-                        limit: Some(1000),
                         ..UsageQuery::default()
                     };
                     let (_, rows) = super::all_pages(

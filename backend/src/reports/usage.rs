@@ -105,7 +105,8 @@ async fn fetch(
         window: fal_window(p.from, p.to, p.tz.clone(), p.timeframe),
         time_series: true,
         summary: true,
-        limit: Some(1000),
+        // fal documents no maximum page size here: its default, and `next_cursor` followed.
+        limit: None,
         cursor: None,
     };
     let (buckets, summary) = super::all_pages(

@@ -30,8 +30,6 @@ pub struct FalClient {
     base: Url,
     api_key: SecretString,
     admin_key: Option<SecretString>,
-    /// Operations whose `limit` fal refused: they are read with fal's default page size.
-    default_pages: std::sync::Mutex<std::collections::HashSet<&'static str>>,
     /// Sees every answer body before it is decoded (`falscope check --record`).
     recorder: Option<Recorder>,
 }
@@ -66,7 +64,6 @@ impl FalClient {
             base: base_url,
             api_key,
             admin_key,
-            default_pages: std::sync::Mutex::default(),
             recorder: None,
         })
     }
@@ -202,39 +199,6 @@ impl FalClient {
     }
 }
 
-impl FalClient {
-    /// Sends a paged read built by `build` from `limit`. fal promises no maximum page size for
-    /// analytics and usage (a larger `limit` is a 400 `validation_error`), so when a read with a
-    /// `limit` is refused as invalid it is sent again without one; if that works, the operation
-    /// keeps fal's default from then on. fal's message is not parsed (§1.2: do not match on it).
-    async fn json_paged<T: serde::de::DeserializeOwned>(
-        &self,
-        op: &'static str,
-        scope: Scope,
-        limit: Option<u32>,
-        build: impl Fn(Option<u32>) -> RequestBuilder,
-    ) -> Result<T, UpstreamError> {
-        let pages = || self.default_pages.lock().unwrap_or_else(|e| e.into_inner());
-        let limit = limit.filter(|_| !pages().contains(op));
-        match self.json(op, scope, build(limit)).await {
-            Err(UpstreamError::Status {
-                status: 400, kind, ..
-            }) if kind == "validation_error" && limit.is_some() => {
-                let retry = self.json(op, scope, build(None)).await;
-                if retry.is_ok() {
-                    tracing::info!(
-                        op,
-                        "fal refused the page size; reading with its default from now on"
-                    );
-                    pages().insert(op);
-                }
-                retry
-            }
-            other => other,
-        }
-    }
-}
-
 /// Decodes a JSON answer, keeping serde's path and message (never the body, which may carry
 /// anything) in the error and the log line.
 pub fn decode<T: serde::de::DeserializeOwned>(
@@ -341,11 +305,8 @@ impl FalApi for FalClient {
             AnalyticsKind::Serverless => ("analytics", "serverless/analytics"),
             AnalyticsKind::Models => ("models_analytics", "models/analytics"),
         };
-        let build = |limit| {
-            let q = AnalyticsQuery { limit, ..q.clone() };
-            self.http.get(self.url(path)).query(&q.pairs())
-        };
-        let answer = self.json_paged(op, Scope::Api, q.limit, build).await;
+        let req = self.http.get(self.url(path)).query(&q.pairs());
+        let answer = self.json(op, Scope::Api, req).await;
         answer.map_err(|e| e.about(&q.endpoint_ids))
     }
 
@@ -359,13 +320,11 @@ impl FalApi for FalClient {
     }
 
     async fn usage(&self, q: &UsageQuery) -> Result<Aggregates<UsageRow>, UpstreamError> {
-        let build = |limit| {
-            let q = UsageQuery { limit, ..q.clone() };
-            self.http
-                .get(self.url("serverless/usage"))
-                .query(&q.pairs())
-        };
-        self.json_paged("usage", Scope::Admin, q.limit, build).await
+        let req = self
+            .http
+            .get(self.url("serverless/usage"))
+            .query(&q.pairs());
+        self.json("usage", Scope::Admin, req).await
     }
 
     async fn logs_history(

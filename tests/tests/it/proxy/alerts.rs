@@ -411,7 +411,7 @@ async fn evaluations_read_the_caches_not_fal() {
         assert_eq!(resp.status(), 201);
     }
     let start = view(&app).await.evaluations;
-    // The first evaluation reads the report (its pages, after fal refuses the page size once).
+    // The first evaluation reads the report (its pages).
     until(&app, "one evaluation", |v| v.evaluations > start).await;
     let first = sim.stats().await;
     until(&app, "20 evaluations", |v| v.evaluations >= start + 20).await;

@@ -42,7 +42,6 @@ async fn cost_per_successful_request_matches_fals_own_numbers() {
         .usage(&UsageQuery {
             summary: true,
             window: window.clone(),
-            limit: Some(1000),
             ..UsageQuery::default()
         })
         .await
@@ -190,7 +189,6 @@ async fn the_month_end_projection_starts_from_what_was_spent() {
                 end: Some(now),
                 ..Window::default()
             },
-            limit: Some(1000),
             ..UsageQuery::default()
         })
         .await
