@@ -39,6 +39,27 @@ pub struct ParseError {
 }
 
 /// Parses an exposition body into its samples; `# HELP`/`# TYPE` and comments are skipped.
+/// Every sample of `text` that parses, and what was wrong with each line that does not: one
+/// line fal writes in a way falscope does not expect costs that line, not the scrape.
+pub fn parse_lenient(text: &str) -> (Vec<Sample>, Vec<ParseError>) {
+    let (mut samples, mut errors) = (Vec::new(), Vec::new());
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match parse_sample(line) {
+            Ok(s) => samples.push(s),
+            Err(reason) => errors.push(ParseError {
+                line: index + 1,
+                reason,
+            }),
+        }
+    }
+    (samples, errors)
+}
+
+/// Every sample of `text`; the first line that does not parse fails the whole text.
 pub fn parse(text: &str) -> Result<Vec<Sample>, ParseError> {
     let mut samples = Vec::new();
     for (index, raw) in text.lines().enumerate() {

@@ -269,7 +269,16 @@ impl FalApi for FalClient {
         let resp = self.send("metrics", Scope::Api, req).await?;
         let body = self.body("metrics", resp).await?;
         let text = String::from_utf8_lossy(&body);
-        MetricsScrape::parse(&text).map_err(|e| UpstreamError::Decode(e.to_string()))
+        let (scrape, skipped) = MetricsScrape::parse_lenient(&text)
+            .map_err(|e| UpstreamError::Decode(e.to_string()))?;
+        if let Some(first) = skipped.first() {
+            // Counted per line; the rest of the scrape is used.
+            for _ in &skipped {
+                super::DECODE_ERRORS.add("metrics");
+            }
+            tracing::warn!(lines = skipped.len(), first = %first, "fal's metrics: lines that do not parse were skipped");
+        }
+        Ok(scrape)
     }
 
     async fn queue_size(&self, owner: &str, name: &str) -> Result<u64, UpstreamError> {

@@ -13,11 +13,23 @@ pub struct MetricsScrape {
 }
 
 impl MetricsScrape {
-    /// Parses the exposition text.
+    /// Parses the exposition text strictly (every line must parse).
     pub fn parse(text: &str) -> Result<Self, promtext::ParseError> {
         Ok(Self {
             samples: promtext::parse(text)?,
         })
+    }
+
+    /// Parses the exposition text, skipping lines that do not parse (returned, to be counted):
+    /// an error only when nothing in a non-empty text parses (it is not Prometheus text).
+    pub fn parse_lenient(
+        text: &str,
+    ) -> Result<(Self, Vec<promtext::ParseError>), promtext::ParseError> {
+        let (samples, skipped) = promtext::parse_lenient(text);
+        match skipped.first() {
+            Some(first) if samples.is_empty() => Err(first.clone()),
+            _ => Ok((Self { samples }, skipped)),
+        }
     }
 
     /// Groups the samples per application. Unknown families and samples without an
@@ -96,5 +108,28 @@ impl MetricsScrape {
             });
         }
         LiveSnapshot { as_of, apps }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_that_does_not_parse_costs_that_line_not_the_scrape() {
+        let text = "fal_app_queue_size{application=\"acme/a\"} 3\nfal_app_queue_size{application=\"acme/b\" 4\nfal_app_queue_size{application=\"acme/c\"} 5\n";
+        assert!(
+            MetricsScrape::parse(text).is_err(),
+            "strict: the whole text"
+        );
+        let (scrape, skipped) = MetricsScrape::parse_lenient(text).unwrap();
+        assert_eq!(scrape.samples.len(), 2);
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].line, 2);
+        assert!(
+            MetricsScrape::parse_lenient("<html>not metrics</html>").is_err(),
+            "nothing parses: not Prometheus text"
+        );
+        assert!(MetricsScrape::parse_lenient("").is_ok(), "no apps yet");
     }
 }
