@@ -302,7 +302,11 @@ impl FalApi for FalClient {
         if let Some(key) = idempotency_key {
             req = req.header("Idempotency-Key", key);
         }
-        self.send("queue_flush", Scope::Api, req).await.map(drop)
+        // A refusal names the app (fal: 403 not yours, 404 no such app), as for its queue size.
+        self.send("queue_flush", Scope::Api, req)
+            .await
+            .map(drop)
+            .map_err(|e| e.about(&[format!("{owner}/{name}")]))
     }
 
     async fn analytics(

@@ -324,8 +324,12 @@ impl FalApi for Resilient {
         kind: AnalyticsKind,
         q: &AnalyticsQuery,
     ) -> Result<Aggregates<AnalyticsRecord>, UpstreamError> {
-        self.run("analytics", READ, || self.inner.analytics(kind, q))
-            .await
+        // Separate breakers: models analytics failing says nothing about the apps' analytics.
+        let op = match kind {
+            AnalyticsKind::Serverless => "analytics",
+            AnalyticsKind::Models => "models_analytics",
+        };
+        self.run(op, READ, || self.inner.analytics(kind, q)).await
     }
     async fn requests(&self, q: &RequestsQuery) -> Result<Page<RequestItem>, UpstreamError> {
         self.run("requests_by_endpoint", READ, || self.inner.requests(q))

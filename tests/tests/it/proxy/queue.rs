@@ -97,3 +97,36 @@ async fn two_identical_confirmations_flush_once_and_the_audit_says_how_many_wait
         "the refusal is audited: {flushes:?}"
     );
 }
+
+#[tokio::test]
+async fn a_flush_fal_refuses_names_the_app_and_another_persons_key_is_refused() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write("");
+    let app = TestApp::spawn_token_mode(&sim, &auth, &[]).await;
+    let flush = |role: Role, key: &'static str| {
+        let req = app
+            .http
+            .post(app.url(&ws_path(ws::QUEUE_FLUSH)))
+            .bearer_auth(token(role))
+            .header("content-type", "application/json")
+            .header(IDEMPOTENCY_KEY, key)
+            .body(r#"{"app": "chat-llm"}"#);
+        async move { req.send().await.unwrap() }
+    };
+    // fal says the app is not there (deleted a moment ago): the answer names it, and does not
+    // blame the key.
+    sim.faults(serde_json::json!([{"operation": "queue_flush", "status": 404}]))
+        .await;
+    let refused = flush(Role::Operator, "k-404").await;
+    let status = refused.status().as_u16();
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("acme/chat-llm"), "{status} {body}");
+    assert!(!body.contains("FAL_KEY"), "{status} {body}");
+    sim.faults(serde_json::json!([])).await;
+    // A key is one person's: another operator reusing it would make fal flush nothing.
+    assert_eq!(flush(Role::Operator, "k-mine").await.status(), 200);
+    let reused = flush(Role::Admin, "k-mine").await;
+    assert_eq!(reused.status(), 409);
+    assert!(reused.text().await.unwrap().contains("someone else"));
+    assert_eq!(sim.server.sim().flushes(), 1);
+}
