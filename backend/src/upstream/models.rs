@@ -166,8 +166,10 @@ pub struct AnalyticsRecord {
     pub metrics: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
-/// A usage row (all 13 keys always present).
+/// A usage row. fal's schema has all 13 keys; older answers (and fal's prose examples) carry
+/// only `cost`, which §0.1 says is deprecated: read `cost_total`, and `cost` when it is absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawUsageRow")]
 pub struct UsageRow {
     /// Deployed app name without owner.
     pub app: Option<String>,
@@ -195,6 +197,57 @@ pub struct UsageRow {
     pub currency: String,
     /// Surge pricing row.
     pub is_surge: bool,
+}
+
+/// A usage row as it may come: the cost breakdown optional (see [`UsageRow`]).
+#[derive(Deserialize)]
+struct RawUsageRow {
+    app: Option<String>,
+    #[serde(default)]
+    environment: Option<String>,
+    machine_type: String,
+    unit: String,
+    quantity: f64,
+    unit_price: f64,
+    #[serde(default)]
+    percent_discount: Option<f64>,
+    #[serde(default)]
+    cost_subtotal: Option<f64>,
+    #[serde(default)]
+    cost_discount: Option<f64>,
+    #[serde(default)]
+    cost_total: Option<f64>,
+    #[serde(default)]
+    cost: Option<f64>,
+    currency: String,
+    is_surge: bool,
+}
+
+impl TryFrom<RawUsageRow> for UsageRow {
+    type Error = &'static str;
+
+    fn try_from(r: RawUsageRow) -> Result<Self, Self::Error> {
+        let total = r
+            .cost_total
+            .or(r.cost)
+            .ok_or("a usage row with neither cost_total nor cost")?;
+        let subtotal = r.cost_subtotal.unwrap_or(total);
+        Ok(Self {
+            app: r.app,
+            environment: r.environment,
+            machine_type: r.machine_type,
+            unit: r.unit,
+            quantity: r.quantity,
+            unit_price: r.unit_price,
+            percent_discount: r.percent_discount,
+            cost_subtotal: subtotal,
+            cost_discount: r.cost_discount.unwrap_or((subtotal - total).max(0.0)),
+            cost_total: total,
+            cost: r.cost.unwrap_or(total),
+            currency: r.currency,
+            is_surge: r.is_surge,
+        })
+    }
 }
 
 /// A log line (`logs/history` item and `logs/stream` event data).
@@ -327,6 +380,21 @@ fn number_as_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_usage_row_in_the_older_shape_reads_its_cost() {
+        let older = r#"{"app":"a","environment":null,"machine_type":"L","unit":"second","quantity":9702.47,"unit_price":0.00125,"cost":12.13,"currency":"USD","is_surge":false}"#;
+        let row: UsageRow = serde_json::from_str(older).unwrap();
+        assert_eq!(
+            (row.cost_total, row.cost_subtotal, row.cost_discount),
+            (12.13, 12.13, 0.0)
+        );
+        let neither = older.replace(r#""cost":12.13,"#, "");
+        assert!(serde_json::from_str::<UsageRow>(&neither).is_err());
+        // Written and read back (the cache), it stays the same.
+        let again: UsageRow = serde_json::from_str(&serde_json::to_string(&row).unwrap()).unwrap();
+        assert_eq!(again, row);
+    }
 
     #[test]
     fn answers_decode_as_fal_types_them_and_tolerate_new_fields() {
