@@ -160,7 +160,7 @@ impl LogHub {
     }
 }
 
-/// A line's identity, to skip lines already sent at the resume instant.
+/// A line's identity: two lines are one if their time, app, level and message are.
 fn identity(l: &LogLine) -> String {
     format!(
         "{}\u{1f}{}\u{1f}{:?}\u{1f}{}",
@@ -171,22 +171,56 @@ fn identity(l: &LogLine) -> String {
     )
 }
 
-/// Where a tail resumes: the newest timestamp sent, and the identities of the lines sent at
-/// exactly that instant.
+/// fal does not promise its stream in timestamp order (REFERENCE §5.2): several runners'
+/// lines can arrive a few seconds out of order. A reconnect resumes this far before the newest
+/// line sent, and lines within this window are told apart by their identity.
+const OUT_OF_ORDER: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
+/// Identities remembered at most (a burst within the window).
+const REMEMBERED: usize = 20_000;
+
+/// What a tail has sent, to send each line once: the identities of the lines of the last
+/// [`OUT_OF_ORDER`] (twice over), the newest timestamp, and after a reconnect the instant fal
+/// was asked to replay from (older lines are the replay's, already sent or too old).
 #[derive(Debug, Default, Clone)]
-struct Resume(Option<(chrono::DateTime<chrono::Utc>, HashSet<String>)>);
+struct Resume {
+    newest: Option<chrono::DateTime<chrono::Utc>>,
+    seen: std::collections::BTreeSet<(chrono::DateTime<chrono::Utc>, String)>,
+    ids: HashSet<String>,
+    cut: Option<chrono::DateTime<chrono::Utc>>,
+}
 
 impl Resume {
-    /// Whether `line` is new (and notes it as sent).
+    /// Whether `line` is new (and notes it as sent). A line older than the newest is new
+    /// unless it was sent already: fal's stream is not in order.
     fn admit(&mut self, line: &LogLine) -> bool {
-        match &mut self.0 {
-            Some((t, _)) if line.ts < *t => false,
-            Some((t, seen)) if line.ts == *t => seen.insert(identity(line)),
-            _ => {
-                self.0 = Some((line.ts, HashSet::from([identity(line)])));
-                true
-            }
+        if self.cut.is_some_and(|cut| line.ts < cut) {
+            return false;
         }
+        let id = identity(line);
+        if !self.ids.insert(id.clone()) {
+            return false;
+        }
+        self.seen.insert((line.ts, id));
+        let newest = self.newest.map_or(line.ts, |n| n.max(line.ts));
+        self.newest = Some(newest);
+        let keep_from = newest - OUT_OF_ORDER * 2;
+        while let Some(first) = self.seen.first().cloned() {
+            if first.0 >= keep_from && self.seen.len() <= REMEMBERED {
+                break;
+            }
+            self.seen.remove(&first);
+            self.ids.remove(&first.1);
+        }
+        true
+    }
+
+    /// Where a reconnect asks fal to start: [`OUT_OF_ORDER`] before the newest line sent (a
+    /// line still on its way when the stream dropped is read again, and one already sent is
+    /// recognised); `None` before any line.
+    fn restart_at(&mut self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let at = self.newest? - OUT_OF_ORDER;
+        self.cut = Some(at);
+        Some(at)
     }
 }
 
@@ -238,8 +272,8 @@ async fn pump(
         let mut q = query.clone();
         // From the last line sent — unless that is older than the tail itself (a shared
         // stream's leftovers from an earlier session are not replayed).
-        if let Some((t, _)) = &resume.0 {
-            q.start = Some(q.start.map_or(*t, |s| s.max(*t)));
+        if let Some(t) = resume.restart_at() {
+            q.start = Some(q.start.map_or(t, |s| s.max(t)));
         }
         hub.upstream_connects
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -401,4 +435,48 @@ async fn shared(
     drop(owner);
     let sink = local_sink(tx);
     pump(hub, fal, query, labels, seen, sink).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(s: i64, message: &str) -> LogLine {
+        LogLine {
+            ts: chrono::DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap(),
+            level: shared::logs::LogLevel::Info,
+            message: message.into(),
+            app: "acme/a".into(),
+            revision: "r1".into(),
+            request_id: None,
+            labels: Default::default(),
+        }
+    }
+
+    #[test]
+    fn lines_out_of_order_are_kept_and_each_is_sent_once() {
+        let mut r = Resume::default();
+        assert!(r.admit(&line(5, "from runner 1")));
+        assert!(
+            r.admit(&line(3, "from runner 2, late")),
+            "out of order, not old"
+        );
+        assert!(!r.admit(&line(5, "from runner 1")), "sent already");
+        assert!(r.admit(&line(5, "another at the same instant")));
+        // After a reconnect fal replays from a little before the newest line: what was sent
+        // is recognised, what came in between is new, what is older than the replay is not.
+        let at = r.restart_at().unwrap();
+        assert_eq!(at, line(5, "").ts - OUT_OF_ORDER);
+        assert!(!r.admit(&line(3, "from runner 2, late")));
+        assert!(r.admit(&line(4, "missed while reconnecting")));
+        assert!(!r.admit(&line(-10, "older than the replay")));
+    }
+
+    #[test]
+    fn identities_are_forgotten_beyond_the_window() {
+        let mut r = Resume::default();
+        r.admit(&line(0, "a"));
+        r.admit(&line(1000, "b"));
+        assert_eq!(r.ids.len(), 1, "only the window is remembered");
+    }
 }
