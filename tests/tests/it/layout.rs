@@ -417,12 +417,15 @@ fn top(m: &[String]) -> &str {
     m.first().map_or(ROOT, String::as_str)
 }
 
-/// Top-level module → (its layer's rank, what it may use).
-fn table() -> BTreeMap<&'static str, (usize, &'static [&'static str])> {
-    let mut table = BTreeMap::new();
+/// Top-level module → (its layer: rank and name, what it may use).
+type Table = BTreeMap<&'static str, ((usize, &'static str), &'static [&'static str])>;
+
+fn table() -> Table {
+    let mut table = Table::new();
     for (rank, layer) in LAYERS.iter().enumerate() {
         for (m, may_use) in layer.modules {
-            assert!(table.insert(*m, (rank, *may_use)).is_none(), "{m} twice");
+            let row = ((rank, layer.name), *may_use);
+            assert!(table.insert(*m, row).is_none(), "{m} twice");
         }
     }
     table
@@ -456,10 +459,19 @@ fn violations(files: &BTreeMap<String, String>) -> Vec<String> {
             }
         }
     }
+    // Each cycle once, from its smallest module.
+    let mut cycles = BTreeSet::new();
     for m in &modules {
-        if let Some(cycle) = cycle_from(&edges, m) {
-            out.push(format!("import cycle: {}", cycle.join(" → ")));
+        if let Some(mut cycle) = cycle_from(&edges, m) {
+            cycle.pop();
+            let first = (0..cycle.len()).min_by_key(|&i| &cycle[i]).unwrap_or(0);
+            cycle.rotate_left(first);
+            cycles.insert(cycle);
         }
+    }
+    for mut cycle in cycles {
+        cycle.push(cycle[0].clone());
+        out.push(format!("import cycle: {}", cycle.join(" → ")));
     }
     out
 }
@@ -483,19 +495,30 @@ fn backend_sources() -> BTreeMap<String, String> {
 #[test]
 fn the_layer_table_keeps_the_flow_one_way() {
     let table = table();
-    for (m, (rank, may_use)) in &table {
+    let mut wrong = Vec::new();
+    for (m, (layer, may_use)) in &table {
         for u in may_use.iter().filter(|u| **u != "*") {
-            let (used, _) = table
-                .get(u)
-                .unwrap_or_else(|| panic!("{m} may use {u}: no row"));
-            assert!(used <= rank, "{m} may use {u}, a higher layer");
+            match table.get(u) {
+                None => wrong.push(format!("{m} may use {u}, which has no row")),
+                Some((used, _)) if used.0 > layer.0 => wrong.push(format!(
+                    "{m} ({}) may use {u} ({}), a higher layer",
+                    layer.1, used.1
+                )),
+                Some(_) => {}
+            }
         }
     }
     for banned in NOT_FROM_API {
-        assert!(!table["api"].1.contains(banned), "api may use {banned}");
+        if table["api"].1.contains(banned) {
+            wrong.push(format!("api may use {banned}"));
+        }
     }
-    assert!(!table["simulator"].1.contains(&"upstream"));
-    assert!(!table["upstream"].1.contains(&"simulator"));
+    for (a, b) in [("simulator", "upstream"), ("upstream", "simulator")] {
+        if table[a].1.contains(&b) {
+            wrong.push(format!("{a} may use {b}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
 #[test]
