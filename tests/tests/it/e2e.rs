@@ -408,26 +408,14 @@ async fn an_alert_rule_made_in_the_form_fires_and_shows_in_the_header() {
         .await;
     // The backend evaluates twice a second here; once it fires, a fresh page shows it in the
     // header and in the history.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let v: AlertsView = app
-            .get(&shared::routes::ws::path(
-                shared::routes::ws::ALERTS,
-                "default",
-            ))
-            .await
-            .json()
-            .await
-            .unwrap();
-        if v.rules.iter().any(|r| r.state == AlertState::Firing) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never fired: {v:#?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let alerts = shared::routes::ws::path(shared::routes::ws::ALERTS, "default");
+    let fired = || async {
+        let v: AlertsView = app.get(&alerts).await.json().await.unwrap();
+        let firing = v.rules.iter().any(|r| r.state == AlertState::Firing);
+        firing.then_some(()).ok_or_else(|| format!("{v:#?}"))
+    };
+    let within = std::time::Duration::from_secs(20);
+    integration_tests::eventually(within, "the rule fires", fired).await;
     browser.goto(&app.url("/alerts")).await;
     browser.wait_for("#firing-alerts").await;
     browser
