@@ -352,8 +352,8 @@ pub async fn all_pages<T, Fut: Future<Output = (Vec<T>, Option<String>)>>(
             };
             assert!(
                 seen.insert(next.clone()),
-                "cursor {next:?} came back after {} pages: the listing goes round",
-                seen.len()
+                "cursor {next:?} came back on page {}: the listing goes round",
+                seen.len() + 1
             );
             cursor = Some(next);
         }
