@@ -43,7 +43,12 @@ async fn every_page_renders_its_content_in_both_themes() {
         ),
         ("usage", "/usage", "#usage-lines tbody tr:not(.empty)"),
         ("cost", "/cost", "#split-table tbody tr"),
-        ("alerts", "/alerts", "#new-rule"),
+        // The rule form offers fal's apps.
+        (
+            "alerts",
+            "/alerts",
+            "#new-rule #rule-app option:not([value=''])",
+        ),
         (
             "requests",
             "/requests?from=now-1h",
@@ -79,7 +84,20 @@ async fn every_page_renders_its_content_in_both_themes() {
                 browser.screenshot("analytics-hover").await;
             }
             if name == "overview" {
-                browser.series_pixels("history-queue").await;
+                // The stored history: each chart draws series and says (in its screen-reader
+                // summary) which apps' samples they are.
+                for chart in ["history-runners", "history-queue"] {
+                    let painted = browser.series_pixels(chart).await;
+                    assert!(painted > 0, "{chart} drew nothing");
+                    let script =
+                        format!("return document.getElementById('{chart}-summary').textContent");
+                    let summary = browser.eval(&script).await;
+                    let summary = summary.as_str().unwrap_or_default();
+                    assert!(
+                        summary.contains("acme/chat-llm: latest"),
+                        "{chart} shows no stored samples: {summary:?}"
+                    );
+                }
                 browser
                     .eval(
                         "document.getElementById('history-runners').scrollIntoView(); return true;",
