@@ -103,6 +103,13 @@ pub async fn build_with_clock(
         }
     };
     let accounts_seen = accounts.clone();
+    // The demo offers the simulator's models for watching.
+    let suggested: Vec<String> = match &demo {
+        Some(_) => (simulator::world::World::new(0).models.iter())
+            .map(|m| m.endpoint_id.to_owned())
+            .collect(),
+        None => Vec::new(),
+    };
     let mut workspaces = Vec::new();
     for a in accounts {
         let client = FalClient::new(a.base_url, a.api_key, a.admin_key)
@@ -116,7 +123,9 @@ pub async fn build_with_clock(
             None => "FAL_ADMIN_KEY".to_owned(),
         };
         workspaces.push(Arc::new(
-            workspace::Workspace::new(a.id, a.name, fal).with_admin_key_setting(admin_key_setting),
+            workspace::Workspace::new(a.id, a.name, fal)
+                .with_admin_key_setting(admin_key_setting)
+                .with_suggested_models(suggested.clone()),
         ));
     }
     let assets = match &config.dist_dir {

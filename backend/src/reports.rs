@@ -14,12 +14,14 @@
 
 mod analytics;
 mod apps;
+mod budgets;
 mod cost;
 mod credits;
 mod files;
 mod forecast;
 mod live;
 mod logs;
+mod metrics;
 mod models;
 mod queue;
 mod requests;
@@ -27,7 +29,12 @@ mod split;
 mod usage;
 
 pub use apps::endpoints;
+// What handlers name of the layers below: the cached answers reports return, and the live
+// tail's events.
+pub use crate::cache::Cached;
+pub use crate::logs_hub::TailEvent;
 pub use cost::whole_hours;
+pub use metrics::Scrape;
 pub use queue::check_idempotency_key;
 pub use requests::{DerivedPrice, Pages};
 

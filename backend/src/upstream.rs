@@ -122,6 +122,12 @@ pub trait FalApi: Send + Sync {
 pub static DECODE_ERRORS: DecodeErrors =
     DecodeErrors(std::sync::Mutex::new(std::collections::BTreeMap::new()));
 
+#[cfg(test)]
+thread_local! {
+    static COUNTED_HERE: std::cell::RefCell<std::collections::BTreeMap<&'static str, u64>> =
+        const { std::cell::RefCell::new(std::collections::BTreeMap::new()) };
+}
+
 /// See [`DECODE_ERRORS`].
 #[derive(Debug)]
 pub struct DecodeErrors(std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>);
@@ -135,6 +141,16 @@ impl DecodeErrors {
             .unwrap_or_else(|e| e.into_inner())
             .entry(op)
             .or_default() += 1;
+        #[cfg(test)]
+        COUNTED_HERE.with_borrow_mut(|m| *m.entry(op).or_default() += 1);
+    }
+
+    /// How many `op` errors this thread counted: what one unit test caused, whatever the tests
+    /// running beside it add to the process-wide counts. (A `#[tokio::test]` polls its futures
+    /// on its own thread.)
+    #[cfg(test)]
+    pub fn counted_here(op: &str) -> u64 {
+        COUNTED_HERE.with_borrow(|m| m.get(op).copied().unwrap_or(0))
     }
 
     /// Every operation's count.

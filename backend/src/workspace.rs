@@ -43,6 +43,8 @@ pub struct Workspace {
     pub logs: Arc<crate::logs_hub::LogHub>,
     /// Where the ADMIN key is configured, for messages that ask for it.
     pub admin_key_setting: Arc<str>,
+    /// Model endpoints to offer for watching (demo mode: the simulator's models).
+    pub suggested_models: Vec<String>,
 }
 
 impl Workspace {
@@ -56,6 +58,7 @@ impl Workspace {
             live_failure: tokio::sync::watch::Sender::new(None),
             logs: Arc::default(),
             admin_key_setting: "FAL_ADMIN_KEY".into(),
+            suggested_models: Vec::new(),
         }
     }
 
@@ -63,6 +66,13 @@ impl Workspace {
     #[must_use]
     pub fn with_admin_key_setting(mut self, setting: impl Into<Arc<str>>) -> Self {
         self.admin_key_setting = setting.into();
+        self
+    }
+
+    /// The same, offering `models` for watching.
+    #[must_use]
+    pub fn with_suggested_models(mut self, models: Vec<String>) -> Self {
+        self.suggested_models = models;
         self
     }
 

@@ -351,22 +351,13 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// Polls `f` every 100 ms until it yields `Some`, for at most [`WAIT`].
-pub async fn poll<T, F, Fut>(mut f: F) -> Option<T>
+/// Polls `f` until it yields `Some` ([`crate::poll_until`]); `None` after [`WAIT`].
+pub async fn poll<T, F, Fut>(f: F) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(v) = f().await {
-            return Some(v);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::poll_until(WAIT, f).await.ok()
 }
 
 /// The series and share colours of `frontend::charts::palette` (RGB): what a drawn series

@@ -22,20 +22,15 @@ pub fn port() -> anyhow::Result<u16> {
         .port())
 }
 
-/// Polls `url` every 50 ms until it answers 2xx (20 s at most).
+/// Polls `url` until it answers 2xx (20 s at most).
 pub async fn wait_ready(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
-    for _ in 0..400 {
-        if http
-            .get(url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    anyhow::bail!("{url} never answered")
+    let answered = || async {
+        let resp = http.get(url).send().await?;
+        resp.error_for_status().map(drop)
+    };
+    crate::poll_until(Duration::from_secs(20), answered)
+        .await
+        .map_err(|last| anyhow::anyhow!("{url} never answered: {last}"))
 }
 
 /// Debian installs nginx in /usr/sbin, which is not on a non-root user's PATH.

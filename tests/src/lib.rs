@@ -9,7 +9,9 @@ pub mod sim;
 
 use backend::cli::Cli;
 use backend::config::Config;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// A running falscope for one test; dropping it stops the server and its demo simulator.
 pub struct TestApp {
@@ -166,9 +168,19 @@ impl TestApp {
 
     /// Stops the server as a restart would (live streams end, the port is freed), and waits
     /// until it has.
+    /// A panic of the server task fails the test here, with its message.
     pub async fn stop(&mut self) {
         self.state.shutdown.cancel();
-        let _ = (&mut self.server).await;
+        if let Err(e) = (&mut self.server).await {
+            if e.is_panic() {
+                let payload = e.into_panic();
+                let message = (payload.downcast_ref::<&str>().copied())
+                    .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                    .unwrap_or("(not a string)");
+                panic!("falscope's server task panicked: {message}");
+            }
+            panic!("falscope's server task did not finish: {e}");
+        }
     }
 
     /// Waits (20 s at most) until the background job has written the daily cost history of the
@@ -177,18 +189,11 @@ impl TestApp {
         let db = self.state.db.clone().expect("a usable data directory");
         let since = chrono::NaiveDate::MIN;
         let today = self.state.now().date_naive();
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-        while db
-            .daily_cost_totals("default", since, today)
-            .await
-            .map_or(true, |d| d.is_empty())
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the daily cost history was never written"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        let written = || async {
+            let days = db.daily_cost_totals("default", since, today).await;
+            days.is_ok_and(|d| !d.is_empty())
+        };
+        eventually(Duration::from_secs(20), "the daily cost history", written).await;
     }
 
     /// `http://addr` + `path`.
@@ -253,4 +258,109 @@ pub async fn promtool(text: &str) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), report)
+}
+
+/// What a check polled by [`eventually`] answers: done with a value, or not yet (and why).
+pub trait Outcome {
+    /// What the check yields once done.
+    type Value;
+    /// The value, or why the check is not done yet (said when the wait times out).
+    fn outcome(self) -> Result<Self::Value, String>;
+}
+
+impl Outcome for bool {
+    type Value = ();
+    fn outcome(self) -> Result<(), String> {
+        self.then_some(()).ok_or_else(|| "false".to_owned())
+    }
+}
+
+impl<T> Outcome for Option<T> {
+    type Value = T;
+    fn outcome(self) -> Result<T, String> {
+        self.ok_or_else(|| "None".to_owned())
+    }
+}
+
+impl<T, E: std::fmt::Display> Outcome for Result<T, E> {
+    type Value = T;
+    fn outcome(self) -> Result<T, String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+/// How often a poll checks again.
+const POLL_EVERY: Duration = Duration::from_millis(20);
+
+/// Runs `check` every 20 ms until it is done and returns its value; `Err` with the last reason
+/// it gave when `within` passes first (a check that hangs counts: the deadline covers it too).
+/// The one poll loop of the tests; most want [`eventually`].
+pub async fn poll_until<O: Outcome, Fut: Future<Output = O>>(
+    within: Duration,
+    mut check: impl FnMut() -> Fut,
+) -> Result<O::Value, String> {
+    let mut last = String::from("the first check did not finish");
+    let poll = async {
+        loop {
+            match check().await.outcome() {
+                Ok(v) => return v,
+                Err(why) => last = why,
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    };
+    match tokio::time::timeout(within, poll).await {
+        Ok(v) => Ok(v),
+        Err(_) => Err(last),
+    }
+}
+
+/// Runs `check` every 20 ms until it is done (`true`, `Some(v)`, `Ok(v)`) and returns its
+/// value; fails the test, saying `what` it waited for and the check's last answer, when
+/// `within` passes first. No test sleeps for a fixed time hoping something happened.
+pub async fn eventually<O: Outcome, Fut: Future<Output = O>>(
+    within: Duration,
+    what: impl std::fmt::Display,
+    check: impl FnMut() -> Fut,
+) -> O::Value {
+    poll_until(within, check)
+        .await
+        .unwrap_or_else(|last| panic!("{what}: not within {within:?} (last: {last})"))
+}
+
+/// Pages a listing walk reads at most before the test fails.
+pub const MAX_PAGES: usize = 500;
+
+/// How long a listing walk may take before the test fails.
+pub const PAGING_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Every item of a cursor-paged listing, in order: `page(cursor)` reads one page (the first
+/// with `None`) and returns its items and the next cursor. A listing that never ends fails the
+/// test instead of hanging it: after [`MAX_PAGES`] pages, after [`PAGING_DEADLINE`], or as soon
+/// as a cursor comes back.
+pub async fn all_pages<T, Fut: Future<Output = (Vec<T>, Option<String>)>>(
+    mut page: impl FnMut(Option<String>) -> Fut,
+) -> Vec<T> {
+    let walk = async {
+        let mut items = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = None;
+        for _ in 0..MAX_PAGES {
+            let (more, next) = page(cursor.take()).await;
+            items.extend(more);
+            let Some(next) = next else {
+                return items;
+            };
+            assert!(
+                seen.insert(next.clone()),
+                "cursor {next:?} came back on page {}: the listing goes round",
+                seen.len() + 1
+            );
+            cursor = Some(next);
+        }
+        panic!("more than {MAX_PAGES} pages: the listing does not end");
+    };
+    tokio::time::timeout(PAGING_DEADLINE, walk)
+        .await
+        .unwrap_or_else(|_| panic!("a listing walk took more than {PAGING_DEADLINE:?}"))
 }

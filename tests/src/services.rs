@@ -9,20 +9,13 @@ use tokio::process::{Child, Command};
 /// How long a server may take to start.
 const START_WITHIN: Duration = Duration::from_secs(20);
 
-/// Polls `ready` every 10 ms until it is true, failing the test after [`START_WITHIN`].
-async fn wait_until<F, Fut>(what: &str, mut ready: F)
+/// Waits until `ready`, failing the test after [`START_WITHIN`].
+async fn wait_until<F, Fut>(what: &str, ready: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + START_WITHIN;
-    while !ready().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what} did not start within {START_WITHIN:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    crate::eventually(START_WITHIN, format!("{what} starts"), ready).await;
 }
 
 fn program(name: &str, dirs: &[&str]) -> PathBuf {

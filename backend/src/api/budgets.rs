@@ -1,26 +1,16 @@
-//! Cost settings of a workspace: monthly budgets (billing) and the price table (admin).
+//! Cost settings of a workspace: monthly budgets (billing) and the price table (admin),
+//! `reports::budgets`. The handlers check what was sent.
 
 use super::query::{json_body, Query};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store::Store;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use shared::alerts::Budget;
-use shared::cost::{PriceLine, PriceOverride};
+use shared::cost::PriceOverride;
 use shared::query::NoQuery;
-use std::collections::BTreeMap;
-
-fn db(state: &AppState) -> Result<&Store, AppError> {
-    state.db.as_deref().ok_or_else(|| {
-        AppError::Conflict(
-            "budgets and prices are stored in --data-dir (FALSCOPE_DATA_DIR), which is not usable"
-                .into(),
-        )
-    })
-}
 
 /// `GET /api/ws/{ws}/budgets`.
 pub async fn list_budgets(
@@ -28,20 +18,7 @@ pub async fn list_budgets(
     Path(ws): Path<String>,
     _: Query<NoQuery>,
 ) -> Result<Response, AppError> {
-    state.workspace(&ws)?;
-    let budgets: Vec<Budget> = match &state.db {
-        Some(db) => db
-            .budgets(&ws)
-            .await?
-            .into_iter()
-            .map(|(app, monthly)| Budget {
-                app: (!app.is_empty()).then_some(app),
-                monthly,
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    Ok(Json(budgets).into_response())
+    Ok(Json(state.reports.budgets(&ws).await?).into_response())
 }
 
 /// `PUT /api/ws/{ws}/budgets` (billing): sets one budget; `monthly: 0` removes it.
@@ -65,7 +42,7 @@ pub async fn put_budget(
             "an app name of at most 200 characters",
         ));
     }
-    db(&state)?
+    (state.reports)
         .set_budget(&ws, app, (b.monthly > 0.0).then_some(b.monthly))
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -78,31 +55,7 @@ pub async fn list_prices(
     Path(ws): Path<String>,
     _: Query<NoQuery>,
 ) -> Result<Response, AppError> {
-    let derived = state.reports.derived_prices(&ws).await?;
-    let overrides: BTreeMap<String, f64> = match &state.db {
-        Some(db) => db.prices(&ws).await?.into_iter().collect(),
-        None => BTreeMap::new(),
-    };
-    let mut apps: Vec<&String> = derived.keys().chain(overrides.keys()).collect();
-    apps.sort();
-    apps.dedup();
-    let lines: Vec<PriceLine> = apps
-        .into_iter()
-        .map(|app| {
-            let d = derived.get(app);
-            let o = overrides.get(app).copied();
-            PriceLine {
-                app: app.clone(),
-                derived: d.map(|d| d.price),
-                override_price: o,
-                effective: o.or(d.map(|d| d.price)),
-                ambiguous: d.is_some_and(|d| d.seen.len() > 1),
-                prices_seen: d.map(|d| d.seen.clone()).unwrap_or_default(),
-                machine_types: d.map(|d| d.machines.clone()).unwrap_or_default(),
-            }
-        })
-        .collect();
-    Ok(Json(lines).into_response())
+    Ok(Json(state.reports.prices(&ws).await?).into_response())
 }
 
 /// `PUT /api/ws/{ws}/prices` (admin): sets or clears one app's price.
@@ -128,6 +81,6 @@ pub async fn put_price(
             "a price per billable unit above 0 (or null to use the derived price)",
         ));
     }
-    db(&state)?.set_price(&ws, app, o.unit_price).await?;
+    state.reports.set_price(&ws, app, o.unit_price).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,7 +8,6 @@ use crate::auth::Caller;
 use crate::error::AppError;
 use crate::reports::{Pages, Reports};
 use crate::state::{ExportGuard, Limits};
-use crate::upstream::UpstreamError;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
@@ -176,7 +175,7 @@ async fn paged<T: Send + 'static, G: Send + 'static>(
     pages: Pages<T>,
     record: fn(T) -> Vec<String>,
     guard: G,
-) -> Result<BoxStream<'static, Result<Bytes, std::io::Error>>, UpstreamError> {
+) -> Result<BoxStream<'static, Result<Bytes, std::io::Error>>, AppError> {
     let (first, cursor) = pages(None).await?;
     let written = first.len().min(MAX_ROWS);
     let head = stream::once(std::future::ready(chunk(
@@ -310,6 +309,7 @@ fn log_record(l: LogLine) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::upstream::UpstreamError;
 
     #[tokio::test]
     async fn a_fal_failure_mid_export_breaks_the_download_visibly() {

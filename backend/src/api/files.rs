@@ -1,17 +1,16 @@
 //! The shared `/data` storage: list, download (streamed), upload (streamed, size-capped) and
-//! upload from an http(s) URL. Paths are validated before anything reaches fal.
+//! upload from an http(s) URL (`reports::files`). Paths are validated before anything reaches
+//! fal.
 
 use super::query::Query;
 use super::respond::fetched;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::upstream::{FalApi, UpstreamError};
 use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures::StreamExt;
 use shared::files::UploadFromUrl;
 use shared::query::{FileQuery, FilesQuery};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,11 +48,7 @@ pub async fn download_file(
     Query(q): Query<FileQuery>,
 ) -> Result<Response, AppError> {
     let path = valid_path("path", &q.path)?;
-    let w = state.workspace(&ws)?;
-    let download = w.fal.download_file(&path).await.map_err(|e| match e {
-        UpstreamError::Status { status: 404, .. } => AppError::NotFound(format!("file {path}")),
-        other => other.into(),
-    })?;
+    let download = state.reports.download_file(&ws, &path).await?;
     let name = path
         .rsplit('/')
         .next()
@@ -122,7 +117,7 @@ pub async fn upload_file(
     if declared.is_some_and(|n| n > max + 64 * 1024) {
         return Err(too_large());
     }
-    let w = state.workspace(&ws)?;
+    state.reports.workspace(&ws)?;
     let field = loop {
         match form
             .next_field()
@@ -142,7 +137,7 @@ pub async fn upload_file(
     let file_name = path.rsplit('/').next().unwrap_or("upload").to_owned();
     // The multipart field borrows the request, so it is pumped through a channel into the
     // 'static stream the client sends; both run in this task.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, UpstreamError>>(4);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
     let over = Arc::new(AtomicBool::new(false));
     let pump = {
         let over = over.clone();
@@ -151,13 +146,13 @@ pub async fn upload_file(
             let mut sent: u64 = 0;
             while let Some(chunk) = field.chunk().await.transpose() {
                 let item =
-                    chunk.map_err(|e| UpstreamError::Transport(format!("upload interrupted: {e}")));
+                    chunk.map_err(|e| std::io::Error::other(format!("upload interrupted: {e}")));
                 if let Ok(c) = &item {
                     sent += c.len() as u64;
                     if sent > max {
                         over.store(true, Ordering::SeqCst);
                         let _ = tx
-                            .send(Err(UpstreamError::Transport("upload too large".into())))
+                            .send(Err(std::io::Error::other("upload too large")))
                             .await;
                         return;
                     }
@@ -168,13 +163,14 @@ pub async fn upload_file(
             }
         }
     };
-    let body = tokio_stream::wrappers::ReceiverStream::new(rx).boxed();
-    let (result, ()) = tokio::join!(w.fal.upload_local(&path, &file_name, body, false), pump);
+    let body = tokio_stream::wrappers::ReceiverStream::new(rx);
+    let upload = state.reports.upload_file(&ws, &path, &file_name, body);
+    let (result, ()) = tokio::join!(upload, pump);
     if over.load(Ordering::SeqCst) {
         return Err(too_large());
     }
-    stored(result?, &path)?;
-    tracing::info!(workspace = %w.id, %path, "file uploaded");
+    result?;
+    tracing::info!(workspace = %ws, %path, "file uploaded");
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "path": path })),
@@ -200,9 +196,10 @@ pub async fn upload_from_url(
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(AppError::invalid("url", "must be an http or https URL"));
     }
-    let w = state.workspace(&ws)?;
-    stored(w.fal.upload_from_url(&path, url.as_str()).await?, &path)?;
-    tracing::info!(workspace = %w.id, %path, "file uploaded from URL");
+    (state.reports)
+        .upload_from_url(&ws, &path, url.as_str())
+        .await?;
+    tracing::info!(workspace = %ws, %path, "file uploaded from URL");
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "path": path })),
@@ -224,19 +221,6 @@ fn is_active(content_type: &str, path: &str) -> bool {
             || t.contains("svg")
             || t.contains("xml")
     })
-}
-
-/// fal answers uploads with a JSON boolean: `false` means the file was not stored.
-fn stored(done: bool, path: &str) -> Result<(), AppError> {
-    if done {
-        return Ok(());
-    }
-    Err(UpstreamError::Status {
-        status: 200,
-        kind: "not_stored".into(),
-        message: format!("fal answered false: {path} was not stored"),
-    }
-    .into())
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ pub async fn stream_logs(
     axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     Query(filter): Query<LogFilter>,
 ) -> Result<axum::response::Response, AppError> {
-    use crate::logs_hub::TailEvent;
+    use crate::reports::TailEvent;
     use axum::response::sse::{Event, KeepAlive, Sse};
     use axum::response::IntoResponse;
     use futures::StreamExt;

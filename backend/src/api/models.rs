@@ -13,24 +13,15 @@ use axum::Json;
 use shared::models::{Watched, WatchedModel};
 use shared::query::{ModelEndpointQuery, ModelsQuery, NoQuery};
 
-/// `GET /api/ws/{ws}/models`: the watched list, and in demo mode the simulator's models to
-/// offer.
+/// `GET /api/ws/{ws}/models`: the watched list, and the models to offer (in demo mode, the
+/// simulator's).
 pub async fn list_models(
     State(state): State<AppState>,
     Path(ws): Path<String>,
     _: Query<NoQuery>,
 ) -> Result<Response, AppError> {
     let models = state.reports.watched_models(&ws).await?;
-    let suggestions = if state.public.demo {
-        crate::simulator::world::World::new(0)
-            .models
-            .iter()
-            .map(|m| m.endpoint_id.to_owned())
-            .filter(|id| !models.iter().any(|m| m.endpoint == *id))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let suggestions = state.reports.model_suggestions(&ws, &models)?;
     Ok(Json(Watched {
         models,
         suggestions,

@@ -2,8 +2,7 @@
 //! value's cached JSON (no re-serialisation on hits), plus `X-Cache` and `Cache-Control`; and
 //! state-changing answers that tell the audit trail what they did.
 
-use crate::cache::Cached;
-use crate::reports::Derived;
+use crate::reports::{Cached, Derived};
 use axum::body::Body;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};

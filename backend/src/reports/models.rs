@@ -31,6 +31,19 @@ impl Reports {
         })
     }
 
+    /// The endpoints `ws` offers for watching that it does not watch yet (`watched`).
+    pub fn model_suggestions(
+        &self,
+        ws: &str,
+        watched: &[WatchedModel],
+    ) -> Result<Vec<String>, AppError> {
+        let w = self.workspace(ws)?;
+        Ok((w.suggested_models.iter())
+            .filter(|id| !watched.iter().any(|m| m.endpoint == **id))
+            .cloned()
+            .collect())
+    }
+
     /// Watches `m` (or changes its SLA): its id in fal's form, its objectives checked, fal
     /// asked once whether it knows it; at most [`MAX_WATCHED`] per workspace.
     pub async fn watch_model(&self, ws: &str, m: &WatchedModel) -> Result<(), AppError> {

@@ -259,3 +259,14 @@ async fn the_openapi_document_lists_every_status_each_route_answers() {
         );
     }
 }
+
+#[tokio::test]
+async fn stopping_ends_the_server_and_frees_its_port() {
+    let mut app = TestApp::spawn_demo(&[]).await;
+    assert_eq!(app.get(shared::routes::HEALTHZ).await.status(), 200);
+    app.stop().await;
+    assert!(
+        tokio::net::TcpStream::connect(app.addr).await.is_err(),
+        "falscope still listens after stop"
+    );
+}

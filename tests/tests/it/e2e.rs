@@ -44,7 +44,12 @@ async fn every_page_renders_its_content_in_both_themes() {
         ),
         ("usage", "/usage", "#usage-lines tbody tr:not(.empty)"),
         ("cost", "/cost", "#split-table tbody tr"),
-        ("alerts", "/alerts", "#new-rule"),
+        // The rule form offers fal's apps.
+        (
+            "alerts",
+            "/alerts",
+            "#new-rule #rule-app option:not([value=''])",
+        ),
         (
             "requests",
             "/requests?from=now-1h",
@@ -80,7 +85,20 @@ async fn every_page_renders_its_content_in_both_themes() {
                 browser.screenshot("analytics-hover").await;
             }
             if name == "overview" {
-                browser.series_pixels("history-queue").await;
+                // The stored history: each chart draws series and says (in its screen-reader
+                // summary) which apps' samples they are.
+                for chart in ["history-runners", "history-queue"] {
+                    let painted = browser.series_pixels(chart).await;
+                    assert!(painted > 0, "{chart} drew nothing");
+                    let script =
+                        format!("return document.getElementById('{chart}-summary').textContent");
+                    let summary = browser.eval(&script).await;
+                    let summary = summary.as_str().unwrap_or_default();
+                    assert!(
+                        summary.contains("acme/chat-llm: latest"),
+                        "{chart} shows no stored samples: {summary:?}"
+                    );
+                }
                 browser
                     .eval(
                         "document.getElementById('history-runners').scrollIntoView(); return true;",
@@ -409,26 +427,14 @@ async fn an_alert_rule_made_in_the_form_fires_and_shows_in_the_header() {
         .await;
     // The backend evaluates twice a second here; once it fires, a fresh page shows it in the
     // header and in the history.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let v: AlertsView = app
-            .get(&shared::routes::ws::path(
-                shared::routes::ws::ALERTS,
-                "default",
-            ))
-            .await
-            .json()
-            .await
-            .unwrap();
-        if v.rules.iter().any(|r| r.state == AlertState::Firing) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never fired: {v:#?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let alerts = shared::routes::ws::path(shared::routes::ws::ALERTS, "default");
+    let fired = || async {
+        let v: AlertsView = app.get(&alerts).await.json().await.unwrap();
+        let firing = v.rules.iter().any(|r| r.state == AlertState::Firing);
+        firing.then_some(()).ok_or_else(|| format!("{v:#?}"))
+    };
+    let within = std::time::Duration::from_secs(20);
+    integration_tests::eventually(within, "the rule fires", fired).await;
     browser.goto(&app.url("/alerts")).await;
     browser.wait_for("#firing-alerts").await;
     browser

@@ -174,21 +174,19 @@ async fn timezone_buckets_and_paging_cover_the_range_once() {
         cursor,
         ..AnalyticsQuery::default()
     };
-    let mut buckets = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = h
-            .client
-            .analytics(AnalyticsKind::Serverless, &q(cursor))
-            .await
-            .unwrap();
-        buckets.extend(page.time_series.unwrap());
-        assert_eq!(page.has_more, page.next_cursor.is_some());
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
+    let buckets = integration_tests::all_pages(|cursor| {
+        let (h, q) = (&h, q(cursor));
+        async move {
+            let page = h
+                .client
+                .analytics(AnalyticsKind::Serverless, &q)
+                .await
+                .unwrap();
+            assert_eq!(page.has_more, page.next_cursor.is_some());
+            (page.time_series.unwrap(), page.next_cursor)
         }
-    }
+    })
+    .await;
     let labels: Vec<&str> = buckets.iter().map(|b| b.bucket.as_str()).collect();
     assert!(
         labels.len() > 80 && labels.len() <= 90,

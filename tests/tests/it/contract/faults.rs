@@ -62,7 +62,11 @@ async fn stats_count_calls_per_operation_and_reset() {
     for _ in 0..3 {
         h.client.metrics().await.unwrap();
     }
-    let _ = h.api_only.usage(&Default::default()).await;
+    let err = h.api_only.usage(&Default::default()).await.unwrap_err();
+    assert!(
+        matches!(err, UpstreamError::AdminKeyMissing { .. }),
+        "{err:?}"
+    );
     let after = h.stats().await;
     assert_eq!(after["metrics"], 3);
     assert_eq!(after["usage"], 0, "a missing ADMIN key never reaches fal");

@@ -20,17 +20,18 @@ fn window(from_min: i64, to_min: i64) -> LogsQuery {
 }
 
 async fn all_history(h: &SimHarness, base: &LogsQuery, labels: &[LabelFilter]) -> Vec<LogEntry> {
-    let mut q = base.clone();
-    let mut out = Vec::new();
-    loop {
-        let page = h.client.logs_history(&q, labels).await.unwrap();
-        assert_eq!(page.has_more, page.next_cursor.is_some());
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => return out,
+    integration_tests::all_pages(|cursor| {
+        let q = LogsQuery {
+            cursor,
+            ..base.clone()
+        };
+        async move {
+            let page = h.client.logs_history(&q, labels).await.unwrap();
+            assert_eq!(page.has_more, page.next_cursor.is_some());
+            (page.items, page.next_cursor)
         }
-    }
+    })
+    .await
 }
 
 fn key(e: &LogEntry) -> String {

@@ -12,18 +12,19 @@ use std::collections::BTreeSet;
 const MIN: i64 = 60_000;
 
 async fn all_pages(h: &SimHarness, base: &RequestsQuery) -> Vec<RequestItem> {
-    let mut out = Vec::new();
-    let mut q = base.clone();
-    loop {
-        let page = h.client.requests(&q).await.unwrap();
-        assert_eq!(page.has_more, page.next_cursor.is_some());
-        assert!(page.items.len() <= q.limit.unwrap_or(50) as usize);
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => return out,
+    integration_tests::all_pages(|cursor| {
+        let q = RequestsQuery {
+            cursor,
+            ..base.clone()
+        };
+        async move {
+            let page = h.client.requests(&q).await.unwrap();
+            assert_eq!(page.has_more, page.next_cursor.is_some());
+            assert!(page.items.len() <= q.limit.unwrap_or(50) as usize);
+            (page.items, page.next_cursor)
         }
-    }
+    })
+    .await
 }
 
 fn window(minutes: i64) -> RequestsQuery {
@@ -55,17 +56,19 @@ async fn paging_returns_every_row_once_even_while_the_clock_moves() {
         start: Some(at(T0 - 60 * MIN)),
         ..window(60)
     };
-    let mut q = small.clone();
-    let mut walked = Vec::new();
-    loop {
-        let page = h.client.requests(&q).await.unwrap();
-        walked.extend(page.items);
-        h.clock.advance(5_000);
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => break,
+    let walked = integration_tests::all_pages(|cursor| {
+        let q = RequestsQuery {
+            cursor,
+            ..small.clone()
+        };
+        let h = &h;
+        async move {
+            let page = h.client.requests(&q).await.unwrap();
+            h.clock.advance(5_000);
+            (page.items, page.next_cursor)
         }
-    }
+    })
+    .await;
     let ids: Vec<&str> = walked.iter().map(|r| r.request_id.as_str()).collect();
     let unique: BTreeSet<&str> = ids.iter().copied().collect();
     assert_eq!(unique.len(), ids.len(), "no row repeated");

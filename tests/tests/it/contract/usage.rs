@@ -141,7 +141,7 @@ async fn machine_seconds_cover_request_durations() {
         .summary
         .unwrap();
     let seconds: f64 = usage.iter().map(|r| r.quantity).sum();
-    let mut q = RequestsQuery {
+    let q = RequestsQuery {
         endpoint_ids: vec!["acme/chat-llm".into()],
         start: Some(at(start)),
         end: Some(at(end)),
@@ -149,20 +149,23 @@ async fn machine_seconds_cover_request_durations() {
         limit: Some(100),
         ..RequestsQuery::default()
     };
-    let mut busy = 0.0;
-    loop {
-        let page = h.client.requests(&q).await.unwrap();
-        busy += page
-            .items
-            .iter()
-            .filter(|r| r.runner_id.is_some())
-            .filter_map(|r| r.duration)
-            .sum::<f64>();
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => break,
+    let requests = integration_tests::all_pages(|cursor| {
+        let q = RequestsQuery {
+            cursor,
+            ..q.clone()
+        };
+        let h = &h;
+        async move {
+            let page = h.client.requests(&q).await.unwrap();
+            (page.items, page.next_cursor)
         }
-    }
+    })
+    .await;
+    let busy: f64 = requests
+        .iter()
+        .filter(|r| r.runner_id.is_some())
+        .filter_map(|r| r.duration)
+        .sum();
     assert!(busy > 0.0);
     assert!(seconds >= busy, "usage {seconds} s < request time {busy} s");
     assert!(

@@ -5,7 +5,7 @@
 use backend::alerts::AlertsConfig;
 use hmac::{Hmac, Mac};
 use integration_tests::sim::SimHarness;
-use integration_tests::{ws_path, TestApp};
+use integration_tests::{eventually, ws_path, TestApp};
 use sha2::Sha256;
 use shared::alerts::{AlertState, AlertsView, DeliveryResult};
 use shared::auth::CSRF_HEADER;
@@ -142,18 +142,15 @@ async fn view(app: &TestApp) -> AlertsView {
 
 /// Polls the Alerts view until `done` holds (20 s at most).
 async fn until(app: &TestApp, what: &str, done: impl Fn(&AlertsView) -> bool) -> AlertsView {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
+    let check = || async {
         let v = view(app).await;
         if done(&v) {
-            return v;
+            Ok(v)
+        } else {
+            Err(format!("{v:#?}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}: {v:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    };
+    eventually(Duration::from_secs(20), what, check).await
 }
 
 #[tokio::test]
@@ -306,11 +303,10 @@ async fn a_rule_fires_once_notifies_once_and_keeps_firing_while_fal_is_down() {
     let v = until(&app, "three more evaluations", |v| v.evaluations >= after).await;
     assert_eq!(v.history.len(), 1, "{:?}", v.history);
     assert_eq!(v.history[0].state, AlertState::Firing);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while receiver.got("/ok").is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "no notification");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(Duration::from_secs(10), "a notification", || {
+        std::future::ready(!receiver.got("/ok").is_empty())
+    })
+    .await;
     let sent = receiver.got("/ok");
     assert_eq!(sent.len(), 1, "notified once");
     assert!(verifies(&sent[0]));
@@ -367,14 +363,10 @@ async fn a_rule_fires_once_notifies_once_and_keeps_firing_while_fal_is_down() {
     .await;
     assert_eq!(v.history.len(), 2, "{:?}", v.history);
     assert_eq!(v.history[0].rule_name, "chat-llm failing badly");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while receiver.got("/ok").len() < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no resolved notification"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(Duration::from_secs(10), "a resolved notification", || {
+        std::future::ready(receiver.got("/ok").len() >= 2)
+    })
+    .await;
     let body: serde_json::Value = serde_json::from_str(&receiver.got("/ok")[1].body).unwrap();
     assert_eq!(body["event"]["state"], "resolved");
 
@@ -483,14 +475,17 @@ async fn a_queue_rule_reads_its_own_apps_queue() {
     let receiver = Receiver::start().await;
     let app = app_with_hooks(&sim, &receiver, &[], Duration::from_millis(50)).await;
     // The queues the poller published, per app name.
-    let live = integration_tests::browser::poll(|| async {
-        let resp = app.get(&ws_path(ws::LIVE)).await;
-        (resp.status() == 200).then_some(())?;
-        let live: shared::Fetched<shared::live::LiveSnapshot> = resp.json().await.ok()?;
-        Some(live.data)
-    })
-    .await
-    .expect("the poller publishes a snapshot");
+    let live = integration_tests::eventually(
+        Duration::from_secs(60),
+        "the poller publishes a snapshot",
+        || async {
+            let resp = app.get(&ws_path(ws::LIVE)).await;
+            (resp.status() == 200).then_some(())?;
+            let live: shared::Fetched<shared::live::LiveSnapshot> = resp.json().await.ok()?;
+            Some(live.data)
+        },
+    )
+    .await;
     let mut queues: Vec<(String, u64)> = live
         .apps
         .iter()

@@ -469,23 +469,22 @@ async fn the_daily_history_fills_without_anyone_looking() {
         let db = db.clone();
         async move {
             // No page, no scrape: the background job writes the month's complete days.
-            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-            loop {
+            let stored = || async {
                 let stored = db
                     .daily_cost_totals("default", day(1), day(30))
                     .await
                     .unwrap();
                 if stored.len() == want {
-                    assert!(stored.iter().all(|(_, total)| *total > 0.0));
-                    return stored;
+                    Ok(stored)
+                } else {
+                    Err(format!("{} days", stored.len()))
                 }
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "history has {} days, not {want}",
-                    stored.len()
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
+            };
+            let within = std::time::Duration::from_secs(20);
+            let what = format!("{want} days of history");
+            let stored = integration_tests::eventually(within, what, stored).await;
+            assert!(stored.iter().all(|(_, total)| *total > 0.0));
+            stored
         }
     };
     let stored = days_stored(17).await;

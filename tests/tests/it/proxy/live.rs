@@ -63,17 +63,20 @@ async fn many_overview_viewers_share_one_metrics_call_and_history_is_stored() {
     );
     // Ranges end before `now`: let a second pass so the sample taken at `now` is inside.
     sim.clock.advance(1_000);
-    let history = integration_tests::browser::poll(|| async {
-        let h: LiveHistory = app
-            .get(&format!("{}?from=now-1h", ws_path(ws::LIVE_HISTORY)))
-            .await
-            .json()
-            .await
-            .ok()?;
-        (!h.samples.is_empty()).then_some(h)
-    })
-    .await
-    .expect("the first poll is stored");
+    let history = integration_tests::eventually(
+        Duration::from_secs(60),
+        "the first poll is stored",
+        || async {
+            let h: LiveHistory = app
+                .get(&format!("{}?from=now-1h", ws_path(ws::LIVE_HISTORY)))
+                .await
+                .json()
+                .await
+                .ok()?;
+            (!h.samples.is_empty()).then_some(h)
+        },
+    )
+    .await;
     assert!(history
         .samples
         .iter()
@@ -183,9 +186,10 @@ async fn log_viewers_share_one_upstream_stream_that_resumes_without_gaps_or_dupl
         "one stream, resumed twice"
     );
     drop((a, b));
-    integration_tests::browser::poll(|| async {
-        (app.state.reports.workspaces()[0].logs.open_streams() == 0).then_some(())
-    })
-    .await
-    .expect("the upstream stream closes when the last viewer leaves");
+    integration_tests::eventually(
+        Duration::from_secs(60),
+        "the upstream stream closes when the last viewer leaves",
+        || async { (app.state.reports.workspaces()[0].logs.open_streams() == 0).then_some(()) },
+    )
+    .await;
 }

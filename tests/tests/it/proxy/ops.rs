@@ -19,11 +19,12 @@ async fn metrics_after_traffic() -> (SimHarness, TestApp, String) {
             200
         );
     }
-    integration_tests::browser::poll(|| async {
-        app.state.reports.workspaces()[0].live.borrow().clone()
-    })
-    .await
-    .expect("the poller publishes a snapshot");
+    integration_tests::eventually(
+        std::time::Duration::from_secs(60),
+        "the poller publishes a snapshot",
+        || async { app.state.reports.workspaces()[0].live.borrow().clone() },
+    )
+    .await;
     let text = app.get(routes::METRICS).await.text().await.unwrap();
     (sim, app, text)
 }

@@ -207,7 +207,7 @@ async fn each_csv_has_the_rows_of_its_json_view_for_the_same_page_state() {
     assert_eq!(from_csv, from_json);
 
     // Requests: the CSV is every page the view pages through, in order.
-    let mut q = RequestsQuery {
+    let q = RequestsQuery {
         endpoints: List::of(&["acme/chat-llm"]),
         from: t("now-40m"),
         to: t("now"),
@@ -220,16 +220,23 @@ async fn each_csv_has_the_rows_of_its_json_view_for_the_same_page_state() {
         .iter()
         .map(|r| r[0].to_owned())
         .collect();
-    let mut json_ids = Vec::new();
-    loop {
-        let p: Fetched<shared::requests::RequestsPage> =
-            app.get(&page(ws::REQUESTS, &q)).await.json().await.unwrap();
-        json_ids.extend(p.data.items.iter().map(|r| r.id.clone()));
-        match p.data.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => break,
+    let json_ids = integration_tests::all_pages(|cursor| {
+        let url = page(
+            ws::REQUESTS,
+            &RequestsQuery {
+                cursor,
+                ..q.clone()
+            },
+        );
+        let app = &app;
+        async move {
+            let p: Fetched<shared::requests::RequestsPage> =
+                app.get(&url).await.json().await.unwrap();
+            let ids = p.data.items.iter().map(|r| r.id.clone()).collect();
+            (ids, p.data.next_cursor)
         }
-    }
+    })
+    .await;
     assert!(
         json_ids.len() > 100,
         "more than one page: {}",
@@ -238,7 +245,7 @@ async fn each_csv_has_the_rows_of_its_json_view_for_the_same_page_state() {
     assert_eq!(csv_ids, json_ids);
 
     // Logs: the same lines, newest first, across pages.
-    let mut q = LogsQuery {
+    let q = LogsQuery {
         from: t("now-20m"),
         to: t("now"),
         apps: List::of(&["acme/chat-llm"]),
@@ -251,21 +258,24 @@ async fn each_csv_has_the_rows_of_its_json_view_for_the_same_page_state() {
         .iter()
         .map(|r| (r[0].to_owned(), r[5].to_owned()))
         .collect();
-    let mut json_lines = Vec::new();
-    loop {
-        let p: Fetched<shared::logs::LogsPage> =
-            app.get(&page(ws::LOGS, &q)).await.json().await.unwrap();
-        json_lines.extend(
-            p.data
-                .items
-                .iter()
-                .map(|l| (l.ts.to_rfc3339(), l.message.clone())),
+    let json_lines = integration_tests::all_pages(|cursor| {
+        let url = page(
+            ws::LOGS,
+            &LogsQuery {
+                cursor,
+                ..q.clone()
+            },
         );
-        match p.data.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => break,
+        let app = &app;
+        async move {
+            let p: Fetched<shared::logs::LogsPage> = app.get(&url).await.json().await.unwrap();
+            let lines = (p.data.items.iter())
+                .map(|l| (l.ts.to_rfc3339(), l.message.clone()))
+                .collect();
+            (lines, p.data.next_cursor)
         }
-    }
+    })
+    .await;
     assert!(!json_lines.is_empty());
     assert_eq!(csv_lines, json_lines);
 }

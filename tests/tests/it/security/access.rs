@@ -288,19 +288,17 @@ async fn spend_alerts_show_their_figures_only_to_billing() {
             .bearer_auth(token(role));
         async move { req.send().await.unwrap().text().await.unwrap() }
     };
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    let billing = loop {
+    let fired = || async {
         let text = get(Role::Billing).await;
         let v: AlertsView = serde_json::from_str(&text).unwrap();
         if v.rules[0].state == AlertState::Firing {
-            break text;
+            Ok(text)
+        } else {
+            Err(text)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never fired: {text}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
+    let within = std::time::Duration::from_secs(20);
+    let billing = integration_tests::eventually(within, "the rule fires", fired).await;
     assert!(billing.contains("USD in the last 24 h"), "{billing}");
     for role in [Role::Viewer, Role::Operator] {
         let text = get(role).await;

@@ -34,14 +34,8 @@ async fn metrics_show_only_the_workspaces_the_caller_may_see() {
         async move { req.send().await.unwrap().text().await.unwrap() }
     };
     // An ops member sees the workspace once the poller has read it.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !scrape("ops").await.contains("workspace=\"default\"") {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never saw the workspace"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let sees = || async { scrape("ops").await.contains("workspace=\"default\"") };
+    integration_tests::eventually(Duration::from_secs(20), "ops sees the workspace", sees).await;
     let other = scrape("finance").await;
     assert!(
         !other.contains("workspace=\"default\""),

@@ -51,15 +51,8 @@ async fn streams_per_caller_are_capped() {
     assert!(third.headers().contains_key("retry-after"));
     drop(first);
     // The slot frees when a stream closes; poll until the server has noticed.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let again = app.get(&path).await;
-        if again.status() == 200 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "slot never freed");
-        tokio::task::yield_now().await;
-    }
+    let freed = || async { app.get(&path).await.status() == 200 };
+    integration_tests::eventually(Duration::from_secs(10), "the slot frees", freed).await;
 }
 
 #[tokio::test]
