@@ -4,6 +4,7 @@
 
 use integration_tests::auth::{token, AuthFixture};
 use integration_tests::cluster::port;
+use integration_tests::eventually;
 use integration_tests::services::{PostgresServer, RedisServer};
 use shared::auth::{Role, CSRF_HEADER};
 use shared::routes::ws;
@@ -38,19 +39,6 @@ fn bin() -> PathBuf {
     bin
 }
 
-/// Polls `done` every 50 ms until it holds; panics after `within`.
-async fn until<F, Fut>(what: &str, within: Duration, mut done: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + within;
-    while !done().await {
-        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// A `falscope simulate` process.
 struct Simulator {
     url: String,
@@ -70,7 +58,7 @@ impl Simulator {
             .expect("the simulator starts");
         let url = format!("http://127.0.0.1:{p}");
         let http = reqwest::Client::new();
-        until("the simulator answers", Duration::from_secs(20), || {
+        eventually(Duration::from_secs(20), "the simulator answers", || {
             let req = http.get(format!("{url}/_sim/stats")).send();
             async move { req.await.is_ok() }
         })
@@ -108,7 +96,7 @@ impl Replica {
             .expect("a replica starts");
         let url = format!("http://127.0.0.1:{p}");
         let http = reqwest::Client::new();
-        until("the replica answers", Duration::from_secs(30), || {
+        eventually(Duration::from_secs(30), "the replica answers", || {
             let req = http.get(format!("{url}/healthz")).send();
             async move { req.await.is_ok_and(|r| r.status().is_success()) }
         })
@@ -320,9 +308,9 @@ async fn the_next_leader_sends_what_a_killed_one_left_in_order() {
         .unwrap();
     assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
     let made: shared::alerts::AlertRule = made.json().await.unwrap();
-    until(
-        "the firing notification is in flight",
+    eventually(
         Duration::from_secs(30),
+        "the firing notification is in flight",
         || {
             let n = got.lock().unwrap().len();
             async move { n >= 1 }
@@ -339,9 +327,9 @@ async fn the_next_leader_sends_what_a_killed_one_left_in_order() {
     let leader = leader.expect("one replica leads the alerts");
     replicas[leader].kill().await;
     let killed = Instant::now();
-    until(
-        "another replica sends the firing it left",
+    eventually(
         Duration::from_secs(15),
+        "another replica sends the firing it left",
         || {
             let answered = got
                 .lock()
@@ -368,7 +356,7 @@ async fn the_next_leader_sends_what_a_killed_one_left_in_order() {
         .await
         .unwrap();
     assert_eq!(edit.status(), 200);
-    until("the resolved notification", Duration::from_secs(15), || {
+    eventually(Duration::from_secs(15), "the resolved notification", || {
         let resolved = got.lock().unwrap().iter().any(|g| g.state == "resolved");
         async move { resolved }
     })
@@ -376,9 +364,9 @@ async fn the_next_leader_sends_what_a_killed_one_left_in_order() {
     // Three evaluations later on every survivor: nothing more.
     for r in replicas.iter().filter(|r| r.alive()) {
         let seen = r.evaluations().await;
-        until(
-            "three more evaluations",
+        eventually(
             Duration::from_secs(15),
+            "three more evaluations",
             || async { r.evaluations().await >= seen + 3 },
         )
         .await;
@@ -448,9 +436,9 @@ async fn the_live_poller_goes_on_when_the_replica_that_read_fal_is_killed() {
     };
     // The first read comes with the first replica's start; from the second on, each is seen
     // as it happens.
-    until(
-        "fal's metrics read twice",
+    eventually(
         Duration::from_secs(30),
+        "fal's metrics read twice",
         reads(2),
     )
     .await;
@@ -460,7 +448,7 @@ async fn the_live_poller_goes_on_when_the_replica_that_read_fal_is_killed() {
     for r in &replicas {
         before.push(r.metrics_reads().await);
     }
-    until("a third read", Duration::from_secs(20), reads(3)).await;
+    eventually(Duration::from_secs(20), "a third read", reads(3)).await;
     let third = Instant::now();
     let mut reader = None;
     for (i, r) in replicas.iter().enumerate() {
@@ -476,9 +464,9 @@ async fn the_live_poller_goes_on_when_the_replica_that_read_fal_is_killed() {
     );
     replicas[reader].kill().await;
     let killed = Instant::now();
-    until(
-        "another replica reads fal",
+    eventually(
         Duration::from_secs(15),
+        "another replica reads fal",
         reads(4),
     )
     .await;

@@ -104,12 +104,10 @@ where
     Fut: std::future::Future<Output = usize>,
 {
     let target = count(store).await + more;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    while count(store).await < target {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "writes did not resume within 60 s"
-        );
-        tokio::task::yield_now().await;
-    }
+    integration_tests::eventually(
+        std::time::Duration::from_secs(60),
+        "writes go on",
+        || async { count(store).await >= target },
+    )
+    .await;
 }
