@@ -223,7 +223,7 @@ fn check(
 fn anonymous_refusal(caller: &Caller, method: &Method, route: Option<&str>, status: u16) {
     static SEEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = SEEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if n % ANONYMOUS_SAMPLE == 0 {
+    if n.is_multiple_of(ANONYMOUS_SAMPLE) {
         tracing::info!(
             target: "falscope::audit",
             ip = %caller.ip,

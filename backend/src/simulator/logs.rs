@@ -129,7 +129,7 @@ pub fn lines_for(world: &World, r: &SimRequest) -> Vec<Line> {
         "gateway",
         None,
     );
-    if r.outcome == Outcome::UserError && r.draws.bits(31) % 3 == 0 {
+    if r.outcome == Outcome::UserError && r.draws.bits(31).is_multiple_of(3) {
         // Apps log what their users sent: a message may be anything a user typed, including
         // a spreadsheet formula, quotes, commas and a line break (falscope's exports must
         // carry it safely).

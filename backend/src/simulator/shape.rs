@@ -66,7 +66,7 @@ fn vary_object(map: &mut Map<String, Value>, turn: u64, closed: bool) {
             }
         }
     }
-    if turn % 2 == 0 {
+    if turn.is_multiple_of(2) {
         for key in OMITTABLE_WHEN_NULL {
             if map.get(*key).is_some_and(Value::is_null) {
                 map.remove(*key);

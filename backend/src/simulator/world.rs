@@ -493,7 +493,8 @@ impl World {
             // Why it failed, as it happens: startup errors on cold starts, timeouts on the
             // slow video app, connection errors in short bursts, runtime errors anywhere.
             let video = source < MODEL_SOURCE_BASE && self.apps[source].kind == AppKind::Video;
-            let burst = hash(&[self.seed, 7, source as u64, minute.div_euclid(5) as u64]) % 12 == 0;
+            let burst = hash(&[self.seed, 7, source as u64, minute.div_euclid(5) as u64])
+                .is_multiple_of(12);
             match d.unit(5) {
                 x if video && x < 0.5 => Outcome::TimeoutError,
                 x if cold && x < 0.7 => Outcome::StartupError,
