@@ -119,6 +119,7 @@ fn image(out: &Path, bin: &Path, version: &str) -> Result<PathBuf, String> {
     run(podman(&out.join("containers.conf"))?
         .args(["save", "--format", "oci-archive", "-o"])
         .args([archive.as_os_str(), tag.as_ref()]))?;
+    add_docker_manifest(&archive, &tag)?;
     let size = std::fs::metadata(&archive)
         .map_err(|e| format!("{}: {e}", archive.display()))?
         .len();
@@ -131,11 +132,67 @@ fn image(out: &Path, bin: &Path, version: &str) -> Result<PathBuf, String> {
     Ok(archive)
 }
 
+/// Adds the `manifest.json` of Docker's own archive format beside the OCI layout (as
+/// `docker save` has done since Docker 25), so Docker releases that predate OCI archives load
+/// it too and name it: the blobs are shared, only the index differs.
+fn add_docker_manifest(archive: &Path, tag: &str) -> Result<(), String> {
+    let tar_text = |member: &str| {
+        output(Cmd::new("tar").args(["-xOf".as_ref(), archive.as_os_str(), member.as_ref()]))
+            .ok_or_else(|| format!("{member} is missing from {}", archive.display()))
+    };
+    // Digests in order: the manifest's `config` precedes its `layers` (OCI's field order,
+    // which containers/image keeps).
+    let digests = |json: &str| -> Vec<String> {
+        json.split("\"digest\":\"sha256:")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .map(str::to_owned)
+            .collect()
+    };
+    let images = digests(&tar_text("index.json")?);
+    let [manifest] = images.as_slice() else {
+        return Err(format!("{} should hold one image", archive.display()));
+    };
+    let blobs = digests(&tar_text(&format!("blobs/sha256/{manifest}"))?);
+    let (config, layers) = blobs
+        .split_first()
+        .ok_or("the image manifest lists no config")?;
+    let layers: Vec<String> = layers
+        .iter()
+        .map(|l| format!("\"blobs/sha256/{l}\""))
+        .collect();
+    let dir = archive.with_file_name("docker-manifest");
+    reset_dir(&dir)?;
+    write(
+        &dir.join("manifest.json"),
+        &format!(
+            "[{{\"Config\":\"blobs/sha256/{config}\",\"RepoTags\":[\"{tag}\"],\"Layers\":[{}]}}]",
+            layers.join(",")
+        ),
+    )?;
+    run(Cmd::new("tar").args([
+        "--append".as_ref(),
+        "--owner=0".as_ref(),
+        "--group=0".as_ref(),
+        "-f".as_ref(),
+        archive.as_os_str(),
+        "-C".as_ref(),
+        dir.as_os_str(),
+        "manifest.json".as_ref(),
+    ]))
+}
+
 /// Loads the archive afresh, checks the image's settings, refuses a key without sign-in, and
 /// serves the demo: `/healthz`, `/` and the demo's apps.
 fn smoke_image(archive: &Path, version: &str) -> Result<(), String> {
     let conf = archive.with_file_name("containers.conf");
     let tag = image_tag(version);
+    // Docker's own format first (what an older `docker load` reads), then the OCI layout.
+    let _ = output(podman(&conf)?.args(["rmi", "-f", &tag]));
+    let docker_archive = format!("docker-archive:{}", archive.display());
+    run(podman(&conf)?.args(["pull", &docker_archive]))?;
+    output(podman(&conf)?.args(["image", "exists", &tag]))
+        .ok_or_else(|| format!("the docker-archive manifest does not name {tag}"))?;
     let _ = output(podman(&conf)?.args(["rmi", "-f", &tag]));
     run(podman(&conf)?.args(["load".as_ref(), "-i".as_ref(), archive.as_os_str()]))?;
     let config = output(podman(&conf)?.args([
