@@ -6,11 +6,15 @@ use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// What `falscope --version` prints: the Cargo version, plus the git commit of a release
+/// build made from a checkout (`backend/build.rs`).
+pub const VERSION: &str = env!("FALSCOPE_VERSION");
+
 /// falscope: a self-hosted dashboard for fal.ai serverless apps.
 #[derive(Debug, Parser)]
 #[command(
     name = "falscope",
-    version,
+    version = VERSION,
     about,
     args_conflicts_with_subcommands = true
 )]
@@ -38,6 +42,24 @@ pub enum Command {
     /// --workspaces): calls every operation falscope reads once, read-only, and prints what fal
     /// answered and whether falscope understood it. Exits 0 only when everything works.
     Check(CheckArgs),
+    /// Copy the SQLite database of --data-dir (FALSCOPE_DATA_DIR) to a file, consistently, while
+    /// falscope runs (SQLite's online backup). With Postgres (--database-url) use pg_dump.
+    Backup(BackupArgs),
+}
+
+/// Options of `falscope backup`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackupArgs {
+    /// The copy to write (replaced only once it is complete).
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+    /// The data directory to copy from (as for serving; FALSCOPE_DATA_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Postgres is backed up with pg_dump, not this command (as for serving;
+    /// FALSCOPE_DATABASE_URL).
+    #[arg(long, value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<SecretString>,
 }
 
 /// Options of `falscope check`.
@@ -99,6 +121,11 @@ pub struct ServeArgs {
     /// How users authenticate: `none` (loopback only), `token` or `proxy`.
     #[arg(long, env = "FALSCOPE_AUTH", value_enum, default_value_t = AuthMode::None)]
     pub auth: AuthMode,
+    /// Demo mode only (no fal key): let `--auth none` listen on any address, as inside a
+    /// container whose port is published on the host's loopback. Requests must still name
+    /// localhost and come through no proxy; with a fal key this has no effect.
+    #[arg(long, env = "FALSCOPE_DEMO_LISTEN_ANY")]
+    pub demo_listen_any: bool,
     /// Comma-separated CIDRs of reverse proxies whose identity and X-Forwarded-For headers are
     /// believed (required with `--auth proxy`; empty trusts nobody).
     #[arg(long, env = "FALSCOPE_TRUSTED_PROXIES", value_delimiter = ',')]

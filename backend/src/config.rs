@@ -96,7 +96,7 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// `--auth none` on a non-loopback address would expose fal data to the network.
-    #[error("--auth none (FALSCOPE_AUTH) only allows a loopback --listen address (FALSCOPE_LISTEN), got {0}; listen on 127.0.0.1, or put falscope behind your SSO proxy with --auth proxy and --trusted-proxies, or use --auth token")]
+    #[error("--auth none (FALSCOPE_AUTH) only allows a loopback --listen address (FALSCOPE_LISTEN), got {0}; listen on 127.0.0.1, or put falscope behind your SSO proxy with --auth proxy and --trusted-proxies, or use --auth token (the demo, without a fal key, may listen anywhere with --demo-listen-any)")]
     OpenWithoutAuth(SocketAddr),
     /// `--redis-url` does not parse.
     #[error(transparent)]
@@ -146,8 +146,13 @@ impl TryFrom<ServeArgs> for Config {
     type Error = ConfigError;
 
     fn try_from(args: ServeArgs) -> Result<Self, Self::Error> {
+        // The demo serves only the simulator's invented data, so a container may publish it;
+        // with a fal key, `none` stays loopback-only whatever the flag says.
+        let demo =
+            args.fal_key.is_none() && args.fal_admin_key.is_none() && args.workspaces.is_none();
+        let open_demo = demo && args.demo_listen_any;
         match args.auth {
-            AuthMode::None if !args.listen.ip().is_loopback() => {
+            AuthMode::None if !args.listen.ip().is_loopback() && !open_demo => {
                 return Err(ConfigError::OpenWithoutAuth(args.listen))
             }
             AuthMode::None | AuthMode::Token => {}
@@ -352,6 +357,17 @@ mod tests {
         assert!(matches!(err, ConfigError::OpenWithoutAuth(_)));
         assert!(err.to_string().contains("--auth proxy"));
         assert!(parse(&["--listen", "[::1]:8080"]).is_ok());
+        // The container's demo: any address, but only without a fal key.
+        assert!(parse(&["--listen", "0.0.0.0:8080", "--demo-listen-any"]).is_ok());
+        let err = parse(&[
+            "--listen",
+            "0.0.0.0:8080",
+            "--demo-listen-any",
+            "--fal-key",
+            "k",
+        ])
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::OpenWithoutAuth(_)));
     }
 
     #[test]

@@ -24,6 +24,7 @@
 pub mod alerts;
 pub mod api;
 pub mod auth;
+pub mod backup;
 pub mod cache;
 pub mod check;
 pub mod cli;

@@ -1,4 +1,5 @@
-//! `falscope`: serve the dashboard (the default) or run the fal simulator (`falscope simulate`).
+//! `falscope`: serve the dashboard (the default), run the fal simulator (`falscope simulate`),
+//! or one of the operator's commands (`check`, `hash-password`, `backup`).
 //! Only wiring lives here; everything else is in the library so tests build the same app.
 
 use anyhow::Context;
@@ -34,6 +35,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::HashPassword(args)) => hash_password(&args),
         Some(Command::Check(args)) => check(cli.serve, &args).await,
+        Some(Command::Backup(args)) => backup(cli.serve, args).await,
         None => {
             let config = backend::config::Config::try_from(cli.serve)
                 .context("invalid falscope configuration")?;
@@ -69,6 +71,30 @@ async fn check(
         .lock()
         .write_all(report.render().as_bytes())?;
     anyhow::ensure!(report.ok(), "some operations failed (see the table)");
+    Ok(())
+}
+
+/// `falscope backup`: SQLite's online backup of the data directory; Postgres is pg_dump's job.
+async fn backup(
+    serve: backend::cli::ServeArgs,
+    args: backend::cli::BackupArgs,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    if args.database_url.is_some() || serve.database_url.is_some() {
+        anyhow::bail!(
+            "falscope stores its data in Postgres here (--database-url, FALSCOPE_DATABASE_URL): back it up with pg_dump, e.g. `pg_dump --format=custom --file falscope.dump \"$FALSCOPE_DATABASE_URL\"`"
+        );
+    }
+    let data_dir = args.data_dir.unwrap_or(serve.data_dir);
+    let report = backend::backup::sqlite(&data_dir, &args.to).await?;
+    writeln!(
+        std::io::stdout().lock(),
+        "copied {} (schema version {}) to {}: {} bytes",
+        report.source.display(),
+        report.schema_version,
+        args.to.display(),
+        report.bytes
+    )?;
     Ok(())
 }
 

@@ -12,6 +12,10 @@ const TRUNK_VERSION: &str = "0.21.14";
 /// is invalid`); it must not come first on PATH.
 const BINARYEN_VERSION: &str = "132.0.0";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The static Linux target of `cargo xtask package`.
+const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
+/// PyPI `podman-compose`, for `podman-compose config` on deploy/compose.yaml.
+const PODMAN_COMPOSE_VERSION: &str = "1.6.0";
 /// npm `axe-core`: the accessibility engine the browser tests inject into every page.
 const AXE_CORE_VERSION: &str = "4.14.1";
 /// `wasm-split-cli` cuts the release wasm into per-page chunks (xtask's `web`); its 0.2 line
@@ -172,6 +176,54 @@ pub fn bench_tools() -> Result<(), String> {
     apt_install(&[("nginx", "nginx"), ("wrk", "wrk")])
 }
 
+/// The musl target; podman + runc (toolchain.md "Containers here"), musl-gcc for the C parts,
+/// strip, curl and systemd-analyze for the smoke test; podman-compose to check the compose file.
+/// Only `cargo xtask package` needs these.
+pub fn package_tools() -> Result<(), String> {
+    let installed =
+        output(Cmd::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if !installed.lines().any(|l| l.trim() == MUSL_TARGET) {
+        run(Cmd::new("rustup").args(["target", "add", MUSL_TARGET]))?;
+    }
+    apt_install(&[
+        ("podman", "podman"),
+        ("runc", "runc"),
+        ("musl-gcc", "musl-tools"),
+        ("strip", "binutils"),
+        ("curl", "curl"),
+        ("systemd-analyze", "systemd"),
+        ("dpkg-deb", "dpkg"),
+        ("python3", "python3"),
+    ])?;
+    podman_compose_install()
+}
+
+/// podman-compose from PyPI in its own virtualenv (`$CARGO_HOME/falscope-podman-compose`):
+/// Debian 12's 1.0.3 has no `config` command and ignores network settings.
+fn podman_compose_install() -> Result<(), String> {
+    let want = format!("podman-compose version {PODMAN_COMPOSE_VERSION}");
+    if output(Cmd::new(podman_compose()).arg_version()).is_some_and(|v| v.contains(&want)) {
+        return Ok(());
+    }
+    let venv = cargo_bin().with_file_name("falscope-podman-compose");
+    if run(Cmd::new("python3").args(["-m".as_ref(), "venv".as_ref(), venv.as_os_str()])).is_err() {
+        apt_get(&["python3-venv"])?;
+        run(Cmd::new("python3").args(["-m".as_ref(), "venv".as_ref(), venv.as_os_str()]))?;
+    }
+    run(Cmd::new(venv.join("bin/pip")).args([
+        "install",
+        "-q",
+        &format!("podman-compose=={PODMAN_COMPOSE_VERSION}"),
+    ]))
+}
+
+/// The podman-compose that [`package_tools`] installs.
+pub fn podman_compose() -> std::path::PathBuf {
+    cargo_bin()
+        .with_file_name("falscope-podman-compose")
+        .join("bin/podman-compose")
+}
+
 /// Installs the Debian packages of the `(binary, package)` pairs whose binary is missing.
 fn apt_install(wanted: &[(&str, &str)]) -> Result<(), String> {
     let missing: Vec<&str> = wanted
@@ -186,6 +238,11 @@ fn apt_install(wanted: &[(&str, &str)]) -> Result<(), String> {
     if missing.is_empty() {
         return Ok(());
     }
+    apt_get(&missing)
+}
+
+/// `apt-get update` and `install` of `packages` (through sudo unless root).
+fn apt_get(packages: &[&str]) -> Result<(), String> {
     let root_user = output(Cmd::new("id").args(["-u"])).as_deref() == Some("0");
     let sudo: &[&str] = if root_user { &[] } else { &["sudo"] };
     let apt = |args: &[&str]| {
@@ -198,7 +255,7 @@ fn apt_install(wanted: &[(&str, &str)]) -> Result<(), String> {
     };
     run(apt(&["update", "-q"]))?;
     let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
-    install.extend(missing);
+    install.extend(packages);
     run(apt(&install))
 }
 

@@ -12,6 +12,15 @@ pub fn root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// Where cargo puts builds: CARGO_TARGET_DIR (or cargo's config name for it), relative to the
+/// workspace root, where every command here runs.
+pub fn target_dir() -> PathBuf {
+    let root = root();
+    std::env::var_os("CARGO_TARGET_DIR")
+        .or_else(|| std::env::var_os("CARGO_BUILD_TARGET_DIR"))
+        .map_or_else(|| root.join("target"), |dir| root.join(PathBuf::from(dir)))
+}
+
 /// `$CARGO_HOME/bin`, where cargo-installed tools and our wasm-opt link live.
 pub fn cargo_bin() -> PathBuf {
     let home = std::env::var_os("CARGO_HOME")

@@ -11,6 +11,8 @@
 //! - `cluster`: Postgres and Redis from the machine's packages, the simulator, three falscope
 //!   replicas sharing them and nginx round-robin in front on http://127.0.0.1:8080.
 //! - `size`: release-build the frontend and print the gzip size of what a browser downloads.
+//! - `package`: the static musl binary, the OCI image (`FROM scratch`) and the .deb in
+//!   `target/package/`, smoke-tested (podman, dpkg, systemd-analyze); see `package.rs`.
 //! - `bootstrap [--browser] [--dev]`: only install the toolchain (`--dev` adds trunk, for
 //!   `trunk serve` during development).
 
@@ -21,6 +23,7 @@
 
 mod bootstrap;
 mod cmd;
+mod package;
 mod web;
 
 use cmd::{cargo, run, Cmd};
@@ -44,9 +47,10 @@ fn main() -> ExitCode {
         "size" => size(),
         "bench" => bench(rest),
         "cluster" => cluster(),
+        "package" => package::package(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [-- falscope args] | test | bench [--soak SECS] [--first-chart] [--cluster] | cluster | size | bootstrap [--browser] [--dev]>"
+                "usage: cargo xtask <demo [-- falscope args] | test | bench [--soak SECS] [--first-chart] [--cluster] | cluster | package | size | bootstrap [--browser] [--dev]>"
             );
             return ExitCode::from(2);
         }

@@ -18,11 +18,7 @@ pub const SPLIT_LOADER: &str = "__wasm_split.js";
 /// Builds the split release frontend into `frontend/dist`.
 pub fn build() -> Result<(), String> {
     let root = cmd::root();
-    // Where cargo puts it: CARGO_TARGET_DIR (or cargo's config name for it), relative to the
-    // workspace root, where every command here runs.
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .or_else(|| std::env::var_os("CARGO_BUILD_TARGET_DIR"))
-        .map_or_else(|| root.join("target"), |dir| root.join(PathBuf::from(dir)));
+    let target = cmd::target_dir();
     let staging = target.join("falscope-web");
     reset_dir(&staging)?;
 

@@ -5,6 +5,7 @@
 )]
 
 mod api;
+mod backup;
 mod cluster;
 mod contract;
 mod e2e;
