@@ -56,6 +56,7 @@ use std::sync::Arc;
 use upstream::{FalApi, FalClient};
 
 pub use router::app;
+pub use server::shutdown_signal;
 
 /// A built falscope: its router, plus the embedded simulator when in demo mode (dropping it
 /// stops the simulator).
@@ -438,28 +439,4 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     server::serve(listener, server.router, shutdown, options).await;
     Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
 }

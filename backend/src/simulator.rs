@@ -400,7 +400,7 @@ impl Drop for SimServer {
 pub async fn run(config: SimConfig) -> anyhow::Result<()> {
     let server = SimServer::start(config).await?;
     tracing::info!(url = %server.base_url(), "fal simulator listening");
-    crate::shutdown_signal().await;
+    crate::server::shutdown_signal().await;
     Ok(())
 }
 
