@@ -10,8 +10,13 @@ pub fn deb(out: &Path, bin: &Path, version: &str) -> Result<PathBuf, String> {
     let root = out.join("deb");
     reset_dir(&root)?;
     let deploy = cmd::root().join("deploy");
-    let files: [(PathBuf, &str, u32); 6] = [
+    let files: [(PathBuf, &str, u32); 7] = [
         (bin.to_path_buf(), "usr/bin/falscope", 0o755),
+        (
+            cmd::root().join("README.md"),
+            "usr/share/doc/falscope/README.md",
+            0o644,
+        ),
         (
             deploy.join("falscope.service"),
             "usr/lib/systemd/system/falscope.service",
