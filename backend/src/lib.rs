@@ -32,6 +32,7 @@ pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod cost;
+pub mod digest;
 pub mod error;
 pub mod guard;
 pub mod history;
@@ -316,23 +317,15 @@ fn open_data_dir(config: &Config) -> anyhow::Result<Option<Arc<store::Store>>> {
 /// A digest, so no key can be read back from it.
 fn namespace(accounts: &[config::Account]) -> String {
     use secrecy::ExposeSecret;
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    for a in accounts {
-        for part in [
+    let parts = accounts.iter().flat_map(|a| {
+        [
             a.id.as_str(),
             a.base_url.as_str(),
             a.api_key.expose_secret(),
             a.admin_key.as_ref().map_or("", |k| k.expose_secret()),
-        ] {
-            h.update(part.len().to_le_bytes());
-            h.update(part);
-        }
-    }
-    h.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+        ]
+    });
+    digest::of_parts(parts, 8)
 }
 
 /// What falscope found when it first asked fal for a workspace's apps.

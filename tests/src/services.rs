@@ -178,36 +178,27 @@ impl PostgresServer {
 
     /// Starts it (again), waiting until it accepts connections.
     pub async fn restart(&mut self) {
-        let data = self.data();
-        let options = format!(
-            "-k {} -c listen_addresses= -c fsync=off -c full_page_writes=off",
-            self.dir.path().display()
-        );
-        let log = self.dir.path().join("log").display().to_string();
-        self.run(
-            "pg_ctl",
-            &["-D", &data, "-o", &options, "-l", &log, "-w", "start"],
-        )
-        .await;
-        self.running = true;
+        self.pg_ctl(&["-w", "start"]).await;
     }
 
     /// Restarts it as an operator does (`pg_ctl restart -m fast`: open connections are
     /// terminated, new ones refused while it shuts down and starts up).
     pub async fn fast_restart(&mut self) {
+        self.pg_ctl(&["-m", "fast", "-w", "restart"]).await;
+    }
+
+    /// `pg_ctl` with its data directory, the server's options (a Unix socket only, no fsync)
+    /// and its log, then `action`; the server runs afterwards.
+    async fn pg_ctl(&mut self, action: &[&str]) {
         let data = self.data();
         let options = format!(
             "-k {} -c listen_addresses= -c fsync=off -c full_page_writes=off",
             self.dir.path().display()
         );
         let log = self.dir.path().join("log").display().to_string();
-        self.run(
-            "pg_ctl",
-            &[
-                "-D", &data, "-o", &options, "-l", &log, "-m", "fast", "-w", "restart",
-            ],
-        )
-        .await;
+        let mut args = vec!["-D", data.as_str(), "-o", &options, "-l", &log];
+        args.extend_from_slice(action);
+        self.run("pg_ctl", &args).await;
         self.running = true;
     }
 

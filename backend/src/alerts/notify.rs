@@ -25,21 +25,16 @@ pub const ID_HEADER: &str = "x-falscope-notification-id";
 /// A notification's stable id: the same for every replica and every retry of one state
 /// change (workspace, rule, state and time), and different for any other.
 pub fn notification_id(event: &AlertEvent) -> String {
-    use sha2::Digest;
-    let mut h = Sha256::new();
-    for part in [
-        event.workspace.as_str(),
-        event.rule_id.as_str(),
-        event.state.as_str(),
-        &event.at.timestamp_millis().to_string(),
-    ] {
-        h.update(part.len().to_le_bytes());
-        h.update(part);
-    }
-    h.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let at = event.at.timestamp_millis().to_string();
+    crate::digest::of_parts(
+        [
+            event.workspace.as_str(),
+            event.rule_id.as_str(),
+            event.state.as_str(),
+            &at,
+        ],
+        16,
+    )
 }
 
 /// Body shape a webhook expects.

@@ -83,18 +83,7 @@ impl FlushMemory {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Flushed, AppError>>,
     {
-        use sha2::Digest;
-        let digest = |parts: &[&str]| -> String {
-            let mut h = sha2::Sha256::new();
-            for p in parts {
-                h.update(p.len().to_le_bytes());
-                h.update(p);
-            }
-            h.finalize()[..16]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        };
+        let digest = |parts: &[&str]| crate::digest::of_parts(parts.iter().copied(), 16);
         let id = digest(&[ws, key]);
         let (record, lock) = (
             self.cluster.key("flush", &id),

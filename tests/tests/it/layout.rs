@@ -27,6 +27,7 @@ const LAYERS: &[Layer] = &[
         name: "base: tools every layer may use",
         modules: &[
             ("clock", &[]),
+            ("digest", &[]),
             ("promtext", &[]),
             ("cli", &[]),
             ("server", &[]),
@@ -66,6 +67,7 @@ const LAYERS: &[Layer] = &[
                 "reports",
                 &[
                     "clock",
+                    "digest",
                     "promtext",
                     "upstream",
                     "store",
@@ -85,7 +87,7 @@ const LAYERS: &[Layer] = &[
         modules: &[
             (
                 "alerts",
-                &["upstream", "store", "cluster", "error", "reports"],
+                &["digest", "upstream", "store", "cluster", "error", "reports"],
             ),
             ("history", &["upstream", "store", "cluster", "reports"]),
             ("live", &["store", "cluster", "workspace", "reports"]),
