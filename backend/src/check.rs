@@ -96,8 +96,18 @@ pub async fn run(accounts: &[Account], record: Option<&Path>, clock: Arc<dyn Clo
     report
 }
 
-/// Writes each answer of `account` under `dir` as `<workspace>-<operation>.txt`, with anything
-/// key-like replaced.
+/// Creates the `--record` directory readable by its owner only (0700); an existing directory is
+/// left as it is (each file is 0600 anyway).
+pub fn create_record_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Writes each answer of `account` under `dir` as `<workspace>-<operation>.txt` (0600: an answer
+/// names the account's apps and requests), with anything key-like replaced.
 fn recorder(account: &Account, dir: PathBuf) -> crate::upstream::Recorder {
     let mut secrets = vec![account.api_key.expose_secret().to_owned()];
     secrets.extend(
@@ -110,30 +120,71 @@ fn recorder(account: &Account, dir: PathBuf) -> crate::upstream::Recorder {
     Arc::new(move |op, body| {
         let text = redact(&String::from_utf8_lossy(body), &secrets);
         let path = dir.join(format!("{workspace}-{op}.txt"));
-        if let Err(err) = std::fs::write(&path, text) {
+        if let Err(err) = write_private(&path, text.as_bytes()) {
             tracing::warn!(path = %path.display(), %err, "could not record an answer");
         }
     })
 }
 
-/// `text` with every `secrets` value and every `Key …` credential replaced.
+/// Writes `bytes` to `path` with mode 0600, also when the file was left by an earlier run.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(bytes)
+}
+
+/// `text` with every `secrets` value (and each half of an `id:secret` key, since either may
+/// appear alone) and every `Key …` credential, in any case, replaced.
 pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_owned();
-    for s in secrets.iter().filter(|s| !s.is_empty()) {
-        out = out.replace(s.as_str(), "[REDACTED]");
+    let mut values: Vec<&str> = Vec::new();
+    for s in secrets {
+        values.push(s);
+        if let Some((id, secret)) = s.split_once(':') {
+            values.extend([id, secret]);
+        }
     }
+    // Longest first, so a whole key is replaced before its halves.
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let mut out = text.to_owned();
+    for v in values.into_iter().filter(|v| !v.is_empty()) {
+        out = out.replace(v, "[REDACTED]");
+    }
+    // ASCII lowercasing keeps every byte offset, so indices found in `lower` fit `out`.
+    let lower = out.to_ascii_lowercase();
     let mut redacted = String::with_capacity(out.len());
-    let mut rest = out.as_str();
-    while let Some(i) = rest.find("Key ") {
-        redacted.push_str(&rest[..i + 4]);
-        let tail = &rest[i + 4..];
+    let mut at = 0;
+    let mut search = 0;
+    while let Some(found) = lower[search..].find("key ") {
+        let i = search + found;
+        let start = i + 4;
+        search = start;
+        // A word of its own: not the end of "monkey".
+        if lower[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        {
+            continue;
+        }
+        let tail = &out[start..];
         let end = tail
             .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '}'))
             .unwrap_or(tail.len());
-        redacted.push_str(if end > 0 { "[REDACTED]" } else { "" });
-        rest = &tail[end..];
+        if end > 0 && &tail[..end] != "[REDACTED]" {
+            redacted.push_str(&out[at..start]);
+            redacted.push_str("[REDACTED]");
+            at = start + end;
+            search = at;
+        }
     }
-    redacted.push_str(rest);
+    redacted.push_str(&out[at..]);
     redacted
 }
 
@@ -318,5 +369,18 @@ mod tests {
         let out = redact(text, &["abc123:xyz".to_owned()]);
         assert!(!out.contains("abc123") && !out.contains("zz-1"), "{out}");
         assert!(out.contains("Key [REDACTED]"));
+    }
+
+    #[test]
+    fn redaction_covers_each_half_of_a_key_and_a_lowercase_key_header() {
+        let text = r#"{"id":"abc123","secret":"xyz789","h":"key zz-1","w":"monkey business"}"#;
+        let out = redact(text, &["abc123:xyz789".to_owned()]);
+        for leak in ["abc123", "xyz789", "zz-1"] {
+            assert!(!out.contains(leak), "{leak} in {out}");
+        }
+        assert!(
+            out.contains("key [REDACTED]") && out.contains("monkey business"),
+            "{out}"
+        );
     }
 }

@@ -62,7 +62,7 @@ async fn check(
         anyhow::bail!("falscope check talks to your fal account: set FAL_KEY (and FAL_ADMIN_KEY), or --workspaces");
     };
     if let Some(dir) = &args.record {
-        std::fs::create_dir_all(dir)
+        backend::check::create_record_dir(dir)
             .with_context(|| format!("while creating --record {}", dir.display()))?;
     }
     let clock = std::sync::Arc::new(backend::clock::SystemClock);

@@ -116,3 +116,28 @@ async fn recorded_answers_carry_no_key_and_decode_again() {
         backend::upstream::decode("apps", &apps).unwrap();
     assert!(!list.apps.is_empty());
 }
+
+#[tokio::test]
+async fn recorded_answers_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let sim = SimHarness::start().await;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("record");
+    backend::check::create_record_dir(&dir).unwrap();
+    let report = backend::check::run(
+        &[account(&sim, true)],
+        Some(&dir),
+        sim.clock.clone() as Arc<dyn backend::clock::Clock>,
+    )
+    .await;
+    assert!(report.ok());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "the folder");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+        files += 1;
+    }
+    assert!(files >= 7, "{files} answers recorded");
+}
