@@ -210,11 +210,12 @@ fn check(
         )));
     }
     if let Some(ws) = workspace {
+        // A workspace limited to other groups answers exactly like one that does not exist:
+        // a 403 would confirm that it does.
         if !state.auth.may_see(identity, ws) {
-            return Err(AppError::Forbidden(format!(
-                "workspace {ws:?} is limited to other groups"
-            )));
+            return Err(AppError::NotFound(format!("workspace {ws:?}")));
         }
+        state.workspace(ws)?;
     }
     Ok(())
 }

@@ -165,7 +165,7 @@ impl utoipa::Modify for Boundary {
                     "401",
                     "not signed in (`--auth token`) or no identity from the proxy (`--auth proxy`)",
                 );
-                add("403", "the caller's role or workspaces do not allow this");
+                add("403", "the caller's role does not allow this");
             }
             if changes_state {
                 add(

@@ -111,11 +111,40 @@ pub async fn logout(
 /// `GET /api/audit?limit=`: the newest state-changing calls (admin).
 pub async fn list_audit(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntry>>, AppError> {
     let limit = q.limit.map_or(100, |l| l.get());
     let db = state.auth.db.as_ref().ok_or_else(|| {
         AppError::NotFound("the audit trail (the data directory is not usable)".into())
     })?;
-    Ok(Json(db.audit_list(limit).await?))
+    let Some(identity) = caller.identity.as_ref() else {
+        return Err(AppError::Internal(
+            "the audit trail reached without a caller".into(),
+        ));
+    };
+    // Rows of workspaces the caller may not see are left out (rows without a workspace stay).
+    // A caller limited to some workspaces gets the newest `limit` visible rows among the last
+    // AUDIT_SCAN, so hidden rows cannot crowd out the visible ones.
+    let limited = state
+        .public
+        .workspaces
+        .iter()
+        .any(|w| !state.auth.may_see(identity, &w.id));
+    let scan = if limited {
+        AUDIT_SCAN.max(limit)
+    } else {
+        limit
+    };
+    let mut rows = db.audit_list(scan).await?;
+    rows.retain(|e| {
+        e.workspace
+            .as_deref()
+            .is_none_or(|ws| state.auth.may_see(identity, ws))
+    });
+    rows.truncate(limit as usize);
+    Ok(Json(rows))
 }
+
+/// Rows read for a caller limited to some workspaces (the route's largest `limit`).
+const AUDIT_SCAN: u32 = 1000;

@@ -216,8 +216,70 @@ async fn workspaces_limited_to_groups_are_invisible_to_others() {
             .header("x-forwarded-groups", groups)
             .send()
     };
-    assert_eq!(live("finance").await.unwrap().status(), 403);
+    assert_eq!(live("finance").await.unwrap().status(), 404);
     assert_eq!(live("ops").await.unwrap().status(), 200);
+}
+
+async fn audit_as(app: &TestApp, bearer: &str) -> Vec<shared::auth::AuditEntry> {
+    let resp = app
+        .http
+        .get(app.url(routes::AUDIT))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+/// An auth-file admin token limited to `group`.
+fn admin_token_of(group: &str) -> String {
+    let digest = backend::auth::password::sha256(&format!("fsk_test_{group}_admin_51e9"));
+    format!(
+        "[[token]]\nname = \"{group}-admin\"\nrole = \"admin\"\ngroups = [\"{group}\"]\ntoken_sha256 = \"{}\"\n\n",
+        backend::auth::password::hex(&digest)
+    )
+}
+
+#[tokio::test]
+async fn admins_limited_to_other_workspaces_see_neither_their_audit_rows_nor_that_they_exist() {
+    let sim = SimHarness::start().await;
+    let auth = AuthFixture::write(&format!(
+        "[workspaces]\ndefault = [\"ops\"]\n\n{}{}",
+        admin_token_of("ops"),
+        admin_token_of("finance")
+    ));
+    let app = TestApp::spawn_token_mode(&sim, &auth, &[]).await;
+    let (ops, finance) = ("fsk_test_ops_admin_51e9", "fsk_test_finance_admin_51e9");
+    // Audited with the workspace (whatever the answer), and without one.
+    call(&app, &Method::PUT, &ws_path(ws::PRICES), Some(ops)).await;
+    call(&app, &Method::POST, routes::LOGOUT, Some(ops)).await;
+    let seen_by_ops = audit_as(&app, ops).await;
+    assert!(seen_by_ops
+        .iter()
+        .any(|e| e.workspace.as_deref() == Some("default")));
+    let seen_by_finance = audit_as(&app, finance).await;
+    assert!(
+        seen_by_finance.iter().all(|e| e.workspace.is_none()),
+        "{seen_by_finance:?}"
+    );
+    assert!(seen_by_finance.iter().any(|e| e.route == routes::LOGOUT));
+
+    let answer = |path: String| {
+        let req = app.http.get(app.url(&path)).bearer_auth(finance);
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        }
+    };
+    let hidden = answer(ws_path(ws::APPS)).await;
+    let missing = answer(ws_path(ws::APPS).replace("/default/", "/no-such-ws/")).await;
+    assert_eq!(hidden.0, 404, "{hidden:?}");
+    assert_eq!(
+        hidden.1,
+        missing.1.replace("no-such-ws", "default"),
+        "a hidden workspace answers like a missing one"
+    );
 }
 
 #[tokio::test]
