@@ -429,6 +429,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let options = server::Options {
         max_connections: config.max_connections as usize,
         trusted: config.trusted_proxies.clone(),
+        max_age: server::MAX_CONNECTION_AGE,
     };
     server::serve(listener, server.router, shutdown, options).await;
     Ok(())

@@ -1,8 +1,8 @@
 //! The HTTP server loop: hyper with limits axum's `serve` does not set — a deadline for the
 //! first bytes of a connection (before HTTP/1 and HTTP/2 are told apart) and for request
 //! headers (slowloris), a cap on their size, HTTP/2 pings that drop dead peers, and a cap on
-//! open connections — plus the peer address for every request and a graceful shutdown that
-//! lets open requests finish.
+//! open connections, and a maximum connection age — plus the peer address for every request
+//! and a graceful shutdown that lets open requests finish.
 
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -32,6 +32,11 @@ const PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// What HTTP/2 starts with (RFC 9113 §3.4).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+/// How long a connection may stay open: then it finishes its open requests and closes
+/// (HTTP/2: GOAWAY), so a client that answers every ping cannot hold one for ever and each
+/// client comes back through the connection caps now and then.
+pub const MAX_CONNECTION_AGE: Duration = Duration::from_secs(60 * 60);
+
 /// Open connections one client address (IPv6: one /64) may hold; more are closed at once,
 /// so one host cannot take the `--max-connections` slots. Trusted proxies and this host
 /// (`127.0.0.1`, `::1`: a reverse proxy beside falscope) are exempt.
@@ -45,6 +50,8 @@ pub struct Options {
     pub max_connections: usize,
     /// `--trusted-proxies`: peers that carry many users' connections.
     pub trusted: Vec<ipnet::IpNet>,
+    /// How long a connection may stay open ([`MAX_CONNECTION_AGE`]; tests shorten it).
+    pub max_age: Duration,
 }
 
 /// Open connections per client address group.
@@ -178,8 +185,11 @@ pub async fn serve(
             },
         );
         let (builder, watcher) = (builder.clone(), graceful.watcher());
+        let (stop, max_age) = (shutdown.clone(), options.max_age);
         tokio::spawn(async move {
             let _slots = (slot, address_slot);
+            // Held until the connection ends: `graceful.shutdown()` waits for every watcher.
+            let _watcher = watcher;
             let mut stream = stream;
             // hyper tells the protocols apart by reading the first bytes, with no deadline of
             // its own: a client that sends nothing, or half the HTTP/2 preface, would hold the
@@ -197,7 +207,23 @@ pub async fn serve(
             let conn = builder
                 .serve_connection_with_upgrades(io, TowerToHyperService::new(service))
                 .into_owned();
-            if let Err(err) = watcher.watch(conn).await {
+            let mut conn = std::pin::pin!(conn);
+            // On shutdown or past its age the connection finishes its open requests and
+            // closes (HTTP/2: GOAWAY), as GracefulShutdown::watch would on shutdown alone.
+            let close = async {
+                tokio::select! {
+                    () = tokio::time::sleep(max_age) => {},
+                    () = stop.cancelled() => {},
+                }
+            };
+            let ended = tokio::select! {
+                ended = conn.as_mut() => ended,
+                () = close => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.as_mut().await
+                }
+            };
+            if let Err(err) = ended {
                 tracing::debug!(%err, %peer, "connection ended with an error");
             }
         });

@@ -149,6 +149,7 @@ impl TestApp {
         let options = backend::server::Options {
             max_connections: config.max_connections as usize,
             trusted: config.trusted_proxies.clone(),
+            max_age: backend::server::MAX_CONNECTION_AGE,
         };
         let server = tokio::spawn(backend::server::serve(listener, router, shutdown, options));
         Self {

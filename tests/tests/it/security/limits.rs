@@ -246,3 +246,52 @@ async fn one_address_cannot_hold_every_connection() {
     assert_eq!(app.get(routes::HEALTHZ).await.status(), 200);
     drop(held);
 }
+
+#[tokio::test]
+async fn an_http2_connection_past_its_age_is_closed_and_the_client_opens_a_new_one() {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    // Answers with the client's port: a new port is a new connection.
+    let router = axum::Router::new().route(
+        "/port",
+        axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
+            peer.port().to_string()
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/port", listener.local_addr().unwrap());
+    let options = backend::server::Options {
+        max_connections: 16,
+        trusted: Vec::new(),
+        max_age: Duration::from_millis(300),
+    };
+    let server = tokio::spawn(backend::server::serve(
+        listener,
+        router,
+        // Never cancelled: the task is aborted at the end.
+        Default::default(),
+        options,
+    ));
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let port = || async {
+        let resp = client.get(&url).send().await.ok()?;
+        assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+        resp.text().await.ok()
+    };
+    let first = port().await.expect("a first answer");
+    assert_eq!(
+        port().await.as_ref(),
+        Some(&first),
+        "the connection is reused"
+    );
+    integration_tests::eventually(
+        Duration::from_secs(10),
+        "an answer on a new connection",
+        || async { port().await.is_some_and(|p| p != first) },
+    )
+    .await;
+    server.abort();
+}
