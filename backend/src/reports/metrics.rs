@@ -228,6 +228,18 @@ fn own(reports: &Reports, scrape: &Scrape<'_>, w: &mut Writer) {
             ws.logs.open_streams() as f64,
         );
     }
+    w.family(
+        "falscope_log_streams_owned",
+        "Log filters whose fal stream this replica reads for every replica (--redis-url)",
+        Kind::Gauge,
+    );
+    for ws in visible {
+        w.sample(
+            "falscope_log_streams_owned",
+            &[("workspace", &ws.id)],
+            ws.logs.owned_streams() as f64,
+        );
+    }
 }
 
 /// Every alert rule's state: 1 when firing (or pending), else 0.

@@ -162,9 +162,10 @@ pub(super) async fn credits(reports: &Reports, visible: &[Arc<Workspace>], w: &m
             c.balance,
         );
     }
+    // In seconds, Prometheus's base unit (promtool refuses days); the dashboard shows days.
     w.family(
-        "falscope_credit_runway_days",
-        "Days until the credit balance reaches zero at the projected spend: expected, and the earliest and latest of its ~95% band",
+        "falscope_credit_runway_seconds",
+        "Seconds until the credit balance reaches zero at the projected spend: expected, and the earliest and latest of its ~95% band",
         Kind::Gauge,
     );
     for (id, c) in &all {
@@ -180,9 +181,9 @@ pub(super) async fn credits(reports: &Reports, visible: &[Arc<Workspace>], w: &m
         ] {
             if let Some(v) = v {
                 w.sample(
-                    "falscope_credit_runway_days",
+                    "falscope_credit_runway_seconds",
                     &[("workspace", id), ("estimate", estimate)],
-                    v,
+                    v * 86_400.0,
                 );
             }
         }

@@ -983,7 +983,6 @@ async fn the_credit_balance_has_a_runway_and_a_low_credit_rule_fires_on_it() {
         )),
         "{metrics}"
     );
-    assert!(
-        metrics.contains(r#"falscope_credit_runway_days{workspace="default",estimate="expected"}"#)
-    );
+    assert!(metrics
+        .contains(r#"falscope_credit_runway_seconds{workspace="default",estimate="expected"}"#));
 }

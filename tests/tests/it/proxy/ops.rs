@@ -79,18 +79,10 @@ async fn own_metrics_report_cache_upstream_and_fal_numbers_with_cost() {
 async fn own_metrics_pass_promtool_cleanly() {
     let (_sim, _app, text) = metrics_after_traffic().await;
     let (ok, report) = integration_tests::promtool(&text).await;
-    // One lint is accepted: the runway is named in days (`falscope_credit_runway_days`, as
-    // issue 19 asked and as people read a runway); promtool's unit lint prefers seconds.
-    let unexpected: Vec<&str> = report
-        .lines()
-        .filter(|l| {
-            !l.trim().is_empty()
-                && *l != r#"falscope_credit_runway_days use base unit "seconds" instead of "days""#
-        })
-        .collect();
-    assert!(ok || unexpected.is_empty(), "promtool: {report}\n{text}");
+    // No exception: the runway is in seconds (Prometheus's base unit).
+    assert!(ok && report.trim().is_empty(), "promtool: {report}\n{text}");
     assert!(
-        text.contains("falscope_credit_runway_days{"),
+        text.contains("falscope_credit_runway_seconds{"),
         "the runway is there to lint"
     );
 }
