@@ -12,6 +12,8 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// A chromedriver process and a browser session on it.
 pub struct Browser {
+    /// Held while the browser lives: no process cluster runs meanwhile ([`crate::HEAVY`]).
+    _light: tokio::sync::RwLockReadGuard<'static, ()>,
     client: Client,
     _driver: Child,
     /// chromedriver's and Chromium's TMPDIR (profiles, crash dumps): removed with the browser,
@@ -22,6 +24,7 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver on a free port and opens a headless session.
     pub async fn start() -> Self {
+        let light = crate::HEAVY.read().await;
         let port = free_port();
         let scratch = tempfile::tempdir().expect("a scratch directory for Chromium");
         let driver =
@@ -54,6 +57,7 @@ impl Browser {
         .await
         .expect("chromedriver accepts a session");
         Self {
+            _light: light,
             client,
             _driver: driver,
             _scratch: scratch,

@@ -329,6 +329,12 @@ pub async fn eventually<O: Outcome, Fut: Future<Output = O>>(
         .unwrap_or_else(|last| panic!("{what}: not within {within:?} (last: {last})"))
 }
 
+/// Tests that run whole clusters of `falscope` processes (the fail-over tests) hold this for
+/// writing, browser tests for reading: on a small machine a browser starved of CPU by a
+/// cluster misses its deadlines, so the two kinds never run at once (each kind still runs in
+/// parallel with itself and with every other test).
+pub static HEAVY: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// Pages a listing walk reads at most before the test fails.
 pub const MAX_PAGES: usize = 500;
 

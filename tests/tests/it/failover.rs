@@ -283,6 +283,7 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Got>>>) {
 /// exactly one firing and one resolved, in that order.
 #[tokio::test]
 async fn the_next_leader_sends_what_a_killed_one_left_in_order() {
+    let _heavy = integration_tests::HEAVY.write().await;
     let (hook, got) = receiver().await;
     let alerts = format!(
         "evaluate_every_seconds = 1\n[delivery]\nattempts = 1\nbackoff_ms = 10\n[[webhook]]\nname = \"ops\"\nurl = \"{hook}/hook\"\nformat = \"generic\"\nsecret_env = \"HOOK_SECRET\"\n"
@@ -423,6 +424,7 @@ async fn fal_metric_reads(sim: &Simulator) -> u64 {
 /// its read, and another reads at the next interval — no gap, no double read.
 #[tokio::test]
 async fn the_live_poller_goes_on_when_the_replica_that_read_fal_is_killed() {
+    let _heavy = integration_tests::HEAVY.write().await;
     let sim = Simulator::start().await;
     let redis = RedisServer::start().await;
     let args = ["--rate-limit", "0", "--redis-url", &redis.url()].map(str::to_owned);
