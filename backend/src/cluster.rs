@@ -184,6 +184,9 @@ pub struct Lease {
     term: AtomicU64,
     /// Whether the renewing task runs (see [`Lease::start`]).
     started: AtomicBool,
+    /// Listed on `/metrics` (a job's); a live tail's is not, and its take-overs are logged at
+    /// debug level (one per filter would crowd the log).
+    listed: AtomicBool,
     /// The renewing task.
     task: Mutex<Option<tokio::task::AbortHandle>>,
     /// Times this replica took the lease (`falscope_lease_acquired_total`).
@@ -198,6 +201,7 @@ impl Lease {
     /// held at once. It is listed on `/metrics`.
     pub fn new(cluster: &Arc<Cluster>, name: &str) -> Arc<Self> {
         let lease = Self::unlisted(cluster, name);
+        lease.listed.store(true, Ordering::Relaxed);
         cluster
             .leases
             .lock()
@@ -223,6 +227,7 @@ impl Lease {
         Arc::new(Self {
             term: AtomicU64::new(term),
             started: AtomicBool::new(alone),
+            listed: AtomicBool::new(false),
             taken: AtomicU64::new(u64::from(alone)),
             name: name.to_owned(),
             cluster: cluster.clone(),
@@ -284,7 +289,11 @@ impl Lease {
                 };
                 if term != 0 && term != mine {
                     this.taken.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(job = %this.name, term, "this replica runs the job");
+                    if this.listed.load(Ordering::Relaxed) {
+                        tracing::info!(job = %this.name, term, "this replica runs the job");
+                    } else {
+                        tracing::debug!(job = %this.name, term, "this replica runs the job");
+                    }
                 }
                 this.term.store(term, Ordering::Relaxed);
             }
