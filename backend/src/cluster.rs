@@ -334,11 +334,7 @@ impl Cluster {
     /// Takes one of the `places` of `name` (any text: it is stored as a digest):
     /// `Some(None)` when all are held, `None` when the backend cannot be reached.
     pub async fn slot(self: &Arc<Self>, name: &str, places: u32) -> Option<Option<Slot>> {
-        use sha2::Digest;
-        let id: String = sha2::Sha256::digest(name.as_bytes())[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let id = crate::digest::of_parts([name], 12);
         let token = self.token();
         for i in 0..places {
             let key = self.key("slot", &format!("{id}:{i}"));

@@ -162,17 +162,22 @@ impl Cluster {
 
     /// The simulator's count of calls to `op`.
     pub async fn fal_calls(&self, op: &str) -> anyhow::Result<u64> {
-        let stats: serde_json::Value = reqwest::get(format!("{}/_sim/stats", self.sim))
-            .await?
-            .json()
-            .await?;
-        Ok(stats[op].as_u64().unwrap_or(0))
+        fal_calls(&self.sim, op).await
     }
 
     /// Where the cluster keeps its files (nginx's log, each replica's data directory).
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// The count of calls to `op` of the simulator at `sim` (`GET /_sim/stats`).
+pub async fn fal_calls(sim: &str, op: &str) -> anyhow::Result<u64> {
+    let stats: serde_json::Value = reqwest::get(format!("{sim}/_sim/stats"))
+        .await?
+        .json()
+        .await?;
+    Ok(stats[op].as_u64().unwrap_or(0))
 }
 
 /// Stops the nginx started with `args` (`-p … -c …`): killing its master leaves its workers

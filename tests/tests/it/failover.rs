@@ -411,13 +411,9 @@ async fn the_next_leader_sends_what_a_killed_one_left_in_order() {
 
 /// fal's metrics as the simulator counted them.
 async fn fal_metric_reads(sim: &Simulator) -> u64 {
-    let stats: serde_json::Value = reqwest::get(format!("{}/_sim/stats", sim.url))
+    integration_tests::cluster::fal_calls(&sim.url, "metrics")
         .await
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    stats["metrics"].as_u64().unwrap_or(0)
 }
 
 /// Three pollers share one fal read per interval; the replica that read is killed right after

@@ -52,7 +52,7 @@ const LAYERS: &[Layer] = &[
         // streams and the per-workspace handle that owns them.
         name: "cache",
         modules: &[
-            ("cluster", &["clock"]),
+            ("cluster", &["clock", "digest"]),
             ("cache", &["clock", "cluster", "upstream"]),
             ("logs_hub", &["cluster", "upstream"]),
             ("workspace", &["logs_hub", "upstream"]),
